@@ -1,0 +1,170 @@
+import Foundation
+
+/// `manifest.json`: the complete, checksummed description of a dataset directory (SPEC §6).
+///
+/// It is written last and atomically by the builder; `DatasetVerifier` checks every file against it.
+/// It holds no timestamps, host names or thread counts, so equal builds give byte-equal manifests.
+public struct DatasetManifest: Codable, Sendable, Equatable {
+    public static let fileName = "manifest.json"
+    public static let currentFormat = "nfm-dataset"
+    public static let currentVersion = 1
+
+    public struct Definition: Codable, Sendable, Equatable {
+        public var file: String
+        public var sha256: String
+        public var text: String
+        public init(file: String, sha256: String, text: String) {
+            self.file = file
+            self.sha256 = sha256
+            self.text = text
+        }
+    }
+
+    public struct Input: Codable, Sendable, Equatable {
+        public var name: String
+        public var bytes: Int
+        public var sha256: String
+        public init(name: String, bytes: Int, sha256: String) {
+            self.name = name
+            self.bytes = bytes
+            self.sha256 = sha256
+        }
+    }
+
+    public struct Counts: Codable, Sendable, Equatable {
+        public var rowsRead = 0
+        public var rowsRejected = 0
+        public var positives = 0
+        public var negatives = 0
+        public var unsampleableRows = 0
+        public var train = 0
+        public var validation = 0
+        public var test = 0
+        public var instances: Int { train + validation + test }
+        public init() {}
+    }
+
+    public struct Field: Codable, Sendable, Equatable {
+        public var name: String
+        public var offset: Int
+        public var cardinality: Int
+        public var vocabulary: String
+        public init(name: String, offset: Int, cardinality: Int, vocabulary: String) {
+            self.name = name
+            self.offset = offset
+            self.cardinality = cardinality
+            self.vocabulary = vocabulary
+        }
+    }
+
+    public struct Labels: Codable, Sendable, Equatable {
+        public var positive: Float
+        public var negative: Float
+        public init(positive: Float, negative: Float) {
+            self.positive = positive
+            self.negative = negative
+        }
+    }
+
+    /// A checksummed file of the dataset (vocabulary, rejects …), path relative to the directory.
+    public struct File: Codable, Sendable, Equatable {
+        public var path: String
+        public var bytes: Int
+        public var sha256: String
+        public init(path: String, bytes: Int, sha256: String) {
+            self.path = path
+            self.bytes = bytes
+            self.sha256 = sha256
+        }
+    }
+
+    public struct Shard: Codable, Sendable, Equatable {
+        public var split: Split
+        public var file: String
+        public var rows: Int
+        public var bytes: Int
+        public var sha256: String
+        public init(split: Split, file: String, rows: Int, bytes: Int, sha256: String) {
+            self.split = split
+            self.file = file
+            self.rows = rows
+            self.bytes = bytes
+            self.sha256 = sha256
+        }
+    }
+
+    public var format = DatasetManifest.currentFormat
+    public var formatVersion = DatasetManifest.currentVersion
+    public var tool: String
+    public var name: String
+    public var definition: Definition?
+    public var seed: UInt64
+    public var negativeRule: String?
+    public var inputs: [Input]
+    public var counts: Counts
+    public var labels: Labels
+    public var layout: ShardBlock.Layout
+    public var fields: [Field]
+    public var featureCount: Int
+    public var files: [File]
+    public var shards: [Shard]
+
+    public init(
+        tool: String, name: String, definition: Definition?, seed: UInt64, negativeRule: String?,
+        inputs: [Input], counts: Counts, labels: Labels, layout: ShardBlock.Layout, fields: [Field],
+        featureCount: Int, files: [File], shards: [Shard]
+    ) {
+        self.tool = tool
+        self.name = name
+        self.definition = definition
+        self.seed = seed
+        self.negativeRule = negativeRule
+        self.inputs = inputs
+        self.counts = counts
+        self.labels = labels
+        self.layout = layout
+        self.fields = fields
+        self.featureCount = featureCount
+        self.files = files
+        self.shards = shards
+    }
+
+    public func shards(in split: Split) -> [Shard] { shards.filter { $0.split == split } }
+
+    /// Canonical JSON bytes: sorted keys, pretty-printed, trailing newline.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [10]
+    }
+
+    public static func load(directory: String) throws -> (manifest: DatasetManifest, sha256: String) {
+        let path = directory + "/" + fileName
+        guard FileSystem.exists(path) else {
+            throw FormatError(.manifest, "\(path): missing (not a dataset directory, or an unfinished build)")
+        }
+        let bytes = try ReadableFile.readAll(path)
+        do {
+            let manifest = try JSONDecoder().decode(DatasetManifest.self, from: Data(bytes))
+            guard manifest.format == currentFormat, manifest.formatVersion == currentVersion else {
+                throw FormatError(
+                    .manifest,
+                    "\(path): format \(manifest.format) v\(manifest.formatVersion) is not \(currentFormat) v\(currentVersion)")
+            }
+            return (manifest, SHA256.hexDigest(of: bytes))
+        } catch let error as FormatError {
+            throw error
+        } catch {
+            throw FormatError(.manifest, "\(path): not a valid manifest (\(error))")
+        }
+    }
+}
+
+/// The three splits, in storage order.
+public enum Split: String, Codable, Sendable, CaseIterable, Comparable {
+    case train, validation, test
+
+    public static func < (a: Split, b: Split) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}

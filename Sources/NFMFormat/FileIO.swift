@@ -1,0 +1,158 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A file opened for sequential reading with POSIX `read(2)`; closed on deinit.
+public final class ReadableFile {
+    public let path: String
+    private let descriptor: Int32
+
+    public init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_RDONLY)
+        if descriptor < 0 { throw FormatError(.io, "\(path): cannot open (\(errnoText()))") }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Size in bytes from `fstat`.
+    public func size() throws -> Int {
+        var info = stat()
+        if fstat(descriptor, &info) != 0 { throw FormatError(.io, "\(path): cannot stat (\(errnoText()))") }
+        return Int(info.st_size)
+    }
+
+    /// Reads up to `buffer.count` bytes; returns 0 at end of file.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let n = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw FormatError(.io, "\(path): read failed (\(errnoText()))")
+        }
+    }
+
+    /// Calls `body` with consecutive chunks of at most `size` bytes until end of file.
+    public func forEachChunk(size: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try read(into: buffer)
+            if n == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+    }
+
+    /// Reads the whole file into memory.
+    public static func readAll(_ path: String) throws -> [UInt8] {
+        let file = try ReadableFile(path: path)
+        let size = try file.size()
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        try bytes.withUnsafeMutableBytes { raw in
+            while filled < size {
+                let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                if n == 0 { break }
+                filled += n
+            }
+        }
+        if filled != size { throw FormatError(.io, "\(path): file shrank while reading") }
+        return bytes
+    }
+}
+
+/// A file written sequentially with POSIX `write(2)`.
+public final class WritableFile {
+    public let path: String
+    private var descriptor: Int32
+
+    /// Creates or truncates `path`.
+    public init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if descriptor < 0 { throw FormatError(.io, "\(path): cannot create (\(errnoText()))") }
+    }
+
+    deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FormatError(.io, "\(path): write failed (\(errnoText()))")
+            }
+            offset += n
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    /// Flushes to stable storage when `sync` is set, then closes.
+    public func close(sync: Bool = false) throws {
+        guard descriptor >= 0 else { return }
+        if sync { fsync(descriptor) }
+        let result = Glibc.close(descriptor)
+        descriptor = -1
+        if result != 0 { throw FormatError(.io, "\(path): close failed (\(errnoText()))") }
+    }
+}
+
+/// Filesystem helpers shared by the builder, the verifier and the trainer.
+public enum FileSystem {
+    /// Writes `bytes` to `path` atomically: a temporary sibling is written, synced, then renamed.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        do {
+            let file = try WritableFile(path: temporary)
+            try file.write(bytes)
+            try file.close(sync: true)
+            try rename(temporary, to: path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    public static func rename(_ from: String, to: String) throws {
+        if Glibc.rename(from, to) != 0 {
+            throw FormatError(.io, "cannot rename \(from) to \(to) (\(errnoText()))")
+        }
+    }
+
+    public static func createDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FormatError(.io, "\(path): cannot create directory (\(error.localizedDescription))")
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    public static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Every regular file below `directory`, as sorted paths relative to it.
+    public static func relativeFiles(under directory: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var files: [String] = []
+        while let item = enumerator.nextObject() as? String {
+            if !isDirectory(directory + "/" + item) { files.append(item) }
+        }
+        return files.sorted()
+    }
+
+    public static func fileSize(_ path: String) throws -> Int { try ReadableFile(path: path).size() }
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }

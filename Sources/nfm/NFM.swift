@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct NFM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nfm",
+        abstract: "Build Neural Factorization Machine datasets from raw logs and train NFM, FM and LR models.",
+        version: ToolInfo.version,
+        subcommands: [])
+}
