@@ -2,7 +2,7 @@ import CCrypto
 
 /// Incremental SHA-256 (FIPS 180-4) through libcrypto's EVP interface, which uses the CPU's SHA
 /// extensions where present. Digests are reported as lowercase hexadecimal.
-public struct SHA256: ~Copyable {
+public final class SHA256 {
     private let context: OpaquePointer
 
     public init() {
@@ -14,17 +14,17 @@ public struct SHA256: ~Copyable {
 
     deinit { EVP_MD_CTX_free(context) }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
     }
 
-    public mutating func update(_ bytes: [UInt8]) {
+    public func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    /// Finishes the digest; the hasher must not be used afterwards.
-    public consuming func hexDigest() -> String {
+    /// Finishes the digest; the hasher must not be updated afterwards.
+    public func hexDigest() -> String {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         digest.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
@@ -32,7 +32,7 @@ public struct SHA256: ~Copyable {
     }
 
     public static func hexDigest(of bytes: UnsafeRawBufferPointer) -> String {
-        var hasher = SHA256()
+        let hasher = SHA256()
         hasher.update(bytes)
         return hasher.hexDigest()
     }
@@ -44,7 +44,7 @@ public struct SHA256: ~Copyable {
     /// Streams a file through the hasher in 1 MiB reads.
     public static func hexDigest(ofFile path: String) throws -> String {
         let file = try ReadableFile(path: path)
-        var hasher = SHA256()
+        let hasher = SHA256()
         try file.forEachChunk(size: 1 << 20) { hasher.update($0) }
         return hasher.hexDigest()
     }

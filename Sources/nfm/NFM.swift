@@ -1,4 +1,5 @@
 import ArgumentParser
+import NFMFormat
 
 @main
 struct NFM: ParsableCommand {
@@ -6,5 +7,5 @@ struct NFM: ParsableCommand {
         commandName: "nfm",
         abstract: "Build Neural Factorization Machine datasets from raw logs and train NFM, FM and LR models.",
         version: ToolInfo.version,
-        subcommands: [])
+        subcommands: [Build.self])
 }

@@ -1,0 +1,317 @@
+import NFMFormat
+
+/// Streaming byte-level reader for delimited text (CSV, TSV) with RFC 4180 quoting.
+///
+/// - A field that starts with the quote byte is quoted: it ends at the next lone quote, may hold
+///   delimiters and line breaks, and `""` inside it stands for one `"`. After the closing quote only a
+///   delimiter or the end of the record may follow.
+/// - Records end at `\n`; a `\r` before it is dropped. Empty lines are skipped.
+/// - Every field is checked to be valid UTF-8.
+///
+/// Fields are handed out as byte views that are valid only inside the `forEachRecord` callback. The
+/// buffer size changes nothing but speed: a record longer than the buffer grows it.
+public final class DelimitedReader {
+    public struct Format: Sendable {
+        public var delimiter: UInt8
+        public var quote: UInt8?
+        public init(delimiter: UInt8, quote: UInt8?) {
+            self.delimiter = delimiter
+            self.quote = quote
+        }
+    }
+
+    /// One record as handed to the callback.
+    public struct Record {
+        /// 1-based line on which the record starts.
+        public let line: Int
+        public let fieldCount: Int
+        /// Set when the record is malformed: where, and what was expected.
+        public let problem: (line: Int, column: Int, message: String)?
+        let base: UnsafePointer<FieldSpan>
+        /// The record's bytes, without its line terminator.
+        public let raw: UnsafeBufferPointer<UInt8>
+
+        @inline(__always) public func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(start: base[index].start, count: base[index].count)
+        }
+
+        /// 1-based byte column of the field's first byte on its line.
+        public func column(ofField index: Int) -> Int { base[index].column }
+        public func line(ofField index: Int) -> Int { base[index].line }
+
+        public func string(_ index: Int) -> String { String(decoding: field(index), as: UTF8.self) }
+    }
+
+    struct FieldSpan {
+        var start: UnsafePointer<UInt8>
+        var count: Int
+        var line: Int
+        var column: Int
+    }
+
+    public let path: String
+    public let format: Format
+    private let file: ReadableFile
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var scratch: UnsafeMutableBufferPointer<UInt8>
+    private var spans: UnsafeMutableBufferPointer<FieldSpan>
+    private var onBytes: ((UnsafeRawBufferPointer) -> Void)?
+
+    /// - Parameters:
+    ///   - bufferSize: initial read buffer (bytes); output never depends on it.
+    ///   - onBytes: sees every byte of the file once, in order (used to hash the input while parsing).
+    public init(
+        path: String, format: Format, bufferSize: Int = 1 << 20,
+        onBytes: ((UnsafeRawBufferPointer) -> Void)? = nil
+    ) throws {
+        self.path = path
+        self.format = format
+        do { file = try ReadableFile(path: path) } catch let error as FormatError {
+            throw PipelineError(.input, error.message)
+        }
+        buffer = .allocate(byteCount: max(bufferSize, 16), alignment: 64)
+        scratch = .allocate(capacity: 0)
+        spans = .allocate(capacity: 64)
+        self.onBytes = onBytes
+    }
+
+    deinit {
+        buffer.deallocate()
+        scratch.deallocate()
+        spans.deallocate()
+    }
+
+    /// Reads the whole file, calling `body` once per non-empty record.
+    public func forEachRecord(_ body: (Record) throws -> Void) throws {
+        var begin = 0  // first unparsed byte in buffer
+        var end = 0  // end of valid data
+        var eof = false
+        var line = 1
+        while true {
+            if !eof && (end - begin) < buffer.count / 2 || begin == end && !eof {
+                // Compact and refill.
+                if begin > 0 {
+                    if end > begin {
+                        buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + begin, byteCount: end - begin)
+                    }
+                    end -= begin
+                    begin = 0
+                }
+                if end == buffer.count { grow() }
+                let n = try readMore(at: end)
+                if n == 0 { eof = true } else { end += n }
+            }
+            if begin == end && eof { return }
+            let base = UnsafePointer(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            switch parse(base + begin, base + end, eof: eof, line: line) {
+            case .needMore:
+                if end - begin == buffer.count { grow() }
+                let moved = end - begin
+                if begin > 0 {
+                    buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + begin, byteCount: moved)
+                    begin = 0
+                    end = moved
+                }
+                if end == buffer.count { grow() }
+                let n = try readMore(at: end)
+                if n == 0 { eof = true } else { end += n }
+            case .empty(let consumed):
+                begin += consumed
+                line += 1
+            case .record(let record, let consumed, let lines):
+                try body(record)
+                begin += consumed
+                line += lines
+            }
+        }
+    }
+
+    private func readMore(at offset: Int) throws -> Int {
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])
+        let n: Int
+        do { n = try file.read(into: target) } catch let error as FormatError {
+            throw PipelineError(.input, error.message)
+        }
+        if n > 0, let onBytes { onBytes(UnsafeRawBufferPointer(rebasing: target[0..<n])) }
+        return n
+    }
+
+    private func grow() {
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 64)
+        bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: buffer.count)
+        buffer.deallocate()
+        buffer = bigger
+    }
+
+    private enum Step {
+        case needMore
+        case empty(consumed: Int)
+        case record(Record, consumed: Int, lines: Int)
+    }
+
+    /// Parses one record from `start`; `lines` counts the line breaks consumed.
+    private func parse(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, eof: Bool, line: Int) -> Step {
+        let newline = UInt8(ascii: "\n")
+        let carriageReturn = UInt8(ascii: "\r")
+        let delimiter = format.delimiter
+        if start[0] == newline { return .empty(consumed: 1) }
+        if start[0] == carriageReturn, start + 1 < end, start[1] == newline { return .empty(consumed: 2) }
+
+        var p = start
+        var fieldCount = 0
+        var currentLine = line
+        var lineStart = start
+        var problem: (line: Int, column: Int, message: String)?
+        var scratchUsed = 0
+        let recordLimit = end - start
+        if scratch.count < recordLimit {
+            scratch.deallocate()
+            scratch = .allocate(capacity: recordLimit * 2)
+        }
+
+        func addField(_ s: UnsafePointer<UInt8>, _ count: Int, _ fieldLine: Int, _ column: Int) {
+            if fieldCount == spans.count {
+                let bigger = UnsafeMutableBufferPointer<FieldSpan>.allocate(capacity: spans.count * 2)
+                _ = bigger.initialize(fromContentsOf: spans)
+                spans.deallocate()
+                spans = bigger
+            }
+            spans[fieldCount] = FieldSpan(start: s, count: count, line: fieldLine, column: column)
+            fieldCount += 1
+        }
+
+        while true {
+            let fieldStart = p
+            let fieldLine = currentLine
+            let column = fieldStart - lineStart + 1
+            if let quote = format.quote, p < end, p[0] == quote {
+                // Quoted field.
+                var q = p + 1
+                var needsUnescape = false
+                var closing: UnsafePointer<UInt8>? = nil
+                while q < end {
+                    let c = q[0]
+                    if c == quote {
+                        if q + 1 < end && q[1] == quote {
+                            needsUnescape = true
+                            q += 2
+                            continue
+                        }
+                        if q + 1 == end && !eof { return .needMore }
+                        closing = q
+                        break
+                    }
+                    if c == newline {
+                        currentLine += 1
+                        lineStart = q + 1
+                    }
+                    q += 1
+                }
+                if closing == nil {
+                    if !eof { return .needMore }
+                    problem = problem ?? (fieldLine, column, "unterminated quoted field (no closing quote before end of file)")
+                    addField(fieldStart, end - fieldStart, fieldLine, column)
+                    p = end
+                } else {
+                    let closing = closing!
+                    let content = fieldStart + 1
+                    if needsUnescape {
+                        let out = scratch.baseAddress! + scratchUsed
+                        var n = 0
+                        var r = content
+                        while r < closing {
+                            out[n] = r[0]
+                            n += 1
+                            r += (r[0] == quote) ? 2 : 1
+                        }
+                        addField(UnsafePointer(out), n, fieldLine, column)
+                        scratchUsed += n
+                    } else {
+                        addField(content, closing - content, fieldLine, column)
+                    }
+                    p = closing + 1
+                    // After the closing quote: delimiter, end of record, or a malformed tail.
+                    if p < end, p[0] != delimiter, p[0] != newline,
+                        !(p[0] == carriageReturn && (p + 1 == end || p[1] == newline))
+                    {
+                        if problem == nil {
+                            problem = (currentLine, p - lineStart + 1, "expected a delimiter or end of line after closing quote")
+                        }
+                        while p < end && p[0] != newline { p += 1 }
+                        if p == end && !eof { return .needMore }
+                    }
+                }
+            } else {
+                while p < end && p[0] != delimiter && p[0] != newline { p += 1 }
+                if p == end && !eof { return .needMore }
+                var fieldEnd = p
+                if p < end, p[0] == newline, fieldEnd > fieldStart, fieldEnd[-1] == carriageReturn { fieldEnd -= 1 }
+                if p == end, fieldEnd > fieldStart, fieldEnd[-1] == carriageReturn { fieldEnd -= 1 }
+                addField(fieldStart, fieldEnd - fieldStart, fieldLine, column)
+            }
+            if p < end && p[0] == delimiter {
+                p += 1
+                continue
+            }
+            // End of record: newline or end of file.
+            var recordEnd = p
+            if recordEnd > start, recordEnd[-1] == carriageReturn { recordEnd -= 1 }
+            let consumed = (p < end) ? (p - start + 1) : (p - start)
+            let linesConsumed = currentLine - line + (p < end ? 1 : 0)
+            if problem == nil { problem = validateUTF8(fieldCount: fieldCount, lineStartHint: start, line: line) }
+            let record = Record(
+                line: line, fieldCount: fieldCount, problem: problem, base: UnsafePointer(spans.baseAddress!),
+                raw: UnsafeBufferPointer(start: start, count: recordEnd - start))
+            return .record(record, consumed: consumed, lines: linesConsumed)
+        }
+    }
+
+    private func validateUTF8(fieldCount: Int, lineStartHint: UnsafePointer<UInt8>, line: Int)
+        -> (line: Int, column: Int, message: String)?
+    {
+        for index in 0..<fieldCount {
+            let span = spans[index]
+            var high: UInt8 = 0
+            for i in 0..<span.count { high |= span.start[i] }
+            if high < 0x80 { continue }
+            if let offset = UTF8Validation.firstInvalidByte(UnsafeBufferPointer(start: span.start, count: span.count)) {
+                return (span.line, span.column + offset, "invalid UTF-8 byte 0x\(String(span.start[offset], radix: 16))")
+            }
+        }
+        return nil
+    }
+}
+
+/// Minimal UTF-8 validator (RFC 3629: no overlongs, no surrogates, ≤ U+10FFFF).
+enum UTF8Validation {
+    /// Offset of the first byte that starts an invalid sequence, or nil.
+    static func firstInvalidByte(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b0 = bytes[i]
+            if b0 < 0x80 {
+                i += 1
+                continue
+            }
+            var length = 0
+            var minimum: UInt32 = 0
+            var scalar: UInt32 = 0
+            switch b0 {
+            case 0xC2...0xDF: length = 2; minimum = 0x80; scalar = UInt32(b0 & 0x1F)
+            case 0xE0...0xEF: length = 3; minimum = 0x800; scalar = UInt32(b0 & 0x0F)
+            case 0xF0...0xF4: length = 4; minimum = 0x10000; scalar = UInt32(b0 & 0x07)
+            default: return i
+            }
+            guard i + length <= n else { return i }
+            for k in 1..<length {
+                let b = bytes[i + k]
+                guard b & 0xC0 == 0x80 else { return i }
+                scalar = scalar << 6 | UInt32(b & 0x3F)
+            }
+            if scalar < minimum || scalar > 0x10FFFF || (0xD800...0xDFFF).contains(scalar) { return i }
+            i += length
+        }
+        return nil
+    }
+}

@@ -1,0 +1,64 @@
+/// Draws the negatives of one positive (SPEC §3).
+///
+/// A negative replaces the corrupted field with a value drawn uniformly from that field's vocabulary,
+/// rejecting values that the positive's rule key was ever seen with in a positive, and values already
+/// drawn for this positive (negatives are distinct). After 64 rejected draws it switches to drawing
+/// uniformly from the explicit list of allowed values, so a key that excludes almost every value costs
+/// O(vocabulary) once instead of an unbounded loop. Rows whose key leaves fewer allowed values than the
+/// negatives asked for are unsampleable: counted by the builder, never looped on.
+struct NegativeSampler {
+    let valueCount: Int
+    let perPositive: Int
+    let seed: UInt64
+
+    /// Positive (key id, value) pairs.
+    var excluded = UInt64Set(capacity: 1 << 16)
+    /// Distinct excluded values per key id.
+    var excludedCount: [Int32] = []
+
+    init(valueCount: Int, perPositive: Int, seed: UInt64) {
+        self.valueCount = valueCount
+        self.perPositive = perPositive
+        self.seed = seed
+    }
+
+    @inline(__always) static func pair(key: Int, value: Int) -> UInt64 {
+        (UInt64(key) << 32 | UInt64(value)) &+ 1
+    }
+
+    /// Records that `key` was seen with `value` in a positive.
+    @inline(__always) mutating func recordPositive(key: Int, value: Int) {
+        if key == excludedCount.count { excludedCount.append(0) }
+        if excluded.insert(NegativeSampler.pair(key: key, value: value)) { excludedCount[key] += 1 }
+    }
+
+    func isSampleable(key: Int, valueCount: Int) -> Bool {
+        valueCount - Int(excludedCount[key]) >= perPositive
+    }
+
+    /// Draws `perPositive` distinct allowed values for positive row `row` with rule key `key` into `out`.
+    func draw(row: Int, key: Int, into out: inout [Int], valueCount: Int) {
+        out.removeAll(keepingCapacity: true)
+        var generator = SplitMix64(seed: seed, stream: RandomStream.negatives, index: UInt64(row))
+        var rejections = 0
+        while out.count < perPositive {
+            let value = Int(generator.below(UInt64(valueCount)))
+            if excluded.contains(NegativeSampler.pair(key: key, value: value)) || out.contains(value) {
+                rejections += 1
+                if rejections == 64 { break }
+                continue
+            }
+            out.append(value)
+        }
+        if out.count == perPositive { return }
+        var allowed: [Int] = []
+        for value in 0..<valueCount
+        where !excluded.contains(NegativeSampler.pair(key: key, value: value)) && !out.contains(value) {
+            allowed.append(value)
+        }
+        while out.count < perPositive {
+            let pick = Int(generator.below(UInt64(allowed.count)))
+            out.append(allowed.remove(at: pick))
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import NFMFormat
+
+/// The values of one field in first-appearance order: value → index, with counts.
+///
+/// Stored as a byte arena plus an open-addressing table (linear probing, load ≤ ½, 64-bit FNV-1a-style
+/// hash), so encoding a raw field needs no `String` allocation. Index `i` is the `i`-th distinct value seen.
+public final class Vocabulary {
+    private var arena: [UInt8] = []
+    private var starts: [Int] = [0]
+    public private(set) var counts: [Int] = []
+    private var table: [Int32]
+    private var mask: Int
+
+    public init(capacity: Int = 16) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        table = [Int32](repeating: -1, count: size)
+        mask = size - 1
+    }
+
+    public var count: Int { counts.count }
+
+    @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        h ^= h >> 29
+        h = h &* 0xbf58_476d_1ce4_e5b9
+        return h ^ (h >> 32)
+    }
+
+    /// Index of `bytes`, inserting it as a new value when unseen; counts the occurrence.
+    @inline(__always)
+    public func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var slot = Int(truncatingIfNeeded: Vocabulary.hash(bytes)) & mask
+        while true {
+            let entry = Int(table[slot])
+            if entry < 0 { break }
+            if matches(entry, bytes) {
+                counts[entry] += 1
+                return entry
+            }
+            slot = (slot + 1) & mask
+        }
+        let index = counts.count
+        arena.append(contentsOf: bytes)
+        starts.append(arena.count)
+        counts.append(1)
+        table[slot] = Int32(index)
+        if counts.count * 2 > table.count { rehash() }
+        return index
+    }
+
+    /// Index of `bytes`, or nil when the value was never seen.
+    public func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var slot = Int(truncatingIfNeeded: Vocabulary.hash(bytes)) & mask
+        while true {
+            let entry = Int(table[slot])
+            if entry < 0 { return nil }
+            if matches(entry, bytes) { return entry }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    public func index(of value: String) -> Int? {
+        var value = value
+        return value.withUTF8 { index(of: $0) }
+    }
+
+    public func value(at index: Int) -> String {
+        String(decoding: arena[starts[index]..<starts[index + 1]], as: UTF8.self)
+    }
+
+    @inline(__always) private func matches(_ entry: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = starts[entry]
+        guard starts[entry + 1] - start == bytes.count else { return false }
+        return arena.withUnsafeBufferPointer { a in
+            for i in 0..<bytes.count where a[start + i] != bytes[i] { return false }
+            return true
+        }
+    }
+
+    private func rehash() {
+        table = [Int32](repeating: -1, count: table.count * 2)
+        mask = table.count - 1
+        arena.withUnsafeBufferPointer { a in
+            for entry in 0..<counts.count {
+                let bytes = UnsafeBufferPointer(rebasing: a[starts[entry]..<starts[entry + 1]])
+                var slot = Int(truncatingIfNeeded: Vocabulary.hash(bytes)) & mask
+                while table[slot] >= 0 { slot = (slot + 1) & mask }
+                table[slot] = Int32(entry)
+            }
+        }
+    }
+}
+
+// MARK: - Vocabulary files
+
+extension Vocabulary {
+    /// The vocabulary file: a header line `index<TAB>count<TAB>value`, then one line per value in index
+    /// order. Values are escaped: `\\` for backslash, `\t`, `\n`, `\r` for tab and line breaks.
+    public func fileBytes() -> [UInt8] {
+        var out = Array("index\tcount\tvalue\n".utf8)
+        out.reserveCapacity(arena.count + counts.count * 12)
+        for index in 0..<counts.count {
+            out.append(contentsOf: String(index).utf8)
+            out.append(9)
+            out.append(contentsOf: String(counts[index]).utf8)
+            out.append(9)
+            for byte in arena[starts[index]..<starts[index + 1]] {
+                switch byte {
+                case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+                case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
+                case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
+                case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
+                default: out.append(byte)
+                }
+            }
+            out.append(10)
+        }
+        return out
+    }
+
+    /// Reads a vocabulary file written by `fileBytes()`.
+    public static func load(path: String) throws -> Vocabulary {
+        let bytes: [UInt8]
+        do { bytes = try ReadableFile.readAll(path) } catch { throw PipelineError(.input, "\(error)") }
+        return try parse(bytes, file: path)
+    }
+
+    public static func parse(_ bytes: [UInt8], file: String) throws -> Vocabulary {
+        let lines = bytes.split(separator: 10, omittingEmptySubsequences: false)
+        guard lines.first.map(Array.init) == Array("index\tcount\tvalue".utf8) else {
+            throw PipelineError(.input, file: file, line: 1, column: 1, "expected header 'index<TAB>count<TAB>value'")
+        }
+        let vocabulary = Vocabulary(capacity: lines.count)
+        for (number, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+            let parts = line.split(separator: 9, maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let index = Int(String(decoding: parts[0], as: UTF8.self)),
+                let count = Int(String(decoding: parts[1], as: UTF8.self)), index == vocabulary.count
+            else {
+                throw PipelineError(
+                    .input, file: file, line: number + 1, column: 1,
+                    "expected '\(vocabulary.count)<TAB>count<TAB>value'")
+            }
+            var value: [UInt8] = []
+            var escaped = false
+            for byte in parts[2] {
+                if escaped {
+                    switch byte {
+                    case UInt8(ascii: "t"): value.append(9)
+                    case UInt8(ascii: "n"): value.append(10)
+                    case UInt8(ascii: "r"): value.append(13)
+                    default: value.append(byte)
+                    }
+                    escaped = false
+                } else if byte == 92 {
+                    escaped = true
+                } else {
+                    value.append(byte)
+                }
+            }
+            let assigned = value.withUnsafeBufferPointer { vocabulary.encode($0) }
+            guard assigned == index else {
+                throw PipelineError(.input, file: file, line: number + 1, column: 1, "duplicate value")
+            }
+            vocabulary.counts[index] = count
+        }
+        return vocabulary
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import NFMFormat
+import NFMPipeline
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Writing to standard error, and mapping module errors to exit codes.
+enum Diagnostics {
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) != 0 }
+}
+
+/// Exit codes: 1 bad input or data, 2 usage (ArgumentParser uses 64 for validation), 3 I/O or format,
+/// 4 verification failure.
+func runMapped(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as PipelineError {
+        Diagnostics.write("error: \(error.message)\n")
+        throw ExitCode(error.code == .usage ? 2 : error.code == .output ? 3 : 1)
+    } catch let error as FormatError {
+        Diagnostics.write("error: \(error.message)\n")
+        throw ExitCode(3)
+    }
+}
+
+/// A one-line progress display on a terminal (`\r`-redrawn at most 4 times a second, with a rate);
+/// silent when standard error is not a terminal or when disabled.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private let started = Date()
+    private var lastDraw = Date.distantPast
+    private var drawn = false
+
+    init(enabled: Bool) { self.enabled = enabled && Diagnostics.stderrIsTerminal }
+
+    func update(_ text: String, count: Int) {
+        guard enabled else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= 0.25 else { return }
+        lastDraw = now
+        let rate = Double(count) / max(now.timeIntervalSince(started), 1e-9)
+        Diagnostics.write(String(format: "\r\u{1B}[K%@ (%.0f/s)", text, rate))
+        drawn = true
+    }
+
+    func clear() {
+        if drawn { Diagnostics.write("\r\u{1B}[K") }
+        drawn = false
+    }
+}
