@@ -42,6 +42,11 @@ public struct DatasetDefinition: Codable, Sendable, Equatable {
         public var train: Double
         public var validation: Double
         public var test: Double
+        public init(train: Double, validation: Double, test: Double) {
+            self.train = train
+            self.validation = validation
+            self.test = test
+        }
     }
 
     public var name: String
