@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "NFMTestSupport", dependencies: ["NFMFormat", "NFMPipeline"]),
         .testTarget(name: "NFMFormatTests", dependencies: ["NFMFormat", "NFMTestSupport"]),
         .testTarget(name: "NFMPipelineTests", dependencies: ["NFMPipeline", "NFMTestSupport"]),
+        .testTarget(name: "NFMCLITests", dependencies: ["nfm", "NFMFormat", "NFMTestSupport"]),
         .testTarget(
             name: "NFMModelTests", dependencies: ["NFMModel", "NFMKernels", "NFMTestSupport"]),
     ]
