@@ -1,0 +1,288 @@
+import RealModule
+
+// Element-wise and column-wise kernels on row-major `rows × n` matrices.
+
+/// `x[r, j] += v[j]` for every row.
+public func addRowVector(rows: Int, width n: Int, _ x: UnsafeMutablePointer<Float>, _ v: UnsafePointer<Float>) {
+    for r in 0..<rows {
+        let xr = x + r * n
+        var j = 0
+        while j + 8 <= n {
+            store8(load8(xr + j) + load8(v + j), xr + j)
+            j += 8
+        }
+        while j < n {
+            xr[j] += v[j]
+            j += 1
+        }
+    }
+}
+
+/// `out[j] = Σ_r x[r, j]` (rows summed in order).
+public func columnSums(rows: Int, width n: Int, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    out.update(repeating: 0, count: n)
+    for r in 0..<rows {
+        let xr = x + r * n
+        var j = 0
+        while j + 8 <= n {
+            store8(load8(out + j) + load8(xr + j), out + j)
+            j += 8
+        }
+        while j < n {
+            out[j] += xr[j]
+            j += 1
+        }
+    }
+}
+
+/// `x[r, j] = x[r, j] · scale[j] + shift[j]` (batch norm at inference, folded).
+public func scaleShiftColumns(
+    rows: Int, width n: Int, _ x: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>
+) {
+    for r in 0..<rows {
+        let xr = x + r * n
+        var j = 0
+        while j + 8 <= n {
+            store8(load8(xr + j) * load8(scale + j) + load8(shift + j), xr + j)
+            j += 8
+        }
+        while j < n {
+            xr[j] = xr[j] * scale[j] + shift[j]
+            j += 1
+        }
+    }
+}
+
+/// Batch normalisation with batch statistics (Ioffe & Szegedy 2015), in place on `x`:
+/// `x̂ = (x − μ)/√(σ² + ε)`, `x ← γx̂ + β`. μ and the biased σ² are per column over the `rows` rows.
+/// Writes `x̂` to `normalized`, and μ, σ², 1/√(σ² + ε) to `mean`, `variance`, `invStd`.
+public func batchNormForwardTraining(
+    rows: Int, width n: Int, _ x: UnsafeMutablePointer<Float>,
+    gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float,
+    normalized: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+    variance: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
+) {
+    columnSums(rows: rows, width: n, x, into: mean)
+    let scale = 1 / Float(rows)
+    for j in 0..<n { mean[j] *= scale }
+    variance.update(repeating: 0, count: n)
+    for r in 0..<rows {
+        let xr = x + r * n
+        var j = 0
+        while j + 8 <= n {
+            let d = load8(xr + j) - load8(mean + j)
+            store8(d * d + load8(variance + j), variance + j)
+            j += 8
+        }
+        while j < n {
+            let d = xr[j] - mean[j]
+            variance[j] += d * d
+            j += 1
+        }
+    }
+    for j in 0..<n {
+        variance[j] *= scale
+        invStd[j] = 1 / (variance[j] + epsilon).squareRoot()
+    }
+    for r in 0..<rows {
+        let xr = x + r * n
+        let hr = normalized + r * n
+        var j = 0
+        while j + 8 <= n {
+            let h = (load8(xr + j) - load8(mean + j)) * load8(invStd + j)
+            store8(h, hr + j)
+            store8(h * load8(gamma + j) + load8(beta + j), xr + j)
+            j += 8
+        }
+        while j < n {
+            let h = (xr[j] - mean[j]) * invStd[j]
+            hr[j] = h
+            xr[j] = h * gamma[j] + beta[j]
+            j += 1
+        }
+    }
+}
+
+/// Backward of `batchNormForwardTraining`, in place on `grad` (∂L/∂y in, ∂L/∂x out):
+/// `∂x = γ/(N·σ̃) · (N·∂y − Σ∂y − x̂·Σ(∂y·x̂))`; writes ∂γ = Σ ∂y·x̂ and ∂β = Σ ∂y.
+public func batchNormBackward(
+    rows: Int, width n: Int, grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
+    gamma: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+    gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
+) {
+    gradGamma.update(repeating: 0, count: n)
+    gradBeta.update(repeating: 0, count: n)
+    for r in 0..<rows {
+        let gr = grad + r * n
+        let hr = normalized + r * n
+        var j = 0
+        while j + 8 <= n {
+            let g = load8(gr + j)
+            store8(g + load8(gradBeta + j), gradBeta + j)
+            store8(g * load8(hr + j) + load8(gradGamma + j), gradGamma + j)
+            j += 8
+        }
+        while j < n {
+            gradBeta[j] += gr[j]
+            gradGamma[j] += gr[j] * hr[j]
+            j += 1
+        }
+    }
+    let count = Float(rows)
+    let inverseCount = 1 / count
+    for r in 0..<rows {
+        let gr = grad + r * n
+        let hr = normalized + r * n
+        var j = 0
+        while j + 8 <= n {
+            let coefficient = load8(gamma + j) * load8(invStd + j) * V8(repeating: inverseCount)
+            let inner = V8(repeating: count) * load8(gr + j) - load8(gradBeta + j) - load8(hr + j) * load8(gradGamma + j)
+            store8(coefficient * inner, gr + j)
+            j += 8
+        }
+        while j < n {
+            gr[j] = gamma[j] * invStd[j] * inverseCount * (count * gr[j] - gradBeta[j] - hr[j] * gradGamma[j])
+            j += 1
+        }
+    }
+}
+
+/// Activation functions of the hidden layers.
+public enum ActivationKind: UInt8, Sendable {
+    case relu, sigmoid, tanh, identity
+}
+
+/// Applies the activation in place.
+public func activationForward(_ kind: ActivationKind, count: Int, _ x: UnsafeMutablePointer<Float>) {
+    switch kind {
+    case .identity: return
+    case .relu:
+        var i = 0
+        while i + 8 <= count {
+            store8(pointwiseMax(load8(x + i), V8()), x + i)
+            i += 8
+        }
+        while i < count {
+            x[i] = max(x[i], 0)
+            i += 1
+        }
+    case .sigmoid:
+        for i in 0..<count { x[i] = 1 / (1 + Float.exp(-x[i])) }
+    case .tanh:
+        for i in 0..<count { x[i] = Float.tanh(x[i]) }
+    }
+}
+
+/// Multiplies `grad` in place by the activation's derivative, expressed through its output `y`:
+/// relu `y > 0`, sigmoid `y(1 − y)`, tanh `1 − y²`, identity 1.
+public func activationBackward(
+    _ kind: ActivationKind, count: Int, output y: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>
+) {
+    var i = 0
+    switch kind {
+    case .identity: return
+    case .relu:
+        while i + 8 <= count {
+            store8(load8(grad + i).replacing(with: 0, where: load8(y + i) .<= 0), grad + i)
+            i += 8
+        }
+        while i < count {
+            if y[i] <= 0 { grad[i] = 0 }
+            i += 1
+        }
+    case .sigmoid:
+        let one = V8(repeating: 1)
+        while i + 8 <= count {
+            let v = load8(y + i)
+            store8(load8(grad + i) * v * (one - v), grad + i)
+            i += 8
+        }
+        while i < count {
+            grad[i] *= y[i] * (1 - y[i])
+            i += 1
+        }
+    case .tanh:
+        let one = V8(repeating: 1)
+        while i + 8 <= count {
+            let v = load8(y + i)
+            store8(load8(grad + i) * (one - v * v), grad + i)
+            i += 8
+        }
+        while i < count {
+            grad[i] *= 1 - y[i] * y[i]
+            i += 1
+        }
+    }
+}
+
+/// `x[i] *= m[i]`.
+public func multiply(count: Int, _ x: UnsafeMutablePointer<Float>, by m: UnsafePointer<Float>) {
+    var i = 0
+    while i + 8 <= count {
+        store8(load8(x + i) * load8(m + i), x + i)
+        i += 8
+    }
+    while i < count {
+        x[i] *= m[i]
+        i += 1
+    }
+}
+
+/// `out[r] += Σ_j a[r, j] · h[j]`.
+public func addRowDots(rows: Int, width n: Int, _ a: UnsafePointer<Float>, _ h: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let ar = a + r * n
+        var acc = V8()
+        var j = 0
+        while j + 8 <= n {
+            acc = load8(ar + j) * load8(h + j) + acc
+            j += 8
+        }
+        var sum = acc.sum()
+        while j < n {
+            sum += ar[j] * h[j]
+            j += 1
+        }
+        out[r] += sum
+    }
+}
+
+/// Backward of `addRowDots`: `gradH[j] = Σ_r g[r]·a[r, j]` and `gradA[r, j] = g[r]·h[j]`.
+public func rowDotsBackward(
+    rows: Int, width n: Int, _ a: UnsafePointer<Float>, _ h: UnsafePointer<Float>, grad g: UnsafePointer<Float>,
+    gradH: UnsafeMutablePointer<Float>, gradA: UnsafeMutablePointer<Float>
+) {
+    gradH.update(repeating: 0, count: n)
+    for r in 0..<rows {
+        let ar = a + r * n
+        let dr = gradA + r * n
+        let gr = V8(repeating: g[r])
+        var j = 0
+        while j + 8 <= n {
+            store8(gr * load8(ar + j) + load8(gradH + j), gradH + j)
+            store8(gr * load8(h + j), dr + j)
+            j += 8
+        }
+        while j < n {
+            gradH[j] += g[r] * ar[j]
+            dr[j] = g[r] * h[j]
+            j += 1
+        }
+    }
+}
+
+/// Inverted-dropout mask: each entry is `1/keep'` with probability `keep'` and 0 otherwise, where
+/// `keep'` is `keep` rounded to a multiple of 2⁻¹⁶ (four draws per 64-bit random number).
+public func dropoutMask(count: Int, keep: Float, into mask: UnsafeMutablePointer<Float>, random: inout Xoshiro256) {
+    let threshold = UInt64(min(65536, max(1, (keep * 65536).rounded())))
+    let scale = Float(65536) / Float(threshold)
+    var i = 0
+    while i < count {
+        var bits = random.next()
+        for _ in 0..<4 where i < count {
+            mask[i] = (bits & 0xFFFF) < threshold ? scale : 0
+            bits >>= 16
+            i += 1
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// Parameter updates, element-wise over `count` values. `l2` adds `l2·w` to each gradient (the
+/// gradient of `l2/2 · Σw²`).
+
+/// Adagrad (Duchi et al. 2011), TensorFlow's form: `a += g²; w −= lr·g/√a`.
+public func adagradStep(
+    count: Int, parameters w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+    accumulator a: UnsafeMutablePointer<Float>, learningRate: Float, l2: Float
+) {
+    let lr = V8(repeating: learningRate)
+    let decay = V8(repeating: l2)
+    var i = 0
+    while i + 8 <= count {
+        let gi = load8(g + i) + decay * load8(w + i)
+        let ai = gi * gi + load8(a + i)
+        store8(ai, a + i)
+        store8(load8(w + i) - lr * gi / ai.squareRoot(), w + i)
+        i += 8
+    }
+    while i < count {
+        let gi = g[i] + l2 * w[i]
+        a[i] += gi * gi
+        w[i] -= learningRate * gi / a[i].squareRoot()
+        i += 1
+    }
+}
+
+/// Adam (Kingma & Ba 2015) with TensorFlow's bias correction folded into `stepSize`
+/// (`lr·√(1−β₂ᵗ)/(1−β₁ᵗ)`): `m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; w −= stepSize·m/(√v + ε)`.
+public func adamStep(
+    count: Int, parameters w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+    firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
+    stepSize: Float, beta1: Float, beta2: Float, epsilon: Float, l2: Float
+) {
+    for i in 0..<count {
+        let gi = g[i] + l2 * w[i]
+        m[i] = beta1 * m[i] + (1 - beta1) * gi
+        v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
+        w[i] -= stepSize * m[i] / (v[i].squareRoot() + epsilon)
+    }
+}
+
+/// Plain SGD: `w −= lr·g`.
+public func sgdStep(
+    count: Int, parameters w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, learningRate: Float,
+    l2: Float
+) {
+    for i in 0..<count { w[i] -= learningRate * (g[i] + l2 * w[i]) }
+}
+
+/// Momentum, TensorFlow's form: `u = μu + g; w −= lr·u`.
+public func momentumStep(
+    count: Int, parameters w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+    velocity u: UnsafeMutablePointer<Float>, learningRate: Float, momentum: Float, l2: Float
+) {
+    for i in 0..<count {
+        u[i] = momentum * u[i] + g[i] + l2 * w[i]
+        w[i] -= learningRate * u[i]
+    }
+}

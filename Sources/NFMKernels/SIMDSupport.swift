@@ -1,0 +1,19 @@
+/// Unaligned SIMD loads and stores on `Float` pointers.
+///
+/// Every kernel in this module works on raw pointers so that the loops are compiled here, with the
+/// target's code-generation flags (AVX2/FMA unless `NFM_PORTABLE` is set), and never inlined into a
+/// client module compiled for baseline x86-64. Multiply-adds are written `a * b + c`: on baseline
+/// x86-64 `addingProduct` becomes a libm `fmaf` call per lane (see ENGINEERING.md).
+typealias V8 = SIMD8<Float>
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> V8 {
+    UnsafeRawPointer(p).loadUnaligned(as: V8.self)
+}
+
+@inline(__always) func load8(_ p: UnsafeMutablePointer<Float>) -> V8 {
+    UnsafeRawPointer(p).loadUnaligned(as: V8.self)
+}
+
+@inline(__always) func store8(_ v: V8, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V8.self)
+}

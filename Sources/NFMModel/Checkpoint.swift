@@ -1,0 +1,226 @@
+import Foundation
+import NFMFormat
+
+/// What a model was trained on: enough to refuse data with other features.
+public struct DatasetFingerprint: Codable, Sendable, Equatable {
+    public struct Field: Codable, Sendable, Equatable {
+        public var name: String
+        public var offset: Int
+        public var cardinality: Int
+        /// SHA-256 of the field's vocabulary file, when the manifest lists it.
+        public var vocabularySHA256: String?
+    }
+
+    public var name: String
+    public var manifestSHA256: String
+    public var featureCount: Int
+    public var layout: String
+    public var fields: [Field]
+    public var labels: DatasetManifest.Labels
+
+    public init(manifest: DatasetManifest, sha256: String) {
+        name = manifest.name
+        manifestSHA256 = sha256
+        featureCount = manifest.featureCount
+        layout = manifest.layout == .fixed ? "fixed" : "sparse"
+        let hashes = Dictionary(manifest.files.map { ($0.path, $0.sha256) }, uniquingKeysWith: { a, _ in a })
+        fields = manifest.fields.map {
+            Field(name: $0.name, offset: $0.offset, cardinality: $0.cardinality, vocabularySHA256: hashes[$0.vocabulary])
+        }
+        labels = manifest.labels
+    }
+
+    /// Throws `datasetMismatch` unless `other` has the same features (count, fields, offsets,
+    /// cardinalities and vocabularies). A different manifest with the same features (e.g. another
+    /// seed) is accepted.
+    public func checkCompatible(with other: DatasetFingerprint, directory: String) throws {
+        var problems: [String] = []
+        if featureCount != other.featureCount {
+            problems.append("\(other.featureCount) features instead of \(featureCount)")
+        }
+        if fields.map(\.name) != other.fields.map(\.name) {
+            problems.append(
+                "fields [\(other.fields.map(\.name).joined(separator: ", "))] instead of [\(fields.map(\.name).joined(separator: ", "))]")
+        } else {
+            for (a, b) in zip(fields, other.fields) {
+                if a.offset != b.offset || a.cardinality != b.cardinality {
+                    problems.append("field \(a.name) has \(b.cardinality) values at offset \(b.offset) instead of \(a.cardinality) at \(a.offset)")
+                } else if let x = a.vocabularySHA256, let y = b.vocabularySHA256, x != y {
+                    problems.append("field \(a.name) has a different vocabulary (value → index mapping)")
+                }
+            }
+        }
+        if labels != other.labels {
+            problems.append("labels \(other.labels.positive)/\(other.labels.negative) instead of \(labels.positive)/\(labels.negative)")
+        }
+        if !problems.isEmpty {
+            throw ModelError(
+                .datasetMismatch,
+                "\(directory): the checkpoint was trained on dataset '\(name)' (manifest \(manifestSHA256.prefix(12))…) with other features: "
+                    + problems.joined(separator: "; "))
+        }
+    }
+}
+
+/// A saved model. Binary format, version 1:
+/// ```
+/// offset size  field
+///  0      8    magic "NFMMODEL"
+///  8      4    format version (1), little-endian
+/// 12      4    reserved (0)
+/// 16      8    header bytes H (JSON), little-endian
+/// 24      8    payload bytes P (Float32 little-endian tensors, in the header's order)
+/// 32     64    SHA-256 of bytes [96, 96 + H + P), lowercase hexadecimal
+/// 96      H    header: `Checkpoint.Header` as JSON (config, dataset fingerprint, training record,
+///              tensor names and sizes, and for `nfm predict` the definition and vocabularies)
+/// 96+H    P    tensors
+/// ```
+public struct Checkpoint: Sendable {
+    public static let magic = Array("NFMMODEL".utf8)
+    public static let version: UInt32 = 1
+    static let prefixSize = 96
+
+    public struct Tensor: Codable, Sendable, Equatable {
+        public var name: String
+        public var count: Int
+    }
+
+    /// How the model was trained and how it scored (at the saved epoch).
+    public struct Training: Codable, Sendable, Equatable {
+        public var epoch: Int
+        public var seed: UInt64
+        public var optimizer: String
+        public var learningRate: Float
+        public var batchSize: Int
+        public var l2: Float
+        public var train: SplitMetrics?
+        public var validation: SplitMetrics?
+        public var test: SplitMetrics?
+    }
+
+    /// A vocabulary file of the dataset, embedded so that a checkpoint alone can encode raw rows.
+    public struct EmbeddedFile: Codable, Sendable, Equatable {
+        public var path: String
+        public var text: String
+    }
+
+    public struct Header: Codable, Sendable {
+        public var format = "nfm-checkpoint"
+        public var tool = ToolInfo.name
+        public var config: ModelConfig
+        public var dataset: DatasetFingerprint
+        public var training: Training?
+        public var definition: DatasetManifest.Definition?
+        public var vocabularies: [EmbeddedFile]
+        public var tensors: [Tensor]
+    }
+
+    public var header: Header
+    public var model: Model
+
+    public init(model: Model, dataset: DatasetFingerprint, training: Training?, definition: DatasetManifest.Definition?, vocabularies: [EmbeddedFile]) {
+        self.model = model
+        header = Header(
+            config: model.config, dataset: dataset, training: training, definition: definition,
+            vocabularies: vocabularies, tensors: model.namedTensors.map { Tensor(name: $0.name, count: $0.buffer.count) })
+    }
+
+    /// Reads the vocabulary files a manifest lists for its fields, to embed them.
+    public static func vocabularies(of manifest: DatasetManifest, directory: String) -> [EmbeddedFile] {
+        manifest.fields.compactMap { field in
+            guard !field.vocabulary.isEmpty,
+                let bytes = try? ReadableFile.readAll(directory + "/" + field.vocabulary)
+            else { return nil }
+            return EmbeddedFile(path: field.vocabulary, text: String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = Array(try encoder.encode(header))
+        var payload = [UInt8]()
+        let tensors = model.namedTensors
+        payload.reserveCapacity(tensors.reduce(0) { $0 + 4 * $1.buffer.count })
+        for (_, buffer) in tensors {
+            for i in 0..<buffer.count { payload.appendLE(buffer[i].bitPattern) }
+        }
+        var body = json
+        body.append(contentsOf: payload)
+        var out = Self.magic
+        out.appendLE(Self.version)
+        out.appendLE(UInt32(0))
+        out.appendLE(UInt64(json.count))
+        out.appendLE(UInt64(payload.count))
+        out.append(contentsOf: Array(SHA256.hexDigest(of: body).utf8))
+        out.append(contentsOf: body)
+        return out
+    }
+
+    /// Writes atomically (temporary file, then rename).
+    public func write(to path: String) throws {
+        try FileSystem.writeAtomically(try encoded(), to: path)
+    }
+
+    public static func load(path: String) throws -> Checkpoint {
+        guard FileSystem.exists(path) else { throw ModelError(.checkpoint, "\(path): no such checkpoint") }
+        let bytes: [UInt8]
+        do { bytes = try ReadableFile.readAll(path) } catch { throw ModelError(.io, "\(error)") }
+        return try decode(bytes, name: path)
+    }
+
+    public static func decode(_ bytes: [UInt8], name: String) throws -> Checkpoint {
+        func fail(_ what: String) -> ModelError { ModelError(.checkpoint, "\(name): \(what)") }
+        guard bytes.count >= prefixSize, Array(bytes[0..<8]) == magic else {
+            throw fail("not an nfm checkpoint (bad magic or too short)")
+        }
+        let version = bytes.readLE(UInt32.self, at: 8)
+        guard version == Self.version else { throw fail("unsupported checkpoint version \(version)") }
+        let headerBytes = Int(bytes.readLE(UInt64.self, at: 16))
+        let payloadBytes = Int(bytes.readLE(UInt64.self, at: 24))
+        guard headerBytes >= 0, payloadBytes >= 0, headerBytes < 1 << 40, payloadBytes < 1 << 40,
+            prefixSize + headerBytes + payloadBytes == bytes.count
+        else {
+            throw fail("truncated or padded: header announces \(prefixSize + headerBytes + payloadBytes) bytes, file has \(bytes.count)")
+        }
+        let stored = String(decoding: bytes[32..<96], as: UTF8.self)
+        let actual = bytes.withUnsafeBytes { SHA256.hexDigest(of: UnsafeRawBufferPointer(rebasing: $0[prefixSize...])) }
+        guard stored == actual else { throw fail("checksum mismatch (the file is corrupted)") }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data(bytes[prefixSize..<prefixSize + headerBytes]))
+        } catch {
+            throw fail("unreadable header (\(error))")
+        }
+        try header.config.validate()
+        let model = Model(config: header.config)
+        let tensors = model.namedTensors
+        guard tensors.map(\.name) == header.tensors.map(\.name),
+            zip(tensors, header.tensors).allSatisfy({ $0.buffer.count == $1.count }),
+            4 * header.tensors.reduce(0, { $0 + $1.count }) == payloadBytes
+        else { throw fail("tensors do not match the model configuration") }
+        var offset = prefixSize + headerBytes
+        for (_, buffer) in tensors {
+            for i in 0..<buffer.count {
+                buffer[i] = Float(bitPattern: bytes.readLE(UInt32.self, at: offset))
+                offset += 4
+            }
+        }
+        model.prepareInference()
+        var checkpoint = Checkpoint(model: model, dataset: header.dataset, training: header.training, definition: header.definition, vocabularies: header.vocabularies)
+        checkpoint.header = header
+        return checkpoint
+    }
+}
+
+extension [UInt8] {
+    @inline(__always) mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+
+    @inline(__always) func readLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        var value: T = 0
+        for i in 0..<MemoryLayout<T>.size { value |= T(self[offset + i]) << (8 * i) }
+        return value
+    }
+}

@@ -1,0 +1,1 @@
+// Placeholder until the model sources land; delete when adding files.

@@ -1,0 +1,59 @@
+import NFMKernels
+
+extension Model {
+    /// Writes `∂L/∂ŷ` for the loss summed over the batch (the authors' `tf.nn.l2_loss` / log loss) into
+    /// `workspace.gradOutput` and returns the loss. `targets` are the training targets (±1 labels for
+    /// squared loss, {0, 1} for log loss).
+    func lossGradient(rows: Int, targets: UnsafePointer<Float>, workspace ws: Workspace) -> Double {
+        let y = ws.output.pointer
+        let g = ws.gradOutput.pointer
+        var loss = 0.0
+        switch config.loss {
+        case .squared:
+            for r in 0..<rows {
+                let d = y[r] - targets[r]
+                g[r] = d
+                loss += 0.5 * Double(d * d)
+            }
+        case .log:
+            for r in 0..<rows {
+                let z = Double(y[r])
+                let p = 1 / (1 + Foundation.exp(-z))
+                g[r] = Float(p - Double(targets[r]))
+                // log(1 + e^{-|z|}) + max(z, 0) − t·z, stable.
+                loss += Foundation.log1p(Foundation.exp(-abs(z))) + max(z, 0) - Double(targets[r]) * z
+            }
+        }
+        return loss
+    }
+
+    /// One optimisation step on a batch: forward (training mode), loss, backward, sparse and dense
+    /// updates. Returns the batch loss (before the update).
+    @discardableResult
+    public func trainStep(
+        _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
+        random: inout Xoshiro256
+    ) -> Double {
+        forward(x, workspace: ws, training: true, random: &random)
+        let loss = lossGradient(rows: x.rowCount, targets: targets, workspace: ws)
+        assignSlots(x, workspace: ws)
+        backward(x, workspace: ws)
+        optimizer.beginStep()
+        for (parameter, gradient) in zip(denseTrainable, ws.denseGradients) {
+            optimizer.update(parameter, gradient: gradient)
+        }
+        ws.slotFeature.withUnsafeBufferPointer { rows in
+            optimizer.updateRows(
+                linear, width: 1, rows: rows.baseAddress!, count: ws.slotCount, gradients: ws.gradLinear.pointer, l2: 0)
+            if config.kind != .lr {
+                optimizer.updateRows(
+                    embeddings, width: config.factors, rows: rows.baseAddress!, count: ws.slotCount,
+                    gradients: ws.gradEmbeddings.pointer, l2: optimizer.l2)
+            }
+        }
+        releaseSlots(workspace: ws)
+        return loss
+    }
+}
+
+import Foundation

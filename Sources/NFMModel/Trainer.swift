@@ -1,0 +1,257 @@
+import Dispatch
+import Foundation
+import NFMFormat
+import NFMKernels
+
+/// Options of a training run (everything but the architecture).
+public struct TrainingOptions: Sendable {
+    public var epochs = 200
+    public var batchSize = 128
+    public var optimizer: OptimizerKind = .adagrad
+    /// nil: the optimiser's default (Adagrad 0.05).
+    public var learningRate: Float?
+    /// L2 on embedding rows (`λ/2·‖v‖²`, applied to the rows updated by a batch).
+    public var l2: Float = 0
+    public var earlyStop = true
+    /// Stop when the validation metric worsened this many epochs in a row.
+    public var patience = 4
+    public var seed: UInt64 = 2016
+    /// Threads for evaluation; training steps run on one thread, so results never depend on it.
+    public var threads = 2
+    /// An FM (or NFM) checkpoint whose embeddings, first-order weights and bias initialise the model.
+    public var initFrom: String?
+    /// Run directory for the checkpoint and the reports; nil writes nothing.
+    public var outDirectory: String?
+
+    public init() {}
+
+    public var resolvedLearningRate: Float { learningRate ?? optimizer.defaultLearningRate }
+}
+
+/// One epoch's row of the metrics table.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    /// Mean training loss per row over the epoch's batches (with dropout, before each update).
+    public var trainLoss: Double
+    public var train: SplitMetrics
+    public var validation: SplitMetrics
+    public var test: SplitMetrics
+    public var trainSeconds: Double
+    public var evalSeconds: Double
+}
+
+/// Callbacks for reporting; all optional.
+public struct TrainingObserver {
+    public var progress: ((_ epoch: Int, _ rowsDone: Int, _ rowsTotal: Int, _ seconds: Double) -> Void)?
+    public var epochFinished: ((_ record: EpochRecord, _ isBest: Bool) -> Void)?
+    public var message: ((String) -> Void)?
+    public init(
+        progress: ((Int, Int, Int, Double) -> Void)? = nil, epochFinished: ((EpochRecord, Bool) -> Void)? = nil,
+        message: ((String) -> Void)? = nil
+    ) {
+        self.progress = progress
+        self.epochFinished = epochFinished
+        self.message = message
+    }
+}
+
+public struct TrainingResult: Sendable {
+    public var records: [EpochRecord]
+    public var bestEpoch: Int
+    public var stoppedEarly: Bool
+    /// The best epoch's model (lowest validation metric).
+    public var bestModel: Model
+    public var checkpointPath: String?
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// Mini-batch training with a seeded per-epoch shuffle, per-epoch evaluation of the three splits and
+/// the authors' early stopping.
+public final class Trainer {
+    public let dataset: Dataset
+    public let config: ModelConfig
+    public let options: TrainingOptions
+    public let model: Model
+
+    public init(dataset: Dataset, config: ModelConfig, options: TrainingOptions) throws {
+        try config.validate()
+        guard options.batchSize > 0, options.epochs > 0, options.patience > 0 else {
+            throw ModelError(.configuration, "--batch-size, --epochs and --patience must be positive")
+        }
+        guard config.featureCount == dataset.manifest.featureCount else {
+            throw ModelError(.configuration, "model has \(config.featureCount) features, dataset \(dataset.manifest.featureCount)")
+        }
+        for split in Split.allCases where dataset[split] == nil || dataset[split]!.rowCount == 0 {
+            if split == .train || split == .validation {
+                throw ModelError(.dataset, "\(dataset.directory): the \(split.rawValue) split is empty")
+            }
+        }
+        self.dataset = dataset
+        self.config = config
+        self.options = options
+        model = Model(config: config)
+        model.initialize(seed: options.seed)
+        if let path = options.initFrom { try pretrain(from: path) }
+    }
+
+    /// Copies embeddings, first-order weights and bias from a checkpoint of the same dataset and k.
+    private func pretrain(from path: String) throws {
+        let checkpoint = try Checkpoint.load(path: path)
+        try checkpoint.header.dataset.checkCompatible(
+            with: DatasetFingerprint(manifest: dataset.manifest, sha256: dataset.manifestSHA256), directory: dataset.directory)
+        let source = checkpoint.model
+        guard source.config.kind != .lr || config.kind == .lr, source.config.factors == config.factors else {
+            throw ModelError(
+                .configuration,
+                "\(path): a \(source.config.kind.rawValue) checkpoint with k=\(source.config.factors) cannot initialise a \(config.kind.rawValue) model with k=\(config.factors)")
+        }
+        model.bias.copy(from: source.bias)
+        model.linear.copy(from: source.linear)
+        if config.kind != .lr { model.embeddings.copy(from: source.embeddings) }
+    }
+
+    public var fingerprint: DatasetFingerprint {
+        DatasetFingerprint(manifest: dataset.manifest, sha256: dataset.manifestSHA256)
+    }
+
+    public func run(observer: TrainingObserver = TrainingObserver()) throws -> TrainingResult {
+        let train = dataset[.train]!
+        let n = train.rowCount
+        let batch = options.batchSize
+        let positive = dataset.manifest.labels.positive
+        let targets: [Float] = config.loss == .log ? train.labels.map { $0 == positive ? 1 : 0 } : train.labels
+        let optimizer = Optimizer(kind: options.optimizer, learningRate: options.resolvedLearningRate, l2: options.l2)
+        let maxEntries = train.maxEntriesPerRow
+        let workspace = Workspace(model: model, capacity: batch)
+        let predictor = Predictor(model: model, threads: options.threads)
+        var shuffleRandom = Xoshiro256(seed: options.seed ^ 0x5348_5546)  // "SHUF"
+        var dropoutRandom = Xoshiro256(seed: options.seed ^ 0x4452_4F50)  // "DROP"
+        var order = [Int32](0..<Int32(n))
+        let batchIndices = UnsafeMutablePointer<UInt32>.allocate(capacity: batch * maxEntries)
+        let batchOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: batch + 1)
+        let batchValues = UnsafeMutablePointer<Float>.allocate(capacity: batch * maxEntries)
+        let batchTargets = UnsafeMutablePointer<Float>.allocate(capacity: batch)
+        batchOffsets[0] = 0
+        defer {
+            batchIndices.deallocate()
+            batchOffsets.deallocate()
+            batchValues.deallocate()
+            batchTargets.deallocate()
+        }
+
+        var records: [EpochRecord] = []
+        var best: (epoch: Int, metric: Double)? = nil
+        let bestModel = Model(config: config)
+        bestModel.copyParameters(from: model)
+        var worsening = 0
+        var stoppedEarly = false
+        var checkpointPath: String? = nil
+        if let out = options.outDirectory {
+            try FileSystem.createDirectory(out)
+            checkpointPath = out + "/model.nfmc"
+        }
+
+        for epoch in 1...options.epochs {
+            let start = now()
+            // Fisher–Yates over the training rows with the run's seed.
+            for i in stride(from: n - 1, to: 0, by: -1) {
+                order.swapAt(i, shuffleRandom.next(below: i + 1))
+            }
+            var lossSum = 0.0
+            var lastReport = start
+            var done = 0
+            while done < n {
+                let rows = min(batch, n - done)
+                let view: SparseRows
+                switch train.layout {
+                case .fixed:
+                    let f = train.fieldCount
+                    train.indices.withUnsafeBufferPointer { source in
+                        for r in 0..<rows {
+                            let row = Int(order[done + r])
+                            (batchIndices + r * f).update(from: source.baseAddress! + row * f, count: f)
+                        }
+                    }
+                    for r in 0..<rows { batchTargets[r] = targets[Int(order[done + r])] }
+                    view = SparseRows(rowCount: rows, fieldCount: f, indices: batchIndices)
+                case .sparse:
+                    var cursor = 0
+                    for r in 0..<rows {
+                        let row = Int(order[done + r])
+                        batchTargets[r] = targets[row]
+                        for e in Int(train.offsets[row])..<Int(train.offsets[row + 1]) {
+                            batchIndices[cursor] = train.indices[e]
+                            batchValues[cursor] = train.values[e]
+                            cursor += 1
+                        }
+                        batchOffsets[r + 1] = UInt32(cursor)
+                    }
+                    view = SparseRows(
+                        rowCount: rows, fieldCount: 0, indices: batchIndices, offsets: batchOffsets, values: batchValues)
+                }
+                lossSum += model.trainStep(
+                    view, targets: batchTargets, workspace: workspace, optimizer: optimizer, random: &dropoutRandom)
+                done += rows
+                if let progress = observer.progress, done & 0x3FFF < batch {
+                    let t = now()
+                    if t - lastReport > 0.1 {
+                        lastReport = t
+                        progress(epoch, done, n, t - start)
+                    }
+                }
+            }
+            let trained = now()
+            model.prepareInference()
+            let labelRange = dataset.labelRange
+            func evaluate(_ split: Split) -> SplitMetrics {
+                guard let data = dataset[split], data.rowCount > 0 else { return SplitMetrics() }
+                return predictor.evaluate(data, labelRange: labelRange, positive: positive)
+            }
+            let record = EpochRecord(
+                epoch: epoch, trainLoss: lossSum / Double(n), train: evaluate(.train), validation: evaluate(.validation),
+                test: evaluate(.test), trainSeconds: trained - start, evalSeconds: now() - trained)
+            let metric = record.validation.primary
+            guard metric.isFinite else {
+                records.append(record)
+                observer.epochFinished?(record, false)
+                throw ModelError(.configuration, "training diverged at epoch \(epoch) (validation metric \(metric)); lower --lr")
+            }
+            let previous = records.last?.validation.primary
+            records.append(record)
+            var isBest = false
+            if best == nil || metric < best!.metric {
+                best = (epoch, metric)
+                isBest = true
+                bestModel.copyParameters(from: model)
+                bestModel.prepareInference()
+                if let path = checkpointPath { try saveCheckpoint(bestModel, record: record, to: path) }
+            }
+            observer.epochFinished?(record, isBest)
+            if let out = options.outDirectory { try Reports.writeTables(records: records, loss: config.loss, to: out) }
+            if let previous, metric > previous { worsening += 1 } else { worsening = 0 }
+            if options.earlyStop && worsening >= options.patience {
+                stoppedEarly = true
+                observer.message?("early stop: validation worsened \(worsening) epochs in a row; best epoch \(best!.epoch)")
+                break
+            }
+        }
+        return TrainingResult(
+            records: records, bestEpoch: best?.epoch ?? 0, stoppedEarly: stoppedEarly, bestModel: bestModel,
+            checkpointPath: checkpointPath)
+    }
+
+    private func saveCheckpoint(_ model: Model, record: EpochRecord, to path: String) throws {
+        let training = Checkpoint.Training(
+            epoch: record.epoch, seed: options.seed, optimizer: options.optimizer.rawValue,
+            learningRate: options.resolvedLearningRate, batchSize: options.batchSize, l2: options.l2,
+            train: record.train, validation: record.validation, test: record.test)
+        let checkpoint = Checkpoint(
+            model: model, dataset: fingerprint, training: training, definition: dataset.manifest.definition,
+            vocabularies: vocabularies)
+        try checkpoint.write(to: path)
+    }
+
+    private lazy var vocabularies: [Checkpoint.EmbeddedFile] = Checkpoint.vocabularies(
+        of: dataset.manifest, directory: dataset.directory)
+}
