@@ -1,12 +1,6 @@
 import Foundation
 import NFMFormat
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Run-directory reports: `metrics.csv`, `curve.svg` and `summary.json`.
 public enum Reports {
     public static func csv(records: [EpochRecord], loss: LossKind) -> String {
@@ -164,44 +158,4 @@ public struct TrainingSummary: Codable, Sendable {
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
     }
-}
-
-/// A one-line progress display on standard error, redrawn with `\r`, shown only when standard error
-/// is a terminal.
-public final class ProgressLine {
-    public let enabled: Bool
-    private var visible = false
-
-    public init(quiet: Bool) {
-        enabled = !quiet && isatty(2) != 0
-    }
-
-    public func update(_ text: String) {
-        guard enabled else { return }
-        Diagnostics.write("\r\u{1B}[2K" + text)
-        visible = true
-    }
-
-    public func clear() {
-        guard enabled, visible else { return }
-        Diagnostics.write("\r\u{1B}[2K")
-        visible = false
-    }
-}
-
-/// Writes to file descriptor 2.
-public enum Diagnostics {
-    public static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { return }
-                offset += n
-            }
-        }
-    }
-
-    public static func line(_ text: String) { write(text + "\n") }
 }

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import NFMFormat
+import NFMModel
+
+/// Maps the training module's errors to exit codes (1 data or checkpoint, 2 usage, 3 I/O) and
+/// everything else through `runMapped`.
+func runModelCommand(_ body: () throws -> Void) throws {
+    try runMapped {
+        do {
+            try body()
+        } catch let error as ModelError {
+            Diagnostics.write("error: \(error.message)\n")
+            switch error.code {
+            case .configuration: throw ExitCode(2)
+            case .io: throw ExitCode(3)
+            default: throw ExitCode(1)
+            }
+        }
+    }
+}
+
+func parseList<T>(_ text: String, _ name: String, _ parse: (String) -> T?) throws -> [T] {
+    let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    return try parts.map {
+        guard let value = parse($0) else { throw ValidationError("\(name): '\($0)' is not a valid value") }
+        return value
+    }
+}
+
+extension ModelKind: ExpressibleByArgument {}
+extension Activation: ExpressibleByArgument {}
+extension LossKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an NFM, FM or LR model on a dataset directory.",
+        discussion: """
+            Defaults are the paper's Frappe settings (He & Chua, SIGIR 2017): k=64, one hidden layer of 64,
+            ReLU, dropout 0.5 on the Bi-Interaction layer and 0.2 on the hidden layer, batch norm, Adagrad
+            lr 0.05, batch 128, squared loss, early stopping after 4 worsening epochs. FM defaults to
+            dropout 0.5 on the Bi-Interaction layer and no batch norm (the authors' FM.py).
+            Writes OUT/model.nfmc (the best epoch's model), OUT/metrics.csv, OUT/curve.svg, OUT/summary.json.
+            """)
+
+    @Argument(help: "The dataset directory (written by `nfm build`).")
+    var dataset: String
+
+    @Option(help: "Model: nfm, fm or lr.")
+    var model: ModelKind = .nfm
+
+    @Option(help: "Embedding size k.")
+    var factors: Int = 64
+
+    @Option(help: "Hidden layer widths, e.g. 64 or 64,32; 0 or an empty string for NFM-0 (nfm only).")
+    var layers: String = "64"
+
+    @Option(help: "Hidden-layer activation: relu, sigmoid, tanh or identity.")
+    var activation: Activation = .relu
+
+    @Option(help: "Dropout ratios: Bi-Interaction first, then each hidden layer (the last repeats), e.g. 0.5,0.2.")
+    var dropout: String = "0.5,0.2"
+
+    @Flag(inversion: .prefixedNo, help: "Batch norm on the Bi-Interaction output and each hidden layer (default: on for nfm, off for fm).")
+    var batchNorm: Bool?
+
+    @Option(help: "Optimizer: adagrad, adam, sgd or momentum.")
+    var optimizer: OptimizerKind = .adagrad
+
+    @Option(help: "Learning rate (default: adagrad 0.05, adam/sgd/momentum 0.001; the loss is summed over the batch).")
+    var lr: Float?
+
+    @Option(help: "Rows per mini-batch.")
+    var batchSize: Int = 128
+
+    @Option(help: "Maximum number of epochs.")
+    var epochs: Int = 200
+
+    @Option(help: "L2 regularisation λ on the embeddings (λ/2·‖v‖² on the rows a batch updates).")
+    var l2: Float = 0
+
+    @Option(help: "Loss: squared (RMSE) or log (log loss and AUC).")
+    var loss: LossKind = .squared
+
+    @Flag(inversion: .prefixedNo, help: "Stop when the validation metric worsens --patience epochs in a row.")
+    var earlyStop = true
+
+    @Option(help: "Consecutive worsening epochs before early stopping.")
+    var patience: Int = 4
+
+    @Option(help: "Initialise embeddings, first-order weights and bias from an FM checkpoint (pre-training).")
+    var initFrom: String?
+
+    @Option(help: "Seed for initialisation, shuffling and dropout.")
+    var seed: UInt64 = 2016
+
+    @Option(help: "Threads for evaluation (results never depend on it).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Run directory (default: runs/<dataset name>-<model>).")
+    var out: String?
+
+    @Flag(help: "Print the JSON summary on standard output.")
+    var json = false
+
+    @Flag(help: "No per-epoch lines or progress on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        guard factors > 0 else { throw ValidationError("--factors must be positive") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
+        guard patience > 0 else { throw ValidationError("--patience must be positive") }
+        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
+        guard l2 >= 0 else { throw ValidationError("--l2 must be ≥ 0") }
+        if let lr { guard lr > 0 else { throw ValidationError("--lr must be positive") } }
+        let widths = try parseList(layers, "--layers") { Int($0) }
+        guard widths.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--layers: widths must be ≥ 0") }
+        let ratios = try parseList(dropout, "--dropout") { Float($0) }
+        guard ratios.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw ValidationError("--dropout: ratios must be in [0, 1)") }
+    }
+
+    func run() throws {
+        try runModelCommand {
+            let started = Date()
+            let data = try Dataset.load(directory: dataset)
+            let ratios = try parseList(dropout, "--dropout") { Float($0) }
+            let config = ModelConfig(
+                kind: model, featureCount: data.manifest.featureCount, factors: factors,
+                layers: try parseList(layers, "--layers") { Int($0) }, activation: activation,
+                biDropout: ratios.first ?? 0, hiddenDropout: Array(ratios.dropFirst()),
+                batchNorm: batchNorm ?? (model == .nfm), loss: loss)
+            var options = TrainingOptions()
+            options.epochs = epochs
+            options.batchSize = batchSize
+            options.optimizer = optimizer
+            options.learningRate = lr
+            options.l2 = l2
+            options.earlyStop = earlyStop
+            options.patience = patience
+            options.seed = seed
+            options.threads = threads
+            options.initFrom = initFrom
+            let runDirectory = out ?? "runs/\(data.manifest.name)-\(model.rawValue)"
+            options.outDirectory = runDirectory
+            let trainer = try Trainer(dataset: data, config: config, options: options)
+            let progress = ProgressLine(enabled: !quiet)
+            let metricName = loss == .squared ? "rmse" : "logloss"
+            if !quiet {
+                let rows = Split.allCases.map { "\($0.rawValue) \(data[$0]?.rowCount ?? 0)" }.joined(separator: ", ")
+                Diagnostics.write(
+                    "training \(config.summary) on \(dataset) (\(rows) rows, \(config.featureCount) features); \(optimizer.rawValue) lr \(options.resolvedLearningRate), batch \(batchSize), seed \(seed)\n")
+            }
+            func format(_ m: SplitMetrics) -> String {
+                var text = String(format: "%.4f", m.primary)
+                if let auc = m.auc { text += String(format: " (auc %.4f)", auc) }
+                return text
+            }
+            let observer = TrainingObserver(
+                progress: { epoch, done, total, seconds in
+                    let rate = Double(done) / max(seconds, 1e-9)
+                    progress.update(
+                        String(format: "epoch %d: %d/%d rows (%.0f%%), ETA %.1f s", epoch, done, total, 100 * Double(done) / Double(total), Double(total - done) / max(rate, 1)),
+                        count: done)
+                },
+                epochFinished: { record, isBest in
+                    progress.clear()
+                    guard !quiet else { return }
+                    Diagnostics.write(
+                        String(
+                            format: "epoch %3d  train %@ %@  validation %@  test %@  [train %.2f s, eval %.2f s]%@\n",
+                            record.epoch, metricName, format(record.train), format(record.validation), format(record.test),
+                            record.trainSeconds, record.evalSeconds, isBest ? "  *" : ""))
+                },
+                message: { text in if !quiet { Diagnostics.write(text + "\n") } })
+            let result = try trainer.run(observer: observer)
+            progress.clear()
+            let summary = TrainingSummary(trainer: trainer, result: result, totalSeconds: Date().timeIntervalSince(started))
+            let text = try summary.encoded()
+            try FileSystem.writeAtomically(Array(text.utf8), to: runDirectory + "/summary.json")
+            if !quiet, let best = summary.best {
+                Diagnostics.write(
+                    String(
+                        format: "best epoch %d: validation %@ %@, test %@; median epoch %.3f s train + %.3f s eval; saved %@\n",
+                        best.epoch, metricName, format(best.validation), format(best.test), summary.timing.trainSecondsMedian,
+                        summary.timing.evalSecondsMedian, result.checkpointPath ?? runDirectory))
+            }
+            if json { print(text, terminator: "") }
+        }
+    }
+}
