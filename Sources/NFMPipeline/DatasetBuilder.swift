@@ -198,6 +198,10 @@ public enum DatasetBuilder {
                 memoryLimit: bucketCount == 1 ? Int.max : max(width * 4, options.memoryBudget / (4 * bucketCount)),
                 path: scratchDirectory + "/bucket-\(b)")
         }
+        // One bucket: instances go straight to their slot. Several: through spilled bucket files.
+        let direct = bucketCount == 1
+        var labels = [UInt32](repeating: 0, count: min(bucketCapacity, total))
+        var features = [UInt32](repeating: 0, count: min(bucketCapacity, total) * fieldCount)
         var instance = [UInt32](repeating: 0, count: width)
         var drawn: [Int] = []
         var nextID: UInt64 = 0
@@ -207,6 +211,11 @@ public enum DatasetBuilder {
         func emit(_ label: UInt32) throws {
             let position = Int(permutation.position(of: nextID))
             nextID += 1
+            if direct {
+                labels[position] = label
+                for f in 0..<fieldCount { features[position * fieldCount + f] = instance[2 + f] }
+                return
+            }
             instance[0] = UInt32(position % bucketCapacity)
             instance[1] = label
             try instance.withUnsafeBufferPointer { try buckets[position / bucketCapacity].append($0) }
@@ -238,18 +247,18 @@ public enum DatasetBuilder {
                 directory: out, split: split, layout: .fixed, fieldCount: fieldCount,
                 rowsPerShard: definition.shardRows, level: definition.zstdLevel, threads: options.threads)
         }
-        var labels = [UInt32](repeating: 0, count: min(bucketCapacity, total))
-        var features = [UInt32](repeating: 0, count: min(bucketCapacity, total) * fieldCount)
         for (b, bucket) in buckets.enumerated() {
             let base = b * bucketCapacity
             let size = min(bucketCapacity, total - base)
-            try bucket.drain { chunk in
-                var start = 0
-                while start < chunk.count {
-                    let slot = Int(chunk[start])
-                    labels[slot] = chunk[start + 1]
-                    for f in 0..<fieldCount { features[slot * fieldCount + f] = chunk[start + 2 + f] }
-                    start += width
+            if !direct {
+                try bucket.drain { chunk in
+                    var start = 0
+                    while start < chunk.count {
+                        let slot = Int(chunk[start])
+                        labels[slot] = chunk[start + 1]
+                        for f in 0..<fieldCount { features[slot * fieldCount + f] = chunk[start + 2 + f] }
+                        start += width
+                    }
                 }
             }
             try features.withUnsafeBufferPointer { all in

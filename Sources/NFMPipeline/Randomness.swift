@@ -43,40 +43,48 @@ enum RandomStream {
 
 /// A seeded pseudo-random permutation of `0..<count`, computed point-wise in O(1) memory.
 ///
-/// A balanced Feistel network (6 rounds, SplitMix64 round function) permutes `0..<4^h`, the smallest
-/// power of four ≥ `count`; values that land outside `0..<count` are walked again through the network
-/// (cycle walking, Black & Rogaway 2002), which keeps it a bijection on `0..<count`. Because each
-/// instance's position is a pure function of its id, an external shuffle can scatter instances to
+/// An unbalanced Feistel network (4 rounds, SplitMix64 round function; Luby & Rackoff 1988) permutes
+/// `0..<2^b`, the smallest power of two ≥ `count`, as halves of ⌈b/2⌉ and ⌊b/2⌋ bits that swap each
+/// round; values that land outside `0..<count` are walked again through the network (cycle walking,
+/// Black & Rogaway 2002, < 2 passes on average), which keeps it a bijection on `0..<count`. Because
+/// each instance's position is a pure function of its id, an external shuffle can scatter instances to
 /// position-range buckets without sorting.
 public struct FeistelPermutation: Sendable {
     public let count: UInt64
-    private let halfBits: UInt64
-    private let halfMask: UInt64
-    private let keys: [UInt64]
+    private let bits: UInt64
+    private let keys: (UInt64, UInt64, UInt64, UInt64)
 
     public init(count: UInt64, seed: UInt64) {
         precondition(count > 0)
         self.count = count
-        var bits: UInt64 = 1
-        while (1 as UInt64) << (2 * bits) < count { bits += 1 }
-        halfBits = bits
-        halfMask = (1 << bits) - 1
+        var bits: UInt64 = 2
+        while (1 as UInt64) << bits < count { bits += 1 }
+        self.bits = bits
         var generator = SplitMix64(seed: seed, stream: RandomStream.permutation, index: 0)
-        keys = (0..<6).map { _ in generator.next() }
+        keys = (generator.next(), generator.next(), generator.next(), generator.next())
+    }
+
+    @inline(__always) private func round(_ left: inout UInt64, _ right: inout UInt64, _ leftBits: inout UInt64, _ key: UInt64) {
+        // (L, R) → (R, L ⊕ F(R)): the new right half has the old left half's width.
+        let next = left ^ (SplitMix64.mix(right ^ key) & ((1 << leftBits) - 1))
+        left = right
+        right = next
+        leftBits = bits - leftBits
     }
 
     @inline(__always) public func position(of value: UInt64) -> UInt64 {
         precondition(value < count)
         var x = value
         repeat {
-            var left = x >> halfBits
-            var right = x & halfMask
-            for key in keys {
-                let next = left ^ (SplitMix64.mix(right ^ key) & halfMask)
-                left = right
-                right = next
-            }
-            x = left << halfBits | right
+            var leftBits = bits - bits / 2
+            var right = x & ((1 << (bits / 2)) - 1)
+            var left = x >> (bits / 2)
+            round(&left, &right, &leftBits, keys.0)
+            round(&left, &right, &leftBits, keys.1)
+            round(&left, &right, &leftBits, keys.2)
+            round(&left, &right, &leftBits, keys.3)
+            // After an even number of rounds the halves have their original widths again.
+            x = left << (bits / 2) | right
         } while x >= count
         return x
     }
