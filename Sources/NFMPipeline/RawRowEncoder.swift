@@ -1,0 +1,90 @@
+import Foundation
+import NFMFormat
+
+/// One raw row encoded with saved vocabularies (for prediction).
+public struct RawRow: Sendable {
+    /// 1-based line in the input.
+    public let line: Int
+    /// Global feature index per field; `UInt32.max` where the value was never seen at build time.
+    public let features: [UInt32]
+    /// Positions (in the definition's `fields`) whose value was unseen.
+    public let unseenFields: [Int]
+}
+
+/// Encodes raw rows in a dataset's input format with the vocabularies of its build: value indices from
+/// the vocabularies, field offsets their running sums (as the builder assigns them).
+public final class RawRowEncoder {
+    public let definition: DatasetDefinition
+    public let vocabularies: [Vocabulary]
+    public let offsets: [Int]
+
+    public init(definition: DatasetDefinition, vocabularies: [Vocabulary]) {
+        precondition(vocabularies.count == definition.fields.count)
+        self.definition = definition
+        self.vocabularies = vocabularies
+        var offsets = [0]
+        for vocabulary in vocabularies.dropLast() { offsets.append(offsets.last! + vocabulary.count) }
+        self.offsets = offsets
+    }
+
+    /// Loads the definition and vocabularies recorded in a dataset directory's manifest.
+    public convenience init(datasetDirectory: String, manifest: DatasetManifest) throws {
+        guard let recorded = manifest.definition else {
+            throw PipelineError(.usage, "\(datasetDirectory): dataset has no definition (a libFM import?); raw rows cannot be encoded")
+        }
+        let definition = try DatasetDefinition.parse(text: recorded.text, file: recorded.file)
+        let vocabularies = try manifest.fields.map { try Vocabulary.load(path: datasetDirectory + "/" + $0.vocabulary) }
+        self.init(definition: definition, vocabularies: vocabularies)
+    }
+
+    /// Streams `path` (same format as the dataset's input; only the field columns are required) and calls
+    /// `body` per data row. Malformed rows are errors with file, line and column.
+    public func encode(path: String, _ body: (RawRow) throws -> Void) throws {
+        let name = (path as NSString).lastPathComponent
+        let reader = try DelimitedReader(
+            path: path,
+            format: .init(
+                delimiter: definition.input.delimiter.utf8.first!, quote: definition.input.quote?.utf8.first))
+        var columnOfField: [Int] = []
+        var expectedColumns = definition.columns.count
+        var sawHeader = !definition.input.header
+        if sawHeader { columnOfField = definition.fields.map { definition.columns.firstIndex(of: $0)! } }
+        try reader.forEachRecord { row in
+            if let problem = row.problem {
+                throw PipelineError(.input, file: name, line: problem.line, column: problem.column, problem.message)
+            }
+            if !sawHeader {
+                sawHeader = true
+                let names = (0..<row.fieldCount).map { row.string($0) }
+                columnOfField = try definition.fields.map { field in
+                    guard let column = names.firstIndex(of: field) else {
+                        throw PipelineError(
+                            .input, file: name, line: row.line, column: 1,
+                            "missing header column '\(field)' (the header has \(names))")
+                    }
+                    return column
+                }
+                expectedColumns = names.count
+                return
+            }
+            guard row.fieldCount == expectedColumns else {
+                throw PipelineError(
+                    .input, file: name, line: row.line, column: 1,
+                    "expected \(expectedColumns) fields, found \(row.fieldCount)")
+            }
+            var features = [UInt32](repeating: .max, count: columnOfField.count)
+            var unseen: [Int] = []
+            for (f, column) in columnOfField.enumerated() {
+                if let index = vocabularies[f].index(of: row.field(column)) {
+                    features[f] = UInt32(offsets[f] + index)
+                } else {
+                    unseen.append(f)
+                }
+            }
+            try body(RawRow(line: row.line, features: features, unseenFields: unseen))
+        }
+        guard sawHeader else {
+            throw PipelineError(.input, file: name, line: 1, column: 1, "empty file: expected a header line")
+        }
+    }
+}
