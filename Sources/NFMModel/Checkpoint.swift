@@ -9,6 +9,8 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
         public var cardinality: Int
         /// SHA-256 of the field's vocabulary file, when the manifest lists it.
         public var vocabularySHA256: String?
+        /// The vocabulary file's path in the dataset directory.
+        public var vocabulary: String?
     }
 
     public var name: String
@@ -25,7 +27,9 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
         layout = manifest.layout == .fixed ? "fixed" : "sparse"
         let hashes = Dictionary(manifest.files.map { ($0.path, $0.sha256) }, uniquingKeysWith: { a, _ in a })
         fields = manifest.fields.map {
-            Field(name: $0.name, offset: $0.offset, cardinality: $0.cardinality, vocabularySHA256: hashes[$0.vocabulary])
+            Field(
+                name: $0.name, offset: $0.offset, cardinality: $0.cardinality, vocabularySHA256: hashes[$0.vocabulary],
+                vocabulary: $0.vocabulary.isEmpty ? nil : $0.vocabulary)
         }
         labels = manifest.labels
     }
