@@ -21,7 +21,8 @@ public enum DatasetBuilder {
         public var rule: String?
         public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         public var readBufferSize = 1 << 20
-        /// Bytes of instances held at once while shuffling; more is spilled to temporary buckets.
+        /// Bytes held at once for spilled positives (¼), the bucket being shuffled (½) and bucket write
+        /// buffers (¼); more is spilled to temporary files. Hash sets of distinct keys come on top.
         public var memoryBudget = 256 << 20
         public var skipBadRows = false
         public var force = false
@@ -99,7 +100,7 @@ public enum DatasetBuilder {
         var sampler = NegativeSampler(
             valueCount: 0, perPositive: definition.negatives.perPositive, seed: seed)
         let positives = RecordSpill(
-            recordWidth: fieldCount + 1, memoryLimit: options.memoryBudget / 2,
+            recordWidth: fieldCount + 1, memoryLimit: options.memoryBudget / 4,
             path: scratchDirectory + "/positives")
         let rejects = RejectLog(path: out + "/" + rejectsFile, enabled: options.skipBadRows)
         var columnOfField: [Int] = []
@@ -190,7 +191,7 @@ public enum DatasetBuilder {
 
         // Pass 2: negatives, positions, scatter to buckets.
         let width = fieldCount + 2  // position in bucket, label bits, features
-        let bucketCapacity = max(1, options.memoryBudget / (width * 4))
+        let bucketCapacity = max(1, options.memoryBudget / 2 / (width * 4))
         let bucketCount = (total + bucketCapacity - 1) / bucketCapacity
         let buckets = (0..<bucketCount).map { b in
             RecordSpill(

@@ -20,6 +20,9 @@ final class RecordSpill {
     deinit { if file != nil { unlink(path) } }
 
     @inline(__always) func append(_ record: UnsafeBufferPointer<UInt32>) throws {
+        if buffer.capacity == 0 && memoryLimit < 1 << 40 {
+            buffer.reserveCapacity(memoryLimit / 4 + recordWidth)  // never grows past the limit
+        }
         buffer.append(contentsOf: record)
         recordCount += 1
         if buffer.count * 4 >= memoryLimit { try spill() }
