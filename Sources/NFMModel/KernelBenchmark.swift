@@ -1,0 +1,84 @@
+import Foundation
+import NFMKernels
+
+/// Micro-benchmarks of the hot kernels at NFM's Frappe shape (batch 128, 10 fields, k = 64, one hidden
+/// layer of 64), reported in GFLOP/s. Used by the hidden `nfm bench-kernels` command for BENCHMARKS.md.
+public enum KernelBenchmark {
+    public struct Line: Sendable {
+        public var name: String
+        public var flops: Double
+        public var seconds: Double
+        public var gflops: Double { flops / seconds / 1e9 }
+    }
+
+    /// Best of `repeats` timings of `iterations` calls.
+    static func time(_ iterations: Int, repeats: Int = 5, _ body: () -> Void) -> Double {
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = now()
+            for _ in 0..<iterations { body() }
+            best = min(best, (now() - start) / Double(iterations))
+        }
+        return best
+    }
+
+    public static func run(rows: Int = 128, fields: Int = 10, k: Int = 64, hidden: Int = 64, features: Int = 5382) -> [Line] {
+        var random = Xoshiro256(seed: 1)
+        func buffer(_ n: Int) -> FloatBuffer {
+            let b = FloatBuffer(count: n)
+            for i in 0..<n { b[i] = Float(random.nextNormal()) }
+            return b
+        }
+        let a = buffer(rows * k), w = buffer(k * hidden), c = buffer(rows * hidden), d = buffer(rows * hidden)
+        var lines: [Line] = []
+        let gemmFlops = 2.0 * Double(rows * k * hidden)
+        lines.append(Line(name: "gemm A·W (\(rows)×\(k)·\(k)×\(hidden))", flops: gemmFlops, seconds: time(2000) {
+            gemm(m: rows, n: hidden, p: k, a: a.pointer, aRowStride: k, aColStride: 1, b: w.pointer, c: c.pointer, accumulate: false)
+        }))
+        lines.append(Line(name: "gemm Aᵀ·dZ (\(k)×\(rows)·\(rows)×\(hidden))", flops: gemmFlops, seconds: time(2000) {
+            gemm(m: k, n: hidden, p: rows, a: a.pointer, aRowStride: 1, aColStride: k, b: d.pointer, c: w.pointer, accumulate: false)
+        }))
+        let embeddings = FloatBuffer(count: features * k)
+        for i in 0..<embeddings.count { embeddings[i] = Float(0.01 * random.nextNormal()) }
+        var indices = [UInt32](repeating: 0, count: rows * fields)
+        for r in 0..<rows {
+            for f in 0..<fields { indices[r * fields + f] = UInt32(random.next(below: features)) }
+        }
+        let sum = FloatBuffer(count: rows * k), bi = FloatBuffer(count: rows * k), grad = FloatBuffer(count: rows * fields * k)
+        let slots = (0..<Int32(rows * fields)).map { $0 }
+        let biFlops = 3.0 * Double(rows * fields * k)
+        indices.withUnsafeBufferPointer { idx in
+            let x = SparseRows(rowCount: rows, fieldCount: fields, indices: idx.baseAddress!)
+            lines.append(Line(name: "Bi-Interaction forward (\(rows) rows × \(fields) fields, k=\(k))", flops: biFlops, seconds: time(2000) {
+                biInteractionForward(x, factors: k, embeddings: embeddings.pointer, sum: sum.pointer, interaction: bi.pointer)
+            }))
+            slots.withUnsafeBufferPointer { s in
+                lines.append(Line(name: "Bi-Interaction backward (same)", flops: biFlops, seconds: time(2000) {
+                    biInteractionBackward(
+                        x, factors: k, embeddings: embeddings.pointer, sum: sum.pointer, gradInteraction: bi.pointer,
+                        entrySlots: s.baseAddress!, gradEmbeddings: grad.pointer)
+                }))
+            }
+        }
+        // A whole training step of the default NFM on random rows (flops: forward + backward GEMMs and
+        // Bi-Interaction only, so the figure is a lower bound of the work done).
+        let config = ModelConfig(kind: .nfm, featureCount: features, factors: k, layers: [hidden])
+        let model = Model(config: config)
+        model.initialize(seed: 1)
+        let ws = Workspace(model: model, capacity: rows)
+        let optimizer = Optimizer(kind: .adagrad, learningRate: 0.05)
+        let targets = FloatBuffer(count: rows, repeating: 1)
+        var dropout = Xoshiro256(seed: 2)
+        indices.withUnsafeBufferPointer { idx in
+            let x = SparseRows(rowCount: rows, fieldCount: fields, indices: idx.baseAddress!)
+            lines.append(Line(name: "NFM train step (batch \(rows), all layers + Adagrad)", flops: 3 * gemmFlops + 2 * biFlops, seconds: time(500) {
+                model.trainStep(x, targets: targets.pointer, workspace: ws, optimizer: optimizer, random: &dropout)
+            }))
+            model.prepareInference()
+            lines.append(Line(name: "NFM inference (batch \(rows))", flops: gemmFlops + biFlops, seconds: time(2000) {
+                model.forward(x, workspace: ws, training: false, random: &dropout)
+            }))
+        }
+        return lines
+    }
+}
