@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Dataset-builder benchmarks (release build). Prints min/median/max wall time and peak RSS.
+# Usage: bash Benchmarks/build.sh [path/to/frappe.csv]   (default: ../shared/datasets/frappe/frappe.csv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
+swift build -c release --product nfm >/dev/null
+nfm=$PWD/.build/release/nfm
+frappe=${1:-../shared/datasets/frappe/frappe.csv}
+work=${BENCH_DIR:-/tmp/nfm-bench}
+mkdir -p "$work"
+
+peak() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
+
+echo "## machine"; lscpu | grep -E "Model name|^CPU\(s\)"; free -g | sed -n 2p
+echo "## real Frappe build"
+hyperfine -N -w 2 -r 20 --export-json "$work/frappe.json" \
+    "$nfm build pipelines/frappe.json --input $frappe --out $work/frappe --force --quiet" | grep -E "Time|Range"
+echo "peak RSS KiB: $(peak $nfm build pipelines/frappe.json --input $frappe --out $work/frappe --force --quiet)"
+
+echo "## MovieLens-sized synthetic build (668,953 tag rows)"
+[ -f "$work/ml.csv" ] || $nfm synth movielens --rows 668953 --out "$work/ml.csv"
+hyperfine -N -w 1 -r 10 --export-json "$work/ml.json" \
+    "$nfm build pipelines/movielens.json --input $work/ml.csv --out $work/ml --force --quiet" | grep -E "Time|Range"
+echo "peak RSS KiB: $(peak $nfm build pipelines/movielens.json --input $work/ml.csv --out $work/ml --force --quiet)"
+
+echo "## 10-million-row synthetic Frappe build"
+[ -f "$work/frappe-10m.tsv" ] || $nfm synth frappe --rows 10000000 --out "$work/frappe-10m.tsv"
+for memory in 256 64; do
+    /usr/bin/time -f "memory-mib $memory: %e s wall, %M KiB peak RSS" \
+        $nfm build pipelines/frappe.json --input "$work/frappe-10m.tsv" --out "$work/f10m" --force --quiet --memory-mib $memory
+done
+python3 - "$work" <<'PY'
+import json, statistics, sys
+for name in ("frappe", "ml"):
+    times = json.load(open(f"{sys.argv[1]}/{name}.json"))["results"][0]["times"]
+    print(f"{name}: min {min(times)*1000:.1f} ms, median {statistics.median(times)*1000:.1f} ms, max {max(times)*1000:.1f} ms")
+PY
