@@ -33,10 +33,10 @@ public enum KernelBenchmark {
         var lines: [Line] = []
         let gemmFlops = 2.0 * Double(rows * k * hidden)
         lines.append(Line(name: "gemm A·W (\(rows)×\(k)·\(k)×\(hidden))", flops: gemmFlops, seconds: time(2000) {
-            gemm(m: rows, n: hidden, p: k, a: a.pointer, aRowStride: k, aColStride: 1, b: w.pointer, c: c.pointer, accumulate: false)
+            gemm(m: rows, n: hidden, p: k, a: a.pointer, aRowStride: k, aColStride: 1, b: w.pointer, c: c.pointer, accumulate: true)
         }))
         lines.append(Line(name: "gemm Aᵀ·dZ (\(k)×\(rows)·\(rows)×\(hidden))", flops: gemmFlops, seconds: time(2000) {
-            gemm(m: k, n: hidden, p: rows, a: a.pointer, aRowStride: 1, aColStride: k, b: d.pointer, c: w.pointer, accumulate: false)
+            gemm(m: k, n: hidden, p: rows, a: a.pointer, aRowStride: 1, aColStride: k, b: d.pointer, c: w.pointer, accumulate: true)
         }))
         let embeddings = FloatBuffer(count: features * k)
         for i in 0..<embeddings.count { embeddings[i] = Float(0.01 * random.nextNormal()) }
