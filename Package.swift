@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "NFMFormat", targets: ["NFMFormat"]),
         .library(name: "NFMPipeline", targets: ["NFMPipeline"]),
         .library(name: "NFMModel", targets: ["NFMModel"]),
+        .library(name: "NFMExperiments", targets: ["NFMExperiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,15 +39,17 @@ let package = Package(
             dependencies: [.product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: kernelFlags),
         .target(name: "NFMModel", dependencies: ["NFMFormat", "NFMPipeline", "NFMKernels"]),
+        .target(name: "NFMExperiments", dependencies: ["NFMFormat", "NFMModel"]),
         .executableTarget(
             name: "nfm",
             dependencies: [
-                "NFMFormat", "NFMPipeline", "NFMModel",
+                "NFMFormat", "NFMPipeline", "NFMModel", "NFMExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NFMTestSupport", dependencies: ["NFMFormat", "NFMPipeline"]),
         .testTarget(name: "NFMFormatTests", dependencies: ["NFMFormat", "NFMTestSupport"]),
         .testTarget(name: "NFMPipelineTests", dependencies: ["NFMPipeline", "NFMTestSupport"]),
+        .testTarget(name: "NFMExperimentsTests", dependencies: ["NFMExperiments", "NFMModel", "NFMTestSupport"]),
         .testTarget(name: "NFMCLITests", dependencies: ["nfm", "NFMFormat", "NFMTestSupport"]),
         .testTarget(
             name: "NFMModelTests", dependencies: ["NFMModel", "NFMKernels", "NFMTestSupport"]),
