@@ -77,12 +77,11 @@ public enum Prediction {
         let model = checkpoint.model
         let workspace = Workspace(model: model, capacity: batchRows)
         var random = Xoshiro256(seed: 0)
-        let fieldCount = encoder.fieldNames.count
         var report = Report()
         var indices = [UInt32]()
         var offsets: [UInt32] = [0]
         var lines: [Int] = []
-        indices.reserveCapacity(batchRows * fieldCount)
+        indices.reserveCapacity(batchRows * encoder.fieldNames.count)
         let name = (inputPath as NSString).lastPathComponent
 
         func flush() throws {
@@ -104,66 +103,29 @@ public enum Prediction {
             lines.removeAll(keepingCapacity: true)
         }
 
-        let reader: DelimitedReader
-        do {
-            reader = try DelimitedReader(
-                path: inputPath,
-                format: .init(delimiter: definition.input.delimiter.utf8.first!, quote: definition.input.quote?.utf8.first))
-        } catch let error as PipelineError {
-            throw ModelError(.input, error.message)
+        let rows = RawRowEncoder(definition: definition, vocabularies: encoder.vocabularies)
+        guard rows.offsets == encoder.offsets else {
+            throw ModelError(.checkpoint, "the checkpoint's field offsets do not follow its vocabularies")
         }
-        var columnOfField: [Int] = definition.input.header ? [] : definition.fields.map { definition.columns.firstIndex(of: $0)! }
-        var expectedColumns = definition.input.header ? 0 : definition.columns.count
-        var sawHeader = !definition.input.header
-        var rowFeatures = [UInt32](repeating: 0, count: fieldCount)
         do {
-            try reader.forEachRecord { row in
-                if let problem = row.problem {
-                    throw ModelError(.input, "\(name):\(problem.line):\(problem.column): \(problem.message)")
-                }
-                if !sawHeader {
-                    sawHeader = true
-                    let names = (0..<row.fieldCount).map { row.string($0) }
-                    var columns: [Int] = []
-                    for field in definition.fields {
-                        guard let column = names.firstIndex(of: field) else {
-                            throw ModelError(.input, "\(name):\(row.line): missing header column '\(field)' (the header has \(names))")
-                        }
-                        columns.append(column)
-                    }
-                    columnOfField = columns
-                    expectedColumns = names.count
-                    return
-                }
+            try rows.encode(path: inputPath) { row in
                 report.rows += 1
-                guard row.fieldCount == expectedColumns else {
-                    throw ModelError(.input, "\(name):\(row.line): \(row.fieldCount) columns, expected \(expectedColumns)")
-                }
-                var unseenFields = 0
-                var kept = 0
-                for f in 0..<fieldCount {
-                    let bytes = row.field(columnOfField[f])
-                    if let index = encoder.vocabularies[f].index(of: bytes) {
-                        rowFeatures[kept] = UInt32(encoder.offsets[f] + index)
-                        kept += 1
-                    } else {
-                        unseenFields += 1
-                        report.unseenByField[encoder.fieldNames[f], default: 0] += 1
-                        if unseen == .fail {
-                            throw ModelError(
-                                .input,
-                                "\(name):\(row.line): value '\(String(decoding: bytes, as: UTF8.self))' of field \(encoder.fieldNames[f]) was never seen in training (use --unseen skip or ignore)")
-                        }
+                for (k, f) in row.unseenFields.enumerated() {
+                    report.unseenByField[encoder.fieldNames[f], default: 0] += 1
+                    if unseen == .fail {
+                        throw ModelError(
+                            .input,
+                            "\(name):\(row.line): value '\(row.unseenValues[k])' of field \(encoder.fieldNames[f]) was never seen in training (use --unseen skip or ignore)")
                     }
                 }
-                if unseenFields > 0 {
+                if !row.unseenFields.isEmpty {
                     report.rowsWithUnseen += 1
                     if unseen == .skip {
                         report.skipped += 1
                         return
                     }
                 }
-                indices.append(contentsOf: rowFeatures[0..<kept])
+                for feature in row.features where feature != .max { indices.append(feature) }
                 offsets.append(UInt32(indices.count))
                 lines.append(row.line)
                 if lines.count == batchRows { try flush() }

@@ -7,8 +7,9 @@ public struct RawRow: Sendable {
     public let line: Int
     /// Global feature index per field; `UInt32.max` where the value was never seen at build time.
     public let features: [UInt32]
-    /// Positions (in the definition's `fields`) whose value was unseen.
+    /// Positions (in the definition's `fields`) whose value was unseen, and those values.
     public let unseenFields: [Int]
+    public let unseenValues: [String]
 }
 
 /// Encodes raw rows in a dataset's input format with the vocabularies of its build: value indices from
@@ -69,19 +70,21 @@ public final class RawRowEncoder {
             }
             guard row.fieldCount == expectedColumns else {
                 throw PipelineError(
-                    .input, file: name, line: row.line, column: 1,
+                    .input, file: name, line: row.line, column: row.column(ofField: min(row.fieldCount, expectedColumns) - 1),
                     "expected \(expectedColumns) fields, found \(row.fieldCount)")
             }
             var features = [UInt32](repeating: .max, count: columnOfField.count)
             var unseen: [Int] = []
+            var values: [String] = []
             for (f, column) in columnOfField.enumerated() {
                 if let index = vocabularies[f].index(of: row.field(column)) {
                     features[f] = UInt32(offsets[f] + index)
                 } else {
                     unseen.append(f)
+                    values.append(row.string(column))
                 }
             }
-            try body(RawRow(line: row.line, features: features, unseenFields: unseen))
+            try body(RawRow(line: row.line, features: features, unseenFields: unseen, unseenValues: values))
         }
         guard sawHeader else {
             throw PipelineError(.input, file: name, line: 1, column: 1, "empty file: expected a header line")
