@@ -66,11 +66,11 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
     }
 }
 
-/// A saved model. Binary format, version 1:
+/// A saved model. Binary format, versions 1 and 2 (same layout; see `version`):
 /// ```
 /// offset size  field
 ///  0      8    magic "NFMMODEL"
-///  8      4    format version (1), little-endian
+///  8      4    format version (1 or 2), little-endian
 /// 12      4    reserved (0)
 /// 16      8    header bytes H (JSON), little-endian
 /// 24      8    payload bytes P (Float32 little-endian tensors, in the header's order)
@@ -81,7 +81,20 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
 /// ```
 public struct Checkpoint: Sendable {
     public static let magic = Array("NFMMODEL".utf8)
-    public static let version: UInt32 = 1
+    /// The newest format version. Version 2 has the layout of version 1; its header may hold the model
+    /// kinds `wide-deep`, `deep-cross` and `hofm` (and `fieldSizes`), which a version-1 reader does not
+    /// know. NFM, FM and LR checkpoints are still written as version 1, so older builds read them.
+    public static let version: UInt32 = 2
+    /// Versions this build reads.
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
+
+    /// The version a model's checkpoint is written with: 1 for NFM, FM and LR, 2 for the later kinds.
+    public static func version(for config: ModelConfig) -> UInt32 {
+        switch config.kind {
+        case .nfm, .fm, .lr: 1
+        case .wideDeep, .deepCross, .hofm: 2
+        }
+    }
     static let prefixSize = 96
 
     public struct Tensor: Codable, Sendable, Equatable {
@@ -152,7 +165,7 @@ public struct Checkpoint: Sendable {
         var body = json
         body.append(contentsOf: payload)
         var out = Self.magic
-        out.appendLE(Self.version)
+        out.appendLE(Self.version(for: model.config))
         out.appendLE(UInt32(0))
         out.appendLE(UInt64(json.count))
         out.appendLE(UInt64(payload.count))
@@ -179,7 +192,9 @@ public struct Checkpoint: Sendable {
             throw fail("not an nfm checkpoint (bad magic or too short)")
         }
         let version = bytes.readLE(UInt32.self, at: 8)
-        guard version == Self.version else { throw fail("unsupported checkpoint version \(version)") }
+        guard Self.readableVersions.contains(version) else {
+            throw fail("unsupported checkpoint version \(version) (this build reads versions \(Self.readableVersions.lowerBound)–\(Self.readableVersions.upperBound); a newer nfm wrote it?)")
+        }
         let headerBytes = Int(bytes.readLE(UInt64.self, at: 16))
         let payloadBytes = Int(bytes.readLE(UInt64.self, at: 24))
         guard headerBytes >= 0, payloadBytes >= 0, headerBytes < 1 << 40, payloadBytes < 1 << 40,

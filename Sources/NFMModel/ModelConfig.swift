@@ -8,6 +8,31 @@ public enum ModelKind: String, Codable, Sendable, CaseIterable {
     case fm
     /// Logistic / linear regression: bias and first-order weights only.
     case lr
+    /// Wide&Deep (Cheng et al., DLRS 2016) as a baseline of the NFM paper: a linear part on the raw
+    /// features plus an MLP on the concatenated field embeddings.
+    case wideDeep = "wide-deep"
+    /// DeepCross (Shan et al., KDD 2016): residual units on the concatenated field embeddings.
+    case deepCross = "deep-cross"
+    /// Higher-order FM of order 3 (Blondel et al., NIPS 2016), with separate embeddings per order.
+    case hofm
+
+    /// Hidden layer widths when none are given: NFM's one layer of 64 (the paper's Frappe setting),
+    /// Wide&Deep's 1024-512-256 and DeepCross's residual units of 512, 512, 256, 128, 64 (the NFM paper's
+    /// settings for its baselines), none for the others.
+    public var defaultLayers: [Int] {
+        switch self {
+        case .nfm: [64]
+        case .wideDeep: [1024, 512, 256]
+        case .deepCross: [512, 512, 256, 128, 64]
+        case .fm, .lr, .hofm: []
+        }
+    }
+
+    /// Whether the model's input is the concatenation of per-field embeddings (it needs the dataset's fields).
+    public var concatenatesFields: Bool { self == .wideDeep || self == .deepCross }
+
+    /// Whether the model has the first-order part `Σᵢ wᵢxᵢ` (DeepCross, as in its paper, has none).
+    public var hasLinearPart: Bool { self != .deepCross }
 }
 
 public enum Activation: String, Codable, Sendable, CaseIterable {
@@ -36,37 +61,60 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var featureCount: Int
     /// k, the embedding size (0 for LR).
     public var factors: Int
-    /// Hidden layer widths (empty: NFM-0, FM, LR).
+    /// Hidden layer widths (empty: NFM-0, FM, LR, HOFM); Wide&Deep's hidden layers; DeepCross's residual
+    /// units' inner widths.
     public var layers: [Int]
     public var activation: Activation
-    /// Dropout ratio on the Bi-Interaction output.
+    /// Dropout ratio on the Bi-Interaction output (NFM, FM); on the concatenated embeddings (Wide&Deep,
+    /// DeepCross); on the pooled order-2 and order-3 interaction vectors (HOFM).
     public var biDropout: Float
-    /// Dropout ratio after each hidden layer (same count as `layers`).
+    /// Dropout ratio after each hidden layer or residual unit (same count as `layers`).
     public var hiddenDropout: [Float]
     public var batchNorm: Bool
     public var loss: LossKind
     /// Batch-norm ε and moving-average decay (TensorFlow's `batch_norm` defaults as used by the authors).
     public var batchNormEpsilon: Float
     public var batchNormDecay: Float
+    /// Cardinalities of the dataset's fields, in feature-index order (field `f` owns the features
+    /// `Σ_{g<f} fieldSizes[g] ..< Σ_{g≤f} fieldSizes[g]`). Set for Wide&Deep and DeepCross, whose input is
+    /// the concatenation of per-field embeddings; `Trainer` fills it from the dataset's manifest. Absent
+    /// from checkpoints of other models (and from every format-1 checkpoint).
+    public var fieldSizes: [Int]?
 
+    /// `layers: nil` (or, for Wide&Deep and DeepCross, an empty list) gives the kind's `defaultLayers`.
+    /// Batch norm applies to NFM, FM (when asked) and Wide&Deep's hidden layers; it is off for LR,
+    /// HOFM and DeepCross.
     public init(
-        kind: ModelKind, featureCount: Int, factors: Int = 64, layers: [Int] = [64], activation: Activation = .relu,
+        kind: ModelKind, featureCount: Int, factors: Int = 64, layers: [Int]? = nil, activation: Activation = .relu,
         biDropout: Float = 0.5, hiddenDropout: [Float]? = nil, batchNorm: Bool = true, loss: LossKind = .squared,
-        batchNormEpsilon: Float = 0.001, batchNormDecay: Float = 0.9
+        batchNormEpsilon: Float = 0.001, batchNormDecay: Float = 0.9, fieldSizes: [Int]? = nil
     ) {
         self.kind = kind
         self.featureCount = featureCount
         self.factors = kind == .lr ? 0 : factors
-        self.layers = kind == .nfm ? layers.filter { $0 > 0 } : []
+        switch kind {
+        case .nfm: self.layers = (layers ?? kind.defaultLayers).filter { $0 > 0 }
+        case .wideDeep, .deepCross:
+            let given = (layers ?? []).filter { $0 > 0 }
+            self.layers = given.isEmpty ? kind.defaultLayers : given
+        case .fm, .lr, .hofm: self.layers = []
+        }
         self.activation = activation
         self.biDropout = kind == .lr ? 0 : biDropout
         let hidden = hiddenDropout ?? []
         self.hiddenDropout = self.layers.indices.map { i in hidden.isEmpty ? 0 : hidden[min(i, hidden.count - 1)] }
-        self.batchNorm = kind == .lr ? false : batchNorm
+        self.batchNorm = [.lr, .hofm, .deepCross].contains(kind) ? false : batchNorm
         self.loss = loss
         self.batchNormEpsilon = batchNormEpsilon
         self.batchNormDecay = batchNormDecay
+        self.fieldSizes = kind.concatenatesFields ? fieldSizes : nil
     }
+
+    /// Number of fields of the concatenated input (0 unless `fieldSizes` is set).
+    public var fieldCount: Int { fieldSizes?.count ?? 0 }
+
+    /// Width of the concatenated field embeddings (Wide&Deep and DeepCross): fields × k.
+    public var concatWidth: Int { fieldCount * factors }
 
     public func validate() throws {
         func fail(_ message: String) -> ModelError { ModelError(.configuration, message) }
@@ -78,13 +126,28 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         for p in [biDropout] + hiddenDropout where !(p >= 0 && p < 1) {
             throw fail("dropout ratios must be in [0, 1) (got \(p))")
         }
+        if kind.concatenatesFields {
+            guard let sizes = fieldSizes, !sizes.isEmpty else {
+                throw fail("\(kind.rawValue) concatenates per-field embeddings and needs the dataset's fields")
+            }
+            guard sizes.allSatisfy({ $0 > 0 }), sizes.reduce(0, +) == featureCount else {
+                throw fail("the field sizes \(sizes) do not add up to the \(featureCount) features")
+            }
+        }
     }
 
-    /// Width of the vector entering the prediction vector `h`.
-    public var outputWidth: Int { layers.last ?? factors }
+    /// Width of the vector entering the prediction vector `h`: the last hidden layer (NFM, Wide&Deep),
+    /// k (NFM-0, FM, HOFM), the concatenated embeddings (DeepCross, whose residual units keep the width).
+    public var outputWidth: Int {
+        switch kind {
+        case .deepCross: concatWidth
+        case .lr: 0
+        default: layers.last ?? factors
+        }
+    }
 
-    /// Whether `h` is trained (NFM) or fixed to ones (FM).
-    public var trainsPrediction: Bool { kind == .nfm }
+    /// Whether `h` is trained (NFM, Wide&Deep, DeepCross) or fixed to ones (FM) or absent (LR, HOFM).
+    public var trainsPrediction: Bool { kind == .nfm || kind.concatenatesFields }
 
     public var summary: String {
         switch kind {
@@ -94,6 +157,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         case .nfm:
             let layerText = layers.isEmpty ? "NFM-0" : "NFM layers=\(layers.map(String.init).joined(separator: ","))"
             return "\(layerText) k=\(factors) \(activation.rawValue) dropout=\(([biDropout] + hiddenDropout).map { "\($0)" }.joined(separator: ","))\(batchNorm ? " batch-norm" : "")"
+        case .wideDeep, .deepCross:
+            let name = kind == .wideDeep ? "Wide&Deep layers" : "DeepCross residual units"
+            return "\(name)=\(layers.map(String.init).joined(separator: ",")) k=\(factors) fields=\(fieldCount) \(activation.rawValue) dropout=\(([biDropout] + hiddenDropout).map { "\($0)" }.joined(separator: ","))\(batchNorm ? " batch-norm" : "")"
+        case .hofm:
+            return "HOFM order 3 k=\(factors) dropout=\(biDropout)"
         }
     }
 }

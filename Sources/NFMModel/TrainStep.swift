@@ -43,12 +43,19 @@ extension Model {
             optimizer.update(parameter, gradient: gradient)
         }
         ws.slotFeature.withUnsafeBufferPointer { rows in
-            optimizer.updateRows(
-                linear, width: 1, rows: rows.baseAddress!, count: ws.slotCount, gradients: ws.gradLinear.pointer, l2: 0)
+            if config.kind.hasLinearPart {
+                optimizer.updateRows(
+                    linear, width: 1, rows: rows.baseAddress!, count: ws.slotCount, gradients: ws.gradLinear.pointer, l2: 0)
+            }
             if config.kind != .lr {
                 optimizer.updateRows(
                     embeddings, width: config.factors, rows: rows.baseAddress!, count: ws.slotCount,
                     gradients: ws.gradEmbeddings.pointer, l2: optimizer.l2)
+            }
+            if config.kind == .hofm {
+                optimizer.updateRows(
+                    embeddings3, width: config.factors, rows: rows.baseAddress!, count: ws.slotCount,
+                    gradients: ws.gradEmbeddings3.pointer, l2: optimizer.l2)
             }
         }
         releaseSlots(workspace: ws)

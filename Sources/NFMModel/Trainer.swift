@@ -74,8 +74,9 @@ public final class Trainer {
     public let options: TrainingOptions
     public let model: Model
 
+    /// `config.fieldSizes` may be nil: Wide&Deep and DeepCross take their fields from the dataset's manifest
+    /// (the trainer's `config` is the resolved one).
     public init(dataset: Dataset, config: ModelConfig, options: TrainingOptions) throws {
-        try config.validate()
         guard options.batchSize > 0, options.epochs > 0, options.patience > 0 else {
             throw ModelError(.configuration, "--batch-size, --epochs and --patience must be positive")
         }
@@ -87,6 +88,9 @@ public final class Trainer {
                 throw ModelError(.dataset, "\(dataset.directory): the \(split.rawValue) split is empty")
             }
         }
+        var config = config
+        if config.kind.concatenatesFields { config.fieldSizes = try Self.fieldSizes(of: dataset, for: config) }
+        try config.validate()
         self.dataset = dataset
         self.config = config
         self.options = options
@@ -95,7 +99,30 @@ public final class Trainer {
         if let path = options.initFrom { try pretrain(from: path) }
     }
 
-    /// Copies embeddings, first-order weights and bias from a checkpoint of the same dataset and k.
+    /// The field cardinalities of a dataset, for the models that concatenate per-field embeddings.
+    static func fieldSizes(of dataset: Dataset, for config: ModelConfig) throws -> [Int] {
+        let fields = dataset.manifest.fields
+        var offset = 0
+        for field in fields {
+            guard field.offset == offset, field.cardinality > 0 else { break }
+            offset += field.cardinality
+        }
+        guard !fields.isEmpty, offset == dataset.manifest.featureCount else {
+            throw ModelError(
+                .configuration,
+                "\(dataset.directory): \(config.kind.rawValue) concatenates one embedding per field, but this dataset has no fixed fields (\(dataset.manifest.layout == .fixed ? "fixed" : "sparse") layout, \(fields.count) fields covering \(offset) of \(dataset.manifest.featureCount) features); use nfm, fm, hofm or lr, or build the data with fields")
+        }
+        let sizes = fields.map(\.cardinality)
+        if let given = config.fieldSizes, given != sizes {
+            throw ModelError(.configuration, "the model's field sizes \(given) differ from the dataset's \(sizes)")
+        }
+        return sizes
+    }
+
+    /// Pre-training (He & Chua, Fig. 1 and §4.3): copies a checkpoint's embeddings (HOFM: its order-2
+    /// embeddings `P`), first-order weights and bias into the model, where both models have them. The
+    /// checkpoint must come from a dataset with the same features and have the same k. A HOFM source
+    /// also initialises a HOFM's order-3 embeddings.
     private func pretrain(from path: String) throws {
         let checkpoint = try Checkpoint.load(path: path)
         try checkpoint.header.dataset.checkCompatible(
@@ -107,8 +134,9 @@ public final class Trainer {
                 "\(path): a \(source.config.kind.rawValue) checkpoint with k=\(source.config.factors) cannot initialise a \(config.kind.rawValue) model with k=\(config.factors)")
         }
         model.bias.copy(from: source.bias)
-        model.linear.copy(from: source.linear)
+        if config.kind.hasLinearPart && source.config.kind.hasLinearPart { model.linear.copy(from: source.linear) }
         if config.kind != .lr { model.embeddings.copy(from: source.embeddings) }
+        if config.kind == .hofm && source.config.kind == .hofm { model.embeddings3.copy(from: source.embeddings3) }
     }
 
     public var fingerprint: DatasetFingerprint {

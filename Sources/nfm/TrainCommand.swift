@@ -34,35 +34,53 @@ extension LossKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
+    /// Default dropout of Wide&Deep and DeepCross: on the concatenated embeddings, then after each hidden
+    /// layer or residual unit.
+    static let baselineDropout = "0.5,0.5"
+
+    static func defaultDropout(_ kind: ModelKind) -> String {
+        switch kind {
+        case .nfm: "0.5,0.2"
+        case .fm, .hofm: "0.5"
+        case .lr: "0"
+        case .wideDeep, .deepCross: baselineDropout
+        }
+    }
+
     static let configuration = CommandConfiguration(
-        abstract: "Train an NFM, FM or LR model on a dataset directory.",
+        abstract: "Train an NFM, FM, LR, Wide&Deep, DeepCross or HOFM model on a dataset directory.",
         discussion: """
             Defaults are the paper's Frappe settings (He & Chua, SIGIR 2017): k=64, one hidden layer of 64,
             ReLU, dropout 0.5 on the Bi-Interaction layer and 0.2 on the hidden layer, batch norm, Adagrad
             lr 0.05, batch 128, squared loss, early stopping after 4 worsening epochs. FM defaults to
-            dropout 0.5 on the Bi-Interaction layer and no batch norm (the authors' FM.py).
+            dropout 0.5 on the Bi-Interaction layer and no batch norm (the authors' FM.py). The paper's
+            baselines: wide-deep (hidden layers 1024,512,256 on the concatenated field embeddings, plus the
+            linear part), deep-cross (residual units 512,512,256,128,64) and hofm (order 3); see
+            docs/TRAINING.md for their defaults.
             Writes OUT/model.nfmc (the best epoch's model), OUT/metrics.csv, OUT/curve.svg, OUT/summary.json.
             """)
 
     @Argument(help: "The dataset directory (written by `nfm build`).")
     var dataset: String
 
-    @Option(help: "Model: nfm, fm or lr.")
+    @Option(help: "Model: nfm, fm, lr, wide-deep, deep-cross or hofm.")
     var model: ModelKind = .nfm
 
     @Option(help: "Embedding size k.")
     var factors: Int = 64
 
-    @Option(help: "Hidden layer widths, e.g. 64 or 64,32; 0 or an empty string for NFM-0 (nfm only).")
-    var layers: String = "64"
+    @Option(
+        help: "Hidden layer widths, e.g. 64 or 64,32; 0 or an empty string for NFM-0 (default: nfm 64, wide-deep 1024,512,256, deep-cross residual units 512,512,256,128,64).")
+    var layers: String?
 
     @Option(help: "Hidden-layer activation: relu, sigmoid, tanh or identity.")
     var activation: Activation = .relu
 
-    @Option(help: "Dropout ratios: Bi-Interaction first, then each hidden layer (the last repeats), e.g. 0.5,0.2.")
-    var dropout: String = "0.5,0.2"
+    @Option(
+        help: "Dropout ratios: Bi-Interaction (wide-deep, deep-cross: the concatenated embeddings; hofm: both interaction vectors) first, then each hidden layer or residual unit (the last repeats). Default: nfm 0.5,0.2; fm and hofm 0.5; wide-deep and deep-cross \(Train.baselineDropout).")
+    var dropout: String?
 
-    @Flag(inversion: .prefixedNo, help: "Batch norm on the Bi-Interaction output and each hidden layer (default: on for nfm, off for fm).")
+    @Flag(inversion: .prefixedNo, help: "Batch norm on the Bi-Interaction output and each hidden layer (default: on for nfm, off for the others; wide-deep: hidden layers only; never for lr, hofm, deep-cross).")
     var batchNorm: Bool?
 
     @Option(help: "Optimizer: adagrad, adam, sgd or momentum.")
@@ -89,7 +107,7 @@ struct Train: ParsableCommand {
     @Option(help: "Consecutive worsening epochs before early stopping.")
     var patience: Int = 4
 
-    @Option(help: "Initialise embeddings, first-order weights and bias from an FM checkpoint (pre-training).")
+    @Option(help: "Initialise embeddings, first-order weights and bias from an FM checkpoint of the same k (pre-training; hofm: its order-2 embeddings).")
     var initFrom: String?
 
     @Option(help: "Seed for initialisation, shuffling and dropout.")
@@ -115,9 +133,9 @@ struct Train: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
         guard l2 >= 0 else { throw ValidationError("--l2 must be ≥ 0") }
         if let lr { guard lr > 0 else { throw ValidationError("--lr must be positive") } }
-        let widths = try parseList(layers, "--layers") { Int($0) }
+        let widths = try parseList(layers ?? "", "--layers") { Int($0) }
         guard widths.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--layers: widths must be ≥ 0") }
-        let ratios = try parseList(dropout, "--dropout") { Float($0) }
+        let ratios = try parseList(dropout ?? "", "--dropout") { Float($0) }
         guard ratios.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw ValidationError("--dropout: ratios must be in [0, 1)") }
     }
 
@@ -125,10 +143,10 @@ struct Train: ParsableCommand {
         try runModelCommand {
             let started = Date()
             let data = try Dataset.load(directory: dataset)
-            let ratios = try parseList(dropout, "--dropout") { Float($0) }
+            let ratios = try parseList(dropout ?? Self.defaultDropout(model), "--dropout") { Float($0) }
             let config = ModelConfig(
                 kind: model, featureCount: data.manifest.featureCount, factors: factors,
-                layers: try parseList(layers, "--layers") { Int($0) }, activation: activation,
+                layers: try layers.map { try parseList($0, "--layers") { Int($0) } }, activation: activation,
                 biDropout: ratios.first ?? 0, hiddenDropout: Array(ratios.dropFirst()),
                 batchNorm: batchNorm ?? (model == .nfm), loss: loss)
             var options = TrainingOptions()
@@ -150,7 +168,7 @@ struct Train: ParsableCommand {
             if !quiet {
                 let rows = Split.allCases.map { "\($0.rawValue) \(data[$0]?.rowCount ?? 0)" }.joined(separator: ", ")
                 Diagnostics.write(
-                    "training \(config.summary) on \(dataset) (\(rows) rows, \(config.featureCount) features); \(optimizer.rawValue) lr \(options.resolvedLearningRate), batch \(batchSize), seed \(seed)\n")
+                    "training \(trainer.config.summary) on \(dataset) (\(rows) rows, \(config.featureCount) features, \(trainer.model.trainableParameterCount) parameters); \(optimizer.rawValue) lr \(options.resolvedLearningRate), batch \(batchSize), seed \(seed)\n")
             }
             func format(_ m: SplitMetrics) -> String {
                 var text = String(format: "%.4f", m.primary)
