@@ -91,3 +91,71 @@ func nfm(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr
         #expect(a.stdout.split(separator: "\n").count == 501)
     }
 }
+
+@Suite struct TrainingCLITests {
+    let fixture = TestSupport.fixture("frappe-synthetic.tsv")
+
+    func dataset(seed: String = "2017") throws -> String {
+        let out = TestSupport.temporaryDirectory() + "/ds"
+        let result = try nfm(["build", TestSupport.pipeline("frappe.json"), "--input", fixture, "--out", out, "--seed", seed, "--quiet"])
+        #expect(result.status == 0)
+        return out
+    }
+
+    @Test func trainEvaluatePredictEndToEnd() throws {
+        let data = try dataset()
+        let run = TestSupport.temporaryDirectory() + "/run"
+        let train = try nfm(["train", data, "--factors", "8", "--layers", "8", "--epochs", "3", "--out", run, "--json", "--quiet"])
+        #expect(train.status == 0)
+        let summary = try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any]
+        #expect(summary?["bestEpoch"] != nil)
+        for file in ["model.nfmc", "metrics.csv", "curve.svg", "summary.json"] {
+            #expect(FileManager.default.fileExists(atPath: run + "/" + file), "\(file) written")
+        }
+        let csv = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 4)  // header + 3 epochs
+
+        let evaluate = try nfm(["evaluate", run + "/model.nfmc", data])
+        #expect(evaluate.status == 0)
+        #expect(evaluate.stdout.contains("validation") && evaluate.stdout.contains("rmse"))
+
+        let predictions = TestSupport.temporaryDirectory() + "/p.tsv"
+        let predict = try nfm(["predict", run + "/model.nfmc", "--input", fixture, "--output", predictions])
+        #expect(predict.status == 0)
+        let lines = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3001)  // header + one per row
+        #expect(lines[1].hasPrefix("2\t"))
+    }
+
+    @Test func checkpointErrorsExitNonZero() throws {
+        let data = try dataset()
+        let run = TestSupport.temporaryDirectory() + "/run"
+        #expect(try nfm(["train", data, "--model", "fm", "--factors", "4", "--epochs", "1", "--out", run, "--quiet"]).status == 0)
+        // Another dataset with other features: built from the MovieLens fixture.
+        let other = TestSupport.temporaryDirectory() + "/ml"
+        try nfm(["build", TestSupport.pipeline("movielens.json"), "--input", TestSupport.fixture("movielens-synthetic.csv"), "--out", other, "--quiet"])
+        let wrong = try nfm(["evaluate", run + "/model.nfmc", other])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("error:"))
+        // A flipped byte in the checkpoint.
+        var bytes = try ReadableFile.readAll(run + "/model.nfmc")
+        bytes[bytes.count - 10] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: run + "/model.nfmc"))
+        let corrupt = try nfm(["evaluate", run + "/model.nfmc", data])
+        #expect(corrupt.status == 1)
+        #expect(corrupt.stderr.contains("model.nfmc"))
+    }
+
+    @Test func experimentResumesFromTheCommandLine() throws {
+        let data = try dataset()
+        let out = TestSupport.temporaryDirectory() + "/exp"
+        let arguments = ["experiment", "fig5", data, "--epochs", "2", "--factors", "4", "--out", out]
+        let first = try nfm(arguments)
+        #expect(first.status == 0)
+        #expect(first.stdout.contains("| with batch norm | 2 |"))
+        let second = try nfm(arguments)
+        #expect(second.status == 0)
+        #expect(second.stderr.contains("resuming: 2 of 2 runs already finished"))
+        #expect(try nfm(["experiment", "fig9", data]).status == 64)
+    }
+}
