@@ -112,7 +112,7 @@ public final class ExperimentRunner: @unchecked Sendable {
         let outcome = try trainer.run()
         let result = RunResult(
             spec: spec, records: outcome.records, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly,
-            parameters: trainableParameterCount(outcome.bestModel), seconds: Date().timeIntervalSince(started))
+            parameters: outcome.bestModel.trainableParameterCount, seconds: Date().timeIntervalSince(started))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileSystem.writeAtomically(Array(try encoder.encode(result)), to: runDirectory + "/result.json")

@@ -85,13 +85,3 @@ public struct ExperimentError: Error, CustomStringConvertible, Sendable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
-
-/// Trainable parameters of a model: every stored tensor except batch-norm moving statistics and FM's
-/// fixed all-ones prediction vector.
-public func trainableParameterCount(_ model: Model) -> Int {
-    model.namedTensors.reduce(0) { total, tensor in
-        if tensor.name.contains("moving_") { return total }
-        if tensor.name == "prediction" && !model.config.trainsPrediction { return total }
-        return total + tensor.buffer.count
-    }
-}

@@ -63,7 +63,7 @@ struct Build: ParsableCommand {
             options.skipBadRows = skipBadRows
             options.force = force
             let progress = ProgressLine(enabled: !quiet)
-            options.progress = { phase, rows in progress.update("\(phase): \(rows) rows", count: rows) }
+            options.progress = { phase, rows in progress.update("\(phase): \(rows) rows", phase: phase, count: rows) }
             let manifest = try DatasetBuilder.build(options)
             progress.clear()
             if !quiet {

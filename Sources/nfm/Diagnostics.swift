@@ -34,15 +34,21 @@ func runMapped(_ body: () throws -> Void) throws {
 /// silent when standard error is not a terminal or when disabled.
 final class ProgressLine: @unchecked Sendable {
     private let enabled: Bool
-    private let started = Date()
+    private var phase = ""
+    private var started = Date()
     private var lastDraw = Date.distantPast
     private var drawn = false
 
     init(enabled: Bool) { self.enabled = enabled && Diagnostics.stderrIsTerminal }
 
-    func update(_ text: String, count: Int) {
+    /// Shows `text` with the rate of `count` since `phase` began.
+    func update(_ text: String, phase: String = "", count: Int) {
         guard enabled else { return }
         let now = Date()
+        if phase != self.phase {
+            self.phase = phase
+            started = now
+        }
         guard now.timeIntervalSince(lastDraw) >= 0.25 else { return }
         lastDraw = now
         let rate = Double(count) / max(now.timeIntervalSince(started), 1e-9)
