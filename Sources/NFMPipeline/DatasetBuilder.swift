@@ -97,8 +97,7 @@ public enum DatasetBuilder {
             })
         let vocabularies = (0..<fieldCount).map { _ in Vocabulary() }
         let keys = Vocabulary(capacity: 1 << 12)
-        var sampler = NegativeSampler(
-            valueCount: 0, perPositive: definition.negatives.perPositive, seed: seed)
+        var sampler = NegativeSampler(perPositive: definition.negatives.perPositive, seed: seed)
         let positives = RecordSpill(
             recordWidth: fieldCount + 1, memoryLimit: options.memoryBudget / 4,
             path: scratchDirectory + "/positives")

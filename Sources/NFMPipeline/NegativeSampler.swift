@@ -7,7 +7,6 @@
 /// O(vocabulary) once instead of an unbounded loop. Rows whose key leaves fewer allowed values than the
 /// negatives asked for are unsampleable: counted by the builder, never looped on.
 struct NegativeSampler {
-    let valueCount: Int
     let perPositive: Int
     let seed: UInt64
 
@@ -16,8 +15,7 @@ struct NegativeSampler {
     /// Distinct excluded values per key id.
     var excludedCount: [Int32] = []
 
-    init(valueCount: Int, perPositive: Int, seed: UInt64) {
-        self.valueCount = valueCount
+    init(perPositive: Int, seed: UInt64) {
         self.perPositive = perPositive
         self.seed = seed
     }
@@ -28,7 +26,7 @@ struct NegativeSampler {
 
     /// Records that `key` was seen with `value` in a positive.
     @inline(__always) mutating func recordPositive(key: Int, value: Int) {
-        if key == excludedCount.count { excludedCount.append(0) }
+        while key >= excludedCount.count { excludedCount.append(0) }
         if excluded.insert(NegativeSampler.pair(key: key, value: value)) { excludedCount[key] += 1 }
     }
 
@@ -36,7 +34,8 @@ struct NegativeSampler {
         valueCount - Int(excludedCount[key]) >= perPositive
     }
 
-    /// Draws `perPositive` distinct allowed values for positive row `row` with rule key `key` into `out`.
+    /// Draws `perPositive` distinct allowed values (of `0..<valueCount`) for positive row `row` with rule
+    /// key `key` into `out`.
     func draw(row: Int, key: Int, into out: inout [Int], valueCount: Int) {
         out.removeAll(keepingCapacity: true)
         var generator = SplitMix64(seed: seed, stream: RandomStream.negatives, index: UInt64(row))
