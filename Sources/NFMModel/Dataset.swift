@@ -73,39 +73,87 @@ public final class SplitData: @unchecked Sendable {
 }
 
 /// A dataset directory written by `nfm build` (or `nfm import`), loaded for training or evaluation.
+///
+/// Splits are cached in memory (decoded) when they fit `cacheBytes`; otherwise the dataset is *streamed*:
+/// no split is held, and training and evaluation read the shards one at a time (`forEachShard`), so
+/// memory stays at one decoded shard plus the trainer's shuffle buffer, whatever the dataset's size.
 public struct Dataset: Sendable {
     public let directory: String
     public let manifest: DatasetManifest
     public let manifestSHA256: String
     public let splits: [Split: SplitData]
+    /// True when the shards are read on demand instead of cached.
+    public let streamed: Bool
 
-    /// Loads the manifest and the shards of `splits`, checking every feature index against the
-    /// manifest's feature count. Shard integrity is checked by zstd's frame checksum while decoding
-    /// (`nfm verify` checks the SHA-256 of every file).
-    public static func load(directory: String, splits wanted: [Split] = Split.allCases) throws -> Dataset {
+    /// Default limit for caching decoded splits (2 GiB).
+    public static let defaultCacheBytes = 2 << 30
+
+    /// Loads the manifest and, unless they exceed `cacheBytes` decoded (or `stream` is set), the shards
+    /// of `splits`, checking every feature index against the manifest's feature count. Shard integrity is
+    /// checked by zstd's frame checksum while decoding (`nfm verify` checks the SHA-256 of every file).
+    /// Sparse-layout datasets are always cached.
+    public static func load(
+        directory: String, splits wanted: [Split] = Split.allCases, cacheBytes: Int = defaultCacheBytes,
+        stream: Bool = false
+    ) throws -> Dataset {
         let (manifest, sha) = try DatasetManifest.load(directory: directory)
-        let fieldCount = manifest.layout == .fixed ? manifest.fields.count : 0
+        let decoded = wanted.reduce(0) { $0 + decodedBytes(manifest, $1) }
+        if manifest.layout == .fixed && (stream || decoded > cacheBytes) {
+            return Dataset(directory: directory, manifest: manifest, manifestSHA256: sha, splits: [:], streamed: true)
+        }
         var splits: [Split: SplitData] = [:]
         for split in wanted {
-            let data = SplitData(split: split, layout: manifest.layout, fieldCount: fieldCount)
-            for shard in manifest.shards(in: split) {
-                let path = directory + "/" + shard.file
-                let block = try ShardCodec.read(path: path)
-                guard block.rowCount == shard.rows else {
-                    throw ModelError(.dataset, "\(path): \(block.rowCount) rows, the manifest says \(shard.rows)")
-                }
-                if let bad = block.indices.first(where: { Int($0) >= manifest.featureCount }) {
-                    throw ModelError(
-                        .dataset, "\(path): feature index \(bad) is outside the manifest's \(manifest.featureCount) features")
-                }
-                try data.append(block, name: path)
-            }
+            let data = SplitData(split: split, layout: manifest.layout, fieldCount: fieldCount(manifest))
+            for shard in manifest.shards(in: split) { try data.append(readShard(shard, directory, manifest), name: shard.file) }
             splits[split] = data
         }
-        return Dataset(directory: directory, manifest: manifest, manifestSHA256: sha, splits: splits)
+        return Dataset(directory: directory, manifest: manifest, manifestSHA256: sha, splits: splits, streamed: false)
+    }
+
+    /// Bytes of a split's rows once decoded (labels and indices; sparse: estimated from entries).
+    public static func decodedBytes(_ manifest: DatasetManifest, _ split: Split) -> Int {
+        let rows = manifest.shards(in: split).reduce(0) { $0 + $1.rows }
+        return rows * 4 * (1 + max(manifest.fields.count, 1) * (manifest.layout == .fixed ? 1 : 2))
+    }
+
+    private static func fieldCount(_ manifest: DatasetManifest) -> Int {
+        manifest.layout == .fixed ? manifest.fields.count : 0
+    }
+
+    private static func readShard(_ shard: DatasetManifest.Shard, _ directory: String, _ manifest: DatasetManifest) throws
+        -> ShardBlock
+    {
+        let path = directory + "/" + shard.file
+        let block = try ShardCodec.read(path: path)
+        guard block.rowCount == shard.rows else {
+            throw ModelError(.dataset, "\(path): \(block.rowCount) rows, the manifest says \(shard.rows)")
+        }
+        if let bad = block.indices.first(where: { Int($0) >= manifest.featureCount }) {
+            throw ModelError(
+                .dataset, "\(path): feature index \(bad) is outside the manifest's \(manifest.featureCount) features")
+        }
+        return block
     }
 
     public subscript(split: Split) -> SplitData? { splits[split] }
+
+    /// Rows of a split, from the manifest.
+    public func rowCount(_ split: Split) -> Int { manifest.shards(in: split).reduce(0) { $0 + $1.rows } }
+
+    /// Calls `body` with each shard of `split` decoded into its own `SplitData`, in manifest order or in
+    /// the order of `order` (indices into the split's shards). Cached datasets hand out the whole split.
+    public func forEachShard(of split: Split, order: [Int]? = nil, _ body: (SplitData) throws -> Void) throws {
+        if let data = splits[split] {
+            try body(data)
+            return
+        }
+        let shards = manifest.shards(in: split)
+        for index in order ?? Array(shards.indices) {
+            let data = SplitData(split: split, layout: manifest.layout, fieldCount: Self.fieldCount(manifest))
+            try data.append(Self.readShard(shards[index], directory, manifest), name: shards[index].file)
+            try body(data)
+        }
+    }
 
     /// The label range used for clipping predictions: [min, max] of the two label values.
     public var labelRange: ClosedRange<Float> {

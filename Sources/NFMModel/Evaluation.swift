@@ -23,10 +23,9 @@ public enum Evaluation {
         let predictor = Predictor(model: checkpoint.model, threads: threads)
         var metrics: [String: SplitMetrics] = [:]
         var rows: [String: Int] = [:]
-        for split in splits {
-            guard let data = dataset[split] else { continue }
-            metrics[split.rawValue] = predictor.evaluate(data, labelRange: dataset.labelRange, positive: manifest.labels.positive)
-            rows[split.rawValue] = data.rowCount
+        for split in splits where dataset.rowCount(split) > 0 {
+            metrics[split.rawValue] = try predictor.evaluate(split, of: dataset)
+            rows[split.rawValue] = dataset.rowCount(split)
         }
         return Result(
             checkpoint: checkpointPath, dataset: datasetDirectory, model: checkpoint.model.config,

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NFMFormat
 import NFMKernels
 
 /// Metrics of one split at one epoch.
@@ -114,6 +115,19 @@ public final class Predictor: @unchecked Sendable {
         Metrics.compute(
             predictions: predict(data), labels: data.labels, loss: model.config.loss, labelRange: labelRange,
             positive: positive)
+    }
+
+    /// Metrics of one split of a cached or streamed dataset (shards scored one at a time).
+    public func evaluate(_ split: Split, of dataset: Dataset) throws -> SplitMetrics {
+        var predictions: [Float] = []
+        var labels: [Float] = []
+        try dataset.forEachShard(of: split) { data in
+            predictions += predict(data)
+            labels += data.labels
+        }
+        return Metrics.compute(
+            predictions: predictions, labels: labels, loss: model.config.loss, labelRange: dataset.labelRange,
+            positive: dataset.manifest.labels.positive)
     }
 }
 

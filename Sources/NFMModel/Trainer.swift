@@ -22,6 +22,8 @@ public struct TrainingOptions: Sendable {
     public var initFrom: String?
     /// Run directory for the checkpoint and the reports; nil writes nothing.
     public var outDirectory: String?
+    /// Rows of the shuffle buffer when the dataset is streamed (shard order is shuffled too).
+    public var shuffleBuffer = 1 << 17
 
     public init() {}
 
@@ -83,11 +85,10 @@ public final class Trainer {
         guard config.featureCount == dataset.manifest.featureCount else {
             throw ModelError(.configuration, "model has \(config.featureCount) features, dataset \(dataset.manifest.featureCount)")
         }
-        for split in Split.allCases where dataset[split] == nil || dataset[split]!.rowCount == 0 {
-            if split == .train || split == .validation {
-                throw ModelError(.dataset, "\(dataset.directory): the \(split.rawValue) split is empty")
-            }
+        for split in [Split.train, .validation] where dataset.rowCount(split) == 0 {
+            throw ModelError(.dataset, "\(dataset.directory): the \(split.rawValue) split is empty")
         }
+        guard options.shuffleBuffer > 0 else { throw ModelError(.configuration, "--shuffle-buffer must be positive") }
         var config = config
         if config.kind.concatenatesFields { config.fieldSizes = try Self.fieldSizes(of: dataset, for: config) }
         try config.validate()
@@ -144,18 +145,20 @@ public final class Trainer {
     }
 
     public func run(observer: TrainingObserver = TrainingObserver()) throws -> TrainingResult {
-        let train = dataset[.train]!
-        let n = train.rowCount
+        let cached = dataset[.train]
+        let n = dataset.rowCount(.train)
         let batch = options.batchSize
         let positive = dataset.manifest.labels.positive
-        let targets: [Float] = config.loss == .log ? train.labels.map { $0 == positive ? 1 : 0 } : train.labels
+        let isLog = config.loss == .log
+        let targets: [Float] = cached.map { isLog ? $0.labels.map { $0 == positive ? 1 : 0 } : $0.labels } ?? []
         let optimizer = Optimizer(kind: options.optimizer, learningRate: options.resolvedLearningRate, l2: options.l2)
-        let maxEntries = train.maxEntriesPerRow
+        let maxEntries = cached?.maxEntriesPerRow ?? dataset.manifest.fields.count
         let workspace = Workspace(model: model, capacity: batch)
         let predictor = Predictor(model: model, threads: options.threads)
         var shuffleRandom = Xoshiro256(seed: options.seed ^ 0x5348_5546)  // "SHUF"
         var dropoutRandom = Xoshiro256(seed: options.seed ^ 0x4452_4F50)  // "DROP"
-        var order = [Int32](0..<Int32(n))
+        var order = [Int32](0..<Int32(cached == nil ? 0 : n))
+        let streamer = cached == nil ? ShuffleBuffer(rows: min(options.shuffleBuffer, n), fieldCount: maxEntries) : nil
         let batchIndices = UnsafeMutablePointer<UInt32>.allocate(capacity: batch * maxEntries)
         let batchOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: batch + 1)
         let batchValues = UnsafeMutablePointer<Float>.allocate(capacity: batch * maxEntries)
@@ -182,42 +185,10 @@ public final class Trainer {
 
         for epoch in 1...options.epochs {
             let start = now()
-            // Fisher–Yates over the training rows with the run's seed.
-            for i in stride(from: n - 1, to: 0, by: -1) {
-                order.swapAt(i, shuffleRandom.next(below: i + 1))
-            }
             var lossSum = 0.0
             var lastReport = start
             var done = 0
-            while done < n {
-                let rows = min(batch, n - done)
-                let view: SparseRows
-                switch train.layout {
-                case .fixed:
-                    let f = train.fieldCount
-                    train.indices.withUnsafeBufferPointer { source in
-                        for r in 0..<rows {
-                            let row = Int(order[done + r])
-                            (batchIndices + r * f).update(from: source.baseAddress! + row * f, count: f)
-                        }
-                    }
-                    for r in 0..<rows { batchTargets[r] = targets[Int(order[done + r])] }
-                    view = SparseRows(rowCount: rows, fieldCount: f, indices: batchIndices)
-                case .sparse:
-                    var cursor = 0
-                    for r in 0..<rows {
-                        let row = Int(order[done + r])
-                        batchTargets[r] = targets[row]
-                        for e in Int(train.offsets[row])..<Int(train.offsets[row + 1]) {
-                            batchIndices[cursor] = train.indices[e]
-                            batchValues[cursor] = train.values[e]
-                            cursor += 1
-                        }
-                        batchOffsets[r + 1] = UInt32(cursor)
-                    }
-                    view = SparseRows(
-                        rowCount: rows, fieldCount: 0, indices: batchIndices, offsets: batchOffsets, values: batchValues)
-                }
+            func step(_ view: SparseRows, rows: Int) {
                 lossSum += model.trainStep(
                     view, targets: batchTargets, workspace: workspace, optimizer: optimizer, random: &dropoutRandom)
                 done += rows
@@ -229,16 +200,83 @@ public final class Trainer {
                     }
                 }
             }
+            if let train = cached {
+                // Fisher–Yates over the training rows with the run's seed.
+                for i in stride(from: n - 1, to: 0, by: -1) {
+                    order.swapAt(i, shuffleRandom.next(below: i + 1))
+                }
+                while done < n {
+                    let rows = min(batch, n - done)
+                    switch train.layout {
+                    case .fixed:
+                        let f = train.fieldCount
+                        train.indices.withUnsafeBufferPointer { source in
+                            for r in 0..<rows {
+                                let row = Int(order[done + r])
+                                (batchIndices + r * f).update(from: source.baseAddress! + row * f, count: f)
+                            }
+                        }
+                        for r in 0..<rows { batchTargets[r] = targets[Int(order[done + r])] }
+                        step(SparseRows(rowCount: rows, fieldCount: f, indices: batchIndices), rows: rows)
+                    case .sparse:
+                        var cursor = 0
+                        for r in 0..<rows {
+                            let row = Int(order[done + r])
+                            batchTargets[r] = targets[row]
+                            for e in Int(train.offsets[row])..<Int(train.offsets[row + 1]) {
+                                batchIndices[cursor] = train.indices[e]
+                                batchValues[cursor] = train.values[e]
+                                cursor += 1
+                            }
+                            batchOffsets[r + 1] = UInt32(cursor)
+                        }
+                        step(
+                            SparseRows(
+                                rowCount: rows, fieldCount: 0, indices: batchIndices, offsets: batchOffsets,
+                                values: batchValues),
+                            rows: rows)
+                    }
+                }
+            } else {
+                // Streamed: shards in a seeded random order through a seeded shuffle buffer.
+                let f = maxEntries
+                var filled = 0
+                func emit(_ features: UnsafePointer<UInt32>, _ label: Float) {
+                    (batchIndices + filled * f).update(from: features, count: f)
+                    batchTargets[filled] = isLog ? (label == positive ? 1 : 0) : label
+                    filled += 1
+                    if filled == batch {
+                        step(SparseRows(rowCount: filled, fieldCount: f, indices: batchIndices), rows: filled)
+                        filled = 0
+                    }
+                }
+                var shardOrder = Array(dataset.manifest.shards(in: .train).indices)
+                for i in stride(from: shardOrder.count - 1, to: 0, by: -1) {
+                    shardOrder.swapAt(i, shuffleRandom.next(below: i + 1))
+                }
+                try dataset.forEachShard(of: .train, order: shardOrder) { data in
+                    data.indices.withUnsafeBufferPointer { rows in
+                        for r in 0..<data.rowCount {
+                            streamer!.push(rows.baseAddress! + r * f, data.labels[r], random: &shuffleRandom, emit: emit)
+                        }
+                    }
+                }
+                streamer!.drain(random: &shuffleRandom, emit: emit)
+                if filled > 0 { step(SparseRows(rowCount: filled, fieldCount: f, indices: batchIndices), rows: filled) }
+            }
             let trained = now()
             model.prepareInference()
             let labelRange = dataset.labelRange
-            func evaluate(_ split: Split) -> SplitMetrics {
-                guard let data = dataset[split], data.rowCount > 0 else { return SplitMetrics() }
-                return predictor.evaluate(data, labelRange: labelRange, positive: positive)
+            func evaluate(_ split: Split) throws -> SplitMetrics {
+                if let data = dataset[split] {
+                    return data.rowCount == 0 ? SplitMetrics() : predictor.evaluate(data, labelRange: labelRange, positive: positive)
+                }
+                return dataset.rowCount(split) == 0 ? SplitMetrics() : try predictor.evaluate(split, of: dataset)
             }
             let record = EpochRecord(
-                epoch: epoch, trainLoss: lossSum / Double(n), train: evaluate(.train), validation: evaluate(.validation),
-                test: evaluate(.test), trainSeconds: trained - start, evalSeconds: now() - trained)
+                epoch: epoch, trainLoss: lossSum / Double(n), train: try evaluate(.train),
+                validation: try evaluate(.validation), test: try evaluate(.test), trainSeconds: trained - start,
+                evalSeconds: now() - trained)
             let metric = record.validation.primary
             guard metric.isFinite else {
                 records.append(record)

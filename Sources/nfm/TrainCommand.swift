@@ -116,6 +116,15 @@ struct Train: ParsableCommand {
     @Option(help: "Threads for evaluation (results never depend on it).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Cache the decoded splits in memory up to this many MiB; larger datasets are streamed from their shards.")
+    var cacheMib: Int = Dataset.defaultCacheBytes >> 20
+
+    @Flag(help: "Stream the shards (seeded shard order and shuffle buffer) even when the data would fit in memory.")
+    var stream = false
+
+    @Option(help: "Rows in the shuffle buffer when streaming.")
+    var shuffleBuffer: Int = 1 << 17
+
     @Option(help: "Run directory (default: runs/<dataset name>-<model>).")
     var out: String?
 
@@ -142,7 +151,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try runModelCommand {
             let started = Date()
-            let data = try Dataset.load(directory: dataset)
+            let data = try Dataset.load(directory: dataset, cacheBytes: cacheMib << 20, stream: stream)
             let ratios = try parseList(dropout ?? Self.defaultDropout(model), "--dropout") { Float($0) }
             let config = ModelConfig(
                 kind: model, featureCount: data.manifest.featureCount, factors: factors,
@@ -159,6 +168,7 @@ struct Train: ParsableCommand {
             options.patience = patience
             options.seed = seed
             options.threads = threads
+            options.shuffleBuffer = shuffleBuffer
             options.initFrom = initFrom
             let runDirectory = out ?? "runs/\(data.manifest.name)-\(model.rawValue)"
             options.outDirectory = runDirectory
