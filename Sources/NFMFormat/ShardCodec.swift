@@ -207,12 +207,13 @@ public enum ShardCodec {
     }
 }
 
+/// Little-endian integer encoding shared by the binary formats (shards, checkpoints).
 extension [UInt8] {
-    @inline(__always) mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+    @inline(__always) public mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
-    @inline(__always) func readLittleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+    @inline(__always) public func readLittleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         var value: T = 0
         for i in 0..<MemoryLayout<T>.size { value |= T(self[offset + i]) << (8 * i) }
         return value

@@ -160,15 +160,15 @@ public struct Checkpoint: Sendable {
         let tensors = model.namedTensors
         payload.reserveCapacity(tensors.reduce(0) { $0 + 4 * $1.buffer.count })
         for (_, buffer) in tensors {
-            for i in 0..<buffer.count { payload.appendLE(buffer[i].bitPattern) }
+            for i in 0..<buffer.count { payload.appendLittleEndian(buffer[i].bitPattern) }
         }
         var body = json
         body.append(contentsOf: payload)
         var out = Self.magic
-        out.appendLE(Self.version(for: model.config))
-        out.appendLE(UInt32(0))
-        out.appendLE(UInt64(json.count))
-        out.appendLE(UInt64(payload.count))
+        out.appendLittleEndian(Self.version(for: model.config))
+        out.appendLittleEndian(UInt32(0))
+        out.appendLittleEndian(UInt64(json.count))
+        out.appendLittleEndian(UInt64(payload.count))
         out.append(contentsOf: Array(SHA256.hexDigest(of: body).utf8))
         out.append(contentsOf: body)
         return out
@@ -191,12 +191,12 @@ public struct Checkpoint: Sendable {
         guard bytes.count >= prefixSize, Array(bytes[0..<8]) == magic else {
             throw fail("not an nfm checkpoint (bad magic or too short)")
         }
-        let version = bytes.readLE(UInt32.self, at: 8)
+        let version = bytes.readLittleEndian(UInt32.self, at: 8)
         guard Self.readableVersions.contains(version) else {
             throw fail("unsupported checkpoint version \(version) (this build reads versions \(Self.readableVersions.lowerBound)–\(Self.readableVersions.upperBound); a newer nfm wrote it?)")
         }
-        let headerBytes = Int(bytes.readLE(UInt64.self, at: 16))
-        let payloadBytes = Int(bytes.readLE(UInt64.self, at: 24))
+        let headerBytes = Int(bytes.readLittleEndian(UInt64.self, at: 16))
+        let payloadBytes = Int(bytes.readLittleEndian(UInt64.self, at: 24))
         guard headerBytes >= 0, payloadBytes >= 0, headerBytes < 1 << 40, payloadBytes < 1 << 40,
             prefixSize + headerBytes + payloadBytes == bytes.count
         else {
@@ -221,7 +221,7 @@ public struct Checkpoint: Sendable {
         var offset = prefixSize + headerBytes
         for (_, buffer) in tensors {
             for i in 0..<buffer.count {
-                buffer[i] = Float(bitPattern: bytes.readLE(UInt32.self, at: offset))
+                buffer[i] = Float(bitPattern: bytes.readLittleEndian(UInt32.self, at: offset))
                 offset += 4
             }
         }
@@ -229,17 +229,5 @@ public struct Checkpoint: Sendable {
         var checkpoint = Checkpoint(model: model, dataset: header.dataset, training: header.training, definition: header.definition, vocabularies: header.vocabularies)
         checkpoint.header = header
         return checkpoint
-    }
-}
-
-extension [UInt8] {
-    @inline(__always) mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-
-    @inline(__always) func readLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
-        var value: T = 0
-        for i in 0..<MemoryLayout<T>.size { value |= T(self[offset + i]) << (8 * i) }
-        return value
     }
 }
