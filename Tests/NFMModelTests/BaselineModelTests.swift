@@ -101,7 +101,7 @@ import Testing
         let result = try trainer.run()
         let path = try #require(result.checkpointPath)
         let bytes = try ReadableFile.readAll(path)
-        #expect(bytes.readLE(UInt32.self, at: 8) == 2)  // format version 2 for the new kinds
+        #expect(bytes.readLittleEndian(UInt32.self, at: 8) == 2)  // format version 2 for the new kinds
         let loaded = try Checkpoint.load(path: path)
         #expect(loaded.model.config == result.bestModel.config)
         #expect(loaded.model.config.kind == kind)
@@ -129,7 +129,7 @@ import Testing
         let path = try #require(result.checkpointPath)
         var bytes = try ReadableFile.readAll(path)
         // NFM, FM and LR checkpoints are still written as version 1, which this build reads.
-        #expect(bytes.readLE(UInt32.self, at: 8) == 1)
+        #expect(bytes.readLittleEndian(UInt32.self, at: 8) == 1)
         #expect(try Checkpoint.load(path: path).model.config.kind == .fm)
         bytes[8] = 3
         try FileSystem.writeAtomically(bytes, to: path)
