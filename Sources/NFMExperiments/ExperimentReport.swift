@@ -135,10 +135,15 @@ public struct ExperimentReport {
             ])
         case .fig4, .fig5, .fig7:
             var series: [SVGChart.Series] = []
-            for result in results {
-                series.append(.init(name: "\(result.spec.name) validation", points: result.records.map { (Double($0.epoch), $0.validation.primary) }))
+            for (i, result) in results.enumerated() {
                 series.append(
-                    .init(name: "\(result.spec.name) train", points: result.records.map { (Double($0.epoch), $0.train.primary) }, dashed: true))
+                    .init(
+                        name: "\(result.spec.name) validation", points: result.records.map { (Double($0.epoch), $0.validation.primary) },
+                        color: i))
+                series.append(
+                    .init(
+                        name: "\(result.spec.name) train", points: result.records.map { (Double($0.epoch), $0.train.primary) },
+                        dashed: true, color: i))
             }
             return SVGChart.document([SVGChart(title: experiment.title, xLabel: "epoch", yLabel: metric, series: series)], panelWidth: 900, height: 420)
         }

@@ -6,6 +6,8 @@ struct SVGChart {
         var name: String
         var points: [(x: Double, y: Double)]
         var dashed = false
+        /// Palette entry; nil: the series' position.
+        var color: Int? = nil
     }
 
     var title: String
@@ -64,7 +66,7 @@ struct SVGChart {
         out += "<text x=\"\((left + width - right) / 2)\" y=\"\(height - bottom + 34)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         out += "<text transform=\"translate(16,\((top + height - bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         for (i, s) in series.enumerated() {
-            let color = SVGChart.palette[i % SVGChart.palette.count]
+            let color = SVGChart.palette[(s.color ?? i) % SVGChart.palette.count]
             let points = s.points.filter { $0.y.isFinite && (!logX || $0.x > 0) }
             let path = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
             out += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"\(s.dashed ? " stroke-dasharray=\"5,3\"" : "") points=\"\(path)\"/>\n"
