@@ -95,8 +95,8 @@ public enum DatasetBuilder {
                 hasher.update(bytes)
                 inputBytes += bytes.count
             })
-        let vocabularies = (0..<fieldCount).map { _ in Vocabulary() }
-        let keys = Vocabulary(capacity: 1 << 12)
+        var vocabularies = (0..<fieldCount).map { _ in Vocabulary() }
+        var keys = Vocabulary(capacity: 1 << 12)
         var sampler = NegativeSampler(perPositive: definition.negatives.perPositive, seed: seed)
         let positives = RecordSpill(
             recordWidth: fieldCount + 1, memoryLimit: options.memoryBudget / 4,

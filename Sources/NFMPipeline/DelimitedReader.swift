@@ -168,6 +168,10 @@ public final class DelimitedReader {
             scratch.deallocate()
             scratch = .allocate(capacity: recordLimit * 2)
         }
+        // Work on locals: stored properties of a class cost a run-time exclusivity check per access.
+        let scratch = self.scratch
+        var spans = self.spans
+        defer { self.spans = spans }
 
         func addField(_ s: UnsafePointer<UInt8>, _ count: Int, _ fieldLine: Int, _ column: Int) {
             if fieldCount == spans.count {
@@ -258,7 +262,7 @@ public final class DelimitedReader {
             if recordEnd > start, recordEnd[-1] == carriageReturn { recordEnd -= 1 }
             let consumed = (p < end) ? (p - start + 1) : (p - start)
             let linesConsumed = currentLine - line + (p < end ? 1 : 0)
-            if problem == nil { problem = validateUTF8(fieldCount: fieldCount, lineStartHint: start, line: line) }
+            if problem == nil { problem = DelimitedReader.validateUTF8(spans, fieldCount: fieldCount) }
             let record = Record(
                 line: line, fieldCount: fieldCount, problem: problem, base: UnsafePointer(spans.baseAddress!),
                 raw: UnsafeBufferPointer(start: start, count: recordEnd - start))
@@ -266,7 +270,7 @@ public final class DelimitedReader {
         }
     }
 
-    private func validateUTF8(fieldCount: Int, lineStartHint: UnsafePointer<UInt8>, line: Int)
+    private static func validateUTF8(_ spans: UnsafeMutableBufferPointer<FieldSpan>, fieldCount: Int)
         -> (line: Int, column: Int, message: String)?
     {
         for index in 0..<fieldCount {

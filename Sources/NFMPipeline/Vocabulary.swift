@@ -4,7 +4,8 @@ import NFMFormat
 ///
 /// Stored as a byte arena plus an open-addressing table (linear probing, load ≤ ½, 64-bit FNV-1a-style
 /// hash), so encoding a raw field needs no `String` allocation. Index `i` is the `i`-th distinct value seen.
-public final class Vocabulary {
+/// A value type, so that the builder's hot loop mutates it with static (not run-time) exclusivity checks.
+public struct Vocabulary: Sendable {
     private var arena: [UInt8] = []
     private var starts: [Int] = [0]
     public private(set) var counts: [Int] = []
@@ -30,7 +31,7 @@ public final class Vocabulary {
 
     /// Index of `bytes`, inserting it as a new value when unseen; counts the occurrence.
     @inline(__always)
-    public func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    public mutating func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var slot = Int(truncatingIfNeeded: Vocabulary.hash(bytes)) & mask
         while true {
             let entry = Int(table[slot])
@@ -79,7 +80,7 @@ public final class Vocabulary {
         }
     }
 
-    private func rehash() {
+    private mutating func rehash() {
         table = [Int32](repeating: -1, count: table.count * 2)
         mask = table.count - 1
         arena.withUnsafeBufferPointer { a in
@@ -132,7 +133,7 @@ extension Vocabulary {
         guard lines.first.map(Array.init) == Array("index\tcount\tvalue".utf8) else {
             throw PipelineError(.input, file: file, line: 1, column: 1, "expected header 'index<TAB>count<TAB>value'")
         }
-        let vocabulary = Vocabulary(capacity: lines.count)
+        var vocabulary = Vocabulary(capacity: lines.count)
         for (number, line) in lines.enumerated().dropFirst() where !line.isEmpty {
             let parts = line.split(separator: 9, maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, let index = Int(String(decoding: parts[0], as: UTF8.self)),
