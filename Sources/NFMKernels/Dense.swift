@@ -277,6 +277,19 @@ public func dropoutMask(count: Int, keep: Float, into mask: UnsafeMutablePointer
     let threshold = UInt64(min(65536, max(1, (keep * 65536).rounded())))
     let scale = Float(65536) / Float(threshold)
     var i = 0
+    // Four 16-bit lanes of each draw, compared at once (the same mask as the general loop below).
+    let limit = SIMD4<UInt32>(repeating: UInt32(threshold))
+    let kept = SIMD4<Float>(repeating: scale)
+    let zero = SIMD4<Float>()
+    while i + 4 <= count {
+        let b = random.next()
+        let low = UInt32(truncatingIfNeeded: b)
+        let high = UInt32(truncatingIfNeeded: b >> 32)
+        let bits = SIMD4<UInt32>(low & 0xFFFF, low >> 16, high & 0xFFFF, high >> 16)
+        let values = zero.replacing(with: kept, where: bits .< limit)
+        UnsafeMutableRawPointer(mask + i).storeBytes(of: values, as: SIMD4<Float>.self)
+        i += 4
+    }
     while i < count {
         var bits = random.next()
         for _ in 0..<4 where i < count {

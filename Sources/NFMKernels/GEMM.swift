@@ -11,6 +11,90 @@ public func gemm(
     b: UnsafePointer<Float>,
     c: UnsafeMutablePointer<Float>, accumulate: Bool
 ) {
+    // Small problems (NFM's 64-wide layers): B stays in L1/L2 across the row blocks.
+    let stridedA = aColStride != 1 && m > 64
+    if p * n <= gemmBlockFloats && !stridedA {
+        gemmKernel(
+            m: m, n: n, p: p, a: a, aRowStride: aRowStride, aColStride: aColStride, b: b, ldb: n, c: c, ldc: n,
+            accumulate: accumulate)
+        return
+    }
+    // Large ones (Wide&Deep's 640 × 1024 layer, DeepCross's residual units): B is cut into blocks of
+    // `gemmDepthBlock` rows × `gemmColumnBlock` columns, each packed into contiguous 16-column strips (a
+    // strip of a row-major B with a 4 KiB row stride would map to a handful of cache sets), and every row
+    // block of A passes over each strip while it sits in L1. Each element of C still sums its products over
+    // p in order (partial sums are stored and reloaded between depth blocks), so the result is the same as
+    // unblocked.
+    let packed = UnsafeMutablePointer<Float>.allocate(capacity: gemmDepthBlock * gemmColumnBlock)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: stridedA ? gemmRowBlock * gemmDepthBlock : 0)
+    defer {
+        packed.deallocate()
+        packedA.deallocate()
+    }
+    var jc = 0
+    while jc < n {
+        let nb = min(gemmColumnBlock, n - jc)
+        let strips = nb / 16
+        var pc = 0
+        while pc < p {
+            let pb = min(gemmDepthBlock, p - pc)
+            let first = accumulate || pc > 0
+            let source = b + pc * n + jc
+            for s in 0..<strips {
+                let strip = packed + s * pb * 16
+                for q in 0..<pb {
+                    let row = source + q * n + s * 16
+                    store8(load8(row), strip + q * 16)
+                    store8(load8(row + 8), strip + q * 16 + 8)
+                }
+            }
+            var ic = 0
+            while ic < m {
+                // A transposed in memory (weight gradients: Aᵀ·dZ, where A's rows are 4 KiB apart for
+                // 1024-wide layers) is copied to a row-major block first, for the same reason as B.
+                let mb = stridedA ? min(gemmRowBlock, m - ic) : m
+                var aBlock = UnsafePointer(a + ic * aRowStride + pc * aColStride)
+                var (ars, acs) = (aRowStride, aColStride)
+                if stridedA {
+                    for q in 0..<pb {
+                        let column = aBlock + q * aColStride
+                        for i in 0..<mb { packedA[i * pb + q] = column[i * aRowStride] }
+                    }
+                    aBlock = UnsafePointer(packedA)
+                    (ars, acs) = (pb, 1)
+                }
+                let cBlock = c + ic * n + jc
+                for s in 0..<strips {
+                    gemmKernel(
+                        m: mb, n: 16, p: pb, a: aBlock, aRowStride: ars, aColStride: acs,
+                        b: packed + s * pb * 16, ldb: 16, c: cBlock + s * 16, ldc: n, accumulate: first)
+                }
+                if strips * 16 < nb {
+                    gemmKernel(
+                        m: mb, n: nb - strips * 16, p: pb, a: aBlock, aRowStride: ars, aColStride: acs,
+                        b: source + strips * 16, ldb: n, c: cBlock + strips * 16, ldc: n, accumulate: first)
+                }
+                ic += mb
+            }
+            pc += pb
+        }
+        jc += nb
+    }
+}
+
+/// Blocking of large products: B blocks of at most 256 × 256 floats (256 KiB, within a 512 KiB–1 MiB L2).
+let gemmDepthBlock = 256
+let gemmColumnBlock = 256
+let gemmBlockFloats = 256 * 256
+let gemmRowBlock = 256
+
+@inline(__always)
+private func gemmKernel(
+    m: Int, n: Int, p: Int,
+    a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
     let ars = aRowStride
     let acs = aColStride
     var i = 0
@@ -19,10 +103,10 @@ public func gemm(
         let a1 = a0 + ars
         let a2 = a1 + ars
         let a3 = a2 + ars
-        let c0 = c + i * n
-        let c1 = c0 + n
-        let c2 = c1 + n
-        let c3 = c2 + n
+        let c0 = c + i * ldc
+        let c1 = c0 + ldc
+        let c2 = c1 + ldc
+        let c3 = c2 + ldc
         var j = 0
         while j + 16 <= n {
             var x0 = V8(), y0 = V8(), x1 = V8(), y1 = V8()
@@ -46,7 +130,7 @@ public func gemm(
                 x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
                 x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
                 x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
-                bp += n
+                bp += ldb
                 q += 1
             }
             store8(x0, c0 + j); store8(y0, c0 + j + 8)
@@ -67,7 +151,7 @@ public func gemm(
                 x1 = V8(repeating: a1[q * acs]) * b0 + x1
                 x2 = V8(repeating: a2[q * acs]) * b0 + x2
                 x3 = V8(repeating: a3[q * acs]) * b0 + x3
-                bp += n
+                bp += ldb
             }
             store8(x0, c0 + j); store8(x1, c1 + j); store8(x2, c2 + j); store8(x3, c3 + j)
             j += 8
@@ -75,9 +159,9 @@ public func gemm(
         while j < n {
             for r in 0..<4 {
                 let ar = a0 + r * ars
-                let cr = c0 + r * n
+                let cr = c0 + r * ldc
                 var sum: Float = accumulate ? cr[j] : 0
-                for q in 0..<p { sum = ar[q * acs] * b[q * n + j] + sum }
+                for q in 0..<p { sum = ar[q * acs] * b[q * ldb + j] + sum }
                 cr[j] = sum
             }
             j += 1
@@ -86,7 +170,7 @@ public func gemm(
     }
     while i < m {
         let ar = a + i * ars
-        let cr = c + i * n
+        let cr = c + i * ldc
         var j = 0
         while j + 16 <= n {
             var x = accumulate ? load8(cr + j) : V8()
@@ -96,7 +180,7 @@ public func gemm(
                 let s = V8(repeating: ar[q * acs])
                 x = s * load8(bp) + x
                 y = s * load8(bp + 8) + y
-                bp += n
+                bp += ldb
             }
             store8(x, cr + j); store8(y, cr + j + 8)
             j += 16
@@ -106,14 +190,14 @@ public func gemm(
             var bp = b + j
             for q in 0..<p {
                 x = V8(repeating: ar[q * acs]) * load8(bp) + x
-                bp += n
+                bp += ldb
             }
             store8(x, cr + j)
             j += 8
         }
         while j < n {
             var sum: Float = accumulate ? cr[j] : 0
-            for q in 0..<p { sum = ar[q * acs] * b[q * n + j] + sum }
+            for q in 0..<p { sum = ar[q * acs] * b[q * ldb + j] + sum }
             cr[j] = sum
             j += 1
         }
@@ -123,7 +207,20 @@ public func gemm(
 
 /// `out[n×m] = inᵀ` for a row-major `m × n` matrix.
 public func transpose(rows m: Int, columns n: Int, _ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-    for i in 0..<m {
-        for j in 0..<n { out[j * m + i] = input[i * n + j] }
+    // 32 × 32 tiles, so that both the reads and the strided writes stay in L1.
+    let tile = 32
+    var i0 = 0
+    while i0 < m {
+        let i1 = min(i0 + tile, m)
+        var j0 = 0
+        while j0 < n {
+            let j1 = min(j0 + tile, n)
+            for i in i0..<i1 {
+                let row = input + i * n
+                for j in j0..<j1 { out[j * m + i] = row[j] }
+            }
+            j0 = j1
+        }
+        i0 = i1
     }
 }

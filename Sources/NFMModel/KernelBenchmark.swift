@@ -79,6 +79,66 @@ public enum KernelBenchmark {
                 model.forward(x, workspace: ws, training: false, random: &dropout)
             }))
         }
+        lines += baselines(rows: rows, k: k, random: &random)
+        return lines
+    }
+
+    /// The baselines' shapes on Frappe (10 fields, k = 64 ⇒ 640 inputs): Wide&Deep's first layer as a GEMM
+    /// in its three forms, the transpose of its weights, and a training step of each baseline (flops:
+    /// forward + two backward products of the dense layers, or the pooling kernels for HOFM).
+    static func baselines(rows: Int, k: Int, random: inout Xoshiro256) -> [Line] {
+        var lines: [Line] = []
+        let frappe = [957, 4_082, 7, 7, 2, 3, 2, 9, 80, 233]
+        let features = frappe.reduce(0, +)
+        let d = frappe.count * k
+        func buffer(_ n: Int) -> FloatBuffer {
+            let b = FloatBuffer(count: n)
+            for i in 0..<n { b[i] = Float(random.nextNormal()) }
+            return b
+        }
+        let a = buffer(rows * d), w = buffer(d * 1_024), c = buffer(rows * 1_024), t = buffer(d * 1_024)
+        let flops = 2.0 * Double(rows * d * 1_024)
+        lines.append(Line(name: "gemm A·W (\(rows)×\(d)·\(d)×1024)", flops: flops, seconds: time(50) {
+            gemm(m: rows, n: 1_024, p: d, a: a.pointer, aRowStride: d, aColStride: 1, b: w.pointer, c: c.pointer, accumulate: true)
+        }))
+        lines.append(Line(name: "gemm Aᵀ·dZ (\(d)×\(rows)·\(rows)×1024)", flops: flops, seconds: time(50) {
+            gemm(m: d, n: 1_024, p: rows, a: a.pointer, aRowStride: 1, aColStride: d, b: c.pointer, c: w.pointer, accumulate: false)
+        }))
+        lines.append(Line(name: "gemm dZ·Wᵀ (\(rows)×1024·1024×\(d))", flops: flops, seconds: time(50) {
+            gemm(m: rows, n: d, p: 1_024, a: c.pointer, aRowStride: 1_024, aColStride: 1, b: t.pointer, c: a.pointer, accumulate: false)
+        }))
+        lines.append(Line(name: "transpose \(d)×1024", flops: 0, seconds: time(50) {
+            transpose(rows: d, columns: 1_024, w.pointer, into: t.pointer)
+        }))
+        var indices = [UInt32](repeating: 0, count: rows * frappe.count)
+        for r in 0..<rows {
+            var offset = 0
+            for (f, size) in frappe.enumerated() {
+                indices[r * frappe.count + f] = UInt32(offset + random.next(below: size))
+                offset += size
+            }
+        }
+        let targets = FloatBuffer(count: rows, repeating: 1)
+        var dropout = Xoshiro256(seed: 2)
+        for kind in [ModelKind.wideDeep, .deepCross, .hofm] {
+            let config = ModelConfig(
+                kind: kind, featureCount: features, factors: k, biDropout: 0.5, hiddenDropout: [0.5], batchNorm: false,
+                fieldSizes: frappe)
+            let model = Model(config: config)
+            model.initialize(seed: 1)
+            let ws = Workspace(model: model, capacity: rows)
+            let optimizer = Optimizer(kind: .adagrad, learningRate: 0.05)
+            var macs = 0
+            for layer in model.layers { macs += layer.inputWidth * layer.width }
+            for unit in model.residuals { macs += 2 * unit.width * unit.hidden }
+            let stepFlops = kind == .hofm ? 7.0 * Double(rows * frappe.count * k) : 6.0 * Double(rows * macs)
+            indices.withUnsafeBufferPointer { idx in
+                let x = SparseRows(rowCount: rows, fieldCount: frappe.count, indices: idx.baseAddress!)
+                lines.append(Line(name: "\(kind.rawValue) train step (batch \(rows), k=\(k))", flops: stepFlops, seconds: time(kind == .hofm ? 500 : 10) {
+                    model.trainStep(x, targets: targets.pointer, workspace: ws, optimizer: optimizer, random: &dropout)
+                }))
+            }
+        }
         return lines
     }
 }

@@ -329,3 +329,57 @@ import Testing
 import Foundation
 
 private func Foundation_tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+
+@Suite struct BaselineKernelTests {
+    @Test(arguments: [(640, 1_024, 300, 1, 640), (128, 1_024, 640, 640, 1), (1_024, 512, 128, 1, 1_024), (300, 270, 260, 1, 300), (70, 300, 90, 90, 1)])
+    func blockedGemmMatchesNaiveProduct(shape: (Int, Int, Int, Int, Int)) {
+        // Shapes that take the blocked, packed path (p·n > 256², or A transposed with m > 64), with edges.
+        let (m, n, p, ars, acs) = shape
+        var random = Xoshiro256(seed: UInt64(m + n + p))
+        let a = (0..<(m * p)).map { _ in Float(random.nextNormal()) }
+        let b = (0..<(p * n)).map { _ in Float(random.nextNormal()) }
+        let initial = (0..<(m * n)).map { _ in Float(random.nextNormal()) }
+        for accumulate in [false, true] {
+            var c = initial
+            gemm(m: m, n: n, p: p, a: a, aRowStride: ars, aColStride: acs, b: b, c: &c, accumulate: accumulate)
+            var worst: Float = 0
+            for i in stride(from: 0, to: m, by: 7) {
+                for j in stride(from: 0, to: n, by: 5) {
+                    var s: Double = accumulate ? Double(initial[i * n + j]) : 0
+                    for q in 0..<p { s += Double(a[i * ars + q * acs]) * Double(b[q * n + j]) }
+                    worst = max(worst, abs(c[i * n + j] - Float(s)))
+                }
+            }
+            #expect(worst <= 1e-4 * Float(p), "\(shape) accumulate=\(accumulate): \(worst)")
+        }
+    }
+
+    @Test func transposeIsExact() {
+        let m = 70, n = 45
+        let x = (0..<(m * n)).map { Float($0) }
+        var t = [Float](repeating: -1, count: m * n)
+        transpose(rows: m, columns: n, x, into: &t)
+        for i in 0..<m { for j in 0..<n { #expect(t[j * m + i] == x[i * n + j]) } }
+    }
+
+    @Test(arguments: [Float(0.5), 0.8, 0.2])
+    func dropoutMaskUsesFourLanesPerDraw(keep: Float) {
+        // Reference: lane l of draw d decides entry 4d + l, kept when its 16 bits are below keep·2¹⁶.
+        let count = 4_099
+        var random = Xoshiro256(seed: 5)
+        var mask = [Float](repeating: -1, count: count)
+        dropoutMask(count: count, keep: keep, into: &mask, random: &random)
+        var reference = Xoshiro256(seed: 5)
+        let threshold = UInt64((keep * 65_536).rounded())
+        var kept = 0
+        for d in 0..<((count + 3) / 4) {
+            let bits = reference.next()
+            for l in 0..<4 where 4 * d + l < count {
+                let expected: Float = (bits >> (16 * UInt64(l))) & 0xFFFF < threshold ? 65_536 / Float(threshold) : 0
+                #expect(mask[4 * d + l] == expected, "entry \(4 * d + l)")
+                if expected != 0 { kept += 1 }
+            }
+        }
+        #expect(abs(Double(kept) / Double(count) - Double(keep)) < 0.03)
+    }
+}
