@@ -36,7 +36,7 @@ extension OptimizerKind: ExpressibleByArgument {}
 struct Train: ParsableCommand {
     /// Default dropout of Wide&Deep and DeepCross: on the concatenated embeddings, then after each hidden
     /// layer or residual unit.
-    static let baselineDropout = "0.5,0.5"
+    static let baselineDropout = "0.2,0.5"
 
     static func defaultDropout(_ kind: ModelKind) -> String {
         switch kind {
