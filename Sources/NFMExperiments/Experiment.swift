@@ -12,6 +12,9 @@ public struct ExperimentGrid: Codable, Sendable {
     /// k for Table 2 and the figures; Table 3 uses `tableFactors`.
     public var factors = 64
     public var tableFactors = [128, 256]
+    /// Hidden layers of the Table 3 baselines (the paper's: 1024-512-256 ReLU; five residual units).
+    public var wideDeepLayers = [1024, 512, 256]
+    public var deepCrossLayers = [512, 512, 256, 128, 64]
     public var epochs = 200
     public var patience = 4
     public var batchSize = 128
@@ -73,12 +76,12 @@ public struct Experiment: Sendable {
                         runs.append(
                             spec(
                                 "Wide&Deep\(suffix) \(at) lr=\(lr)", group: "Wide&Deep\(suffix) \(at)", model: "wide-deep",
-                                factors: factors, layers: [1024, 512, 256], bi: 0, hidden: 0.5, batchNorm: false, lr: lr,
+                                factors: factors, layers: grid.wideDeepLayers, bi: 0, hidden: 0.5, batchNorm: false, lr: lr,
                                 pretrain: pre ? "FM \(at)" : nil))
                         runs.append(
                             spec(
                                 "DeepCross\(suffix) \(at) lr=\(lr)", group: "DeepCross\(suffix) \(at)", model: "deep-cross",
-                                factors: factors, layers: [512, 512, 256, 128, 64], bi: 0, hidden: 0.5, batchNorm: false,
+                                factors: factors, layers: grid.deepCrossLayers, bi: 0, hidden: 0.5, batchNorm: false,
                                 lr: lr, pretrain: pre ? "FM \(at)" : nil))
                     }
                     runs.append(spec("NFM \(at) lr=\(lr)", group: "NFM \(at)", model: "nfm", factors: factors, layers: [factors], lr: lr))

@@ -42,6 +42,12 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Embedding sizes of table3, comma-separated.")
     var tableFactors: String?
 
+    @Option(help: "Hidden layers of the Wide&Deep baseline (table3).")
+    var wideDeepLayers: String?
+
+    @Option(help: "Residual-unit sizes of the DeepCross baseline (table3).")
+    var deepCrossLayers: String?
+
     @Option(help: "Maximum epochs per run.")
     var epochs: Int?
 
@@ -70,6 +76,8 @@ struct ExperimentCommand: ParsableCommand {
         if let figureLr { grid.figureLearningRate = figureLr }
         if let factors { grid.factors = factors }
         if let tableFactors { grid.tableFactors = try parseList(tableFactors, "--table-factors") { Int($0) } }
+        if let wideDeepLayers { grid.wideDeepLayers = try parseList(wideDeepLayers, "--wide-deep-layers") { Int($0) } }
+        if let deepCrossLayers { grid.deepCrossLayers = try parseList(deepCrossLayers, "--deep-cross-layers") { Int($0) } }
         if let epochs { grid.epochs = epochs }
         if let seed { grid.seed = seed }
         return grid

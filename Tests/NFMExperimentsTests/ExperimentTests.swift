@@ -108,3 +108,32 @@ import Testing
         #expect(report.markdown().contains("0.3133"))  // the paper's NFM-1 on Frappe
     }
 }
+
+/// Every experiment runs end to end on the fixture with tiny grids (a smoke test of the whole catalog,
+/// baselines and pre-training included).
+@Suite struct ExperimentSmokeTests {
+    @Test(arguments: Experiment.Kind.allCases)
+    func runsOnTheFixture(kind: Experiment.Kind) throws {
+        let (directory, _) = try TestSupport.build(definition: "frappe.json", input: TestSupport.fixture("frappe-synthetic.tsv"))
+        let dataset = try Dataset.load(directory: directory)
+        var grid = ExperimentGrid()
+        grid.epochs = 1
+        grid.factors = 4
+        grid.tableFactors = [4]
+        grid.learningRates = [0.05]
+        grid.dropouts = [0, 0.5]
+        grid.l2s = [1e-3]
+        grid.wideDeepLayers = [8, 4]
+        grid.deepCrossLayers = [8, 4]
+        let experiment = Experiment(kind, grid: grid)
+        let out = TestSupport.temporaryDirectory("smoke")
+        let results = try ExperimentRunner(dataset: dataset, experiment: experiment, directory: out, jobs: 2, log: { _ in }).run()
+        #expect(results.count == experiment.runs.count)
+        #expect(results.allSatisfy { $0.bestValidation.isFinite && $0.parameters > 0 })
+        let report = ExperimentReport(
+            experiment: experiment, results: results, datasetName: "frappe", manifestSHA256: dataset.manifestSHA256, grid: grid)
+        try report.write(to: out)
+        #expect(XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: out + "/figure.svg"))).parse())
+        #expect(try String(contentsOfFile: out + "/results.md", encoding: .utf8).contains("|---|"))
+    }
+}
