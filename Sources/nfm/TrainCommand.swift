@@ -38,6 +38,14 @@ struct Train: ParsableCommand {
     /// layer or residual unit.
     static let baselineDropout = "0.2,0.5"
 
+    /// Adagrad's default learning rate is 0.05 (the paper's), but 0.01 for Wide&Deep and DeepCross: with
+    /// the authors' initial accumulator of 1e-8 each weight's first step is ≈ ±lr, which at 0.05 blows up
+    /// their deep layers (DeepCross's first-epoch training loss reached 10⁸ on Frappe) and wipes out FM
+    /// pre-training (docs/TRAINING-BENCHMARKS.md).
+    static func defaultLearningRate(_ kind: ModelKind, _ optimizer: OptimizerKind) -> Float? {
+        kind.concatenatesFields && optimizer == .adagrad ? 0.01 : nil
+    }
+
     static func defaultDropout(_ kind: ModelKind) -> String {
         switch kind {
         case .nfm: "0.5,0.2"
@@ -86,7 +94,7 @@ struct Train: ParsableCommand {
     @Option(help: "Optimizer: adagrad, adam, sgd or momentum.")
     var optimizer: OptimizerKind = .adagrad
 
-    @Option(help: "Learning rate (default: adagrad 0.05, adam/sgd/momentum 0.001; the loss is summed over the batch).")
+    @Option(help: "Learning rate (default: adagrad 0.05 — 0.01 for wide-deep and deep-cross —, adam/sgd/momentum 0.001; the loss is summed over the batch).")
     var lr: Float?
 
     @Option(help: "Rows per mini-batch.")
@@ -162,7 +170,7 @@ struct Train: ParsableCommand {
             options.epochs = epochs
             options.batchSize = batchSize
             options.optimizer = optimizer
-            options.learningRate = lr
+            options.learningRate = lr ?? Self.defaultLearningRate(model, optimizer)
             options.l2 = l2
             options.earlyStop = earlyStop
             options.patience = patience
