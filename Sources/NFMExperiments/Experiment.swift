@@ -33,7 +33,17 @@ public struct Experiment: Sendable {
 
     public let kind: Kind
     public let title: String
-    public let runs: [RunSpec]
+    public private(set) var runs: [RunSpec]
+
+    /// Only the runs whose group starts with one of `prefixes` (e.g. `["LR", "FM", "NFM"]` for those
+    /// rows of Table 3), plus the groups they pre-train from.
+    public func restricted(toGroupsStartingWith prefixes: [String]) -> Experiment {
+        var copy = self
+        let kept = runs.filter { run in prefixes.contains { run.group.hasPrefix($0) } }
+        let sources = Set(kept.compactMap(\.pretrainFrom))
+        copy.runs = runs.filter { run in kept.contains(run) || sources.contains(run.group) || sources.contains(run.name) }
+        return copy
+    }
 
     public init(_ kind: Kind, grid: ExperimentGrid) {
         self.kind = kind

@@ -48,6 +48,9 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Residual-unit sizes of the DeepCross baseline (table3).")
     var deepCrossLayers: String?
 
+    @Option(help: "Run only the groups starting with these names, comma-separated (e.g. LR,FM,NFM for those rows of table3).")
+    var only: String?
+
     @Option(help: "Maximum epochs per run.")
     var epochs: Int?
 
@@ -86,7 +89,11 @@ struct ExperimentCommand: ParsableCommand {
     func run() throws {
         try runModelCommand {
             let grid = try makeGrid()
-            let experiment = Experiment(Experiment.Kind(rawValue: name)!, grid: grid)
+            var experiment = Experiment(Experiment.Kind(rawValue: name)!, grid: grid)
+            if let only {
+                experiment = experiment.restricted(toGroupsStartingWith: try parseList(only, "--only") { $0 })
+                guard !experiment.runs.isEmpty else { throw ValidationError("--only \(only) matches no run of \(name)") }
+            }
             let data = try Dataset.load(directory: dataset)
             let directory = out ?? "experiments/\(data.manifest.name)/\(name)"
             let runner = ExperimentRunner(

@@ -33,6 +33,14 @@ import Testing
         }
     }
 
+    @Test func restrictingKeepsGroupsAndTheirPretrainingSources() {
+        let table3 = Experiment(.table3, grid: ExperimentGrid())
+        let some = table3.restricted(toGroupsStartingWith: ["LR", "NFM"])
+        #expect(Set(some.runs.map(\.group)) == ["LR", "NFM k=128", "NFM k=256"])
+        let pre = table3.restricted(toGroupsStartingWith: ["Wide&Deep (pre-train) k=128"])
+        #expect(Set(pre.runs.map(\.group)) == ["Wide&Deep (pre-train) k=128", "FM k=128"])
+    }
+
     @Test func narrowedGridsChangeRunsAndIds() {
         var grid = ExperimentGrid()
         let before = Experiment(.table2, grid: grid).runs.map(\.id)
