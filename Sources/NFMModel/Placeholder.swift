@@ -1,1 +1,0 @@
-// Placeholder until the model sources land; delete when adding files.
