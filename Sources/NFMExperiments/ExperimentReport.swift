@@ -95,7 +95,7 @@ public struct ExperimentReport {
             let best = groupBest
             let chart = SVGChart(
                 title: experiment.kind == .table2 ? "Test RMSE by depth" : "Test RMSE by method", xLabel: "model (in table order)",
-                yLabel: "test \(metric)",
+                yLabel: metric,
                 series: [
                     .init(name: "validation", points: best.enumerated().map { (Double($0.offset), $0.element.result.bestValidation) }),
                     .init(name: "test", points: best.enumerated().map { (Double($0.offset), $0.element.result.bestTest) }),
