@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
-swift build -c release --product nfm >/dev/null
-nfm=$PWD/.build/release/nfm
+if [ -z "${NFM:-}" ]; then swift build -c release --product nfm >/dev/null; fi
+nfm=${NFM:-$PWD/.build/release/nfm}   # NFM=path/to/nfm benchmarks another build
 frappe=${1:-../shared/datasets/frappe/frappe.csv}
 work=${BENCH_DIR:-/tmp/nfm-bench}
 mkdir -p "$work"
