@@ -263,65 +263,15 @@ import Testing
         randomize(model, seed: 62, scale: 0.4)
         var random = Xoshiro256(seed: 63)
         let targets = (0..<rows).map { _ in Float(random.next(below: 2) == 0 ? -1 : 1) }
-        let ws = Workspace(model: model, capacity: rows)
-        let step: Float = 4e-3
         rowsData.with { x in
-            func loss() -> Double {
-                var random = Xoshiro256(seed: 77)  // same dropout masks every time
-                model.forward(x, workspace: ws, training: true, random: &random)
-                return model.lossGradient(rows: rows, targets: targets, workspace: ws)
-            }
-            _ = loss()
-            model.assignSlots(x, workspace: ws)
-            model.backward(x, workspace: ws)
-            var analytic: [ObjectIdentifier: [Float]] = [:]
-            for (p, g) in zip(model.denseTrainable, ws.denseGradients) { analytic[ObjectIdentifier(p)] = g.array }
-            let k = config.factors
-            var sparseLinear = [Float](repeating: 0, count: featureCount)
-            var sparseEmbeddings = [Float](repeating: 0, count: featureCount * k)
-            var sparseEmbeddings3 = sparseEmbeddings
-            for s in 0..<ws.slotCount {
-                let f = Int(ws.slotFeature[s])
-                sparseLinear[f] = ws.gradLinear[s]
-                for j in 0..<k {
-                    sparseEmbeddings[f * k + j] = ws.gradEmbeddings[s * k + j]
-                    if c.kind == .hofm { sparseEmbeddings3[f * k + j] = ws.gradEmbeddings3[s * k + j] }
-                }
-            }
-            model.releaseSlots(workspace: ws)
-            if c.kind.hasLinearPart { analytic[ObjectIdentifier(model.linear)] = sparseLinear }
-            analytic[ObjectIdentifier(model.embeddings)] = sparseEmbeddings
-            if c.kind == .hofm { analytic[ObjectIdentifier(model.embeddings3)] = sparseEmbeddings3 }
-            var checked = 0
-            var nonZero = Set<String>()
-            for (name, buffer) in model.namedTensors {
-                guard let gradient = analytic[ObjectIdentifier(buffer)] else {
-                    #expect(name.contains("moving"), "\(name) has no gradient")
-                    continue
-                }
-                for i in 0..<buffer.count {
-                    func numeric(_ step: Float) -> Double {
-                        let saved = buffer[i]
-                        buffer[i] = saved + step
-                        let plus = loss()
-                        buffer[i] = saved - step
-                        let minus = loss()
-                        buffer[i] = saved
-                        return (plus - minus) / Double(2 * step)
-                    }
-                    // A ReLU kink within `step` of a pre-activation spoils a central difference; a 16×
-                    // smaller step (noisier in Float, still within the tolerance) then decides.
-                    var estimate = numeric(step)
-                    if !close(Double(gradient[i]), estimate) { estimate = numeric(step / 16) }
-                    #expect(close(Double(gradient[i]), estimate), "\(c): \(name)[\(i)] analytic \(gradient[i]) numeric \(estimate)")
-                    if gradient[i] != 0 { nonZero.insert(name) }
-                    checked += 1
-                }
-            }
+            let check = checkModelGradients(
+                model, x, rows: rows, targets: targets, featureCount: featureCount, retrySmallerStep: true)
+            for name in check.missing { #expect(name.contains("moving"), "\(name) has no gradient") }
+            #expect(check.failures.isEmpty, "\(c): \(check.failures.prefix(5))")
             // Every trainable tensor was checked and carries some gradient.
             let trainable = model.namedTensors.map(\.name).filter { !$0.contains("moving") }
-            #expect(nonZero == Set(trainable), "tensors without gradient: \(Set(trainable).subtracting(nonZero))")
-            #expect(checked == model.trainableParameterCount)
+            #expect(check.nonZero == Set(trainable), "tensors without gradient: \(Set(trainable).subtracting(check.nonZero))")
+            #expect(check.checked == model.trainableParameterCount)
         }
     }
 }

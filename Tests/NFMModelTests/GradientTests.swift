@@ -188,54 +188,18 @@ func close(_ analytic: Double, _ numeric: Double, relative: Double = 2e-2, absol
             biDropout: c.dropout, hiddenDropout: [c.dropout], batchNorm: c.batchNorm, loss: .squared)
         let model = Model(config: config)
         randomize(model, seed: 11, scale: 0.3)
-        let step: Float = 4e-3
         let data = randomRows(count: rows, cardinalities: cardinalities, seed: 5)
         let indices = data.flatMap(\.features)
         let targets = data.map(\.label)
-        let ws = Workspace(model: model, capacity: rows)
         indices.withUnsafeBufferPointer { idx in
             let x = SparseRows(rowCount: rows, fieldCount: cardinalities.count, indices: idx.baseAddress!)
-            func loss() -> Double {
-                var random = Xoshiro256(seed: 77)  // same dropout masks every time
-                model.forward(x, workspace: ws, training: true, random: &random)
-                return model.lossGradient(rows: rows, targets: targets, workspace: ws)
+            let check = checkModelGradients(model, x, rows: rows, targets: targets, featureCount: featureCount)
+            // Only moving statistics (and FM's fixed prediction vector) have no gradient.
+            for name in check.missing {
+                #expect(name.contains("moving") || (c.kind == .fm && name == "prediction"), "\(name) has no gradient")
             }
-            _ = loss()
-            model.assignSlots(x, workspace: ws)
-            model.backward(x, workspace: ws)
-            // Copy the analytic gradients out, keyed by parameter.
-            var analytic: [ObjectIdentifier: [Float]] = [:]
-            for (p, g) in zip(model.denseTrainable, ws.denseGradients) { analytic[ObjectIdentifier(p)] = g.array }
-            var sparseLinear = [Float](repeating: 0, count: featureCount)
-            var sparseEmbeddings = [Float](repeating: 0, count: featureCount * config.factors)
-            for s in 0..<ws.slotCount {
-                let f = Int(ws.slotFeature[s])
-                sparseLinear[f] = ws.gradLinear[s]
-                for j in 0..<config.factors { sparseEmbeddings[f * config.factors + j] = ws.gradEmbeddings[s * config.factors + j] }
-            }
-            model.releaseSlots(workspace: ws)
-            analytic[ObjectIdentifier(model.linear)] = sparseLinear
-            if c.kind != .lr { analytic[ObjectIdentifier(model.embeddings)] = sparseEmbeddings }
-            var checked = 0
-            for (name, buffer) in model.namedTensors {
-                guard let gradient = analytic[ObjectIdentifier(buffer)] else {
-                    // Only moving statistics (and FM's fixed prediction vector) have no gradient.
-                    #expect(name.contains("moving") || (c.kind == .fm && name == "prediction"), "\(name) has no gradient")
-                    continue
-                }
-                for i in 0..<buffer.count {
-                    let saved = buffer[i]
-                    buffer[i] = saved + step
-                    let plus = loss()
-                    buffer[i] = saved - step
-                    let minus = loss()
-                    buffer[i] = saved
-                    let numeric = (plus - minus) / Double(2 * step)
-                    #expect(close(Double(gradient[i]), numeric), "\(c): \(name)[\(i)] analytic \(gradient[i]) numeric \(numeric)")
-                    checked += 1
-                }
-            }
-            #expect(checked > featureCount)
+            #expect(check.failures.isEmpty, "\(c): \(check.failures.prefix(5))")
+            #expect(check.checked > featureCount)
         }
     }
 }

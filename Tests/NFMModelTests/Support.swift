@@ -87,3 +87,80 @@ func randomize(_ model: Model, seed: UInt64, scale: Double = 0.5) {
     }
     model.prepareInference()
 }
+
+/// The outcome of `checkModelGradients`.
+struct GradientCheck {
+    /// Tensors that have no analytic gradient (expected: batch-norm moving statistics, FM's fixed `h`).
+    var missing: [String] = []
+    /// Tensors with at least one non-zero analytic gradient entry.
+    var nonZero: Set<String> = []
+    /// Entries compared.
+    var checked = 0
+    /// Mismatches as "name[i] analytic … numeric …".
+    var failures: [String] = []
+}
+
+/// Compares every analytic gradient of `model` on the rows `x` (squared loss against `targets`, fixed
+/// dropout masks) with central differences of step `step`; with `retrySmallerStep`, an entry that
+/// disagrees is re-estimated with a 16× smaller step first (a ReLU kink within `step` of a
+/// pre-activation spoils a central difference).
+func checkModelGradients(
+    _ model: Model, _ x: SparseRows, rows: Int, targets: [Float], featureCount: Int, step: Float = 4e-3,
+    retrySmallerStep: Bool = false
+) -> GradientCheck {
+    let kind = model.config.kind
+    let k = model.config.factors
+    let ws = Workspace(model: model, capacity: rows)
+    func loss() -> Double {
+        var random = Xoshiro256(seed: 77)  // same dropout masks every time
+        model.forward(x, workspace: ws, training: true, random: &random)
+        return model.lossGradient(rows: rows, targets: targets, workspace: ws)
+    }
+    _ = loss()
+    model.assignSlots(x, workspace: ws)
+    model.backward(x, workspace: ws)
+    // Copy the analytic gradients out, keyed by parameter.
+    var analytic: [ObjectIdentifier: [Float]] = [:]
+    for (p, g) in zip(model.denseTrainable, ws.denseGradients) { analytic[ObjectIdentifier(p)] = g.array }
+    var sparseLinear = [Float](repeating: 0, count: featureCount)
+    var sparseEmbeddings = [Float](repeating: 0, count: featureCount * k)
+    var sparseEmbeddings3 = sparseEmbeddings
+    for s in 0..<ws.slotCount {
+        let f = Int(ws.slotFeature[s])
+        sparseLinear[f] = ws.gradLinear[s]
+        for j in 0..<k {
+            sparseEmbeddings[f * k + j] = ws.gradEmbeddings[s * k + j]
+            if kind == .hofm { sparseEmbeddings3[f * k + j] = ws.gradEmbeddings3[s * k + j] }
+        }
+    }
+    model.releaseSlots(workspace: ws)
+    if kind.hasLinearPart { analytic[ObjectIdentifier(model.linear)] = sparseLinear }
+    if kind != .lr { analytic[ObjectIdentifier(model.embeddings)] = sparseEmbeddings }
+    if kind == .hofm { analytic[ObjectIdentifier(model.embeddings3)] = sparseEmbeddings3 }
+    var result = GradientCheck()
+    for (name, buffer) in model.namedTensors {
+        guard let gradient = analytic[ObjectIdentifier(buffer)] else {
+            result.missing.append(name)
+            continue
+        }
+        for i in 0..<buffer.count {
+            func numeric(_ step: Float) -> Double {
+                let saved = buffer[i]
+                buffer[i] = saved + step
+                let plus = loss()
+                buffer[i] = saved - step
+                let minus = loss()
+                buffer[i] = saved
+                return (plus - minus) / Double(2 * step)
+            }
+            var estimate = numeric(step)
+            if retrySmallerStep && !close(Double(gradient[i]), estimate) { estimate = numeric(step / 16) }
+            if !close(Double(gradient[i]), estimate) {
+                result.failures.append("\(name)[\(i)] analytic \(gradient[i]) numeric \(estimate)")
+            }
+            if gradient[i] != 0 { result.nonZero.insert(name) }
+            result.checked += 1
+        }
+    }
+    return result
+}
