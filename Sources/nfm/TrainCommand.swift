@@ -198,7 +198,7 @@ struct Train: ParsableCommand {
                     let rate = Double(done) / max(seconds, 1e-9)
                     progress.update(
                         String(format: "epoch %d: %d/%d rows (%.0f%%), ETA %.1f s", epoch, done, total, 100 * Double(done) / Double(total), Double(total - done) / max(rate, 1)),
-                        count: done)
+                        phase: "epoch \(epoch)", count: done)
                 },
                 epochFinished: { record, isBest in
                     progress.clear()
