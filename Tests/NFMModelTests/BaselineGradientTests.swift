@@ -49,25 +49,6 @@ import Testing
         }
     }
 
-    /// Checks `analytic` (the gradient of `loss` at `parameters`) by central differences of step 1e-3.
-    func checkGradient(
-        _ analytic: [Float], _ parameters: inout [Float], _ what: String, loss: ([Float]) -> Double
-    ) -> Int {
-        var checked = 0
-        for i in parameters.indices {
-            let saved = parameters[i]
-            parameters[i] = saved + 1e-3
-            let plus = loss(parameters)
-            parameters[i] = saved - 1e-3
-            let minus = loss(parameters)
-            parameters[i] = saved
-            let numeric = (plus - minus) / 2e-3
-            #expect(close(Double(analytic[i]), numeric), "\(what)[\(i)]: analytic \(analytic[i]) numeric \(numeric)")
-            checked += 1
-        }
-        return checked
-    }
-
     // MARK: layers
 
     @Test(arguments: [true, false])
