@@ -341,15 +341,7 @@ final class RejectLog {
         guard enabled else { return }
         if bytes.isEmpty { bytes = Array("line\tcolumn\treason\trecord\n".utf8) }
         bytes += Array("\(line)\t\(column)\t\(reason)\t".utf8)
-        for byte in raw {
-            switch byte {
-            case UInt8(ascii: "\\"): bytes += [92, 92]
-            case 9: bytes += [92, UInt8(ascii: "t")]
-            case 10: bytes += [92, UInt8(ascii: "n")]
-            case 13: bytes += [92, UInt8(ascii: "r")]
-            default: bytes.append(byte)
-            }
-        }
+        Vocabulary.appendEscaped(raw, to: &bytes)
         bytes.append(10)
     }
 

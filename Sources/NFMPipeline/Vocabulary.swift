@@ -107,18 +107,24 @@ extension Vocabulary {
             out.append(9)
             out.append(contentsOf: String(counts[index]).utf8)
             out.append(9)
-            for byte in arena[starts[index]..<starts[index + 1]] {
-                switch byte {
-                case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-                case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
-                case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
-                case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
-                default: out.append(byte)
-                }
-            }
+            Vocabulary.appendEscaped(arena[starts[index]..<starts[index + 1]], to: &out)
             out.append(10)
         }
         return out
+    }
+
+    /// Appends `bytes` with backslash, tab, line feed and carriage return escaped as `\\`, `\t`, `\n`, `\r`,
+    /// so that a value stays on one line of a tab-separated file (vocabularies, rejects).
+    static func appendEscaped<S: Sequence<UInt8>>(_ bytes: S, to out: inout [UInt8]) {
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+            case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
+            default: out.append(byte)
+            }
+        }
     }
 
     /// Reads a vocabulary file written by `fileBytes()`.
