@@ -19,26 +19,30 @@ import NFMFormat
 /// `columns` are the header names the input must contain (any order, extra columns ignored); `fields` the
 /// columns one-hot encoded, in feature-offset order. A negative copies a positive and replaces
 /// `negatives.field` with a value that the positive's *rule key* (the listed fields) never had.
-public struct DatasetDefinition: Codable, Sendable, Equatable {
-    public struct Input: Codable, Sendable, Equatable {
+public struct DatasetDefinition: Sendable, Equatable {
+    /// How the raw log is delimited and quoted.
+    public struct Input: Sendable, Equatable {
         public var delimiter: String
         public var quote: String?
         public var header: Bool
     }
 
-    public struct Labels: Codable, Sendable, Equatable {
+    /// The label values written for positives and negatives.
+    public struct Labels: Sendable, Equatable {
         public var positive: Float
         public var negative: Float
     }
 
-    public struct Negatives: Codable, Sendable, Equatable {
+    /// Negative sampling: the corrupted field, how many per positive, and the named rule keys.
+    public struct Negatives: Sendable, Equatable {
         public var field: String
         public var perPositive: Int
         public var rule: String
         public var rules: [String: [String]]
     }
 
-    public struct SplitRatios: Codable, Sendable, Equatable {
+    /// Train/validation/test ratios (finite, ≥ 0, summing to 1).
+    public struct SplitRatios: Sendable, Equatable {
         public var train: Double
         public var validation: Double
         public var test: Double
@@ -61,89 +65,56 @@ public struct DatasetDefinition: Codable, Sendable, Equatable {
     public var zstdLevel: Int
 
     /// The definition file's exact text and where it came from (kept for the manifest).
-    public private(set) var sourceText = ""
-    public private(set) var sourceFile = ""
+    public internal(set) var sourceText = ""
+    public internal(set) var sourceFile = ""
+    /// Where each value was in the file, by dotted key path (`input.quote`, `fields[2]`), for messages.
+    var locations: [String: SourceLocation] = [:]
 
-    enum CodingKeys: String, CodingKey {
-        case name, input, columns, fields, labels, negatives, split, seed, shardRows, zstdLevel
-    }
-
+    /// Reads and validates a definition file (at most `StrictJSON.maximumBytes`); errors name the file.
     public static func load(path: String) throws -> DatasetDefinition {
+        let file = (path as NSString).lastPathComponent
         let bytes: [UInt8]
-        do { bytes = try ReadableFile.readAll(path) } catch {
-            throw PipelineError(.definition, "\(path): cannot read definition (\(error))")
+        do { bytes = try ReadableFile.readAll(path) } catch let error as NFMError {
+            throw NFMError(error.code, "cannot read the definition", at: .init(file: path), cause: error)
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw PipelineError(.definition, "\(path): definition is not valid UTF-8")
-        }
-        return try parse(text: text, file: (path as NSString).lastPathComponent)
+        return try parse(bytes, file: file)
     }
 
     /// Parses and validates a definition; `file` names it in errors.
     public static func parse(text: String, file: String) throws -> DatasetDefinition {
-        var definition: DatasetDefinition
-        do {
-            definition = try JSONDecoder().decode(DatasetDefinition.self, from: Data(text.utf8))
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw PipelineError(
-                .definition, "\(file): missing key '\(path(context.codingPath + [key]))'")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw PipelineError(
-                .definition, "\(file): '\(path(context.codingPath))': \(context.debugDescription)")
-        } catch {
-            throw PipelineError(.definition, "\(file): not valid JSON (\(error))")
-        }
-        definition.sourceText = text
-        definition.sourceFile = file
+        try parse(Array(text.utf8), file: file)
+    }
+
+    /// Parses and validates a definition from raw bytes (the entry point of the fuzz harness): strict
+    /// JSON (no duplicate keys), only known keys, typed values, then `validate()`. Throws only
+    /// `NFMError` with code `.definition` and, where there is one, the line and column in `file`.
+    public static func parse(_ bytes: [UInt8], file: String) throws -> DatasetDefinition {
+        let root = try StrictJSON.parse(bytes, file: file)
+        var definition = try decode(root, file: file)
+        definition.sourceText = String(decoding: bytes, as: UTF8.self)
         try definition.validate()
         return definition
     }
 
-    private static func path(_ keys: [CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
-
-    private func validate() throws {
-        func fail(_ what: String) -> PipelineError { PipelineError(.definition, "\(sourceFile): \(what)") }
-        guard input.delimiter.utf8.count == 1 else { throw fail("input.delimiter must be one byte") }
-        if let quote = input.quote, quote.utf8.count != 1 { throw fail("input.quote must be one byte") }
-        guard !fields.isEmpty else { throw fail("fields is empty") }
-        guard Set(columns).count == columns.count else { throw fail("columns repeat a name") }
-        guard Set(fields).count == fields.count else { throw fail("fields repeat a name") }
-        for field in fields where !columns.contains(field) {
-            throw fail("field '\(field)' is not one of the columns \(columns)")
-        }
-        guard fields.contains(negatives.field) else {
-            throw fail("negatives.field '\(negatives.field)' is not one of the fields")
-        }
-        guard negatives.perPositive >= 0 else { throw fail("negatives.perPositive must be ≥ 0") }
-        guard rules[negatives.rule] != nil else {
-            throw fail("negatives.rule '\(negatives.rule)' is not one of \(rules.keys.sorted())")
-        }
-        for (name, key) in negatives.rules {
-            for field in key where !fields.contains(field) || field == negatives.field {
-                throw fail("negatives.rules.\(name): '\(field)' must be a field other than '\(negatives.field)'")
-            }
-        }
-        let ratios = [split.train, split.validation, split.test]
-        guard ratios.allSatisfy({ $0 >= 0 }), abs(ratios.reduce(0, +) - 1) < 1e-9 else {
-            throw fail("split ratios must be ≥ 0 and sum to 1")
-        }
-        guard shardRows > 0 else { throw fail("shardRows must be > 0") }
-        guard (1...22).contains(zstdLevel) else { throw fail("zstdLevel must be 1…22") }
-        guard labels.positive != labels.negative else { throw fail("labels must differ") }
-    }
-
-    private var rules: [String: [String]] { negatives.rules }
-
-    /// Positions in `fields` of the rule key for `rule` (the definition's own rule when nil).
+    /// Positions in `fields` of the rule key for `rule` (the definition's own rule when nil); an unknown
+    /// rule is a usage error (it comes from `--rule`).
     public func ruleKey(_ rule: String? = nil) throws -> [Int] {
         let name = rule ?? negatives.rule
         guard let key = negatives.rules[name] else {
-            throw PipelineError(
-                .usage, "unknown negative rule '\(name)'; \(sourceFile) defines \(negatives.rules.keys.sorted())")
+            throw NFMError(
+                .usage,
+                "unknown negative rule '\(NFMError.excerpt(name))'; \(sourceFile) defines \(negatives.rules.keys.sorted())")
         }
-        return key.map { fields.firstIndex(of: $0)! }
+        return try key.map { field in
+            guard let index = fields.firstIndex(of: field) else {
+                throw DatasetDefinition.error(
+                    "negatives.rules.\(name): '\(field)' is not one of the fields", file: sourceFile, at: nil,
+                    key: "negatives.rules.\(name)")
+            }
+            return index
+        }
     }
 
-    /// Index of the corrupted field in `fields`.
-    public var corruptedField: Int { fields.firstIndex(of: negatives.field)! }
+    /// Index of the corrupted field in `fields` (`validate()` guarantees it is one of them; 0 otherwise).
+    public var corruptedField: Int { fields.firstIndex(of: negatives.field) ?? 0 }
 }
