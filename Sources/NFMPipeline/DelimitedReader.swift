@@ -57,18 +57,23 @@ public final class DelimitedReader {
     private var spans: UnsafeMutableBufferPointer<FieldSpan>
     private var onBytes: ((UnsafeRawBufferPointer) -> Void)?
 
+    /// The file's last path component, used in messages.
+    public var displayName: String { path.split(separator: "/").last.map(String.init) ?? path }
+    /// A record (with its quoted line breaks) longer than this is an error instead of unbounded growth.
+    public let maximumRecordBytes: Int
+
     /// - Parameters:
     ///   - bufferSize: initial read buffer (bytes); output never depends on it.
+    ///   - maximumRecordBytes: longest record accepted (default 64 MiB); longer ones are an `.input` error.
     ///   - onBytes: sees every byte of the file once, in order (used to hash the input while parsing).
     public init(
-        path: String, format: Format, bufferSize: Int = 1 << 20,
+        path: String, format: Format, bufferSize: Int = 1 << 20, maximumRecordBytes: Int = 1 << 26,
         onBytes: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) throws {
         self.path = path
         self.format = format
-        do { file = try ReadableFile(path: path) } catch let error as FormatError {
-            throw PipelineError(.input, error.message)
-        }
+        self.maximumRecordBytes = max(maximumRecordBytes, 1)
+        file = try ReadableFile(path: path)
         buffer = .allocate(byteCount: max(bufferSize, 16), alignment: 64)
         scratch = .allocate(capacity: 0)
         spans = .allocate(capacity: 64)
@@ -82,10 +87,23 @@ public final class DelimitedReader {
     }
 
     /// Reads the whole file, calling `body` once per non-empty record.
+    ///
+    /// A UTF-8 byte-order mark at the start is skipped (columns on line 1 count from after it); a file
+    /// that starts with a compression format's magic number is an `.input` error naming the format.
     public func forEachRecord(_ body: (Record) throws -> Void) throws {
-        var begin = 0  // first unparsed byte in buffer
         var end = 0  // end of valid data
         var eof = false
+        while !eof && end < InputSignature.longestMagic {
+            let n = try readMore(at: end)
+            if n == 0 { eof = true } else { end += n }
+        }
+        let head = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<end])
+        if let format = InputSignature.compression(of: head) {
+            throw NFMError(
+                .input, file: displayName, line: 1, column: 1,
+                "the file is \(format)-compressed; decompress it first")
+        }
+        var begin = InputSignature.hasByteOrderMark(head) ? 3 : 0  // first unparsed byte in buffer
         var line = 1
         while true {
             if !eof && (end - begin) < buffer.count / 2 || begin == end && !eof {
@@ -105,6 +123,11 @@ public final class DelimitedReader {
             let base = UnsafePointer(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
             switch parse(base + begin, base + end, eof: eof, line: line) {
             case .needMore:
+                if end - begin > maximumRecordBytes {
+                    throw NFMError(
+                        .input, file: displayName, line: line, column: 1,
+                        "a record longer than \(maximumRecordBytes) bytes (is the delimiter or quote right?)")
+                }
                 if end - begin == buffer.count { grow() }
                 let moved = end - begin
                 if begin > 0 {
@@ -128,10 +151,7 @@ public final class DelimitedReader {
 
     private func readMore(at offset: Int) throws -> Int {
         let target = UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])
-        let n: Int
-        do { n = try file.read(into: target) } catch let error as FormatError {
-            throw PipelineError(.input, error.message)
-        }
+        let n = try file.read(into: target)
         if n > 0, let onBytes { onBytes(UnsafeRawBufferPointer(rebasing: target[0..<n])) }
         return n
     }

@@ -56,25 +56,24 @@ import Testing
     @Test func definitionNamingAnUnknownColumn() throws {
         var text = try String(contentsOfFile: TestSupport.pipeline("movielens.json"), encoding: .utf8)
         text = text.replacingOccurrences(of: "\"fields\": [\"userId\", \"movieId\", \"tag\"]", with: "\"fields\": [\"userId\", \"movie\", \"tag\"]")
-        #expect(throws: PipelineError.self) { try DatasetDefinition.parse(text: text, file: "bad.json") }
-        do {
-            _ = try DatasetDefinition.parse(text: text, file: "bad.json")
-        } catch let error as PipelineError {
-            #expect(error.message.contains("bad.json: field 'movie' is not one of the columns"))
-        }
-        do {
-            _ = try DatasetDefinition.parse(text: "{\"name\": \"x\"}", file: "bad.json")
-        } catch let error as PipelineError {
-            #expect(error.message.contains("bad.json: missing key"))
-        }
+        let error = #expect(throws: NFMError.self) { try DatasetDefinition.parse(text: text, file: "bad.json") }
+        #expect(error?.code == .definition)
+        #expect(error?.position == NFMError.Position(file: "bad.json", line: 5, column: 24, field: "fields[1]"))
+        #expect(error?.message == "'fields[1]' 'movie' is not one of the columns; did you mean 'movieId'?")
+        let missing = #expect(throws: NFMError.self) { try DatasetDefinition.parse(text: "{\"name\": \"x\"}", file: "bad.json") }
+        #expect(missing?.code == .definition)
+        #expect(missing?.position == NFMError.Position(file: "bad.json", line: 1, column: 1, field: "input"))
+        #expect(missing?.message == "missing key 'input'")
     }
 
     @Test func unknownRuleIsAUsageError() throws {
         let directory = TestSupport.temporaryDirectory()
         let input = TestSupport.write(Self.header + "1,2,a,3\n", named: "tags.csv", in: directory)
-        #expect(throws: PipelineError.self) {
+        let error = #expect(throws: NFMError.self) {
             try TestSupport.build(definition: "movielens.json", input: input) { $0.rule = "nope" }
         }
+        #expect(error?.code == .usage)
+        #expect(error?.message == "unknown negative rule 'nope'; movielens.json defines [\"user-movie\"]")
     }
 
     @Test func skipBadRowsCountsAndKeepsThem() throws {
