@@ -22,7 +22,7 @@ import Testing
             return ""
         } catch let error as PipelineError {
             #expect(!FileManager.default.fileExists(atPath: out))
-            return error.message
+            return error.description
         }
     }
 
