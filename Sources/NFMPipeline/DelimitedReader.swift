@@ -49,31 +49,44 @@ public final class DelimitedReader {
         var column: Int
     }
 
+    /// The path (or name) of the input, as given.
     public let path: String
     public let format: Format
-    private let file: ReadableFile
+    private let file: any ByteSource
     private var buffer: UnsafeMutableRawBufferPointer
     private var scratch: UnsafeMutableBufferPointer<UInt8>
     private var spans: UnsafeMutableBufferPointer<FieldSpan>
     private var onBytes: ((UnsafeRawBufferPointer) -> Void)?
 
-    /// The file's last path component, used in messages.
+    /// The input's last path component, used in messages.
     public var displayName: String { path.split(separator: "/").last.map(String.init) ?? path }
     /// A record (with its quoted line breaks) longer than this is an error instead of unbounded growth.
     public let maximumRecordBytes: Int
 
+    /// Reads the file at `path`: a regular file or a stream (a pipe, `/dev/stdin`), read once.
+    ///
     /// - Parameters:
     ///   - bufferSize: initial read buffer (bytes); output never depends on it.
     ///   - maximumRecordBytes: longest record accepted (default 64 MiB); longer ones are an `.input` error.
     ///   - onBytes: sees every byte of the file once, in order (used to hash the input while parsing).
-    public init(
+    public convenience init(
         path: String, format: Format, bufferSize: Int = 1 << 20, maximumRecordBytes: Int = 1 << 26,
         onBytes: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) throws {
-        self.path = path
+        try self.init(
+            source: ReadableFile(path: path, allowStream: true), name: path, format: format, bufferSize: bufferSize,
+            maximumRecordBytes: maximumRecordBytes, onBytes: onBytes)
+    }
+
+    /// Reads `source` (e.g. a `RawInput`, which decompresses gzip and zstd); `name` is used in messages.
+    public init(
+        source: any ByteSource, name: String, format: Format, bufferSize: Int = 1 << 20,
+        maximumRecordBytes: Int = 1 << 26, onBytes: ((UnsafeRawBufferPointer) -> Void)? = nil
+    ) throws {
+        path = name
         self.format = format
         self.maximumRecordBytes = max(maximumRecordBytes, 1)
-        file = try ReadableFile(path: path)
+        file = source
         buffer = .allocate(byteCount: max(bufferSize, 16), alignment: 64)
         scratch = .allocate(capacity: 0)
         spans = .allocate(capacity: 64)
@@ -126,7 +139,7 @@ public final class DelimitedReader {
                 if end - begin > maximumRecordBytes {
                     throw NFMError(
                         .input, file: displayName, line: line, column: 1,
-                        "a record longer than \(maximumRecordBytes) bytes (is the delimiter or quote right?)")
+                        "a record longer than \(maximumRecordBytes) bytes (the limit)")
                 }
                 if end - begin == buffer.count { grow() }
                 let moved = end - begin

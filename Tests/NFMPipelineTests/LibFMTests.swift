@@ -13,7 +13,7 @@ import Testing
         var files: [Split: String] = [:]
         for split in Split.allCases { files[split] = text + "/" + LibFMConverter.fileName(split) }
         let out = TestSupport.temporaryDirectory() + "/imported"
-        let imported = try LibFMConverter.importFiles(.init(files: files, outputDirectory: out))
+        let imported = try LibFMConverter.importFiles(.init(files: files, outputDirectory: out)).manifest
         #expect(imported.layout == .fixed)
         #expect(imported.counts.instances == manifest.counts.instances)
         #expect(imported.fields.map(\.offset) == manifest.fields.map(\.offset))
@@ -28,7 +28,7 @@ import Testing
         let train = TestSupport.write("1 0:1 5:0.5\n-1 3:2\n0.25 1:1 2:1 9:-1.5\n", named: "train.libfm", in: directory)
         let test = TestSupport.write("1 4:1\n", named: "test.libfm", in: directory)
         let out = directory + "/ds"
-        let manifest = try LibFMConverter.importFiles(.init(files: [.train: train, .test: test], outputDirectory: out))
+        let manifest = try LibFMConverter.importFiles(.init(files: [.train: train, .test: test], outputDirectory: out)).manifest
         #expect(manifest.layout == .sparse && manifest.featureCount == 10)
         #expect((manifest.counts.train, manifest.counts.validation, manifest.counts.test) == (3, 0, 1))
         let block = try TestSupport.instances(out, manifest, .train)
@@ -45,12 +45,12 @@ import Testing
     @Test func malformedLibFMNamesLineAndColumn() throws {
         let directory = TestSupport.temporaryDirectory()
         let train = TestSupport.write("1 0:1\n1 2:x\n", named: "train.libfm", in: directory)
-        do {
+        let error = #expect(throws: NFMError.self) {
             try LibFMConverter.importFiles(.init(files: [.train: train], outputDirectory: directory + "/ds"))
-            Issue.record("import succeeded")
-        } catch let error as PipelineError {
-            #expect(error.description.hasPrefix("train.libfm:2:3: expected 'index:value'"))
         }
+        #expect(error?.code == .input)
+        #expect(error?.position == NFMError.Position(file: "train.libfm", line: 2, column: 5))
+        #expect(error?.message == "expected a number after ':', found 'x'")
         #expect(!FileManager.default.fileExists(atPath: directory + "/ds"))
     }
 }
