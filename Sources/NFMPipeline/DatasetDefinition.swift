@@ -75,7 +75,7 @@ public struct DatasetDefinition: Sendable, Equatable {
         let file = (path as NSString).lastPathComponent
         let bytes: [UInt8]
         do { bytes = try ReadableFile.readAll(path) } catch let error as NFMError {
-            throw NFMError(error.code, "cannot read the definition", at: .init(file: path), cause: error)
+            throw NFMError(error.code, "cannot read the definition: \(error.message)", at: .init(file: path), cause: error)
         }
         return try parse(bytes, file: file)
     }
