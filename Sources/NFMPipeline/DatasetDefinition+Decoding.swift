@@ -12,12 +12,16 @@ extension DatasetDefinition {
         static let split = ["train", "validation", "test"]
     }
 
-    /// A `.definition` error in `file` at `location`, naming the dotted key path `key` when there is one.
-    static func error(_ what: String, file: String, at location: SourceLocation?, key: String?) -> NFMError {
+    /// A `.definition` error in `file` at `location`, naming the dotted key path `key` and the offending
+    /// `value` when there are ones (rendered `FILE:LINE:COLUMN: field KEY = VALUE: what`).
+    static func error(
+        _ what: String, file: String, at location: SourceLocation?, key: String?, value: String? = nil
+    ) -> NFMError {
         NFMError(
             .definition, what,
             at: NFMError.Position(
-                file: file.isEmpty ? nil : file, line: location?.line, column: location?.column, field: key))
+                file: file.isEmpty ? nil : file, line: location?.line, column: location?.column, field: key,
+                value: value))
     }
 
     /// Builds a definition from a parsed JSON tree: every key known (with a "did you mean" for near
@@ -72,17 +76,17 @@ struct DefinitionObject {
         self.file = file
         location = node.location
         guard case .object(let list) = node.value else {
-            let what = path.isEmpty ? "a definition" : "'\(path)'"
             throw DatasetDefinition.error(
-                "\(what) must be an object, found \(node.kindName)", file: file, at: node.location, key: path)
+                "\(path.isEmpty ? "a definition " : "")must be an object, found \(node.kindName)", file: file,
+                at: node.location, key: path.isEmpty ? nil : path)
         }
         for member in list where !keys.contains(member.key) {
-            let keyPath = NFMError.excerpt(path.isEmpty ? member.key : path + "." + member.key)
+            let keyPath = path.isEmpty ? member.key : path + "." + member.key
             let hint =
                 KeySuggestion.nearest(to: member.key, among: keys).map { "did you mean '\($0)'?" }
                 ?? "expected one of \(keys.joined(separator: ", "))"
             throw DatasetDefinition.error(
-                "unknown key '\(keyPath)'; \(hint)", file: file, at: member.keyLocation, key: keyPath)
+                "unknown key; \(hint)", file: file, at: member.keyLocation, key: NFMError.excerpt(keyPath))
         }
         members = Dictionary(uniqueKeysWithValues: list.map { ($0.key, $0) })
         if !path.isEmpty { locations[path] = node.location }
@@ -90,16 +94,14 @@ struct DefinitionObject {
 
     func keyPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
-    private func fail(_ key: String, _ what: String, at node: JSONNode) -> NFMError {
-        DatasetDefinition.error("'\(keyPath(key))' \(what)", file: file, at: node.location, key: keyPath(key))
+    private func fail(_ key: String, _ what: String, at node: JSONNode, value: String? = nil) -> NFMError {
+        DatasetDefinition.error(what, file: file, at: node.location, key: keyPath(key), value: value)
     }
 
     /// The member's value; a missing key is an error pointing at the enclosing object.
     func node(_ key: String, _ locations: inout [String: SourceLocation]) throws -> JSONNode {
         guard let member = members[key] else {
-            let within = path.isEmpty ? "" : " (in '\(path)')"
-            throw DatasetDefinition.error(
-                "missing key '\(keyPath(key))'\(within)", file: file, at: location, key: keyPath(key))
+            throw DatasetDefinition.error("missing key", file: file, at: location, key: keyPath(key))
         }
         locations[keyPath(key)] = member.value.location
         return member.value
@@ -142,8 +144,8 @@ struct DefinitionObject {
             let range = "\(T.min)…\(T.max)"
             let isIntegral = !text.contains { $0 == "." || $0 == "e" || $0 == "E" }
             throw fail(
-                key, isIntegral ? "is \(NFMError.excerpt(text)), outside \(range)"
-                    : "must be an integer (no fraction or exponent), found \(NFMError.excerpt(text))", at: value)
+                key, isIntegral ? "outside \(range)" : "must be an integer (no fraction or exponent)", at: value,
+                value: text)
         }
         return number
     }
@@ -152,7 +154,7 @@ struct DefinitionObject {
         let value = try node(key, &locations)
         guard case .number(let text) = value.value else { throw fail(key, "must be a number, found \(value.kindName)", at: value) }
         guard let number = Double(text), number.isFinite else {
-            throw fail(key, "is \(NFMError.excerpt(text)), too large for a 64-bit float", at: value)
+            throw fail(key, "too large for a 64-bit float", at: value, value: text)
         }
         return number
     }
@@ -161,7 +163,7 @@ struct DefinitionObject {
     func float(_ key: String, _ locations: inout [String: SourceLocation]) throws -> Float {
         let number = try double(key, &locations)
         guard Float(number).isFinite else {
-            throw fail(key, "is \(number), too large for a 32-bit float", at: try node(key, &locations))
+            throw fail(key, "too large for a 32-bit float", at: try node(key, &locations), value: "\(number)")
         }
         return Float(number)
     }
@@ -177,15 +179,14 @@ struct DefinitionObject {
     ) throws -> [String] {
         guard case .array(let elements) = value.value else {
             throw DatasetDefinition.error(
-                "'\(path)' must be an array of strings, found \(value.kindName)", file: file, at: value.location, key: path)
+                "must be an array of strings, found \(value.kindName)", file: file, at: value.location, key: path)
         }
         var texts: [String] = []
         for (index, element) in elements.enumerated() {
             let elementPath = "\(path)[\(index)]"
             guard case .string(let text) = element.value else {
                 throw DatasetDefinition.error(
-                    "'\(elementPath)' must be a string, found \(element.kindName)", file: file, at: element.location,
-                    key: elementPath)
+                    "must be a string, found \(element.kindName)", file: file, at: element.location, key: elementPath)
             }
             locations[elementPath] = element.location
             texts.append(text)

@@ -20,13 +20,13 @@ extension DatasetDefinition {
         public static let zstdLevel = 1...22
     }
 
-    /// Checks every value and cross-reference; a failure is a `.definition` error naming the key path
-    /// and, for a parsed definition, its line and column. Guards, in order: name; input delimiter and
-    /// quote; columns; fields; labels; negatives (field, perPositive, rules, rule); split; shardRows;
-    /// zstdLevel. (`seed` is any 64-bit unsigned integer.)
+    /// Checks every value and cross-reference; a failure is a `.definition` error naming the key path (and
+    /// the offending value) and, for a parsed definition, its line and column. Guards, in order: name;
+    /// input delimiter and quote; columns; fields; labels; negatives (field, perPositive, rules, rule);
+    /// split; shardRows; zstdLevel. (`seed` is any 64-bit unsigned integer.)
     public func validate() throws {
         guard Limits.nameBytes.contains(name.utf8.count) else {
-            throw invalid("name", "'name' must be 1…255 bytes, found \(name.utf8.count)")
+            throw invalid("name", "must be 1…255 bytes, found \(name.utf8.count)")
         }
         try validateInput()
         try validateColumnsAndFields()
@@ -34,127 +34,113 @@ extension DatasetDefinition {
         try validateNegatives()
         try validateSplit()
         guard Limits.shardRows.contains(shardRows) else {
-            throw invalid("shardRows", "'shardRows' must be 1…\(Limits.shardRows.upperBound) (2^24), found \(shardRows)")
+            throw invalid("shardRows", "must be 1…\(Limits.shardRows.upperBound) (2^24), found \(shardRows)")
         }
         guard shardRows <= Limits.shardEntries / fields.count else {
             throw invalid(
                 "shardRows",
-                "'shardRows' × fields (\(shardRows) × \(fields.count)) must be at most \(Limits.shardEntries) (2^26):"
+                "shardRows × fields (\(shardRows) × \(fields.count)) must be at most \(Limits.shardEntries) (2^26):"
                     + " a shard is built in memory; use at most \(Limits.shardEntries / fields.count) rows")
         }
         guard Limits.zstdLevel.contains(zstdLevel) else {
-            throw invalid("zstdLevel", "'zstdLevel' must be 1…22, found \(zstdLevel)")
+            throw invalid("zstdLevel", "must be 1…22, found \(zstdLevel)")
         }
     }
 
     /// The error for the value at `key` (its location when the definition was parsed from a file).
-    func invalid(_ key: String, _ what: String) -> NFMError {
-        DatasetDefinition.error(what, file: sourceFile, at: locations[key], key: key)
+    func invalid(_ key: String, _ what: String, value: String? = nil) -> NFMError {
+        DatasetDefinition.error(what, file: sourceFile, at: locations[key], key: NFMError.excerpt(key), value: value)
     }
 
-    private func quoted(_ text: String) -> String { "'\(NFMError.excerpt(text))'" }
-
     private func validateInput() throws {
-        guard input.delimiter.utf8.count == 1, let delimiter = input.delimiter.utf8.first else {
-            throw invalid(
-                "input.delimiter",
-                "'input.delimiter' must be one byte, found \(quoted(input.delimiter)) (\(input.delimiter.utf8.count) bytes)")
+        let delimiter = input.delimiter
+        guard delimiter.utf8.count == 1, let delimiterByte = delimiter.utf8.first else {
+            throw invalid("input.delimiter", "must be one byte, found \(delimiter.utf8.count)", value: delimiter)
         }
-        guard delimiter != 10, delimiter != 13 else {
-            throw invalid("input.delimiter", "'input.delimiter' cannot be a line break")
+        guard delimiterByte != 10, delimiterByte != 13 else {
+            throw invalid("input.delimiter", "cannot be a line break")
         }
         guard let quote = input.quote else { return }
         guard quote.utf8.count == 1, let quoteByte = quote.utf8.first else {
-            throw invalid(
-                "input.quote",
-                "'input.quote' must be one byte or null, found \(quoted(quote)) (\(quote.utf8.count) bytes)")
+            throw invalid("input.quote", "must be one byte or null, found \(quote.utf8.count) bytes", value: quote)
         }
-        guard quoteByte != 10, quoteByte != 13 else {
-            throw invalid("input.quote", "'input.quote' cannot be a line break")
-        }
-        guard quoteByte != delimiter else {
-            throw invalid("input.quote", "'input.quote' must differ from 'input.delimiter' (both \(quoted(quote)))")
+        guard quoteByte != 10, quoteByte != 13 else { throw invalid("input.quote", "cannot be a line break") }
+        guard quoteByte != delimiterByte else {
+            throw invalid("input.quote", "must differ from input.delimiter", value: quote)
         }
     }
 
     private func validateColumnsAndFields() throws {
         guard Limits.columns.contains(columns.count) else {
-            throw invalid("columns", "'columns' must list 1…\(Limits.columns.upperBound) names, found \(columns.count)")
+            throw invalid("columns", "must list 1…\(Limits.columns.upperBound) names, found \(columns.count)")
         }
         var firstColumn: [String: Int] = [:]
         for (index, column) in columns.enumerated() {
-            guard !column.isEmpty else { throw invalid("columns[\(index)]", "'columns[\(index)]' is empty") }
+            guard !column.isEmpty else { throw invalid("columns[\(index)]", "is empty") }
             if let first = firstColumn[column] {
-                throw invalid("columns[\(index)]", "'columns[\(index)]' \(quoted(column)) repeats columns[\(first)]")
+                throw invalid("columns[\(index)]", "repeats columns[\(first)]", value: column)
             }
             firstColumn[column] = index
         }
         guard Limits.fields.contains(fields.count) else {
-            throw invalid("fields", "'fields' must list 1…\(Limits.fields.upperBound) columns, found \(fields.count)")
+            throw invalid("fields", "must list 1…\(Limits.fields.upperBound) columns, found \(fields.count)")
         }
         var firstField: [String: Int] = [:]
         for (index, field) in fields.enumerated() {
             if let first = firstField[field] {
-                throw invalid("fields[\(index)]", "'fields[\(index)]' \(quoted(field)) repeats fields[\(first)]")
+                throw invalid("fields[\(index)]", "repeats fields[\(first)]", value: field)
             }
             firstField[field] = index
             guard firstColumn[field] != nil else {
                 let suggestion = KeySuggestion.nearest(to: field, among: columns).map { "; did you mean '\($0)'?" } ?? ""
-                throw invalid("fields[\(index)]", "'fields[\(index)]' \(quoted(field)) is not one of the columns\(suggestion)")
+                throw invalid("fields[\(index)]", "is not one of the columns\(suggestion)", value: field)
             }
         }
     }
 
     private func validateLabels() throws {
-        guard labels.positive.isFinite else { throw invalid("labels.positive", "'labels.positive' must be finite") }
-        guard labels.negative.isFinite else { throw invalid("labels.negative", "'labels.negative' must be finite") }
+        guard labels.positive.isFinite else { throw invalid("labels.positive", "must be finite") }
+        guard labels.negative.isFinite else { throw invalid("labels.negative", "must be finite") }
         guard labels.positive != labels.negative else {
-            throw invalid("labels.negative", "'labels.positive' and 'labels.negative' must differ (both \(labels.positive))")
+            throw invalid("labels.negative", "must differ from labels.positive", value: "\(labels.negative)")
         }
     }
 
     private func validateNegatives() throws {
         let corrupted = negatives.field
         guard fields.contains(corrupted) else {
-            throw invalid("negatives.field", "'negatives.field' \(quoted(corrupted)) is not one of the fields")
+            throw invalid("negatives.field", "is not one of the fields", value: corrupted)
         }
         guard Limits.perPositive.contains(negatives.perPositive) else {
             throw invalid(
-                "negatives.perPositive",
-                "'negatives.perPositive' must be 0…\(Limits.perPositive.upperBound), found \(negatives.perPositive)")
+                "negatives.perPositive", "must be 0…\(Limits.perPositive.upperBound), found \(negatives.perPositive)")
         }
         for (name, key) in negatives.rules.sorted(by: { $0.key < $1.key }) {
-            let path = "negatives.rules.\(name)"
-            guard !name.isEmpty else { throw invalid("negatives.rules", "'negatives.rules' has a rule with an empty name") }
+            guard !name.isEmpty else { throw invalid("negatives.rules", "has a rule with an empty name") }
             var seen: Set<String> = []
             for (index, field) in key.enumerated() {
-                let elementPath = "\(path)[\(index)]"
+                let elementPath = "negatives.rules.\(name)[\(index)]"
                 guard fields.contains(field), field != corrupted else {
-                    throw invalid(
-                        elementPath, "'\(NFMError.excerpt(elementPath))' \(quoted(field)) must be a field other than \(quoted(corrupted))")
+                    throw invalid(elementPath, "must be one of the fields other than '\(corrupted)'", value: field)
                 }
-                guard seen.insert(field).inserted else {
-                    throw invalid(elementPath, "'\(NFMError.excerpt(elementPath))' \(quoted(field)) is listed twice")
-                }
+                guard seen.insert(field).inserted else { throw invalid(elementPath, "is listed twice", value: field) }
             }
         }
         guard negatives.rules[negatives.rule] != nil else {
             let names = negatives.rules.keys.sorted()
             let suggestion = KeySuggestion.nearest(to: negatives.rule, among: names).map { "; did you mean '\($0)'?" } ?? ""
             throw invalid(
-                "negatives.rule",
-                "'negatives.rule' \(quoted(negatives.rule)) is not one of the rules \(names)\(suggestion)")
+                "negatives.rule", "is not one of the rules \(NFMError.excerpt("\(names)"))\(suggestion)",
+                value: negatives.rule)
         }
     }
 
     private func validateSplit() throws {
         let ratios = [("train", split.train), ("validation", split.validation), ("test", split.test)]
         for (name, ratio) in ratios where !(ratio.isFinite && ratio >= 0 && ratio <= 1) {
-            throw invalid("split.\(name)", "'split.\(name)' must be a number in 0…1, found \(ratio)")
+            throw invalid("split.\(name)", "must be a number in 0…1, found \(ratio)")
         }
         let sum = split.train + split.validation + split.test
-        guard abs(sum - 1) < 1e-9 else {
-            throw invalid("split", "'split' ratios must sum to 1, found \(sum)")
-        }
+        guard abs(sum - 1) < 1e-9 else { throw invalid("split", "ratios must sum to 1, found \(sum)") }
     }
 }

@@ -108,8 +108,7 @@ public struct DatasetDefinition: Sendable, Equatable {
         return try key.map { field in
             guard let index = fields.firstIndex(of: field) else {
                 throw DatasetDefinition.error(
-                    "negatives.rules.\(name): '\(field)' is not one of the fields", file: sourceFile, at: nil,
-                    key: "negatives.rules.\(name)")
+                    "is not one of the fields", file: sourceFile, at: nil, key: "negatives.rules.\(name)", value: field)
             }
             return index
         }

@@ -174,8 +174,8 @@ struct StrictJSON {
             let keyPath = path.isEmpty ? key : path + "." + key
             if let first = seen[key] {
                 throw DatasetDefinition.error(
-                    "duplicate key '\(NFMError.excerpt(keyPath))' (first at line \(first.line), column \(first.column))",
-                    file: file, at: keyLocation, key: keyPath)
+                    "duplicate key (first at line \(first.line), column \(first.column))", file: file, at: keyLocation,
+                    key: NFMError.excerpt(keyPath))
             }
             seen[key] = keyLocation
             skipWhitespace()
