@@ -22,30 +22,43 @@ import NFMFormat
 public struct DatasetDefinition: Sendable, Equatable {
     /// How the raw log is delimited and quoted.
     public struct Input: Sendable, Equatable {
+        /// The one-byte field delimiter (not a line break).
         public var delimiter: String
+        /// The one-byte RFC 4180 quote, or nil for no quoting.
         public var quote: String?
+        /// Whether the first line names the columns.
         public var header: Bool
     }
 
     /// The label values written for positives and negatives.
     public struct Labels: Sendable, Equatable {
+        /// Label of the logged (positive) rows.
         public var positive: Float
+        /// Label of the sampled negatives (finite, different from `positive`).
         public var negative: Float
     }
 
     /// Negative sampling: the corrupted field, how many per positive, and the named rule keys.
     public struct Negatives: Sendable, Equatable {
+        /// The field whose value a negative replaces.
         public var field: String
+        /// Negatives per positive (`Limits.perPositive`).
         public var perPositive: Int
+        /// The default rule (one of `rules`).
         public var rule: String
+        /// Named rule keys: the fields a negative's value must never have been seen with.
         public var rules: [String: [String]]
     }
 
     /// Train/validation/test ratios (finite, ≥ 0, summing to 1).
     public struct SplitRatios: Sendable, Equatable {
+        /// Share of instances in the train split.
         public var train: Double
+        /// Share of instances in the validation split.
         public var validation: Double
+        /// Share of instances in the test split.
         public var test: Double
+        /// Ratios as given (checked by `DatasetDefinition.validate()`).
         public init(train: Double, validation: Double, test: Double) {
             self.train = train
             self.validation = validation
@@ -53,19 +66,30 @@ public struct DatasetDefinition: Sendable, Equatable {
         }
     }
 
+    /// The dataset's name (1…255 bytes).
     public var name: String
+    /// How the raw log is delimited and quoted.
     public var input: Input
+    /// Header columns the input must contain (any order; others are ignored).
     public var columns: [String]
+    /// The columns one-hot encoded, in feature-offset order.
     public var fields: [String]
+    /// Label values of positives and negatives.
     public var labels: Labels
+    /// Negative sampling.
     public var negatives: Negatives
+    /// Train/validation/test ratios.
     public var split: SplitRatios
+    /// Default seed for negatives, split and order.
     public var seed: UInt64
+    /// Rows per shard (`Limits.shardRows`, and `shardRows × fields ≤ Limits.shardEntries`).
     public var shardRows: Int
+    /// zstd compression level (1…22).
     public var zstdLevel: Int
 
-    /// The definition file's exact text and where it came from (kept for the manifest).
+    /// The definition file's exact text (kept for the manifest).
     public internal(set) var sourceText = ""
+    /// The definition's file name, used in messages and the manifest.
     public internal(set) var sourceFile = ""
     /// Where each value was in the file, by dotted key path (`input.quote`, `fields[2]`), for messages.
     var locations: [String: SourceLocation] = [:]

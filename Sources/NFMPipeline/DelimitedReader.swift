@@ -11,9 +11,13 @@ import NFMFormat
 /// Fields are handed out as byte views that are valid only inside the `forEachRecord` callback. The
 /// buffer size changes nothing but speed: a record longer than the buffer grows it.
 public final class DelimitedReader {
+    /// The delimiter byte and the optional quote byte.
     public struct Format: Sendable {
+        /// Separates fields.
         public var delimiter: UInt8
+        /// Starts and ends a quoted field (nil: no quoting).
         public var quote: UInt8?
+        /// A format of `delimiter` and `quote`.
         public init(delimiter: UInt8, quote: UInt8?) {
             self.delimiter = delimiter
             self.quote = quote
@@ -24,6 +28,7 @@ public final class DelimitedReader {
     public struct Record {
         /// 1-based line on which the record starts.
         public let line: Int
+        /// Number of fields.
         public let fieldCount: Int
         /// Set when the record is malformed: where, and what was expected.
         public let problem: (line: Int, column: Int, message: String)?
@@ -37,8 +42,10 @@ public final class DelimitedReader {
 
         /// 1-based byte column of the field's first byte on its line.
         public func column(ofField index: Int) -> Int { base[index].column }
+        /// 1-based line of the field's first byte.
         public func line(ofField index: Int) -> Int { base[index].line }
 
+        /// The field as a string (already checked to be UTF-8).
         public func string(_ index: Int) -> String { String(decoding: field(index), as: UTF8.self) }
     }
 
@@ -51,6 +58,7 @@ public final class DelimitedReader {
 
     /// The path (or name) of the input, as given.
     public let path: String
+    /// Delimiter and quote.
     public let format: Format
     private let file: any ByteSource
     private var buffer: UnsafeMutableRawBufferPointer

@@ -7,15 +7,20 @@ extension LibFMConverter {
         /// One libFM file per split (train required); a path, `/dev/stdin` or `-` (standard input),
         /// plain or gzip/zstd-compressed. Each is read exactly once.
         public var files: [Split: String]
+        /// The dataset directory to write.
         public var outputDirectory: String
+        /// The manifest's dataset name.
         public var name = "libfm-import"
         /// Rows per shard; nil: 65,536, or fewer when rows are so long that a shard would exceed
         /// `DatasetDefinition.Limits.shardEntries` entries.
         public var rowsPerShard: Int?
+        /// zstd level (1…22).
         public var zstdLevel = 3
+        /// Shards compressed at once (output never depends on it).
         public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         /// Replace an output directory that an earlier nfm import wrote.
         public var force = false
+        /// Options with the defaults above.
         public init(files: [Split: String], outputDirectory: String) {
             self.files = files
             self.outputDirectory = outputDirectory
@@ -24,7 +29,9 @@ extension LibFMConverter {
 
     /// The imported dataset's manifest and what its labels are.
     public struct ImportResult: Sendable {
+        /// The manifest written.
         public let manifest: DatasetManifest
+        /// The label values seen.
         public let labels: LabelSummary
     }
 

@@ -11,13 +11,18 @@ import NFMFormat
 /// and the import uses the fixed layout (fields `field0…`, offsets from those ranges); otherwise the
 /// sparse layout with values. Limits are those of `LibFMLine` (indices, entries, line length).
 public enum LibFMConverter {
+    /// `SPLIT.libfm`.
     public static func fileName(_ split: Split) -> String { split.rawValue + ".libfm" }
 
     /// One written file of an export.
     public struct ExportedFile: Sendable, Codable, Equatable {
+        /// The split written.
         public let split: Split
+        /// Where it was written.
         public let path: String
+        /// Lines (instances) written.
         public let rows: Int
+        /// Size of the file.
         public let bytes: Int
     }
 

@@ -2,9 +2,13 @@ import NFMFormat
 
 /// One instance of libFM text: `label index:value index:value …`.
 public struct LibFMRow: Sendable, Equatable {
+    /// The target (finite).
     public var label: Float = 0
+    /// Feature indices, in file order (each ≤ `LibFMLine.maximumIndex`).
     public var indices: [UInt32] = []
+    /// Feature values (finite), one per index.
     public var values: [Float] = []
+    /// A row of `label` and entries.
     public init(label: Float = 0, indices: [UInt32] = [], values: [Float] = []) {
         self.label = label
         self.indices = indices

@@ -3,13 +3,18 @@ import NFMFormat
 /// The label values of an import: range, the counts at both ends, and up to three distinct values (enough
 /// to tell binary labels from a regression target).
 public struct LabelSummary: Sendable, Equatable, CustomStringConvertible {
+    /// Smallest label (the manifest's `labels.negative`).
     public private(set) var minimum: Float = .infinity
+    /// Largest label (the manifest's `labels.positive`).
     public private(set) var maximum: Float = -.infinity
+    /// Rows labelled `minimum`.
     public private(set) var minimumCount = 0
+    /// Rows labelled `maximum`.
     public private(set) var maximumCount = 0
     /// The first three distinct values seen.
     public private(set) var distinct: [Float] = []
 
+    /// An empty summary.
     public init() {}
 
     /// Two distinct values: positives (the larger) and negatives.

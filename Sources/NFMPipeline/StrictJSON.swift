@@ -2,12 +2,16 @@ import NFMFormat
 
 /// A 1-based line and byte column in a text file.
 public struct SourceLocation: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// 1-based line.
     public var line: Int
+    /// 1-based byte column.
     public var column: Int
+    /// A position in a text file.
     public init(line: Int, column: Int) {
         self.line = line
         self.column = column
     }
+    /// `LINE:COLUMN`.
     public var description: String { "\(line):\(column)" }
 }
 
