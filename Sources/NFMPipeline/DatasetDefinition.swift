@@ -127,7 +127,7 @@ public struct DatasetDefinition: Sendable, Equatable {
         guard let key = negatives.rules[name] else {
             throw NFMError(
                 .usage,
-                "unknown negative rule '\(NFMError.excerpt(name))'; \(sourceFile) defines \(negatives.rules.keys.sorted())")
+                "unknown negative rule '\(NFMError.excerpt(name))'; \(sourceFile) defines \(NFMError.excerpt("\(negatives.rules.keys.sorted())"))")
         }
         return try key.map { field in
             guard let index = fields.firstIndex(of: field) else {

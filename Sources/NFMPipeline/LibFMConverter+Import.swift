@@ -50,7 +50,8 @@ extension LibFMConverter {
         try refuseRepeatedStreams(options.files)
         try OutputDirectory.check(out, kind: .dataset, force: options.force, inputs: paths)
 
-        let spool = try LibFMSpool(near: (out as NSString).deletingLastPathComponent)
+        let parent = (out as NSString).deletingLastPathComponent
+        let spool = try LibFMSpool(near: parent.isEmpty ? "." : parent)
         var scan = LibFMScan()
         var inputs: [DatasetManifest.Input] = []
         for split in Split.allCases {
