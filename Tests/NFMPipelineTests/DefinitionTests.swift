@@ -219,6 +219,50 @@ func definitionError(_ text: String, file: String = "d.json") -> NFMError? {
         #expect(quote.description == "d.json:3:32: field input.qoute: unknown key; did you mean 'quote'?")
     }
 
+    @Test func tooManyColumnsOrFields() throws {
+        let names = (0...4096).map { "\"c\($0)\"" }
+        let columns = try #require(definitionError(DefinitionText.text(["columns": "[" + names.joined(separator: ",") + "]"])))
+        #expect(columns.position?.field == "columns" && columns.message == "must list 1…4096 names, found 4097")
+        let fields = try #require(
+            definitionError(
+                DefinitionText.text([
+                    "columns": "[" + names.joined(separator: ",") + "]",
+                    "fields": "[" + names.prefix(1025).joined(separator: ",") + "]",
+                ])))
+        #expect(fields.position?.field == "columns")  // columns are checked first
+        let many = (0..<1025).map { "\"c\($0)\"" }
+        let tooMany = try #require(
+            definitionError(
+                DefinitionText.text([
+                    "columns": "[" + many.joined(separator: ",") + "]", "fields": "[" + many.joined(separator: ",") + "]",
+                ])))
+        #expect(tooMany.position?.field == "fields" && tooMany.message == "must list 1…1024 columns, found 1025")
+    }
+
+    /// `validate()` also guards definitions changed in code (no line and column then, but the key).
+    @Test func programmaticChangesAreValidatedToo() throws {
+        let valid = try DatasetDefinition.parse(text: DefinitionText.text(), file: "d.json")
+        var definition = valid
+        definition.labels.positive = .nan
+        let label = #expect(throws: NFMError.self) { try definition.validate() }
+        #expect(label?.position?.field == "labels.positive" && label?.message == "must be finite")
+        definition = valid
+        definition.labels.negative = -.infinity
+        #expect((#expect(throws: NFMError.self) { try definition.validate() })?.position?.field == "labels.negative")
+        definition = valid
+        definition.split.test = .nan
+        let split = #expect(throws: NFMError.self) { try definition.validate() }
+        #expect(split?.position?.field == "split.test" && split?.message == "must be a number in 0…1, found nan")
+        definition = valid
+        definition.shardRows = Int.max
+        #expect((#expect(throws: NFMError.self) { try definition.validate() })?.position?.field == "shardRows")
+        definition = valid
+        definition.negatives.rules["page"] = ["nope"]
+        let rule = #expect(throws: NFMError.self) { try definition.ruleKey("page") }
+        #expect(rule?.code == .definition && rule?.position?.value == "nope")
+        try valid.validate()
+    }
+
     @Test func extremesThatAreAllowed() throws {
         let text = DefinitionText.text([
             "seed": "18446744073709551615", "shardRows": "16777216", "fields": #"["device"]"#,
