@@ -46,12 +46,11 @@ extension LibFMConverter {
         let out = options.outputDirectory
         guard options.files[.train] != nil else { throw NFMError(.usage, "import-libfm needs at least a train file") }
         try checkOptions(options)
-        let paths = Split.allCases.compactMap { options.files[$0] }
+        let paths = Split.allCases.compactMap { options.files[$0] }.map { $0 == "-" ? "/dev/stdin" : $0 }
         try refuseRepeatedStreams(options.files)
         try OutputDirectory.check(out, kind: .dataset, force: options.force, inputs: paths)
 
-        let parent = (out as NSString).deletingLastPathComponent
-        let spool = try LibFMSpool(near: parent.isEmpty ? "." : parent)
+        let spool = try LibFMSpool(near: parentDirectory(of: out))
         var scan = LibFMScan()
         var inputs: [DatasetManifest.Input] = []
         for split in Split.allCases {
@@ -78,6 +77,15 @@ extension LibFMConverter {
             directory.abandon()
             throw error
         }
+    }
+
+    /// The directory holding `path` (`.` for a bare name). Foundation's `deletingLastPathComponent` traps
+    /// on a one-component relative path on Linux (Swift 6.3.1), so this is done by hand.
+    static func parentDirectory(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
     }
 
     private static func checkOptions(_ options: ImportOptions) throws {

@@ -102,7 +102,7 @@ public enum LibFMLine {
     private static func number(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Float? {
         if bytes.count == 1, bytes.first == UInt8(ascii: "1") { return 1 }
         if bytes.elementsEqual([UInt8(ascii: "-"), UInt8(ascii: "1")]) { return -1 }
-        guard !bytes.isEmpty, bytes.count <= 64 else { return nil }
+        guard !bytes.isEmpty else { return nil }
         return Float(String(decoding: bytes, as: UTF8.self))
     }
 

@@ -4,11 +4,14 @@ import NFMTestSupport
 import Testing
 
 /// Runs `nfm` with `input` on standard input (a pipe written by this process).
-func nfm(_ arguments: [String], stdin input: [UInt8]) throws -> (status: Int32, stdout: String, stderr: String) {
+func nfm(
+    _ arguments: [String], stdin input: [UInt8], in directory: String? = nil
+) throws -> (status: Int32, stdout: String, stderr: String) {
     let executable = try #require(TestSupport.nfmExecutable, "the nfm executable is built beside the tests")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let inPipe = Pipe()
     let out = Pipe()
     let err = Pipe()
@@ -43,6 +46,18 @@ func nfm(_ arguments: [String], stdin input: [UInt8]) throws -> (status: Int32, 
         #expect(manifest.counts.train == 3)
         #expect(manifest.inputs[0].sha256 == SHA256.hexDigest(of: Self.text))
         #expect(try DatasetVerifier.verify(directory: out).isValid)
+    }
+
+    /// A bare relative `--out` (and `.`): the spool goes to the current directory, and nothing is left.
+    @Test(arguments: ["ds", "."])
+    func importIntoARelativeDirectory(out: String) throws {
+        let directory = TestSupport.temporaryDirectory() + "/work"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let result = try nfm(["import-libfm", "--train", "-", "--out", out], stdin: Self.text, in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let listing = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(!listing.contains { $0.contains("spool") })
+        #expect(try DatasetVerifier.verify(directory: directory + "/" + out).isValid)
     }
 
     @Test func oneStreamForTwoSplitsIsRefused() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import NFMFormat
-import NFMPipeline
+@testable import NFMPipeline
 import NFMTestSupport
 import Testing
 
@@ -114,6 +114,11 @@ func libFMImportError(_ text: [UInt8], named name: String = "train.libfm") -> NF
         #expect(bom.position == NFMError.Position(file: "train.libfm", line: 1, column: 5))
         let xz = try #require(libFMImportError([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 0x00, 0x04]))
         #expect(xz.code == .input && xz.message == "the file is xz-compressed; decompress it first")
+    }
+
+    @Test func parentDirectories() {
+        let cases = [("ds", "."), ("ds/", "."), (".", "."), ("a/b", "a"), ("a/b/", "a"), ("/a", "/"), ("/", "/"), ("a//b", "a/")]
+        for (path, parent) in cases { #expect(LibFMConverter.parentDirectory(of: path) == parent, "\(path)") }
     }
 
     @Test func outputOwnershipRules() throws {
