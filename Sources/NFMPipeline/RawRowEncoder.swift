@@ -43,36 +43,19 @@ public final class RawRowEncoder {
     public func encode(path: String, _ body: (RawRow) throws -> Void) throws {
         let name = (path as NSString).lastPathComponent
         let reader = try DelimitedReader(
-            path: path,
-            format: .init(
-                delimiter: definition.input.delimiter.utf8.first!, quote: definition.input.quote?.utf8.first))
-        var columnOfField: [Int] = []
-        var expectedColumns = definition.columns.count
-        var sawHeader = !definition.input.header
-        if sawHeader { columnOfField = definition.fields.map { definition.columns.firstIndex(of: $0)! } }
+            path: path, format: try BuildPlan.readerFormat(of: definition.input, file: definition.sourceFile))
+        var mapping: HeaderMapping? =
+            definition.input.header
+            ? nil : try HeaderMapping(columns: definition.columns, fields: definition.fields, file: name)
         try reader.forEachRecord { row in
-            if let problem = row.problem {
-                throw PipelineError(.input, file: name, line: problem.line, column: problem.column, problem.message)
-            }
-            if !sawHeader {
-                sawHeader = true
-                let names = (0..<row.fieldCount).map { row.string($0) }
-                columnOfField = try definition.fields.map { field in
-                    guard let column = names.firstIndex(of: field) else {
-                        throw PipelineError(
-                            .input, file: name, line: row.line, column: 1,
-                            "missing header column '\(field)' (the header has \(names))")
-                    }
-                    return column
-                }
-                expectedColumns = names.count
+            guard let known = mapping else {
+                mapping = try HeaderMapping(header: row, required: definition.fields, fields: definition.fields, file: name)
                 return
             }
-            guard row.fieldCount == expectedColumns else {
-                throw PipelineError(
-                    .input, file: name, line: row.line, column: row.column(ofField: min(row.fieldCount, expectedColumns) - 1),
-                    "expected \(expectedColumns) fields, found \(row.fieldCount)")
+            if let problem = row.problem ?? known.fieldCountProblem(row) {
+                throw PipelineError(.input, file: name, line: problem.line, column: problem.column, problem.message)
             }
+            let columnOfField = known.columnOfField
             var features = [UInt32](repeating: .max, count: columnOfField.count)
             var unseen: [Int] = []
             var values: [String] = []
@@ -86,7 +69,7 @@ public final class RawRowEncoder {
             }
             try body(RawRow(line: row.line, features: features, unseenFields: unseen, unseenValues: values))
         }
-        guard sawHeader else {
+        guard mapping != nil else {
             throw PipelineError(.input, file: name, line: 1, column: 1, "empty file: expected a header line")
         }
     }
