@@ -9,6 +9,8 @@ import NFMFormat
 struct BuildPlan {
     let definition: DatasetDefinition
     let inputPath: String
+    /// The input and the definition file: the output may neither be nor contain them.
+    let protectedPaths: [String]
     /// The input's file name, as errors and the manifest name it.
     let inputName: String
     let format: DelimitedReader.Format
@@ -33,6 +35,7 @@ struct BuildPlan {
         let file = definition.sourceFile
         self.definition = definition
         inputPath = options.inputPath
+        protectedPaths = [options.inputPath] + (options.definitionPath.map { [$0] } ?? [])
         inputName = (options.inputPath as NSString).lastPathComponent
         format = try BuildPlan.readerFormat(of: definition.input, file: file)
         seed = options.seed ?? definition.seed
@@ -40,19 +43,23 @@ struct BuildPlan {
         ruleKey = try definition.ruleKey(ruleName)
         fieldCount = definition.fields.count
         guard fieldCount > 0, let corrupted = definition.fields.firstIndex(of: definition.negatives.field) else {
-            throw PipelineError(.definition, "\(file): negatives.field '\(definition.negatives.field)' is not one of the fields")
+            throw NFMError(
+                .definition, "must be one of the fields \(definition.fields)",
+                at: .init(file: file, field: "negatives.field", value: definition.negatives.field))
         }
         self.corrupted = corrupted
         perPositive = definition.negatives.perPositive
-        guard perPositive >= 0, definition.shardRows > 0, (1...22).contains(definition.zstdLevel) else {
-            throw PipelineError(.definition, "\(file): negatives.perPositive, shardRows or zstdLevel out of range")
+        for (name, value, range) in [
+            ("negatives.perPositive", perPositive, 0...Int(Int32.max)), ("shardRows", definition.shardRows, 1...Int.max),
+            ("zstdLevel", definition.zstdLevel, 1...22),
+        ] where !range.contains(value) {
+            throw NFMError(.definition, "must be in \(range)", at: .init(file: file, field: name, value: "\(value)"))
         }
-        guard options.threads >= 1 else { throw PipelineError(.usage, "threads must be ≥ 1 (got \(options.threads))") }
-        guard options.readBufferSize >= 16 else {
-            throw PipelineError(.usage, "read buffer must be ≥ 16 bytes (got \(options.readBufferSize))")
-        }
-        guard options.memoryBudget >= 1 else {
-            throw PipelineError(.usage, "memory budget must be ≥ 1 byte (got \(options.memoryBudget))")
+        for (name, value, minimum) in [
+            ("threads", options.threads, 1), ("read buffer", options.readBufferSize, 16),
+            ("memory budget", options.memoryBudget, 1),
+        ] where value < minimum {
+            throw NFMError(.usage, "\(name) must be ≥ \(minimum) (got \(value))")
         }
         threads = options.threads
         readBufferSize = options.readBufferSize
@@ -65,18 +72,30 @@ struct BuildPlan {
     /// The reader settings of a definition's `input`: a one-byte delimiter and an optional one-byte quote.
     static func readerFormat(of input: DatasetDefinition.Input, file: String) throws -> DelimitedReader.Format {
         guard input.delimiter.utf8.count == 1, let delimiter = input.delimiter.utf8.first else {
-            throw PipelineError(.definition, "\(file): input.delimiter must be one byte")
+            throw NFMError(.definition, "must be one byte", at: .init(file: file, field: "input.delimiter", value: input.delimiter))
         }
         guard let quote = input.quote else { return .init(delimiter: delimiter, quote: nil) }
         guard quote.utf8.count == 1, let byte = quote.utf8.first else {
-            throw PipelineError(.definition, "\(file): input.quote must be one byte")
+            throw NFMError(.definition, "must be one byte", at: .init(file: file, field: "input.quote", value: quote))
         }
         return .init(delimiter: delimiter, quote: byte)
     }
 
     /// Opens the input (before the output is claimed); `digest` sees every byte read from it.
+    /// Throws `.io` at the input's path when it is missing, a directory or unreadable.
     func openInput(_ digest: InputDigest) throws -> DelimitedReader {
-        try DelimitedReader(
+        var info = stat()
+        guard stat(inputPath, &info) == 0 else {
+            let reason = errno == ENOENT ? "no such file" : "cannot open (\(String(cString: strerror(errno))))"
+            throw NFMError(.io, reason, at: .init(file: inputPath))
+        }
+        guard info.st_mode & S_IFMT != S_IFDIR else {
+            throw NFMError(.io, "is a directory; expected the raw log", at: .init(file: inputPath))
+        }
+        guard access(inputPath, R_OK) == 0 else {
+            throw NFMError(.io, "cannot read (\(String(cString: strerror(errno))))", at: .init(file: inputPath))
+        }
+        return try DelimitedReader(
             path: inputPath, format: format, bufferSize: readBufferSize,
             onBytes: { bytes in digest.update(bytes) })
     }

@@ -67,32 +67,42 @@ public enum DatasetBuilder {
     public static let rejectsFile = "rejects.tsv"
 
     /// Builds the dataset and returns its manifest (already written).
+    ///
+    /// Order of events (issue 7): the definition, rule and options are validated and the input is opened
+    /// first; only then is the output claimed (`OutputDirectory.claim`: refused when it is foreign, equals
+    /// or contains the input or definition, or is locked by another nfm). Any later error removes the
+    /// partial output; `manifest.json` and `manifest.sha256` are written last, and then the output is
+    /// committed.
     @discardableResult
     public static func build(_ options: Options) throws -> DatasetManifest {
-        let out = options.outputDirectory
         let plan = try BuildPlan(options)
         let digest = InputDigest(path: plan.inputPath)
         let reader = try plan.openInput(digest)
-        try prepareOutput(out, force: options.force)
+        let output = try OutputDirectory.claim(
+            options.outputDirectory, kind: .dataset, force: options.force, inputs: plan.protectedPaths)
+        defer { output.close() }
         do {
-            let manifest = try run(plan, reader, digest, into: out)
-            try FileSystem.writeAtomically(try manifest.encoded(), to: out + "/" + DatasetManifest.fileName)
+            let manifest = try run(plan, reader, digest, into: output.path)
+            try manifest.write(to: output.path)
+            output.commit()
             return manifest
         } catch {
-            FileSystem.remove(out)
+            output.abandon()
             throw error
         }
     }
 
+    /// The old overwrite rule, kept only for `import-libfm` until it moves to `OutputDirectory.claim`
+    /// (which `build` uses): refuses a non-directory and, without `force`, a non-empty directory.
     static func prepareOutput(_ out: String, force: Bool) throws {
         if FileSystem.exists(out) {
             guard FileSystem.isDirectory(out) else {
-                throw PipelineError(.output, "\(out): exists and is not a directory")
+                throw PipelineError(.refused, "\(out): exists and is not a directory")
             }
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             if !contents.isEmpty {
                 guard force else {
-                    throw PipelineError(.output, "\(out): directory is not empty (use --force to replace it)")
+                    throw PipelineError(.refused, "\(out): directory is not empty (use --force to replace it)")
                 }
                 // Remove the manifest first, so the directory stops verifying before anything else changes.
                 unlink(out + "/" + DatasetManifest.fileName)

@@ -17,7 +17,9 @@ public struct HeaderMapping: Sendable, Equatable {
     public init(columns: [String], fields: [String], file: String) throws {
         columnOfField = try fields.map { field in
             guard let column = columns.firstIndex(of: field) else {
-                throw PipelineError(.definition, "\(file): field '\(field)' is not one of the columns \(columns)")
+                throw NFMError(
+                    .definition, "field '\(field)' is not one of the columns \(columns)",
+                    at: .init(file: file, field: "fields", value: field))
             }
             return column
         }
@@ -31,7 +33,7 @@ public struct HeaderMapping: Sendable, Equatable {
     /// (position 1 of the header line) or a duplicated one (the second occurrence, naming the first).
     public init(header row: DelimitedReader.Record, required: [String], fields: [String], file: String) throws {
         if let problem = row.problem {
-            throw PipelineError(
+            throw NFMError(
                 .input, file: file, line: problem.line, column: problem.column, "header: " + problem.message)
         }
         let names = (0..<row.fieldCount).map { index in
@@ -40,7 +42,7 @@ public struct HeaderMapping: Sendable, Equatable {
         var columnOfName: [String: Int] = [:]
         for (column, name) in names.enumerated() where required.contains(name) {
             if let earlier = columnOfName[name] {
-                throw PipelineError(
+                throw NFMError(
                     .input, file: file, line: row.line(ofField: column), column: row.column(ofField: column),
                     "duplicate header column '\(name)' (also at \(file):\(row.line(ofField: earlier)):"
                         + "\(row.column(ofField: earlier)))")
@@ -48,14 +50,13 @@ public struct HeaderMapping: Sendable, Equatable {
             columnOfName[name] = column
         }
         for name in required where columnOfName[name] == nil {
-            throw PipelineError(
+            throw NFMError(
                 .input, file: file, line: row.line, column: 1,
-                "missing header column '\(name)' (the header has \(HeaderMapping.excerpt(names)))")
+                "missing header column '\(name)' (the header has \(NFMError.excerpt("\(names)")))")
         }
         columnOfField = try fields.map { field in
             guard let column = columnOfName[field] else {
-                throw PipelineError(
-                    .input, file: file, line: row.line, column: 1, "missing header column '\(field)'")
+                throw NFMError(.input, file: file, line: row.line, column: 1, "missing header column '\(field)'")
             }
             return column
         }
@@ -84,12 +85,5 @@ public struct HeaderMapping: Sendable, Equatable {
             return String(decoding: UnsafeBufferPointer(rebasing: bytes[3...]), as: UTF8.self)
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The header's names for an error line, cut after about 200 bytes.
-    static func excerpt(_ names: [String]) -> String {
-        let text = "\(names)"
-        guard text.utf8.count > 200 else { return text }
-        return String(decoding: text.utf8.prefix(200), as: UTF8.self) + "…"
     }
 }

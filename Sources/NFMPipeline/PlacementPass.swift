@@ -55,7 +55,7 @@ struct PlacementPass {
     private mutating func run(_ positives: RecordSpill, _ sampler: NegativeSampler) throws {
         try positives.drain { chunk in try place(chunk, sampler) }
         guard nextID == UInt64(buckets.total) else {
-            throw PipelineError(.sampling, "placed \(nextID) instances, expected \(buckets.total)")
+            throw NFMError(.sampling, "placed \(nextID) instances, expected \(buckets.total)")
         }
     }
 

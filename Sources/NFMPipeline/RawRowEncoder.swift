@@ -31,7 +31,9 @@ public final class RawRowEncoder {
     /// Loads the definition and vocabularies recorded in a dataset directory's manifest.
     public convenience init(datasetDirectory: String, manifest: DatasetManifest) throws {
         guard let recorded = manifest.definition else {
-            throw PipelineError(.usage, "\(datasetDirectory): dataset has no definition (a libFM import?); raw rows cannot be encoded")
+            throw NFMError(
+                .usage, "dataset has no definition (a libFM import?); raw rows cannot be encoded",
+                at: .init(file: datasetDirectory))
         }
         let definition = try DatasetDefinition.parse(text: recorded.text, file: recorded.file)
         let vocabularies = try manifest.fields.map { try Vocabulary.load(path: datasetDirectory + "/" + $0.vocabulary) }
@@ -53,7 +55,7 @@ public final class RawRowEncoder {
                 return
             }
             if let problem = row.problem ?? known.fieldCountProblem(row) {
-                throw PipelineError(.input, file: name, line: problem.line, column: problem.column, problem.message)
+                throw NFMError(.input, file: name, line: problem.line, column: problem.column, problem.message)
             }
             let columnOfField = known.columnOfField
             var features = [UInt32](repeating: .max, count: columnOfField.count)
@@ -70,7 +72,7 @@ public final class RawRowEncoder {
             try body(RawRow(line: row.line, features: features, unseenFields: unseen, unseenValues: values))
         }
         guard mapping != nil else {
-            throw PipelineError(.input, file: name, line: 1, column: 1, "empty file: expected a header line")
+            throw NFMError(.input, file: name, line: 1, column: 1, "empty file: expected a header line")
         }
     }
 }

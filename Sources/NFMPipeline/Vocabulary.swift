@@ -127,17 +127,17 @@ extension Vocabulary {
         }
     }
 
-    /// Reads a vocabulary file written by `fileBytes()`.
+    /// Reads a vocabulary file written by `fileBytes()`: `.io` when it cannot be read, `.vocabulary` with
+    /// its line when it is malformed.
     public static func load(path: String) throws -> Vocabulary {
-        let bytes: [UInt8]
-        do { bytes = try ReadableFile.readAll(path) } catch { throw PipelineError(.input, "\(error)") }
-        return try parse(bytes, file: path)
+        try parse(try ReadableFile.readAll(path), file: path)
     }
 
+    /// Parses the bytes of a vocabulary file (see `fileBytes()`); `file` names it in errors.
     public static func parse(_ bytes: [UInt8], file: String) throws -> Vocabulary {
         let lines = bytes.split(separator: 10, omittingEmptySubsequences: false)
         guard lines.first.map(Array.init) == Array("index\tcount\tvalue".utf8) else {
-            throw PipelineError(.input, file: file, line: 1, column: 1, "expected header 'index<TAB>count<TAB>value'")
+            throw NFMError(.vocabulary, file: file, line: 1, column: 1, "expected header 'index<TAB>count<TAB>value'")
         }
         var vocabulary = Vocabulary(capacity: lines.count)
         for (number, line) in lines.enumerated().dropFirst() where !line.isEmpty {
@@ -145,8 +145,8 @@ extension Vocabulary {
             guard parts.count == 3, let index = Int(String(decoding: parts[0], as: UTF8.self)),
                 let count = Int(String(decoding: parts[1], as: UTF8.self)), index == vocabulary.count
             else {
-                throw PipelineError(
-                    .input, file: file, line: number + 1, column: 1,
+                throw NFMError(
+                    .vocabulary, file: file, line: number + 1, column: 1,
                     "expected '\(vocabulary.count)<TAB>count<TAB>value'")
             }
             var value: [UInt8] = []
@@ -168,7 +168,7 @@ extension Vocabulary {
             }
             let assigned = value.withUnsafeBufferPointer { vocabulary.encode($0) }
             guard assigned == index else {
-                throw PipelineError(.input, file: file, line: number + 1, column: 1, "duplicate value")
+                throw NFMError(.vocabulary, file: file, line: number + 1, column: 1, "duplicate value")
             }
             vocabulary.counts[index] = count
         }

@@ -43,10 +43,10 @@ struct VocabularyPass {
     mutating func run(_ reader: DelimitedReader) throws {
         try reader.forEachRecord { row in try consume(row) }
         guard mapping != nil else {
-            throw PipelineError(.input, file: plan.inputName, line: 1, column: 1, "empty file: expected a header line")
+            throw NFMError(.input, file: plan.inputName, line: 1, column: 1, "empty file: expected a header line")
         }
         guard counts.positives > 0 else {
-            throw PipelineError(.input, "\(plan.inputName): no valid data rows (read \(counts.rowsRead))")
+            throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: plan.inputName))
         }
     }
 
@@ -84,7 +84,7 @@ struct VocabularyPass {
         throws
     {
         guard plan.skipBadRows else {
-            throw PipelineError(
+            throw NFMError(
                 .input, file: plan.inputName, line: problem.line, column: problem.column, problem.message)
         }
         counts.rowsRejected += 1

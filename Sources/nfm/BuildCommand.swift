@@ -90,9 +90,9 @@ struct Build: ParsableCommand {
 
     /// The one `--input`: several are refused (never silently reduced to the last one).
     private func singleInput() throws -> String {
-        guard let first = input.first else { throw PipelineError(.usage, "missing --input: the raw log to build from") }
+        guard let first = input.first else { throw NFMError(.usage, "missing --input: the raw log to build from") }
         guard input.count == 1 else {
-            throw PipelineError(
+            throw NFMError(
                 .usage, "--input given \(input.count) times (\(input.joined(separator: ", "))); a build reads exactly one input")
         }
         return first

@@ -91,7 +91,7 @@ import Testing
         let input = Self.largeInput
         for trial in 0..<3 {
             let out = TestSupport.temporaryDirectory() + "/ds-\(trial)"
-            let processes = try (0..<2).map { _ in try start(["--input", input, "--out", out]) }
+            let processes = try (0..<2).map { _ in try start(["--input", input, "--out", out, "--force"]) }
             let results = processes.map { finish($0) }
             let succeeded = results.filter { $0.status == 0 }
             let failed = results.filter { $0.status != 0 }

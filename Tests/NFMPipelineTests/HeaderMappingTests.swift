@@ -9,22 +9,22 @@ import Testing
     static let header = "userId,movieId,tag,timestamp\n"
 
     /// Builds `text` as a MovieLens log and returns the error it fails with.
-    func buildError(_ text: String) throws -> PipelineError {
+    func buildError(_ text: String) throws -> NFMError {
         let directory = TestSupport.temporaryDirectory()
         let input = TestSupport.write(text, named: "tags.csv", in: directory)
-        let error = try #require(throws: PipelineError.self) {
+        let error = try #require(throws: NFMError.self) {
             try TestSupport.build(definition: "movielens.json", input: input)
         }
         return error
     }
 
     /// Encodes `text` with the vocabularies of a MovieLens build and returns the error it fails with.
-    func encodeError(_ text: String) throws -> PipelineError {
+    func encodeError(_ text: String) throws -> NFMError {
         let (dataset, manifest) = try TestSupport.build(
             definition: "movielens.json", input: TestSupport.fixture("movielens-synthetic.csv"))
         let encoder = try RawRowEncoder(datasetDirectory: dataset, manifest: manifest)
         let input = TestSupport.write(text, named: "tags.csv", in: TestSupport.temporaryDirectory())
-        let error = try #require(throws: PipelineError.self) { try encoder.encode(path: input) { _ in } }
+        let error = try #require(throws: NFMError.self) { try encoder.encode(path: input) { _ in } }
         return error
     }
 
@@ -32,29 +32,29 @@ import Testing
         let text = "userId,movieId,tag,userId,timestamp\n1,2,a,3,4\n"
         for error in [try buildError(text), try encodeError(text)] {
             #expect(error.code == .input)
-            #expect(error.message.hasPrefix("tags.csv:1:20: duplicate header column 'userId' (also at tags.csv:1:1)"))
+            #expect(error.position == .init(file: "tags.csv", line: 1, column: 20))
+            #expect(error.message == "duplicate header column 'userId' (also at tags.csv:1:1)")
         }
     }
 
     @Test func builderAndEncoderReportTheSamePositions() throws {
-        let cases = [
-            ("1,2,x\n", "tags.csv:2:6: expected 4 fields, found 3"),
-            ("1,2,x,4,5\n", "tags.csv:2:9: expected 4 fields, found 5"),
-            ("1,\"a\nb\",x\n", "tags.csv:3:5: expected 4 fields, found 3"),
+        let cases: [(String, line: Int, column: Int, found: Int)] = [
+            ("1,2,x\n", 2, 6, 3), ("1,2,x,4,5\n", 2, 9, 5), ("1,\"a\nb\",x\n", 3, 5, 3),
         ]
-        for (row, expected) in cases {
-            let built = try buildError(Self.header + row)
-            let encoded = try encodeError(Self.header + row)
-            #expect(built.code == .input && encoded.code == .input)
-            #expect(built.message == expected)
-            #expect(encoded.message == expected)
+        for (row, line, column, found) in cases {
+            for error in [try buildError(Self.header + row), try encodeError(Self.header + row)] {
+                #expect(error.code == .input)
+                #expect(error.position == .init(file: "tags.csv", line: line, column: column))
+                #expect(error.message == "expected 4 fields, found \(found)")
+            }
         }
     }
 
     @Test func missingColumnIsNamedAtTheHeaderLine() throws {
         let error = try buildError("userId,movieId,timestamp\n1,2,3\n")
         #expect(error.code == .input)
-        #expect(error.message.hasPrefix("tags.csv:1:1: missing header column 'tag'"))
+        #expect(error.position == .init(file: "tags.csv", line: 1, column: 1))
+        #expect(error.message.hasPrefix("missing header column 'tag'"))
     }
 
     @Test func byteOrderMarkBeforeTheHeaderIsSkipped() throws {
