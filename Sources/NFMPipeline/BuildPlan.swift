@@ -95,9 +95,28 @@ struct BuildPlan {
         guard access(inputPath, R_OK) == 0 else {
             throw NFMError(.io, "cannot read (\(String(cString: strerror(errno))))", at: .init(file: inputPath))
         }
-        return try DelimitedReader(
+        let reader = try DelimitedReader(
             path: inputPath, format: format, bufferSize: readBufferSize,
             onBytes: { bytes in digest.update(bytes) })
+        if digest.expectedBytes != nil { try checkHeader() }
+        return reader
+    }
+
+    /// Reads the header record of a regular file, so that an empty input or a wrong header is refused
+    /// before the output is claimed (a pipe cannot be read twice: there the first pass finds it).
+    private func checkHeader() throws {
+        guard definition.input.header else { return }
+        struct Stop: Error {}
+        let reader = try DelimitedReader(path: inputPath, format: format, bufferSize: 64 << 10)
+        do {
+            try reader.forEachRecord { row in
+                _ = try HeaderMapping(header: row, required: definition.columns, fields: definition.fields, file: inputName)
+                throw Stop()
+            }
+        } catch is Stop {
+            return
+        }
+        throw NFMError(.input, file: inputName, line: 1, column: 1, "empty file: expected a header line")
     }
 }
 
