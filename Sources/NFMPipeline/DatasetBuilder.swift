@@ -13,17 +13,27 @@ import NFMFormat
 /// the order inside each split is the permutation order. Nothing here depends on thread count or buffer
 /// sizes, so equal inputs give byte-equal outputs.
 public enum DatasetBuilder {
+    /// What to build, where, and with which resources; only `definition`, `inputPath`, `seed` and `rule`
+    /// change the output.
     public struct Options {
+        /// The pipeline definition (already parsed and validated).
         public var definition: DatasetDefinition
+        /// The raw log.
         public var inputPath: String
+        /// The dataset directory to write (claimed with `OutputDirectory`).
         public var outputDirectory: String
+        /// Seed of negatives, split and order; the definition's when nil.
         public var seed: UInt64?
+        /// Negative rule, one of the definition's; the definition's own when nil.
         public var rule: String?
+        /// Threads compressing shards (≥ 1).
         public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        /// Initial read buffer in bytes (≥ 16); a longer record grows it.
         public var readBufferSize = 1 << 20
         /// Bytes held at once for spilled positives (¼), the bucket being shuffled (½) and bucket write
         /// buffers (¼); more is spilled to temporary files. Hash sets of distinct keys come on top.
         public var memoryBudget = 256 << 20
+        /// Count malformed rows and list them in `rejects.tsv` instead of stopping at the first.
         public var skipBadRows = false
         /// Replace an existing output directory that nfm wrote (never a foreign one).
         public var force = false
@@ -32,6 +42,7 @@ public enum DatasetBuilder {
         /// Called every 65,536 rows of each pass and once per bucket written.
         public var progress: ((Progress) -> Void)?
 
+        /// Options with the defaults above.
         public init(definition: DatasetDefinition, inputPath: String, outputDirectory: String) {
             self.definition = definition
             self.inputPath = inputPath
@@ -43,13 +54,16 @@ public enum DatasetBuilder {
     public struct Progress: Sendable, Equatable {
         /// `read`: bytes of input; `sample`: instances placed; `write`: instances written.
         public enum Phase: String, Sendable { case read, sample, write }
+        /// The pass.
         public var phase: Phase
+        /// Work done in the pass, in the unit of `phase`.
         public var done: Int
         /// The pass's total, when known (not for an input that is a pipe).
         public var total: Int?
         /// Data rows read (`read`) or positives replayed (`sample`).
         public var rows: Int?
 
+        /// A progress report.
         public init(phase: Phase, done: Int, total: Int?, rows: Int?) {
             self.phase = phase
             self.done = done
@@ -64,6 +78,7 @@ public enum DatasetBuilder {
         }
     }
 
+    /// The file of rejected rows (`--skip-bad-rows`) inside the dataset.
     public static let rejectsFile = "rejects.tsv"
 
     /// Builds the dataset and returns its manifest (already written).

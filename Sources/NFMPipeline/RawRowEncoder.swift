@@ -9,16 +9,21 @@ public struct RawRow: Sendable {
     public let features: [UInt32]
     /// Positions (in the definition's `fields`) whose value was unseen, and those values.
     public let unseenFields: [Int]
+    /// The unseen values, in the order of `unseenFields`.
     public let unseenValues: [String]
 }
 
 /// Encodes raw rows in a dataset's input format with the vocabularies of its build: value indices from
 /// the vocabularies, field offsets their running sums (as the builder assigns them).
 public final class RawRowEncoder {
+    /// The definition the dataset was built with.
     public let definition: DatasetDefinition
+    /// One vocabulary per field, in the definition's `fields` order.
     public let vocabularies: [Vocabulary]
+    /// Feature offset of each field: `offsets[f] = Σ_{k<f} |V_k|`.
     public let offsets: [Int]
 
+    /// An encoder over `vocabularies` (one per field of `definition`).
     public init(definition: DatasetDefinition, vocabularies: [Vocabulary]) {
         precondition(vocabularies.count == definition.fields.count)
         self.definition = definition
@@ -36,6 +41,11 @@ public final class RawRowEncoder {
                 at: .init(file: datasetDirectory))
         }
         let definition = try DatasetDefinition.parse(text: recorded.text, file: recorded.file)
+        guard manifest.fields.map(\.name) == definition.fields else {
+            throw NFMError(
+                .manifest, "fields \(manifest.fields.map(\.name)) differ from the recorded definition's \(definition.fields)",
+                at: .init(file: datasetDirectory + "/" + DatasetManifest.fileName, field: "fields"))
+        }
         let vocabularies = try manifest.fields.map { try Vocabulary.load(path: datasetDirectory + "/" + $0.vocabulary) }
         self.init(definition: definition, vocabularies: vocabularies)
     }

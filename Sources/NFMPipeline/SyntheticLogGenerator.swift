@@ -10,6 +10,7 @@ import NFMFormat
 /// proportions of the real data (MovieLens as in the paper: 668,953 rows, 17,045 users, 23,743 movies,
 /// 49,657 tags). Output is a pure function of (kind, rows, seed).
 public enum SyntheticLogGenerator {
+    /// The log format: Frappe's TSV or MovieLens' `tags.csv`.
     public enum Kind: String, CaseIterable, Sendable { case frappe, movielens }
 
     /// Calls `sink` with the log's bytes in chunks of about 1 MiB: the header line, then `rows` records.

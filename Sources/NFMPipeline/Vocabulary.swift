@@ -8,10 +8,12 @@ import NFMFormat
 public struct Vocabulary: Sendable {
     private var arena: [UInt8] = []
     private var starts: [Int] = [0]
+    /// Occurrences of each value, by index.
     public private(set) var counts: [Int] = []
     private var table: [Int32]
     private var mask: Int
 
+    /// An empty vocabulary with table room for about `capacity` values before it grows.
     public init(capacity: Int = 16) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
@@ -19,6 +21,7 @@ public struct Vocabulary: Sendable {
         mask = size - 1
     }
 
+    /// Number of distinct values.
     public var count: Int { counts.count }
 
     @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -62,11 +65,13 @@ public struct Vocabulary: Sendable {
         }
     }
 
+    /// Index of `value`, or nil when it was never seen.
     public func index(of value: String) -> Int? {
         var value = value
         return value.withUTF8 { index(of: $0) }
     }
 
+    /// The value with index `index` (`0..<count`).
     public func value(at index: Int) -> String {
         String(decoding: arena[starts[index]..<starts[index + 1]], as: UTF8.self)
     }
