@@ -97,6 +97,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    @Test func synthReplacesAFileOnlyWithForce() throws {
+        let path = TestSupport.write("keep me\n", named: "log.csv", in: TestSupport.temporaryDirectory())
+        let refused = try nfm(["synth", "movielens", "--rows", "10", "--out", path])
+        #expect(refused.status == 2)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "keep me\n")
+        #expect(try nfm(["synth", "movielens", "--rows", "10", "--out", path, "--force"]).status == 0)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("userId,movieId,tag,timestamp\n"))
+    }
+
     @Test func jsonPrintsTheResult() throws {
         let out = TestSupport.temporaryDirectory() + "/ds"
         let result = try build(out, ["--json"])
