@@ -50,7 +50,8 @@ struct BuildPlan {
         self.corrupted = corrupted
         perPositive = definition.negatives.perPositive
         for (name, value, range) in [
-            ("negatives.perPositive", perPositive, 0...Int(Int32.max)), ("shardRows", definition.shardRows, 1...Int.max),
+            ("negatives.perPositive", perPositive, 0...Int(Int32.max)),
+            ("shardRows", definition.shardRows, 1...BuildPlan.maximumShardRows(fieldCount: fieldCount)),
             ("zstdLevel", definition.zstdLevel, 1...22),
         ] where !range.contains(value) {
             throw NFMError(.definition, "must be in \(range)", at: .init(file: file, field: name, value: "\(value)"))
@@ -68,6 +69,10 @@ struct BuildPlan {
         progress = options.progress
         _ = try HeaderMapping(columns: definition.columns, fields: definition.fields, file: file)
     }
+
+    /// The most rows a shard may hold: a shard being filled takes `4 · rows · (fields + 1)` bytes, kept
+    /// under 1 GiB, and at most 2²⁴ rows.
+    static func maximumShardRows(fieldCount: Int) -> Int { min(1 << 24, (1 << 28) / (fieldCount + 1)) }
 
     /// The reader settings of a definition's `input`: a one-byte delimiter and an optional one-byte quote.
     static func readerFormat(of input: DatasetDefinition.Input, file: String) throws -> DelimitedReader.Format {

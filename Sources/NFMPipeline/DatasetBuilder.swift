@@ -138,7 +138,7 @@ public enum DatasetBuilder {
         var vocabularyPass = try VocabularyPass(
             plan: plan, digest: digest, scratchDirectory: scratch, rejectsPath: out + "/" + rejectsFile)
         try vocabularyPass.run(reader)
-        let layout = DatasetLayout(vocabularyPass)
+        let layout = try DatasetLayout(vocabularyPass)
         var buckets = try PlacementPass.place(
             vocabularyPass.positives, sampler: vocabularyPass.sampler, plan: plan, layout: layout, scratchDirectory: scratch)
         let shards = try ShardEmitter(plan: plan, layout: layout, directory: out).emit(&buckets)

@@ -21,7 +21,9 @@ struct DatasetLayout {
     /// `(⌈0.7N⌉, ⌈0.9N⌉)` for the default ratios: see `DatasetBuilder.splitBoundaries`.
     let boundaries: (Int, Int)
 
-    init(_ pass: VocabularyPass) {
+    /// Throws `.sampling` when the instance count overflows, `.input` when the features do not fit the
+    /// shards' 32-bit indices.
+    init(_ pass: VocabularyPass) throws {
         let plan = pass.plan
         var counts = pass.counts
         valueCount = pass.vocabularies[plan.corrupted].count
@@ -31,12 +33,21 @@ struct DatasetLayout {
             counts.unsampleableRows += pass.keys.counts[key]
         }
         unsampleableKeys = unsampleable
-        counts.negatives = plan.perPositive * (counts.positives - counts.unsampleableRows)
-        total = counts.positives + counts.negatives
+        let (negatives, overflow) = plan.perPositive.multipliedReportingOverflow(
+            by: counts.positives - counts.unsampleableRows)
+        let (total, overflowTotal) = counts.positives.addingReportingOverflow(negatives)
+        guard !overflow, !overflowTotal else {
+            throw NFMError(.sampling, "\(counts.positives) positives × \(plan.perPositive) negatives overflow")
+        }
+        counts.negatives = negatives
+        self.total = total
         var offsets = [Int](repeating: 0, count: plan.fieldCount)
         for f in 1..<max(plan.fieldCount, 1) { offsets[f] = offsets[f - 1] + pass.vocabularies[f - 1].count }
         self.offsets = offsets
         featureCount = offsets[plan.fieldCount - 1] + pass.vocabularies[plan.fieldCount - 1].count
+        guard featureCount < Int(UInt32.max) else {
+            throw NFMError(.input, "\(featureCount) features; shards hold at most \(UInt32.max - 1)", at: .init(file: plan.inputName))
+        }
         boundaries = DatasetBuilder.splitBoundaries(total: total, ratios: plan.definition.split)
         (counts.train, counts.validation, counts.test) =
             (boundaries.0, boundaries.1 - boundaries.0, total - boundaries.1)

@@ -5,7 +5,7 @@ import NFMFormat
 /// With one bucket (all instances fit in ½ of the memory budget) an instance goes straight to its slot
 /// of `labels`/`features`. With several, it is appended as (slot, label bits, features) to its bucket's
 /// spill, and `load(_:)` later scatters one bucket at a time into `labels`/`features`.
-/// `capacity = max(1, ⌊budget / 2 / (4 · (fieldCount + 2))⌋)` instances; the spills' buffers share
+/// `capacity = max(1, ⌊budget / 2 / (4 · (fieldCount + 2))⌋)` instances (at most 2³² − 1); the spills' buffers share
 /// another ¼ of the budget. The positions, not the buffers, decide the order: output never depends on
 /// the budget.
 struct PositionBuckets {
@@ -28,7 +28,7 @@ struct PositionBuckets {
         let width = fieldCount + 2
         self.fieldCount = fieldCount
         self.total = total
-        capacity = max(1, memoryBudget / 2 / (width * 4))
+        capacity = min(max(1, memoryBudget / 2 / (width * 4)), Int(UInt32.max))  // slots are stored as UInt32
         count = (total + capacity - 1) / capacity
         let count = count
         spills =

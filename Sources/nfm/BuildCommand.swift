@@ -32,7 +32,7 @@ struct Build: ParsableCommand {
     @Option(help: "Negative-sampling rule, one of the definition's rules (Frappe: user, context).")
     var rule: String?
 
-    @Option(help: "Threads for compressing shards; the output never depends on it.")
+    @Option(help: "Threads for compressing shards (1…1024); the output never depends on it.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "MiB of instances held in memory while shuffling; more spills to disk.")
@@ -54,7 +54,7 @@ struct Build: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be 1…1024") }
         guard (1...(1 << 20)).contains(memoryMib) else { throw ValidationError("--memory-mib must be 1…1048576") }
         guard readBuffer >= 16 && readBuffer <= 1 << 30 else {
             throw ValidationError("--read-buffer must be 16…1073741824")
