@@ -12,6 +12,10 @@ import NFMFormat
 /// `0..<⌈0.7N⌉` are train, up to `⌈0.9N⌉` validation, the rest test (cumulative ratios, rounded up), and
 /// the order inside each split is the permutation order. Nothing here depends on thread count or buffer
 /// sizes, so equal inputs give byte-equal outputs.
+///
+/// Each stage is a type: `BuildPlan` (validation, before the output is claimed), `VocabularyPass`
+/// (pass 1, with the one `HeaderMapping`), `DatasetLayout` (offsets, counts, split boundaries),
+/// `PlacementPass` into `PositionBuckets` (pass 2) and `ShardEmitter` (the split writers).
 public enum DatasetBuilder {
     /// What to build, where, and with which resources; only `definition`, `inputPath`, `seed` and `rule`
     /// change the output.
