@@ -90,7 +90,10 @@ struct Predict: ParsableCommand {
         try runMapped {
             let destination = out ?? output
             let inputs = PredictionOutput.inputs(checkpoint: checkpoint, dataset: dataset, file: libfm ?? input)
-            if let destination { try OutputFile.check(destination, force: force, inputs: inputs) }
+            if let destination {
+                try OutputFile.check(destination, force: force, inputs: inputs)
+                if let dataset { try PredictionOutput.refuseInside(dataset, destination) }
+            }
             let model = try Checkpoint.load(path: checkpoint)
             let sink = try PredictionOutput(path: destination, force: force, inputs: inputs)
             let report: Prediction.Report
@@ -158,6 +161,17 @@ final class PredictionOutput {
             paths += FileSystem.relativeFiles(under: dataset).map { dataset + "/" + $0 }
         }
         return paths
+    }
+
+    /// Refuses (`.refused`) an output file inside the dataset directory (compared by real path), where
+    /// it would become an unlisted file of the dataset.
+    static func refuseInside(_ dataset: String, _ path: String) throws {
+        func real(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+        let parent = real((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+        let root = real(dataset)
+        if parent == root || parent.hasPrefix(root.hasSuffix("/") ? root : root + "/") {
+            throw NFMError(.refused, "the output would be written inside the dataset directory \(dataset)", at: .init(file: path))
+        }
     }
 
     func write(_ text: String) throws {
