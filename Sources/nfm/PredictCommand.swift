@@ -71,23 +71,28 @@ struct Predict: ParsableCommand {
     @Flag(help: "No summary on standard error.")
     var quiet = false
 
-    func validate() throws {
+    /// Option combinations and values, checked before anything is read (`.usage`, exit 2).
+    func checkOptions() throws {
+        func usage(_ what: String) -> NFMError { NFMError(.usage, what) }
         let sources = [dataset, libfm, input].compactMap { $0 }
-        guard sources.count == 1 else { throw ValidationError("give exactly one of --dataset, --libfm, --input") }
-        guard (dataset == nil) == (split == nil) else { throw ValidationError("--dataset and --split go together") }
+        guard sources.count == 1 else { throw usage("give exactly one of --dataset, --libfm, --input") }
+        guard (dataset == nil) == (split == nil) else { throw usage("--dataset and --split go together") }
         if let split, Split(rawValue: split) == nil {
-            throw ValidationError("--split must be train, validation or test (got '\(split)')")
+            throw NFMError(.usage, "expected train, validation or test", at: .init(field: "--split", value: split))
         }
-        guard out == nil || output == nil else { throw ValidationError("--out and --output are the same option") }
-        guard (1...9).contains(precision) else { throw ValidationError("--precision must be 1…9 (got \(precision))") }
-        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
+        guard out == nil || output == nil else { throw usage("--out and --output are the same option; give one") }
+        guard (1...9).contains(precision) else {
+            throw NFMError(.usage, "expected 1…9 significant digits", at: .init(field: "--precision", value: "\(precision)"))
+        }
+        guard threads >= 1 else { throw NFMError(.usage, "expected at least 1", at: .init(field: "--threads", value: "\(threads)")) }
         if input == nil && unseen == .skip {
-            throw ValidationError("--unseen skip would misalign the one-per-line output of --dataset/--libfm; use ignore or fail")
+            throw usage("--unseen skip would misalign the one-per-line output of --dataset/--libfm; use ignore or fail")
         }
     }
 
     func run() throws {
         try runMapped {
+            try checkOptions()
             let destination = out ?? output
             let inputs = PredictionOutput.inputs(checkpoint: checkpoint, dataset: dataset, file: libfm ?? input)
             if let destination {
