@@ -12,10 +12,14 @@ extension DatasetDefinition {
         /// Negatives per positive: draws are checked against the earlier draws of the same positive
         /// (quadratic), and each one adds a row; 100 is 50× the paper's 2.
         public static let perPositive = 0...100
-        /// Rows per shard: a shard is assembled in memory before it is compressed.
+        /// Rows per shard: a shard is assembled in memory before it is compressed; see also
+        /// `maximumShardRows(fieldCount:)`.
         public static let shardRows = 1...(1 << 24)
-        /// `shardRows × fields` (4-byte entries per shard in memory: 2^26 is 256 MiB per shard in flight).
-        public static let shardEntries = 1 << 26
+        /// The most rows a shard of `fieldCount` fields may hold: a shard being filled takes
+        /// `4 · rows · (fields + 1)` bytes, kept under 1 GiB (the builder's rule, `BuildPlan`).
+        public static func maximumShardRows(fieldCount: Int) -> Int {
+            BuildPlan.maximumShardRows(fieldCount: fieldCount)
+        }
         /// zstd compression levels.
         public static let zstdLevel = 1...22
     }
@@ -36,11 +40,12 @@ extension DatasetDefinition {
         guard Limits.shardRows.contains(shardRows) else {
             throw invalid("shardRows", "must be 1…\(Limits.shardRows.upperBound) (2^24), found \(shardRows)")
         }
-        guard shardRows <= Limits.shardEntries / fields.count else {
+        let maximumRows = Limits.maximumShardRows(fieldCount: fields.count)
+        guard shardRows <= maximumRows else {
             throw invalid(
                 "shardRows",
-                "shardRows × fields (\(shardRows) × \(fields.count)) must be at most \(Limits.shardEntries) (2^26):"
-                    + " a shard is built in memory; use at most \(Limits.shardEntries / fields.count) rows")
+                "must be at most \(maximumRows) for \(fields.count) fields (a shard being filled takes"
+                    + " 4 × rows × (fields + 1) bytes, kept under 1 GiB), found \(shardRows)")
         }
         guard Limits.zstdLevel.contains(zstdLevel) else {
             throw invalid("zstdLevel", "must be 1…22, found \(zstdLevel)")

@@ -82,7 +82,7 @@ public struct DatasetDefinition: Sendable, Equatable {
     public var split: SplitRatios
     /// Default seed for negatives, split and order.
     public var seed: UInt64
-    /// Rows per shard (`Limits.shardRows`, and `shardRows × fields ≤ Limits.shardEntries`).
+    /// Rows per shard (`Limits.shardRows` and `Limits.maximumShardRows(fieldCount:)`).
     public var shardRows: Int
     /// zstd compression level (1…22).
     public var zstdLevel: Int

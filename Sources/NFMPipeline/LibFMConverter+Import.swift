@@ -12,7 +12,7 @@ extension LibFMConverter {
         /// The manifest's dataset name.
         public var name = "libfm-import"
         /// Rows per shard; nil: 65,536, or fewer when rows are so long that a shard would exceed
-        /// `DatasetDefinition.Limits.shardEntries` entries.
+        /// `LibFMLine.maximumShardEntries` entries.
         public var rowsPerShard: Int?
         /// zstd level (1…22).
         public var zstdLevel = 3
@@ -27,12 +27,17 @@ extension LibFMConverter {
         }
     }
 
-    /// The imported dataset's manifest and what its labels are.
+    /// The imported dataset's manifest and what its labels are; the manifest's properties read through
+    /// (`result.featureCount`), so callers written against the manifest keep working.
+    @dynamicMemberLookup
     public struct ImportResult: Sendable {
         /// The manifest written.
         public let manifest: DatasetManifest
         /// The label values seen.
         public let labels: LabelSummary
+
+        /// A property of the manifest.
+        public subscript<T>(dynamicMember keyPath: KeyPath<DatasetManifest, T>) -> T { manifest[keyPath: keyPath] }
     }
 
     /// Makes a dataset directory from libFM files, one per split.
@@ -40,7 +45,7 @@ extension LibFMConverter {
     /// Each input is read once: parsed rows go to an unnamed spool file while the layout and label range
     /// are worked out; only then is the output claimed (`OutputDirectory`, kind `.dataset`) and the shards
     /// written from the spool. Limits: `LibFMLine.maximumIndex`, `LibFMLine.maximumEntries`, and
-    /// `rowsPerShard × entries per row ≤ DatasetDefinition.Limits.shardEntries`.
+    /// `rowsPerShard × entries per row ≤ LibFMLine.maximumShardEntries`.
     @discardableResult
     public static func importFiles(_ options: ImportOptions) throws -> ImportResult {
         let out = options.outputDirectory
@@ -62,7 +67,7 @@ extension LibFMConverter {
                 .input, "no rows in the train file (an empty file, or a stream that was already read)",
                 at: .init(file: options.files[.train] == "-" ? "<stdin>" : options.files[.train]))
         }
-        let budget = DatasetDefinition.Limits.shardEntries
+        let budget = LibFMLine.maximumShardEntries
         var options = options
         options.rowsPerShard = options.rowsPerShard ?? min(65536, budget / max(scan.maxEntries, 1))
         let shape = try scan.shape(rowsPerShard: options.rowsPerShard ?? 65536)

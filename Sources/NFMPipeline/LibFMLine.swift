@@ -27,6 +27,9 @@ public enum LibFMLine {
     /// Most entries in one row: training pads every row of a batch to the longest row (batch × entries ×
     /// factors floats: 128 × 4,096 × 64 × 4 B = 128 MiB at the defaults).
     public static let maximumEntries = 4096
+    /// Most entries in one shard (`rows per shard × entries per row`): a sparse shard being filled takes
+    /// 8 bytes an entry, so 2^26 entries keep it at 512 MiB.
+    public static let maximumShardEntries = 1 << 26
     /// Longest line accepted, in bytes: 4,096 entries of `2147483646:-1.17549435e-38` need about 110 KB;
     /// the margin lets a row of many short entries be reported by its entry count.
     public static let maximumLineBytes = 1 << 24

@@ -90,7 +90,7 @@ struct LibFMScan {
     /// Chooses the layout and checks the shard-size limit (`rowsPerShard × entries per row`).
     func shape(rowsPerShard: Int) throws -> Shape {
         let featureCount = maxIndex + 1
-        let budget = DatasetDefinition.Limits.shardEntries
+        let budget = LibFMLine.maximumShardEntries
         if maxEntries > 0, rowsPerShard > budget / maxEntries {
             throw NFMError(
                 .usage,

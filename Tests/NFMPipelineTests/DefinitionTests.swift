@@ -190,9 +190,10 @@ func definitionError(_ text: String, file: String = "d.json") -> NFMError? {
         (["shardRows": "4611686018427387904"], "shardRows", "found 4611686018427387904"),
         (
             [
-                "shardRows": "16777216", "columns": #"["session", "page", "ad", "device", "x"]"#,
-                "fields": #"["device", "ad", "page", "session", "x"]"#,
-            ], "shardRows", "(16777216 × 5) must be at most 67108864 (2^26)"
+                "shardRows": "15790321",
+                "columns": "[" + (0..<16).map { "\"c\($0)\"" }.joined(separator: ",") + ", \"page\", \"ad\", \"device\"]",
+                "fields": "[" + (0..<13).map { "\"c\($0)\"" }.joined(separator: ",") + ", \"page\", \"ad\", \"device\"]",
+            ], "shardRows", "must be at most 15790320 for 16 fields"
         ),
         (["zstdLevel": "0"], "zstdLevel", "must be 1…22, found 0"),
         (["zstdLevel": "23"], "zstdLevel", "found 23"),
