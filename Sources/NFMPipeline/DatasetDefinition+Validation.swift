@@ -120,12 +120,13 @@ extension DatasetDefinition {
             throw invalid(
                 "negatives.perPositive", "must be 0…\(Limits.perPositive.upperBound), found \(negatives.perPositive)")
         }
+        let fieldSet = Set(fields)
         for (name, key) in negatives.rules.sorted(by: { $0.key < $1.key }) {
             guard !name.isEmpty else { throw invalid("negatives.rules", "has a rule with an empty name") }
             var seen: Set<String> = []
             for (index, field) in key.enumerated() {
                 let elementPath = "negatives.rules.\(name)[\(index)]"
-                guard fields.contains(field), field != corrupted else {
+                guard fieldSet.contains(field), field != corrupted else {
                     throw invalid(elementPath, "must be one of the fields other than '\(corrupted)'", value: field)
                 }
                 guard seen.insert(field).inserted else { throw invalid(elementPath, "is listed twice", value: field) }

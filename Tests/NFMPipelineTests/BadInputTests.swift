@@ -53,6 +53,19 @@ import Testing
         #expect(message == "tags.csv:3:8: invalid UTF-8 byte 0xe9")
     }
 
+    /// Issue 7 §6: a byte-order mark is not part of the first column's name; compressed input is named.
+    @Test func byteOrderMarkAndCompressedInput() throws {
+        let directory = TestSupport.temporaryDirectory()
+        let input = TestSupport.writeBytes(
+            [0xEF, 0xBB, 0xBF] + Array((Self.header + "1,2,a,3\n1,3,b,4\n2,2,c,5\n").utf8), named: "tags.csv", in: directory)
+        let (_, manifest) = try TestSupport.build(definition: "movielens.json", input: input)
+        #expect(manifest.counts.rowsRead == 3)
+        let gzip = try failure([0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x8B])
+        #expect(gzip == "tags.csv:1:1: the file is gzip-compressed; decompress it first")
+        let zstd = try failure([0x28, 0xB5, 0x2F, 0xFD, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00])
+        #expect(zstd == "tags.csv:1:1: the file is zstd-compressed; decompress it first")
+    }
+
     @Test func definitionNamingAnUnknownColumn() throws {
         var text = try String(contentsOfFile: TestSupport.pipeline("movielens.json"), encoding: .utf8)
         text = text.replacingOccurrences(of: "\"fields\": [\"userId\", \"movieId\", \"tag\"]", with: "\"fields\": [\"userId\", \"movie\", \"tag\"]")
