@@ -27,13 +27,17 @@ public enum LibFMConverter {
     }
 
     /// Writes the dataset's splits as libFM text into `outputDirectory`, claimed as an nfm `.libfm`
-    /// output (absent or empty, or with `force` an earlier export; never the dataset itself). Every shard
-    /// is checked against the manifest's SHA-256 before it is decoded.
+    /// output (absent or empty, or with `force` an earlier export; never the dataset itself) once every
+    /// shard matches the manifest's SHA-256; each is checked again as it is decoded.
     @discardableResult
     public static func export(datasetDirectory: String, to outputDirectory: String, force: Bool = false) throws
         -> [ExportedFile]
     {
         let (manifest, _) = try DatasetManifest.load(directory: datasetDirectory)
+        for shard in manifest.shards {  // validate every input before the output is claimed
+            let path = datasetDirectory + "/" + shard.file
+            guard try SHA256.hexDigest(ofFile: path) == shard.sha256 else { throw shardMismatch(path, shard) }
+        }
         let directory = try OutputDirectory.claim(
             outputDirectory, kind: .libfm, force: force, inputs: [datasetDirectory])
         do {
@@ -81,12 +85,14 @@ public enum LibFMConverter {
     /// Reads a shard and checks its bytes against the manifest's SHA-256 before decoding them.
     private static func verifiedShard(_ shard: DatasetManifest.Shard, in directory: String) throws -> ShardBlock {
         let bytes = try ReadableFile.readAll(directory + "/" + shard.file)
-        guard SHA256.hexDigest(of: bytes) == shard.sha256 else {
-            throw NFMError(
-                .corruptShard, "SHA-256 differs from the manifest's",
-                at: .init(file: directory + "/" + shard.file, field: "sha256", value: shard.sha256))
-        }
+        guard SHA256.hexDigest(of: bytes) == shard.sha256 else { throw shardMismatch(directory + "/" + shard.file, shard) }
         return try ShardCodec.decode(bytes, name: shard.file)
+    }
+
+    private static func shardMismatch(_ path: String, _ shard: DatasetManifest.Shard) -> NFMError {
+        NFMError(
+            .corruptShard, "the file's SHA-256 differs from the manifest's",
+            at: .init(file: path, field: "sha256", value: shard.sha256))
     }
 
     private static func appendLine(of block: ShardBlock, row: Int, to text: inout [UInt8]) {

@@ -170,5 +170,8 @@ func libFMImportError(_ text: [UInt8], named name: String = "train.libfm") -> NF
         }
         #expect(corrupt?.code == .corruptShard && corrupt?.position?.file == shard)
         #expect(!FileManager.default.fileExists(atPath: directory + "/again"))
+        // A corrupt dataset never costs an earlier export, even with force.
+        #expect(throws: NFMError.self) { try LibFMConverter.export(datasetDirectory: dataset, to: directory + "/text", force: true) }
+        #expect(try String(contentsOfFile: directory + "/text/train.libfm", encoding: .utf8) == "1 0:1\n-1 1:1\n")
     }
 }
