@@ -24,7 +24,7 @@ public enum LibFMConverter {
             var text = [UInt8]()
             text.reserveCapacity(1 << 20)
             for shard in manifest.shards(in: split) {
-                let block = try ShardCodec.read(path: datasetDirectory + "/" + shard.file)
+                let block = try manifest.readShard(shard, in: datasetDirectory)
                 for row in 0..<block.rowCount {
                     line.removeAll(keepingCapacity: true)
                     line += Array(format(block.labels[row]).utf8)

@@ -1,0 +1,60 @@
+extension DatasetManifest {
+    /// Reads one of this manifest's shards from `directory`, trusting nothing it has not checked.
+    ///
+    /// In one pass over the file's bytes: opens it confined to the directory (`ManifestPath`: regular file,
+    /// no symlink), checks its size and SHA-256 against the manifest, decodes it (`ShardCodec.decode`), and
+    /// checks its row count, layout and field count against the manifest and every feature index against
+    /// its field's range `offset ..< offset + cardinality` (sparse layout: `0 ..< featureCount`). Stops at
+    /// the first mismatch with `.corruptShard` naming the file, the field and the value (`.manifest` for a
+    /// path that is unsafe or missing). O(file bytes + rows × fields).
+    public func readShard(_ shard: Shard, in directory: String) throws -> ShardBlock {
+        let path = directory + "/" + shard.file
+        func fail(_ field: String, _ value: any CustomStringConvertible, _ what: String) -> NFMError {
+            ShardCodec.corrupt(path, field: field, value: value, what)
+        }
+        let field = shards.firstIndex(of: shard).map { "shards[\($0)].file" } ?? "shards.file"
+        let file = try ManifestPath.open(shard.file, in: directory, field: field)
+        let size = try file.size()
+        guard size == shard.bytes else { throw fail("bytes", size, "the manifest says \(shard.bytes) bytes") }
+        let bytes = try file.readToEnd()
+        let digest = SHA256.hexDigest(of: bytes)
+        guard digest == shard.sha256 else {
+            throw fail("sha256", digest, "checksum mismatch: the manifest says \(shard.sha256)")
+        }
+        let block = try ShardCodec.decode(bytes, name: path)
+        guard block.rowCount == shard.rows else { throw fail("rows", block.rowCount, "the manifest says \(shard.rows) rows") }
+        guard block.layout == layout else { throw fail("layout", "\(block.layout)", "the manifest's layout is \(layout)") }
+        guard layout == .sparse || block.fieldCount == fields.count else {
+            throw fail("fieldCount", block.fieldCount, "the manifest has \(fields.count) fields")
+        }
+        if let (entry, index) = firstIndexOutOfRange(block) {
+            let owner = layout == .fixed ? " of field \(fields[entry % fields.count].name)" : ""
+            throw fail("index[\(entry)]", index, "outside the range\(owner) in the manifest")
+        }
+        return block
+    }
+
+    /// The first stored entry whose feature index lies outside its field's range (sparse: outside
+    /// `0 ..< featureCount`), as (entry number, index).
+    func firstIndexOutOfRange(_ block: ShardBlock) -> (Int, UInt32)? {
+        block.indices.withUnsafeBufferPointer { indices in
+            guard layout == .fixed, !fields.isEmpty else {
+                let limit = featureCount
+                return indices.firstIndex { Int($0) >= limit }.map { ($0, indices[$0]) }
+            }
+            // Offsets and cardinalities are validated (sum ≤ 2^32), so the bounds fit in Int.
+            let low = fields.map { $0.offset }
+            let high = fields.map { $0.offset + $0.cardinality }
+            let width = fields.count
+            var entry = 0
+            while entry < indices.count {
+                for f in 0..<width {
+                    let value = Int(indices[entry + f])
+                    if value < low[f] || value >= high[f] { return (entry + f, indices[entry + f]) }
+                }
+                entry += width
+            }
+            return nil
+        }
+    }
+}
