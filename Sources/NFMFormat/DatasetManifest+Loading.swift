@@ -16,9 +16,6 @@ public struct LoadedManifest: Sendable {
 }
 
 extension DatasetManifest {
-    /// The checksum file written right after `manifest.json`: `<64 hex>  manifest.json\n` (sha256sum format).
-    static let digestFileName = "manifest.sha256"
-
     /// Loads the manifest of `directory` and refuses it unless it can be trusted: `manifest.json` and
     /// `manifest.sha256` are regular files (no symlink, FIFO or device), the digest matches, and the
     /// manifest is consistent (`consistencyProblems`). Throws `.io` for a missing directory, `.manifest`
@@ -83,9 +80,9 @@ extension DatasetManifest {
 
     /// Checks `manifest.sha256` against `actual`; nil when it matches.
     private static func digestProblem(directory: String, actual: String) -> NFMError? {
-        let path = directory + "/" + digestFileName
+        let path = directory + "/" + checksumFileName
         let text: [UInt8]
-        switch ManifestPath.openConfined(digestFileName, in: directory) {
+        switch ManifestPath.openConfined(checksumFileName, in: directory) {
         case .success(let file):
             guard let bytes = try? file.readToEnd() else {
                 return NFMError(.manifest, "cannot be read", at: .init(file: path))

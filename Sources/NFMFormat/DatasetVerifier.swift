@@ -76,7 +76,7 @@ public enum DatasetVerifier {
 
     private static func manifestProblem(_ error: NFMError) -> Problem {
         let file = error.position?.file.map { ($0 as String).split(separator: "/").last.map(String.init) ?? $0 }
-        let isDigest = file == DatasetManifest.digestFileName
+        let isDigest = file == DatasetManifest.checksumFileName
         var detail = error.message
         if let field = error.position?.field { detail = "field \(field) = \(error.position?.value ?? ""): " + detail }
         return Problem(
