@@ -47,7 +47,7 @@ public struct ShardHeader: Sendable, Equatable {
             throw fail("header", "\(bytes.count) bytes", "a shard starts with a \(ShardCodec.headerSize)-byte header")
         }
         guard bytes.prefix(8).elementsEqual(ShardCodec.magic) else {
-            throw fail("magic", NFMError.excerpt(String(decoding: bytes.prefix(8), as: UTF8.self)), "not an nfm shard")
+            throw fail("magic", hex(Array(bytes.prefix(8))), "not an nfm shard (its first 8 bytes are not \"NFMSHARD\")")
         }
         let version = bytes.littleEndian(UInt16.self, at: 8)
         guard version == ShardCodec.version else {

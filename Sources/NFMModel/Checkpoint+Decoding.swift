@@ -41,7 +41,7 @@ extension Checkpoint {
         guard readableVersions.contains(version) else {
             throw fail(
                 "version", version,
-                "unsupported checkpoint version (this build reads versions \(readableVersions.lowerBound)–\(readableVersions.upperBound); a newer nfm wrote it?)")
+                "unsupported checkpoint version \(version) (this build reads versions \(readableVersions.lowerBound)–\(readableVersions.upperBound); a newer nfm wrote it?)")
         }
         let header: Header
         do {
