@@ -12,7 +12,7 @@ extension Checkpoint {
     ///
     /// Order: magic; the two lengths H and P, range-checked against the file size (96 + H + P = size, no
     /// overflow); the SHA-256 over bytes [96, size) — before any other header field is read; the version;
-    /// the JSON header; the model configuration (`validate`, and every tensor size it implies, computed
+    /// the reserved bytes; the JSON header; the model configuration (`validate`, and every tensor size it implies, computed
     /// with checked arithmetic, must equal the header's tensor list, whose 4-byte elements fill P exactly)
     /// — only then is the model allocated; finally every weight must be finite (`.diverged`, exit 2).
     /// Any byte string gives a checkpoint or an `NFMError`; it never traps. O(size).
@@ -43,6 +43,8 @@ extension Checkpoint {
                 "version", version,
                 "unsupported checkpoint version \(version) (this build reads versions \(readableVersions.lowerBound)–\(readableVersions.upperBound); a newer nfm wrote it?)")
         }
+        let reserved = bytes.readLittleEndian(UInt32.self, at: 12)
+        guard reserved == 0 else { throw fail("reserved", reserved, "the reserved bytes 12–15 are 0") }
         let header: Header
         do {
             header = try JSONDecoder().decode(Header.self, from: Data(bytes[prefixSize..<prefixSize + headerBytes]))
