@@ -119,6 +119,11 @@ public struct Checkpoint: Sendable {
     public struct EmbeddedFile: Codable, Sendable, Equatable {
         public var path: String
         public var text: String
+
+        public init(path: String, text: String) {
+            self.path = path
+            self.text = text
+        }
     }
 
     public struct Header: Codable, Sendable {
