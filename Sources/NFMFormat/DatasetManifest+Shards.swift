@@ -3,7 +3,8 @@ extension DatasetManifest {
     ///
     /// In one pass over the file's bytes: opens it confined to the directory (`ManifestPath`: regular file,
     /// no symlink), checks its size and SHA-256 against the manifest, decodes it (`ShardCodec.decode`), and
-    /// checks its row count, layout and field count against the manifest and every feature index against
+    /// checks its row count, layout and field count against the manifest, every label against the range of
+    /// the manifest's two label values, and every feature index against
     /// its field's range `offset ..< offset + cardinality` (sparse layout: `0 ..< featureCount`). Stops at
     /// the first mismatch with `.corruptShard` naming the file, the field and the value (`.manifest` for a
     /// path that is unsafe or missing). O(file bytes + rows × fields).
@@ -27,11 +28,20 @@ extension DatasetManifest {
         guard layout == .sparse || block.fieldCount == fields.count else {
             throw fail("fieldCount", block.fieldCount, "the manifest has \(fields.count) fields")
         }
+        if let row = firstLabelOutOfRange(block) {
+            throw fail("label[\(row)]", block.labels[row], "outside the manifest's labels \(labels.negative), \(labels.positive)")
+        }
         if let (entry, index) = firstIndexOutOfRange(block) {
             let owner = layout == .fixed ? " of field \(fields[entry % fields.count].name)" : ""
             throw fail("index[\(entry)]", index, "outside the range\(owner) in the manifest")
         }
         return block
+    }
+
+    /// The first row whose label lies outside [min, max] of the manifest's two label values.
+    func firstLabelOutOfRange(_ block: ShardBlock) -> Int? {
+        let (low, high) = (min(labels.negative, labels.positive), max(labels.negative, labels.positive))
+        return block.labels.firstIndex { !($0 >= low && $0 <= high) }
     }
 
     /// The first stored entry whose feature index lies outside its field's range (sparse: outside

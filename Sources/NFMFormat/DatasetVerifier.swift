@@ -129,6 +129,9 @@ public enum DatasetVerifier {
                     path: shard.file, kind: .undecodable,
                     detail: "\(block.layout) layout with \(block.fieldCount) fields, the manifest says \(manifest.layout) with \(manifest.fields.count)")
             }
+            if let row = manifest.firstLabelOutOfRange(block) {
+                return Problem(path: shard.file, kind: .undecodable, detail: "label \(block.labels[row]) (row \(row)) is outside the manifest's labels")
+            }
             if let (entry, index) = manifest.firstIndexOutOfRange(block) {
                 return Problem(path: shard.file, kind: .undecodable, detail: "feature index \(index) (entry \(entry)) is outside its field's range")
             }

@@ -175,11 +175,17 @@ private func finishes<T>(within seconds: Double, unblocking fifo: String, _ body
         #expect(size.position?.field == "bytes" && size.position?.value == "\(bytes.count + 1)")
     }
 
-    @Test func anIndexOutsideItsFieldIsRefused() throws {
+    /// A forged shard (and a re-hashed manifest listing it) whose rows disagree with the manifest.
+    @Test(arguments: ["index[1]", "label[3]"])
+    func aShardDisagreeingWithTheManifestIsRefused(field: String) throws {
         let (directory, manifest) = try dataset()
         var block = try manifest.readShard(manifest.shards[0], in: directory)
-        // Field 1's index moved into field 2's range: inside featureCount, outside its field.
-        block.indices[1] = UInt32(manifest.fields[2].offset)
+        if field == "index[1]" {
+            // Field 1's index moved into field 2's range: inside featureCount, outside its field.
+            block.indices[1] = UInt32(manifest.fields[2].offset)
+        } else {
+            block.labels[3] = 5
+        }
         let bytes = try ShardCodec.encode(block, level: 1)
         _ = TestSupport.writeBytes(bytes, named: manifest.shards[0].file, in: directory)
         try rewrite(directory, rehash: true) { m in
@@ -188,7 +194,7 @@ private func finishes<T>(within seconds: Double, unblocking fifo: String, _ body
         }
         let (edited, _) = try DatasetManifest.load(directory: directory)
         let error = try #require(throws: NFMError.self) { try edited.readShard(edited.shards[0], in: directory) }
-        #expect(error.code == .corruptShard && error.position?.field == "index[1]")
+        #expect(error.code == .corruptShard && error.position?.field == field)
         #expect(try DatasetVerifier.verify(directory: directory).problems.map(\.kind) == [.undecodable])
     }
 
