@@ -29,7 +29,32 @@ extension FuzzTarget {
         }
         var sparse = ShardBlock()
         for r in 0..<12 { sparse.append(label: 1, indices: (0..<UInt32(r % 3)).map { $0 + 1 }, values: Array(repeating: 0.5, count: r % 3)) }
-        return [try ShardCodec.encode(fixed, level: 1), try ShardCodec.encode(sparse, level: 3)]
+        let encoded = [try ShardCodec.encode(fixed, level: 1), try ShardCodec.encode(sparse, level: 3)]
+        // The same shards as header + raw payload, the form `recompressedShard` turns back into a shard.
+        let raw = try encoded.map { bytes -> [UInt8] in
+            let size = Int(bytes.readLittleEndian(UInt64.self, at: 32))
+            var payload = [UInt8](repeating: 0, count: size)
+            try bytes.withUnsafeBytes { frame in
+                try payload.withUnsafeMutableBytes {
+                    try Zstd.decompress(UnsafeRawBufferPointer(rebasing: frame[ShardCodec.headerSize...]), expectedSize: size, into: $0)
+                }
+            }
+            return Array(bytes[0..<ShardCodec.headerSize]) + payload
+        }
+        return encoded + raw
+    }
+
+    /// Reads `bytes` as a shard header followed by a raw (uncompressed) payload and returns the shard
+    /// file it describes: the payload compressed into a valid frame, the header's payload and compressed
+    /// sizes set to match. Mutations then reach the column table and row decoding behind the frame.
+    public static func recompressedShard(_ bytes: [UInt8]) -> [UInt8]? {
+        guard bytes.count >= ShardCodec.headerSize,
+            let frame = try? bytes.withUnsafeBytes({ try Zstd.compress(UnsafeRawBufferPointer(rebasing: $0[ShardCodec.headerSize...]), level: 1) })
+        else { return nil }
+        var out = Array(bytes[0..<32])
+        out.appendLittleEndian(UInt64(bytes.count - ShardCodec.headerSize))
+        out.appendLittleEndian(UInt64(frame.count))
+        return out + frame
     }
 
     static func sampleManifest() -> DatasetManifest {

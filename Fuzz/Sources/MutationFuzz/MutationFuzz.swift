@@ -44,6 +44,7 @@ import FuzzTargets
                 input = Array(input.prefix(mutator.below(input.count + 1)) + other.suffix(mutator.below(other.count + 1)))
             }
             if target == .checkpoint, round % 2 == 1, let rehashed = FuzzTarget.rehashedCheckpoint(input) { input = rehashed }
+            if target == .shard, round % 2 == 1, let shard = FuzzTarget.recompressedShard(input) { input = shard }
             if target.run(input) { accepted += 1 }
         }
         let seconds = Date().timeIntervalSince(start)
