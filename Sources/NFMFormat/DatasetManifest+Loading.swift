@@ -50,10 +50,14 @@ extension DatasetManifest {
         case .failure(let failure):
             throw NFMError(failure.isIO ? .io : .manifest, failure.words, at: .init(file: path))
         }
-        let manifest = try decode(bytes, file: path)
         let sha256 = SHA256.hexDigest(of: bytes)
         var problems: [NFMError] = []
         if let problem = digestProblem(directory: directory, actual: sha256) { problems.append(problem) }
+        let manifest: DatasetManifest
+        do { manifest = try decode(bytes, file: path) } catch let error as NFMError {
+            guard let checksum = problems.first else { throw error }
+            throw NFMError(error.code, error.message + "; \(checksumFileName): " + checksum.message, at: error.position)
+        }
         problems += manifest.consistencyProblems(file: path)
         return LoadedManifest(manifest: manifest, sha256: sha256, problems: problems)
     }
