@@ -45,23 +45,33 @@ extension DatasetManifest {
     }
 
     /// The first stored entry whose feature index lies outside its field's range (sparse: outside
-    /// `0 ..< featureCount`), as (entry number, index).
+    /// `0 ..< featureCount`), as (entry number, index). One branch-free pass (`index − offset < cardinality`
+    /// in unsigned arithmetic), then a second pass only to locate a failure.
     func firstIndexOutOfRange(_ block: ShardBlock) -> (Int, UInt32)? {
         block.indices.withUnsafeBufferPointer { indices in
             guard layout == .fixed, !fields.isEmpty else {
-                let limit = featureCount
-                return indices.firstIndex { Int($0) >= limit }.map { ($0, indices[$0]) }
+                let limit = UInt64(max(featureCount, 0))
+                return indices.firstIndex { UInt64($0) >= limit }.map { ($0, indices[$0]) }
             }
-            // Offsets and cardinalities are validated (sum ≤ 2^32), so the bounds fit in Int.
-            let low = fields.map { $0.offset }
-            let high = fields.map { $0.offset + $0.cardinality }
+            // Offsets and cardinalities are validated (sum ≤ 2^32).
+            let low = fields.map { UInt64($0.offset) }
+            let count = fields.map { UInt64($0.cardinality) }
             let width = fields.count
-            var entry = 0
-            while entry < indices.count {
-                for f in 0..<width {
-                    let value = Int(indices[entry + f])
-                    if value < low[f] || value >= high[f] { return (entry + f, indices[entry + f]) }
+            func outside(_ entry: Int, _ f: Int) -> Bool { UInt64(indices[entry + f]) &- low[f] >= count[f] }
+            var bad: UInt64 = 0
+            low.withUnsafeBufferPointer { low in
+                count.withUnsafeBufferPointer { count in
+                    var entry = 0
+                    while entry + width <= indices.count {
+                        for f in 0..<width { bad |= UInt64(indices[entry + f]) &- low[f] >= count[f] ? 1 : 0 }
+                        entry += width
+                    }
                 }
+            }
+            guard bad != 0 else { return nil }
+            var entry = 0
+            while entry + width <= indices.count {
+                for f in 0..<width where outside(entry, f) { return (entry + f, indices[entry + f]) }
                 entry += width
             }
             return nil
