@@ -78,3 +78,25 @@ extension DatasetManifest {
         }
     }
 }
+
+extension DatasetManifest {
+    /// Reads a file the manifest lists in `files` (a vocabulary, the rejects) from `directory`: confined
+    /// (`ManifestPath`: relative, no symlink, a regular file) and checked against its recorded size and
+    /// SHA-256. Throws `.manifest` for an unlisted, unsafe or missing path, `.vocabulary` for a mismatch.
+    /// `field` names the manifest field the path came from, for errors. O(file bytes).
+    public func readListedFile(_ path: String, in directory: String, field: String) throws -> [UInt8] {
+        guard let entry = files.first(where: { $0.path == path }) else {
+            throw NFMError(
+                .manifest, "not a listed file (with its SHA-256)",
+                at: .init(file: directory + "/" + Self.fileName, field: field, value: NFMError.excerpt(path)))
+        }
+        let bytes = try ManifestPath.open(path, in: directory, field: field).readToEnd()
+        let digest = SHA256.hexDigest(of: bytes)
+        guard bytes.count == entry.bytes, digest == entry.sha256 else {
+            throw NFMError(
+                .vocabulary, "checksum mismatch: the manifest says \(entry.bytes) bytes with sha256 \(entry.sha256)",
+                at: .init(file: directory + "/" + path, field: "sha256", value: digest))
+        }
+        return bytes
+    }
+}

@@ -153,22 +153,9 @@ public struct Checkpoint: Sendable {
     /// Throws `.manifest` for a path that is unsafe, unlisted or missing, `.vocabulary` for a size or
     /// checksum mismatch.
     public static func vocabularies(of manifest: DatasetManifest, directory: String) throws -> [EmbeddedFile] {
-        let listed = Dictionary(manifest.files.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
-        return try manifest.fields.enumerated().compactMap { f, field in
+        try manifest.fields.enumerated().compactMap { f, field in
             guard !field.vocabulary.isEmpty else { return nil }
-            let name = "fields[\(f)].vocabulary"
-            guard let entry = listed[field.vocabulary] else {
-                throw NFMError(
-                    .manifest, "a vocabulary must be a listed file (with its SHA-256)",
-                    at: .init(file: directory + "/" + DatasetManifest.fileName, field: name, value: NFMError.excerpt(field.vocabulary)))
-            }
-            let bytes = try ManifestPath.open(field.vocabulary, in: directory, field: name).readToEnd()
-            let digest = SHA256.hexDigest(of: bytes)
-            guard bytes.count == entry.bytes, digest == entry.sha256 else {
-                throw NFMError(
-                    .vocabulary, "checksum mismatch: the manifest says \(entry.bytes) bytes with sha256 \(entry.sha256)",
-                    at: .init(file: directory + "/" + field.vocabulary, field: "sha256", value: digest))
-            }
+            let bytes = try manifest.readListedFile(field.vocabulary, in: directory, field: "fields[\(f)].vocabulary")
             return EmbeddedFile(path: field.vocabulary, text: String(decoding: bytes, as: UTF8.self))
         }
     }
