@@ -60,7 +60,20 @@ extension Checkpoint {
         guard tensors.map(\.name) == header.tensors.map(\.name),
             zip(tensors, header.tensors).allSatisfy({ $0.buffer.count == $1.count })
         else { throw fail("tensors", header.tensors.count, "the tensors do not match the model configuration") }
-        var offset = prefixSize + headerBytes
+        try readWeights(bytes, from: prefixSize + headerBytes, into: tensors, name: name)
+        model.prepareInference()
+        var checkpoint = Checkpoint(
+            model: model, dataset: header.dataset, training: header.training, definition: header.definition,
+            vocabularies: header.vocabularies)
+        checkpoint.header = header
+        return checkpoint
+    }
+
+    /// Fills `tensors` with the Float32 weights starting at `offset`; a NaN or ±∞ weight is `.diverged`.
+    private static func readWeights(
+        _ bytes: [UInt8], from offset: Int, into tensors: [(name: String, buffer: FloatBuffer)], name: String
+    ) throws {
+        var offset = offset
         for (tensorName, buffer) in tensors {
             for i in 0..<buffer.count {
                 let weight = Float(bitPattern: bytes.readLittleEndian(UInt32.self, at: offset))
@@ -73,12 +86,6 @@ extension Checkpoint {
                 offset += 4
             }
         }
-        model.prepareInference()
-        var checkpoint = Checkpoint(
-            model: model, dataset: header.dataset, training: header.training, definition: header.definition,
-            vocabularies: header.vocabularies)
-        checkpoint.header = header
-        return checkpoint
     }
 
     /// Checks, before any allocation, that the configuration's tensor sizes (checked arithmetic) equal the
