@@ -148,27 +148,6 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
         let line = "\(SHA256.hexDigest(of: bytes))  \(Self.fileName)\n"
         try FileSystem.writeAtomically(Array(line.utf8), to: directory + "/" + Self.checksumFileName)
     }
-
-    public static func load(directory: String) throws -> (manifest: DatasetManifest, sha256: String) {
-        let path = directory + "/" + fileName
-        guard FileSystem.exists(path) else {
-            throw FormatError(.manifest, "\(path): missing (not a dataset directory, or an unfinished build)")
-        }
-        let bytes = try ReadableFile.readAll(path)
-        do {
-            let manifest = try JSONDecoder().decode(DatasetManifest.self, from: Data(bytes))
-            guard manifest.format == currentFormat, manifest.formatVersion == currentVersion else {
-                throw FormatError(
-                    .manifest,
-                    "\(path): format \(manifest.format) v\(manifest.formatVersion) is not \(currentFormat) v\(currentVersion)")
-            }
-            return (manifest, SHA256.hexDigest(of: bytes))
-        } catch let error as FormatError {
-            throw error
-        } catch {
-            throw FormatError(.manifest, "\(path): not a valid manifest (\(error))")
-        }
-    }
 }
 
 /// The three splits, in storage order.

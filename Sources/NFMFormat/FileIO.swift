@@ -35,6 +35,31 @@ public final class ReadableFile {
 
     deinit { close(descriptor) }
 
+    /// Takes ownership of `descriptor` (opened with `O_NONBLOCK`), which must be a regular file; otherwise
+    /// closes it and throws `refuse(kind)`, kind naming what it is ("FIFO", "directory", …).
+    init(regularFileDescriptor: Int32, path: String, refuse: (String) -> any Error) throws {
+        self.path = path
+        descriptor = regularFileDescriptor
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw FormatError(.io, "\(path): cannot stat (\(errnoText()))") }
+        if let kind = Self.nonRegularKind(info.st_mode) { throw refuse(kind) }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+    }
+
+    /// What a file of mode `mode` is, unless it is a regular file.
+    static func nonRegularKind(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFIFO: "FIFO"
+        case S_IFCHR: "character device"
+        case S_IFBLK: "block device"
+        case S_IFDIR: "directory"
+        case S_IFSOCK: "socket"
+        case S_IFLNK: "symbolic link"
+        default: "special file"
+        }
+    }
+
     /// Size in bytes from `fstat`.
     public func size() throws -> Int {
         var info = stat()
@@ -65,18 +90,35 @@ public final class ReadableFile {
 
     /// Reads the whole file into memory.
     public static func readAll(_ path: String) throws -> [UInt8] {
-        let file = try ReadableFile(path: path)
-        let size = try file.size()
+        try ReadableFile(path: path).readToEnd()
+    }
+
+    /// Reads the whole file. A regular file is read into exactly `size()` bytes (sized by `fstat`, so its
+    /// real length bounds the allocation; `.io` if it changes length meanwhile); a stream (pipe, FIFO,
+    /// terminal) until end of file.
+    public func readToEnd() throws -> [UInt8] {
+        var info = stat()
+        if fstat(descriptor, &info) != 0 { throw FormatError(.io, "\(path): cannot stat (\(errnoText()))") }
+        guard Self.nonRegularKind(info.st_mode) == nil else {
+            var bytes = [UInt8]()
+            try forEachChunk(size: 1 << 16) { bytes.append(contentsOf: $0) }
+            return bytes
+        }
+        let size = Int(info.st_size)
         var bytes = [UInt8](repeating: 0, count: size)
         var filled = 0
         try bytes.withUnsafeMutableBytes { raw in
             while filled < size {
-                let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
                 if n == 0 { break }
                 filled += n
             }
         }
-        if filled != size { throw FormatError(.io, "\(path): file shrank while reading") }
+        var probe: UInt8 = 0
+        let extra = filled == size ? try withUnsafeMutableBytes(of: &probe) { try read(into: $0) } : 0
+        if filled != size || extra != 0 {
+            throw FormatError(.io, "\(path): the file changed size while being read")
+        }
         return bytes
     }
 }

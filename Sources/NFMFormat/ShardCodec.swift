@@ -26,7 +26,8 @@ public enum ShardCodec {
     public static let headerSize = 48
     public static let fileExtension = "nfms"
 
-    /// Encodes a block into the bytes of a shard file.
+    /// Encodes a block into the bytes of a shard file; refuses (`.configuration`) a block whose payload
+    /// exceeds `ShardHeader.maxPayloadBytes`, which no reader would accept.
     public static func encode(_ block: ShardBlock, level: Int) throws -> [UInt8] {
         let rows = block.rowCount
         var payload = [UInt8]()
@@ -85,125 +86,35 @@ public enum ShardCodec {
             for index in block.indices { payload.appendLittleEndian(index) }
             for value in block.values { payload.appendLittleEndian(value.bitPattern) }
         }
+        guard payload.count <= ShardHeader.maxPayloadBytes, block.fieldCount <= ShardHeader.maxFieldCount else {
+            throw NFMError(
+                .configuration,
+                "a shard holds at most \(ShardHeader.maxPayloadBytes) payload bytes and \(ShardHeader.maxFieldCount) fields"
+                    + " (this one: \(payload.count) bytes, \(block.fieldCount) fields); write fewer rows per shard")
+        }
         let frame = try payload.withUnsafeBytes { try Zstd.compress($0, level: level) }
-        var file = magic
-        file.reserveCapacity(headerSize + frame.count)
-        file.appendLittleEndian(version)
-        file.append(block.layout.rawValue)
-        file.append(0)
-        file.appendLittleEndian(UInt32(block.fieldCount))
-        file.appendLittleEndian(UInt64(rows))
-        file.appendLittleEndian(UInt64(block.indices.count))
-        file.appendLittleEndian(UInt64(payload.count))
-        file.appendLittleEndian(UInt64(frame.count))
+        let header = ShardHeader(
+            layout: block.layout, fieldCount: block.fieldCount, rowCount: rows, entryCount: block.indices.count,
+            payloadBytes: payload.count, compressedBytes: frame.count)
+        var file = header.encoded()
         file.append(contentsOf: frame)
         return file
     }
 
     /// Decodes the bytes of a shard file; `name` is used in error messages.
     public static func decode(_ bytes: [UInt8], name: String) throws -> ShardBlock {
-        func fail(_ what: String) -> FormatError { FormatError(.corruptShard, "\(name): \(what)") }
-        guard bytes.count >= headerSize else { throw fail("truncated header (\(bytes.count) bytes)") }
-        guard Array(bytes[0..<8]) == magic else { throw fail("not an nfm shard (bad magic)") }
-        let version = bytes.readLittleEndian(UInt16.self, at: 8)
-        guard version == ShardCodec.version else { throw fail("unsupported shard version \(version)") }
-        guard let layout = ShardBlock.Layout(rawValue: bytes[10]), bytes[11] == 0 else {
-            throw fail("unknown layout byte \(bytes[10])")
-        }
-        let fields = Int(bytes.readLittleEndian(UInt32.self, at: 12))
-        let rows = Int(bytes.readLittleEndian(UInt64.self, at: 16))
-        let entries = Int(bytes.readLittleEndian(UInt64.self, at: 24))
-        let payloadBytes = Int(bytes.readLittleEndian(UInt64.self, at: 32))
-        let frameBytes = Int(bytes.readLittleEndian(UInt64.self, at: 40))
-        guard fields < 1 << 16, rows < 1 << 32, entries < 1 << 40, frameBytes == bytes.count - headerSize else {
-            throw fail(
-                "header announces \(frameBytes) compressed bytes, file holds \(bytes.count - headerSize)"
-                    + " (truncated or padded)")
-        }
-        let expected: Int
-        switch layout {
-        case .fixed:
-            guard entries == rows * fields, fields > 0, payloadBytes >= 8 * fields + 4 * rows else {
-                throw fail("inconsistent fixed-layout counts")
-            }
-            expected = payloadBytes  // checked against the column table after decompression
-        case .sparse:
-            guard fields == 0 else { throw fail("sparse shard with a field count") }
-            expected = 4 * (2 * rows + 1 + 2 * entries)
-        }
-        guard payloadBytes == expected else { throw fail("payload size \(payloadBytes), expected \(expected)") }
-        var payload = [UInt32](repeating: 0, count: (expected + 3) / 4)
-        do {
-            try bytes.withUnsafeBytes { raw in
-                try payload.withUnsafeMutableBytes { out in
-                    try Zstd.decompress(
-                        UnsafeRawBufferPointer(rebasing: raw[headerSize...]), expectedSize: expected, into: out)
-                }
-            }
-        } catch let error as FormatError {
-            throw fail(error.message)
-        }
-        var block: ShardBlock
-        switch layout {
-        case .fixed:
-            var columns: [(base: UInt32, width: Int)] = []
-            for f in 0..<fields {
-                let word = UInt32(littleEndian: payload[2 * f + 1])
-                let width = Int(word & 0xFF)
-                guard [1, 2, 4].contains(width), word >> 8 == 0 else {
-                    throw fail("bad column width \(width) for field \(f)")
-                }
-                columns.append((UInt32(littleEndian: payload[2 * f]), width))
-            }
-            let table = 8 * fields
-            guard expected == table + 4 * rows + columns.reduce(0, { $0 + $1.width * rows }) else {
-                throw fail("payload size \(expected) does not match its column table")
-            }
-            block = ShardBlock(fieldCount: fields)
-            block.labels = payload[2 * fields..<2 * fields + rows].map { Float(bitPattern: UInt32(littleEndian: $0)) }
-            block.indices = [UInt32](repeating: 0, count: rows * fields)
-            block.indices.withUnsafeMutableBufferPointer { out in
-                payload.withUnsafeBytes { raw in
-                    var cursor = table + rows * 4
-                    for (f, column) in columns.enumerated() {
-                        let base = column.base
-                        switch column.width {
-                        case 1:
-                            for r in 0..<rows { out[r * fields + f] = base &+ UInt32(raw[cursor + r]) }
-                        case 2:
-                            for r in 0..<rows {
-                                out[r * fields + f] = base &+ UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: cursor + 2 * r, as: UInt16.self)))
-                            }
-                        default:
-                            for r in 0..<rows {
-                                out[r * fields + f] = base &+ UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: cursor + 4 * r, as: UInt32.self))
-                            }
-                        }
-                        cursor += column.width * rows
-                    }
-                }
-            }
-        case .sparse:
-            block = ShardBlock()
-            var cursor = 0
-            func take(_ count: Int) -> ArraySlice<UInt32> {
-                defer { cursor += count }
-                return payload[cursor..<cursor + count]
-            }
-            block.labels = take(rows).map { Float(bitPattern: UInt32(littleEndian: $0)) }
-            block.rowOffsets = take(rows + 1).map { UInt32(littleEndian: $0) }
-            block.indices = take(entries).map { UInt32(littleEndian: $0) }
-            block.values = take(entries).map { Float(bitPattern: UInt32(littleEndian: $0)) }
-            guard block.rowOffsets.first == 0, block.rowOffsets.last.map(Int.init) == entries,
-                zip(block.rowOffsets, block.rowOffsets.dropFirst()).allSatisfy({ $0 <= $1 })
-            else { throw fail("row offsets are not monotone") }
-        }
-        return block
+        try bytes.withUnsafeBytes { try decode($0, name: name) }
     }
 
-    /// Reads and decodes a shard file.
+    /// Reads and decodes a shard file (no manifest check; readers of a dataset use
+    /// `DatasetManifest.readShard(_:in:)`, which also checks its size and SHA-256).
     public static func read(path: String) throws -> ShardBlock {
         try decode(ReadableFile.readAll(path), name: path)
+    }
+
+    /// The error for a malformed shard: `.corruptShard` at (file, field, value).
+    static func corrupt(_ name: String, field: String, value: any CustomStringConvertible, _ what: String) -> NFMError {
+        NFMError(.corruptShard, what, at: .init(file: name, field: field, value: NFMError.excerpt("\(value)")))
     }
 }
 

@@ -21,27 +21,52 @@ public enum Zstd {
         return output
     }
 
-    /// Decompresses one frame that must hold exactly `expectedSize` bytes; verifies the frame checksum.
+    /// What a frame header announces, read without decompressing anything.
+    public struct FrameInfo: Sendable, Equatable {
+        /// The declared decompressed size.
+        public var contentSize: UInt64
+        /// Whether the frame ends with an XXH64 checksum of its content.
+        public var hasChecksum: Bool
+    }
+
+    /// Reads the header of the single zstd frame that must fill `frame` exactly (no trailing bytes or
+    /// second frame) and declares its content size. Throws `.compression`. O(number of blocks).
+    public static func frameInfo(_ frame: UnsafeRawBufferPointer) throws -> FrameInfo {
+        guard frame.count >= 5, frame.littleEndian(UInt32.self, at: 0) == 0xFD2F_B528 else {
+            throw NFMError(.compression, "not a zstd frame (bad magic number)")
+        }
+        let contentSize = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+        guard contentSize != ZSTD_CONTENTSIZE_ERROR, contentSize != ZSTD_CONTENTSIZE_UNKNOWN else {
+            throw NFMError(.compression, "the zstd frame header does not declare its content size")
+        }
+        let frameSize = ZSTD_findFrameCompressedSize(frame.baseAddress, frame.count)
+        guard ZSTD_isError(frameSize) == 0, frameSize == frame.count else {
+            throw NFMError(.compression, "the zstd frame does not end where the file does (truncated, padded or damaged)")
+        }
+        // Frame_Header_Descriptor bit 2: Content_Checksum_flag (RFC 8878 §3.1.1.1.1).
+        return FrameInfo(contentSize: UInt64(contentSize), hasChecksum: frame[4] & 0x04 != 0)
+    }
+
+    /// Decompresses one frame that must hold exactly `expectedSize` bytes into `destination` (at least that
+    /// large); verifies the frame checksum when the frame has one.
     public static func decompress(
         _ frame: UnsafeRawBufferPointer, expectedSize: Int, into destination: UnsafeMutableRawBufferPointer
     ) throws {
-        let contentSize = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
-        guard contentSize != ZSTD_CONTENTSIZE_ERROR, contentSize != ZSTD_CONTENTSIZE_UNKNOWN,
-            contentSize == UInt64(expectedSize), destination.count >= expectedSize
-        else {
-            throw FormatError(.compression, "zstd frame header does not announce \(expectedSize) bytes")
+        let info = try frameInfo(frame)
+        guard info.contentSize == UInt64(expectedSize), destination.count >= expectedSize else {
+            throw NFMError(.compression, "the zstd frame header announces \(info.contentSize) bytes, expected \(expectedSize)")
         }
         let produced = try check(
             ZSTD_decompress(destination.baseAddress, expectedSize, frame.baseAddress, frame.count))
         guard produced == expectedSize else {
-            throw FormatError(.compression, "zstd frame holds \(produced) bytes, expected \(expectedSize)")
+            throw NFMError(.compression, "the zstd frame holds \(produced) bytes, expected \(expectedSize)")
         }
     }
 
     @discardableResult
     private static func check(_ result: Int) throws -> Int {
         if ZSTD_isError(result) != 0 {
-            throw FormatError(.compression, "zstd: " + String(cString: ZSTD_getErrorName(result)))
+            throw NFMError(.compression, "zstd: " + String(cString: ZSTD_getErrorName(result)))
         }
         return result
     }

@@ -119,6 +119,11 @@ public struct Checkpoint: Sendable {
     public struct EmbeddedFile: Codable, Sendable, Equatable {
         public var path: String
         public var text: String
+
+        public init(path: String, text: String) {
+            self.path = path
+            self.text = text
+        }
     }
 
     public struct Header: Codable, Sendable {
@@ -142,12 +147,15 @@ public struct Checkpoint: Sendable {
             vocabularies: vocabularies, tensors: model.namedTensors.map { Tensor(name: $0.name, count: $0.buffer.count) })
     }
 
-    /// Reads the vocabulary files a manifest lists for its fields, to embed them.
-    public static func vocabularies(of manifest: DatasetManifest, directory: String) -> [EmbeddedFile] {
-        manifest.fields.compactMap { field in
-            guard !field.vocabulary.isEmpty,
-                let bytes = try? ReadableFile.readAll(directory + "/" + field.vocabulary)
-            else { return nil }
+    /// Reads the vocabulary files a manifest lists for its fields, to embed them, checking each against
+    /// the manifest: the path must be confined to `directory` (`ManifestPath`: relative, no `..`, no
+    /// symlink, a regular file) and the bytes must have the SHA-256 of the manifest's `files` entry.
+    /// Throws `.manifest` for a path that is unsafe, unlisted or missing, `.vocabulary` for a size or
+    /// checksum mismatch.
+    public static func vocabularies(of manifest: DatasetManifest, directory: String) throws -> [EmbeddedFile] {
+        try manifest.fields.enumerated().compactMap { f, field in
+            guard !field.vocabulary.isEmpty else { return nil }
+            let bytes = try manifest.readListedFile(field.vocabulary, in: directory, field: "fields[\(f)].vocabulary")
             return EmbeddedFile(path: field.vocabulary, text: String(decoding: bytes, as: UTF8.self))
         }
     }
@@ -177,57 +185,5 @@ public struct Checkpoint: Sendable {
     /// Writes atomically (temporary file, then rename).
     public func write(to path: String) throws {
         try FileSystem.writeAtomically(try encoded(), to: path)
-    }
-
-    public static func load(path: String) throws -> Checkpoint {
-        guard FileSystem.exists(path) else { throw ModelError(.checkpoint, "\(path): no such checkpoint") }
-        let bytes: [UInt8]
-        do { bytes = try ReadableFile.readAll(path) } catch { throw ModelError(.io, "\(error)") }
-        return try decode(bytes, name: path)
-    }
-
-    public static func decode(_ bytes: [UInt8], name: String) throws -> Checkpoint {
-        func fail(_ what: String) -> ModelError { ModelError(.checkpoint, "\(name): \(what)") }
-        guard bytes.count >= prefixSize, Array(bytes[0..<8]) == magic else {
-            throw fail("not an nfm checkpoint (bad magic or too short)")
-        }
-        let version = bytes.readLittleEndian(UInt32.self, at: 8)
-        guard Self.readableVersions.contains(version) else {
-            throw fail("unsupported checkpoint version \(version) (this build reads versions \(Self.readableVersions.lowerBound)–\(Self.readableVersions.upperBound); a newer nfm wrote it?)")
-        }
-        let headerBytes = Int(bytes.readLittleEndian(UInt64.self, at: 16))
-        let payloadBytes = Int(bytes.readLittleEndian(UInt64.self, at: 24))
-        guard headerBytes >= 0, payloadBytes >= 0, headerBytes < 1 << 40, payloadBytes < 1 << 40,
-            prefixSize + headerBytes + payloadBytes == bytes.count
-        else {
-            throw fail("truncated or padded: header announces \(prefixSize + headerBytes + payloadBytes) bytes, file has \(bytes.count)")
-        }
-        let stored = String(decoding: bytes[32..<96], as: UTF8.self)
-        let actual = bytes.withUnsafeBytes { SHA256.hexDigest(of: UnsafeRawBufferPointer(rebasing: $0[prefixSize...])) }
-        guard stored == actual else { throw fail("checksum mismatch (the file is corrupted)") }
-        let header: Header
-        do {
-            header = try JSONDecoder().decode(Header.self, from: Data(bytes[prefixSize..<prefixSize + headerBytes]))
-        } catch {
-            throw fail("unreadable header (\(error))")
-        }
-        try header.config.validate()
-        let model = Model(config: header.config)
-        let tensors = model.namedTensors
-        guard tensors.map(\.name) == header.tensors.map(\.name),
-            zip(tensors, header.tensors).allSatisfy({ $0.buffer.count == $1.count }),
-            4 * header.tensors.reduce(0, { $0 + $1.count }) == payloadBytes
-        else { throw fail("tensors do not match the model configuration") }
-        var offset = prefixSize + headerBytes
-        for (_, buffer) in tensors {
-            for i in 0..<buffer.count {
-                buffer[i] = Float(bitPattern: bytes.readLittleEndian(UInt32.self, at: offset))
-                offset += 4
-            }
-        }
-        model.prepareInference()
-        var checkpoint = Checkpoint(model: model, dataset: header.dataset, training: header.training, definition: header.definition, vocabularies: header.vocabularies)
-        checkpoint.header = header
-        return checkpoint
     }
 }

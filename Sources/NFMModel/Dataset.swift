@@ -22,20 +22,27 @@ public final class SplitData: @unchecked Sendable {
         self.fieldCount = fieldCount
     }
 
-    /// Appends a decoded shard.
+    /// Appends a decoded shard; refuses one whose layout differs, or that would take a split past 2^32
+    /// entries (sparse offsets are UInt32).
     public func append(_ block: ShardBlock, name: String) throws {
         guard block.layout == layout, layout == .sparse || block.fieldCount == fieldCount else {
-            throw ModelError(.dataset, "\(name): shard layout differs from the manifest's")
+            throw NFMError(.dataset, "shard layout differs from the manifest's", at: .init(file: name, field: "layout"))
         }
-        labels.append(contentsOf: block.labels)
         switch layout {
         case .fixed:
+            labels.append(contentsOf: block.labels)
             indices.append(contentsOf: block.indices)
         case .sparse:
+            let (total, overflow) = indices.count.addingReportingOverflow(block.indices.count)
+            guard !overflow, total <= Int(UInt32.max) else {
+                throw NFMError(
+                    .dataset, "a sparse split holds at most 2^32 − 1 entries", at: .init(file: name, field: "entries", value: "\(total)"))
+            }
             let base = UInt32(indices.count)
+            labels.append(contentsOf: block.labels)
             indices.append(contentsOf: block.indices)
             values.append(contentsOf: block.values)
-            offsets.append(contentsOf: block.rowOffsets.dropFirst().map { $0 + base })
+            offsets.append(contentsOf: block.rowOffsets.dropFirst().map { $0 + base })  // ≤ total: no overflow
         }
     }
 
@@ -89,50 +96,45 @@ public struct Dataset: Sendable {
     public static let defaultCacheBytes = 2 << 30
 
     /// Loads the manifest and, unless they exceed `cacheBytes` decoded (or `stream` is set), the shards
-    /// of `splits`, checking every feature index against the manifest's feature count. Shard integrity is
-    /// checked by zstd's frame checksum while decoding (`nfm verify` checks the SHA-256 of every file).
+    /// of `splits`. The manifest must match `manifest.sha256` and be consistent
+    /// (`DatasetManifest.load`); every shard is checked against it as it is read, in the same pass
+    /// (`DatasetManifest.readShard`: confined regular file, size, SHA-256, header, rows, layout, and every
+    /// feature index within its field's range), on the first load and on every streamed read.
     /// Sparse-layout datasets are always cached.
     public static func load(
         directory: String, splits wanted: [Split] = Split.allCases, cacheBytes: Int = defaultCacheBytes,
         stream: Bool = false
     ) throws -> Dataset {
         let (manifest, sha) = try DatasetManifest.load(directory: directory)
-        let decoded = wanted.reduce(0) { $0 + decodedBytes(manifest, $1) }
+        let decoded = wanted.reduce(0) { total, split in
+            let (sum, overflow) = total.addingReportingOverflow(decodedBytes(manifest, split))
+            return overflow ? Int.max : sum
+        }
         if manifest.layout == .fixed && (stream || decoded > cacheBytes) {
             return Dataset(directory: directory, manifest: manifest, manifestSHA256: sha, splits: [:], streamed: true)
         }
         var splits: [Split: SplitData] = [:]
         for split in wanted {
             let data = SplitData(split: split, layout: manifest.layout, fieldCount: fieldCount(manifest))
-            for shard in manifest.shards(in: split) { try data.append(readShard(shard, directory, manifest), name: shard.file) }
+            for shard in manifest.shards(in: split) {
+                try data.append(manifest.readShard(shard, in: directory), name: directory + "/" + shard.file)
+            }
             splits[split] = data
         }
         return Dataset(directory: directory, manifest: manifest, manifestSHA256: sha, splits: splits, streamed: false)
     }
 
-    /// Bytes of a split's rows once decoded (labels and indices; sparse: estimated from entries).
+    /// Bytes of a split's rows once decoded (labels and indices; sparse: estimated from entries);
+    /// `Int.max` when that does not fit in an `Int`.
     public static func decodedBytes(_ manifest: DatasetManifest, _ split: Split) -> Int {
-        let rows = manifest.shards(in: split).reduce(0) { $0 + $1.rows }
-        return rows * 4 * (1 + max(manifest.fields.count, 1) * (manifest.layout == .fixed ? 1 : 2))
+        let rows = manifest.shards(in: split).reduce(0) { $0 &+ max($1.rows, 0) }
+        let perRow = 4 * (1 + max(manifest.fields.count, 1) * (manifest.layout == .fixed ? 1 : 2))
+        let (bytes, overflow) = rows.multipliedReportingOverflow(by: perRow)
+        return overflow || rows < 0 ? Int.max : bytes
     }
 
     private static func fieldCount(_ manifest: DatasetManifest) -> Int {
         manifest.layout == .fixed ? manifest.fields.count : 0
-    }
-
-    private static func readShard(_ shard: DatasetManifest.Shard, _ directory: String, _ manifest: DatasetManifest) throws
-        -> ShardBlock
-    {
-        let path = directory + "/" + shard.file
-        let block = try ShardCodec.read(path: path)
-        guard block.rowCount == shard.rows else {
-            throw ModelError(.dataset, "\(path): \(block.rowCount) rows, the manifest says \(shard.rows)")
-        }
-        if let bad = block.indices.first(where: { Int($0) >= manifest.featureCount }) {
-            throw ModelError(
-                .dataset, "\(path): feature index \(bad) is outside the manifest's \(manifest.featureCount) features")
-        }
-        return block
     }
 
     public subscript(split: Split) -> SplitData? { splits[split] }
@@ -150,7 +152,7 @@ public struct Dataset: Sendable {
         let shards = manifest.shards(in: split)
         for index in order ?? Array(shards.indices) {
             let data = SplitData(split: split, layout: manifest.layout, fieldCount: Self.fieldCount(manifest))
-            try data.append(Self.readShard(shards[index], directory, manifest), name: shards[index].file)
+            try data.append(manifest.readShard(shards[index], in: directory), name: directory + "/" + shards[index].file)
             try body(data)
         }
     }

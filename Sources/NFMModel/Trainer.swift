@@ -314,10 +314,9 @@ public final class Trainer {
             train: record.train, validation: record.validation, test: record.test)
         let checkpoint = Checkpoint(
             model: model, dataset: fingerprint, training: training, definition: dataset.manifest.definition,
-            vocabularies: vocabularies)
+            vocabularies: try vocabularies.get())
         try checkpoint.write(to: path)
     }
 
-    private lazy var vocabularies: [Checkpoint.EmbeddedFile] = Checkpoint.vocabularies(
-        of: dataset.manifest, directory: dataset.directory)
+    private lazy var vocabularies = Result { try Checkpoint.vocabularies(of: dataset.manifest, directory: dataset.directory) }
 }

@@ -35,8 +35,7 @@ public enum LibFMConverter {
     {
         let (manifest, _) = try DatasetManifest.load(directory: datasetDirectory)
         for shard in manifest.shards {  // validate every input before the output is claimed
-            let path = datasetDirectory + "/" + shard.file
-            guard try SHA256.hexDigest(ofFile: path) == shard.sha256 else { throw shardMismatch(path, shard) }
+            _ = try manifest.readShard(shard, in: datasetDirectory)
         }
         let directory = try OutputDirectory.claim(
             outputDirectory, kind: .libfm, force: force, inputs: [datasetDirectory])
@@ -64,7 +63,7 @@ public enum LibFMConverter {
         var rows = 0
         var bytes = 0
         for shard in manifest.shards(in: split) {
-            let block = try verifiedShard(shard, in: datasetDirectory)
+            let block = try manifest.readShard(shard, in: datasetDirectory)
             for row in 0..<block.rowCount {
                 appendLine(of: block, row: row, to: &text)
                 if text.count >= 1 << 20 {
@@ -80,19 +79,6 @@ public enum LibFMConverter {
         try file.close(sync: true)
         try FileSystem.rename(temporary, to: path)
         return ExportedFile(split: split, path: path, rows: rows, bytes: bytes)
-    }
-
-    /// Reads a shard and checks its bytes against the manifest's SHA-256 before decoding them.
-    private static func verifiedShard(_ shard: DatasetManifest.Shard, in directory: String) throws -> ShardBlock {
-        let bytes = try ReadableFile.readAll(directory + "/" + shard.file)
-        guard SHA256.hexDigest(of: bytes) == shard.sha256 else { throw shardMismatch(directory + "/" + shard.file, shard) }
-        return try ShardCodec.decode(bytes, name: shard.file)
-    }
-
-    private static func shardMismatch(_ path: String, _ shard: DatasetManifest.Shard) -> NFMError {
-        NFMError(
-            .corruptShard, "the file's SHA-256 differs from the manifest's",
-            at: .init(file: path, field: "sha256", value: shard.sha256))
     }
 
     private static func appendLine(of block: ShardBlock, row: Int, to text: inout [UInt8]) {

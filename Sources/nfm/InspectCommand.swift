@@ -43,8 +43,8 @@ struct Inspect: ParsableCommand {
                 let shards = manifest.shards(in: split)
                 let bytes = shards.reduce(0) { $0 + $1.bytes }
                 lines.append(
-                    "\(split.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(shards.count) shards,"
-                        + " \(shards.reduce(0) { $0 + $1.rows }) rows, \(bytes) bytes")
+                    "\(split.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(counted(shards.count, "shard")),"
+                        + " \(counted(shards.reduce(0) { $0 + $1.rows }, "row")), \(counted(bytes, "byte"))")
             }
             print(lines.joined(separator: "\n"))
         }
@@ -54,7 +54,13 @@ struct Inspect: ParsableCommand {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every file of a dataset against its manifest (sizes, SHA-256, shard frames).",
-        discussion: "Exits 0 when the dataset is intact, 4 when any file is missing, corrupt, truncated or extra.")
+        discussion: """
+            Checks manifest.json against manifest.sha256 and for consistency, then every listed file: a regular \
+            file inside the dataset (no symlink, FIFO or device; a path that leaves the dataset is reported, \
+            never opened) with the recorded size and SHA-256, every shard decoding to the recorded rows with \
+            feature indices in range, and no unlisted file. Exits 0 when the dataset is intact, 4 when \
+            anything is wrong (each problem is named), 3 when the directory does not exist.
+            """)
 
     @Argument(help: "The dataset directory.")
     var directory: String
@@ -62,19 +68,59 @@ struct Verify: ParsableCommand {
     @Flag(help: "Print only problems.")
     var quiet = false
 
+    @Flag(help: "Print the report as JSON on standard output (problems: path, kind, detail).")
+    var json = false
+
     func run() throws {
         try runMapped {
             let report = try DatasetVerifier.verify(directory: directory)
-            for problem in report.problems { Diagnostics.write("\(directory)/\(problem)\n") }
-            guard report.isValid else {
-                Diagnostics.write("verify failed: \(report.problems.count) problem(s) in \(directory)\n")
-                throw ExitCode(4)
+            if json {
+                FileHandle.standardOutput.write(Data(try VerifyReportJSON(directory: directory, report: report).encoded()))
+            } else {
+                for problem in report.problems { Diagnostics.write("\(directory)/\(problem)\n") }
             }
-            if !quiet {
+            guard report.isValid else {
+                throw NFMError(.verification, "verify failed: \(counted(report.problems.count, "problem")) in \(directory)")
+            }
+            if !quiet && !json {
                 print(
-                    "ok: \(directory): \(report.filesChecked) files, \(report.manifest.shards.count) shards,"
-                        + " \(report.manifest.counts.instances) instances verified")
+                    "ok: \(directory): \(counted(report.filesChecked, "file")), \(counted(report.manifest.shards.count, "shard")),"
+                        + " \(counted(report.manifest.counts.instances, "instance")) verified")
             }
         }
     }
 }
+
+/// `nfm verify --json`: the report in machine-readable form.
+struct VerifyReportJSON: Encodable {
+    struct Problem: Encodable {
+        var path: String
+        /// The kind in words, e.g. "checksum mismatch".
+        var kind: String
+        var detail: String
+    }
+
+    var directory: String
+    var valid: Bool
+    var filesChecked: Int
+    var shards: Int
+    var problems: [Problem]
+
+    init(directory: String, report: DatasetVerifier.Report) {
+        self.directory = directory
+        valid = report.isValid
+        filesChecked = report.filesChecked
+        shards = report.manifest.shards.count
+        problems = report.problems.map { Problem(path: $0.path, kind: $0.kind.rawValue, detail: $0.detail) }
+    }
+
+    /// Pretty-printed JSON with sorted keys and a trailing newline.
+    func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [10]
+    }
+}
+
+/// "1 shard", "2 shards", "0 shards".
+func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }

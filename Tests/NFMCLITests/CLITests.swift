@@ -47,7 +47,7 @@ func nfm(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr
         try Data(bytes).write(to: URL(fileURLWithPath: shard))
         let verify = try nfm(["verify", out])
         #expect(verify.status == 4)
-        #expect(verify.stderr.contains("validation/part-00000.nfms: checksumMismatch"))
+        #expect(verify.stderr.contains("validation/part-00000.nfms: checksum mismatch"))
     }
 
     @Test func badInputExitsNonZeroWithPosition() throws {

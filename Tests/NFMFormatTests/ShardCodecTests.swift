@@ -58,8 +58,9 @@ import Testing
         do {
             _ = try ShardCodec.decode(bytes, name: "train/part-00007.nfms")
             Issue.record("no error")
-        } catch let error as FormatError {
-            #expect(error.message.contains("train/part-00007.nfms"))
+        } catch let error as NFMError {
+            #expect(error.position == .init(file: "train/part-00007.nfms", field: "magic", value: "00464d5348415244"))
+            #expect(error.description.hasPrefix("train/part-00007.nfms: field magic = "))
             #expect(error.code == .corruptShard)
         }
     }

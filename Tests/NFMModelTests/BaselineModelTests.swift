@@ -205,7 +205,7 @@ import Testing
         let manifest = DatasetManifest(
             tool: ToolInfo.name, name: "libfm", definition: nil, seed: 1, negativeRule: nil, inputs: [], counts: counts,
             labels: .init(positive: 1, negative: -1), layout: .sparse, fields: [], featureCount: 9, files: [], shards: shards)
-        try FileSystem.writeAtomically(try manifest.encoded(), to: dir + "/" + DatasetManifest.fileName)
+        try manifest.write(to: dir)
         let dataset = try Dataset.load(directory: dir)
         for kind in [ModelKind.wideDeep, .deepCross] {
             let error = try #require(throws: ModelError.self) {

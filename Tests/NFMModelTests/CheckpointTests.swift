@@ -48,7 +48,8 @@ import Testing
         try FileSystem.writeAtomically(bytes, to: path)
         let error = try #require(throws: ModelError.self) { try Checkpoint.load(path: path) }
         #expect(error.code == .checkpoint)
-        #expect(error.message.contains(path))
+        #expect(error.position?.file == path)
+        #expect(error.position?.field == (offset < 0 ? "headerBytes" : "sha256"))
         #expect(error.message.contains(offset < 0 ? "truncated" : "checksum"))
         #expect(throws: ModelError.self) { try Evaluation.run(checkpointPath: path, datasetDirectory: dir, threads: 1) }
     }

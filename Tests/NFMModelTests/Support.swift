@@ -43,7 +43,7 @@ func writeDataset(
     let manifest = DatasetManifest(
         tool: ToolInfo.name, name: name, definition: nil, seed: 1, negativeRule: nil, inputs: [], counts: counts,
         labels: labels, layout: .fixed, fields: fields, featureCount: offset, files: [], shards: shards)
-    try FileSystem.writeAtomically(try manifest.encoded(), to: directory + "/" + DatasetManifest.fileName)
+    try manifest.write(to: directory)
 }
 
 /// The parity problem: two fields of 4 values, label +1 when the value indices have equal parity.
