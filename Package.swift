@@ -1,17 +1,6 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-/// Opt-in AVX2/FMA code generation for the kernels target only (see ENGINEERING.md).
-/// `NFM_PORTABLE=1 swift build` builds for baseline x86-64 / any arm64.
-let kernelFlags: [SwiftSetting] = {
-    #if arch(x86_64)
-    if Context.environment["NFM_PORTABLE"] == nil {
-        return [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
-    }
-    #endif
-    return []
-}()
-
 let package = Package(
     name: "nfm",
     products: [
@@ -33,15 +22,12 @@ let package = Package(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
         .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto"]),
-        // The builder's per-row loops pay run-time exclusivity checks on captured state: without this flag
-        // a Frappe build executes 2.38 G instead of 1.39 G instructions (callgrind, BENCHMARKS.md).
-        .target(
-            name: "NFMPipeline", dependencies: ["NFMFormat"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "NFMPipeline", dependencies: ["NFMFormat"]),
+        // Release builds get AVX2/FMA code from the build scripts (`-Xswiftc -Xcc -Xswiftc -march=x86-64-v3`),
+        // never from a flag here that would reach every package depending on nfm (ENGINEERING.md).
         .target(
             name: "NFMKernels",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
-            swiftSettings: kernelFlags),
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "NFMModel", dependencies: ["NFMFormat", "NFMPipeline", "NFMKernels"]),
         .target(name: "NFMExperiments", dependencies: ["NFMFormat", "NFMModel"]),
         .executableTarget(
