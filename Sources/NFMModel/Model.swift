@@ -57,7 +57,7 @@ public final class Model: @unchecked Sendable {
     /// and FM's prediction vector starts at ones. One stream of draws, taken by the stages in
     /// `InitializationRank` order.
     public func initialize(seed: UInt64) {
-        var random = Xoshiro256(seed: seed ^ 0x494E_4954)  // "INIT"
+        var random = Xoshiro256(seed: seed, stream: .initialization)
         let ordered = stages.enumerated().sorted {
             ($0.element.initializationRank, $0.offset) < ($1.element.initializationRank, $1.offset)
         }
