@@ -19,6 +19,8 @@ public final class Model: @unchecked Sendable {
     let stages: [any ModelStage]
     /// Dense (non-embedding) trainable tensors, in update order.
     let denseTrainable: [FloatBuffer]
+    /// Each stage's sparse parameters (parallel to `stages`).
+    let sparseTrainable: [[SparseParameter]]
 
     public let bias: FloatBuffer
     /// First-order weights (empty for DeepCross).
@@ -41,6 +43,7 @@ public final class Model: @unchecked Sendable {
         terms = Self.terms(of: config)
         stages = [linearTerm] + terms.flatMap(\.stages)
         denseTrainable = stages.flatMap(\.denseTrainable)
+        sparseTrainable = stages.map(\.sparseTrainable)
         let tensors = Dictionary(stages.flatMap(\.namedTensors), uniquingKeysWith: { first, _ in first })
         bias = linearTerm.bias
         linear = linearTerm.weights
@@ -137,8 +140,8 @@ extension Model {
 
     /// Each sparse parameter with its per-slot gradient of the last `backward`, in update order.
     func sparseGradients(in ws: Workspace) -> [(parameter: SparseParameter, gradient: FloatBuffer)] {
-        zip(stages, ws.stages).flatMap { stage, scratch in
-            zip(stage.sparseTrainable, scratch.sparseGradients).map { ($0, $1) }
+        zip(sparseTrainable, ws.stages).flatMap { parameters, scratch in
+            zip(parameters, scratch.sparseGradients).map { ($0, $1) }
         }
     }
 }

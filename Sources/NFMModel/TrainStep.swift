@@ -43,8 +43,8 @@ extension Model {
             optimizer.update(parameter, gradient: gradient)
         }
         ws.slots.slotFeature.withUnsafeBufferPointer { rows in
-            for (stage, scratch) in zip(stages, ws.stages) {
-                for (parameter, gradient) in zip(stage.sparseTrainable, scratch.sparseGradients) {
+            for (parameters, scratch) in zip(sparseTrainable, ws.stages) {
+                for (parameter, gradient) in zip(parameters, scratch.sparseGradients) {
                     optimizer.updateRows(
                         parameter.table, width: parameter.width, rows: rows.baseAddress!, count: ws.slots.count,
                         gradients: gradient.pointer, l2: parameter.regularized ? optimizer.l2 : 0)
