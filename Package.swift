@@ -22,7 +22,10 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
-        .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto"]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto", "CZlib"]),
         // One SplitMix64 and one table of random streams, for the builder and the trainer alike.
         .target(name: "NFMRandom"),
         .target(name: "NFMPipeline", dependencies: ["NFMFormat", "NFMRandom"]),
@@ -40,7 +43,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NFMTestSupport", dependencies: ["NFMFormat", "NFMPipeline"]),
-        .testTarget(name: "NFMFormatTests", dependencies: ["NFMFormat", "NFMTestSupport"]),
+        .testTarget(name: "NFMFormatTests", dependencies: ["NFMFormat", "NFMTestSupport", "CZlib"]),
         .testTarget(name: "NFMPipelineTests", dependencies: ["NFMPipeline", "NFMTestSupport"]),
         .testTarget(name: "NFMExperimentsTests", dependencies: ["NFMExperiments", "NFMModel", "NFMTestSupport"]),
         .testTarget(name: "NFMCLITests", dependencies: ["nfm", "NFMFormat", "NFMTestSupport"]),
