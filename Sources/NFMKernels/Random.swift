@@ -24,6 +24,7 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
         self.init(seed: stream.seed(seed))
     }
 
+    /// The next 64 random bits (xoshiro256**: `rotl(s₁·5, 7)·9`, then the state update).
     @inlinable public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17

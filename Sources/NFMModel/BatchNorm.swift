@@ -5,9 +5,13 @@ import NFMKernels
 /// `μ̄ ← decay·μ̄ + (1 − decay)·μ_batch` (same for σ̄²); inference applies `y = x·scale + shift` with
 /// `scale = γ/√(σ̄² + ε)`, `shift = β − μ̄·scale`.
 public final class BatchNormParameters: @unchecked Sendable {
+    /// Scale γ, one per column (starts at 1).
     public let gamma: FloatBuffer
+    /// Shift β, one per column (starts at 0).
     public let beta: FloatBuffer
+    /// Moving average μ̄ of the batch means (starts at 0).
     public let movingMean: FloatBuffer
+    /// Moving average σ̄² of the batch variances (starts at 1).
     public let movingVariance: FloatBuffer
     /// Inference form `y = x·scale + shift`, refreshed by `Model.prepareInference()`.
     let scale: FloatBuffer

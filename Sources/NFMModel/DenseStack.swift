@@ -2,11 +2,15 @@ import NFMKernels
 
 /// One hidden layer: `z = aW + b`, then batch norm, activation and dropout.
 public final class DenseLayer: @unchecked Sendable {
+    /// Width of the layer's input `a`.
     public let inputWidth: Int
+    /// Width of the layer's output.
     public let width: Int
-    /// Row-major `inputWidth × width`.
+    /// `W`, row-major `inputWidth × width`.
     public let weight: FloatBuffer
+    /// `b`, `width` values.
     public let bias: FloatBuffer
+    /// Batch norm after `aW + b`, when the model uses it.
     public let norm: BatchNormParameters?
 
     init(inputWidth: Int, width: Int, norm: BatchNormParameters?) {

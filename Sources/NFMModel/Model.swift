@@ -12,6 +12,7 @@ import NFMKernels
 /// - HOFM: `ŷ = w₀ + Σᵢ wᵢxᵢ + Σ_f f_BI(P, x)_f + Σ_f A³_f(Q, x)` (order-2 embeddings `P` =
 ///   `embeddings`, order-3 embeddings `Q` = `embeddings3`).
 public final class Model: @unchecked Sendable {
+    /// The architecture.
     public let config: ModelConfig
     let linearTerm: LinearTerm
     let terms: [InteractionTerm]
@@ -22,6 +23,7 @@ public final class Model: @unchecked Sendable {
     /// Each stage's sparse parameters (parallel to `stages`).
     let sparseTrainable: [[SparseParameter]]
 
+    /// `w₀`, one value.
     public let bias: FloatBuffer
     /// First-order weights (empty for DeepCross).
     public let linear: FloatBuffer
@@ -29,6 +31,7 @@ public final class Model: @unchecked Sendable {
     public let embeddings: FloatBuffer
     /// HOFM's order-3 embeddings `Q`, `featureCount × factors` (empty for the other models).
     public let embeddings3: FloatBuffer
+    /// Batch norm on the Bi-Interaction output (NFM, FM), when the model uses it.
     public let biNorm: BatchNormParameters?
     /// NFM's and Wide&Deep's hidden layers.
     public let layers: [DenseLayer]
@@ -37,6 +40,8 @@ public final class Model: @unchecked Sendable {
     /// `h`, of width `config.outputWidth` (ones and not trained for FM; empty for LR and HOFM).
     public let prediction: FloatBuffer
 
+    /// A model of `config` with the stages' starting values (call `initialize(seed:)` to draw them).
+    /// O(parameters).
     public init(config: ModelConfig) {
         self.config = config
         linearTerm = LinearTerm(featureCount: config.featureCount, hasWeights: config.kind.hasLinearPart)

@@ -2,13 +2,17 @@ import NFMKernels
 
 /// A DeepCross residual unit `y = act(x + act(x·W₁ + b₁)·W₂ + b₂)` of width `width` and inner width `hidden`.
 public final class ResidualUnit: @unchecked Sendable {
+    /// Width `d` of the unit's input and output.
     public let width: Int
+    /// Inner width `h`.
     public let hidden: Int
-    /// Row-major `width × hidden`.
+    /// `W₁`, row-major `width × hidden`.
     public let weight1: FloatBuffer
+    /// `b₁`, `hidden` values.
     public let bias1: FloatBuffer
-    /// Row-major `hidden × width`.
+    /// `W₂`, row-major `hidden × width`.
     public let weight2: FloatBuffer
+    /// `b₂`, `width` values.
     public let bias2: FloatBuffer
 
     init(width: Int, hidden: Int) {

@@ -3,6 +3,7 @@ import NFMKernels
 /// Scratch memory for forward and backward passes of one model over at most `capacity` rows; one per
 /// thread. Each stage of the model keeps its own scratch here.
 public final class Workspace: @unchecked Sendable {
+    /// The most rows a forward pass may take.
     public let capacity: Int
     /// `ŷ` of the last forward pass, and `∂L/∂ŷ`.
     let output: FloatBuffer
@@ -16,6 +17,8 @@ public final class Workspace: @unchecked Sendable {
     /// The batch's sparse-gradient slots.
     let slots: SlotAssignment
 
+    /// Scratch for `model` (and models of the same configuration) over at most `capacity` rows: about
+    /// `capacity × (sum of the stages' widths)` floats.
     public init(model: Model, capacity: Int) {
         self.capacity = capacity
         output = FloatBuffer(count: capacity)

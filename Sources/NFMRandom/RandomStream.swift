@@ -13,6 +13,7 @@ public struct RandomStream: Sendable, Hashable, CustomStringConvertible {
     /// A short name for messages and tests.
     public let name: String
 
+    /// A stream numbered (or tagged) `id`; add new streams to the table below, never reuse an id.
     public init(id: UInt64, name: String) {
         self.id = id
         self.name = name
@@ -21,6 +22,7 @@ public struct RandomStream: Sendable, Hashable, CustomStringConvertible {
     /// The seed of a sequential stream's generator: `seed ⊕ id`.
     @inline(__always) public func seed(_ seed: UInt64) -> UInt64 { seed ^ id }
 
+    /// The stream's name.
     public var description: String { name }
 
     // MARK: counter-based (SplitMix64(seed:stream:index:))
@@ -31,8 +33,16 @@ public struct RandomStream: Sendable, Hashable, CustomStringConvertible {
     public static let permutation = RandomStream(id: 2, name: "permutation")
     /// A synthetic user's fixed traits, indexed by nothing and seeded by the user id (`nfm synth`).
     public static let syntheticUser = RandomStream(id: 5, name: "synthetic-user")
-    /// The rows of a synthetic log (`nfm synth`).
+    /// The rows of a synthetic Frappe or MovieLens tag log (`nfm synth`).
     public static let syntheticRows = RandomStream(id: 77, name: "synthetic-rows")
+    /// The rows of a synthetic Criteo-shaped click log (`SyntheticClickLog`).
+    public static let syntheticClicks = RandomStream(id: 91, name: "synthetic-clicks")
+    /// The rows of a synthetic MovieLens-1M-shaped rating log (`SyntheticRatingsLog`).
+    public static let syntheticRatings = RandomStream(id: 92, name: "synthetic-ratings")
+    /// A synthetic rating user's traits, seeded by the user id.
+    public static let syntheticRatingUser = RandomStream(id: 93, name: "synthetic-rating-user")
+    /// A synthetic movie's traits, seeded by the movie id.
+    public static let syntheticRatingMovie = RandomStream(id: 94, name: "synthetic-rating-movie")
 
     // MARK: sequential (Xoshiro256(seed: stream.seed(seed)))
 
@@ -45,6 +55,7 @@ public struct RandomStream: Sendable, Hashable, CustomStringConvertible {
 
     /// Every stream of the table, counter-based first.
     public static let all: [RandomStream] = [
-        negatives, permutation, syntheticUser, syntheticRows, initialization, shuffle, dropout,
+        negatives, permutation, syntheticUser, syntheticRows, syntheticClicks, syntheticRatings,
+        syntheticRatingUser, syntheticRatingMovie, initialization, shuffle, dropout,
     ]
 }

@@ -9,6 +9,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// The golden-ratio increment γ.
     public static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
 
+    /// The generator's whole state (the last value mixed).
     public private(set) var state: UInt64
 
     /// The sequence that starts after `seed`: the first output is `mix(seed + γ)`.
