@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "nfm", targets: ["nfm"]),
         .library(name: "NFMFormat", targets: ["NFMFormat"]),
         .library(name: "NFMPipeline", targets: ["NFMPipeline"]),
+        .library(name: "NFMKernels", targets: ["NFMKernels"]),
         .library(name: "NFMModel", targets: ["NFMModel"]),
         .library(name: "NFMExperiments", targets: ["NFMExperiments"]),
     ],
@@ -25,12 +26,14 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto", "CZlib"]),
-        .target(name: "NFMPipeline", dependencies: ["NFMFormat"]),
+        // One SplitMix64 and one table of random streams, for the builder and the trainer alike.
+        .target(name: "NFMRandom"),
+        .target(name: "NFMPipeline", dependencies: ["NFMFormat", "NFMRandom"]),
         // Release builds get AVX2/FMA code from the build scripts (`-Xswiftc -Xcc -Xswiftc -march=x86-64-v3`),
         // never from a flag here that would reach every package depending on nfm (ENGINEERING.md).
         .target(
             name: "NFMKernels",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
+            dependencies: ["NFMRandom", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "NFMModel", dependencies: ["NFMFormat", "NFMPipeline", "NFMKernels"]),
         .target(name: "NFMExperiments", dependencies: ["NFMFormat", "NFMModel"]),
         .executableTarget(
@@ -45,6 +48,6 @@ let package = Package(
         .testTarget(name: "NFMExperimentsTests", dependencies: ["NFMExperiments", "NFMModel", "NFMTestSupport"]),
         .testTarget(name: "NFMCLITests", dependencies: ["nfm", "NFMFormat", "NFMTestSupport"]),
         .testTarget(
-            name: "NFMModelTests", dependencies: ["NFMModel", "NFMKernels", "NFMTestSupport"]),
+            name: "NFMModelTests", dependencies: ["NFMModel", "NFMKernels", "NFMRandom", "NFMTestSupport"]),
     ]
 )

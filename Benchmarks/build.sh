@@ -3,10 +3,11 @@
 # Usage: bash Benchmarks/build.sh [path/to/frappe.csv]   (default: ../shared/datasets/frappe/frappe.csv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
-if [ -z "${NFM:-}" ]; then swift build -c release --product nfm >/dev/null; fi
-nfm=${NFM:-$PWD/.build/release/nfm}   # NFM=path/to/nfm benchmarks another build
+# Installs nothing: it needs hyperfine and GNU time (e.g. `apt-get install hyperfine time`).
+for tool in hyperfine /usr/bin/time; do
+    command -v $tool >/dev/null || { echo "Benchmarks/build.sh needs $tool (see Benchmarks/README.md)" >&2; exit 1; }
+done
+if [ -z "${NFM:-}" ]; then nfm=$(bash scripts/build-release.sh); else nfm=$NFM; fi   # NFM=path/to/nfm benchmarks another build
 frappe=${1:-../shared/datasets/frappe/frappe.csv}
 work=${BENCH_DIR:-/tmp/nfm-bench}
 mkdir -p "$work"

@@ -45,52 +45,15 @@ public func biInteractionForward(
     _ x: SparseRows, factors k: Int, embeddings: UnsafePointer<Float>,
     sum: UnsafeMutablePointer<Float>, interaction: UnsafeMutablePointer<Float>
 ) {
-    let half = V8(repeating: 0.5)
     for r in 0..<x.rowCount {
         let range = x.range(ofRow: r)
         let s = sum + r * k
         let o = interaction + r * k
         var c = 0
-        if x.values == nil {
-            while c + 32 <= k {
-                var s0 = V8(), s1 = V8(), s2 = V8(), s3 = V8()
-                var q0 = V8(), q1 = V8(), q2 = V8(), q3 = V8()
-                for e in range {
-                    let v = embeddings + Int(x.indices[e]) * k + c
-                    let v0 = load8(v), v1 = load8(v + 8), v2 = load8(v + 16), v3 = load8(v + 24)
-                    s0 += v0; s1 += v1; s2 += v2; s3 += v3
-                    q0 = v0 * v0 + q0; q1 = v1 * v1 + q1; q2 = v2 * v2 + q2; q3 = v3 * v3 + q3
-                }
-                store8(s0, s + c); store8(s1, s + c + 8); store8(s2, s + c + 16); store8(s3, s + c + 24)
-                store8(half * (s0 * s0 - q0), o + c)
-                store8(half * (s1 * s1 - q1), o + c + 8)
-                store8(half * (s2 * s2 - q2), o + c + 16)
-                store8(half * (s3 * s3 - q3), o + c + 24)
-                c += 32
-            }
-            while c + 8 <= k {
-                var s0 = V8(), q0 = V8()
-                for e in range {
-                    let v0 = load8(embeddings + Int(x.indices[e]) * k + c)
-                    s0 += v0
-                    q0 = v0 * v0 + q0
-                }
-                store8(s0, s + c)
-                store8(half * (s0 * s0 - q0), o + c)
-                c += 8
-            }
-        } else if let values = x.values {
-            while c + 8 <= k {
-                var s0 = V8(), q0 = V8()
-                for e in range {
-                    let v0 = V8(repeating: values[e]) * load8(embeddings + Int(x.indices[e]) * k + c)
-                    s0 += v0
-                    q0 = v0 * v0 + q0
-                }
-                store8(s0, s + c)
-                store8(half * (s0 * s0 - q0), o + c)
-                c += 8
-            }
+        if let values = x.values {
+            c = biInteractionValuedColumns(range, x.indices, values, factors: k, embeddings: embeddings, sum: s, out: o)
+        } else {
+            c = biInteractionUnitColumns(range, x.indices, factors: k, embeddings: embeddings, sum: s, out: o)
         }
         while c < k {
             var s0: Float = 0, q0: Float = 0
@@ -104,6 +67,67 @@ public func biInteractionForward(
             c += 1
         }
     }
+}
+
+/// One row's pooled columns with all feature values 1, 32 then 8 at a time; returns the first column
+/// left (the scalar tail).
+@inline(__always)
+private func biInteractionUnitColumns(
+    _ range: Range<Int>, _ indices: UnsafePointer<UInt32>, factors k: Int, embeddings: UnsafePointer<Float>,
+    sum s: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>
+) -> Int {
+    let half = V8(repeating: 0.5)
+    var c = 0
+    while c + 32 <= k {
+        var s0 = V8(), s1 = V8(), s2 = V8(), s3 = V8()
+        var q0 = V8(), q1 = V8(), q2 = V8(), q3 = V8()
+        for e in range {
+            let v = embeddings + Int(indices[e]) * k + c
+            let v0 = load8(v), v1 = load8(v + 8), v2 = load8(v + 16), v3 = load8(v + 24)
+            s0 += v0; s1 += v1; s2 += v2; s3 += v3
+            q0 = v0 * v0 + q0; q1 = v1 * v1 + q1; q2 = v2 * v2 + q2; q3 = v3 * v3 + q3
+        }
+        store8(s0, s + c); store8(s1, s + c + 8); store8(s2, s + c + 16); store8(s3, s + c + 24)
+        store8(half * (s0 * s0 - q0), o + c)
+        store8(half * (s1 * s1 - q1), o + c + 8)
+        store8(half * (s2 * s2 - q2), o + c + 16)
+        store8(half * (s3 * s3 - q3), o + c + 24)
+        c += 32
+    }
+    while c + 8 <= k {
+        var s0 = V8(), q0 = V8()
+        for e in range {
+            let v0 = load8(embeddings + Int(indices[e]) * k + c)
+            s0 += v0
+            q0 = v0 * v0 + q0
+        }
+        store8(s0, s + c)
+        store8(half * (s0 * s0 - q0), o + c)
+        c += 8
+    }
+    return c
+}
+
+/// One row's pooled columns with feature values, 8 at a time; returns the first column left.
+@inline(__always)
+private func biInteractionValuedColumns(
+    _ range: Range<Int>, _ indices: UnsafePointer<UInt32>, _ values: UnsafePointer<Float>, factors k: Int,
+    embeddings: UnsafePointer<Float>, sum s: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>
+) -> Int {
+    let half = V8(repeating: 0.5)
+    var c = 0
+    while c + 8 <= k {
+        var s0 = V8(), q0 = V8()
+        for e in range {
+            let v0 = V8(repeating: values[e]) * load8(embeddings + Int(indices[e]) * k + c)
+            s0 += v0
+            q0 = v0 * v0 + q0
+        }
+        store8(s0, s + c)
+        store8(half * (s0 * s0 - q0), o + c)
+        c += 8
+    }
+    return c
 }
 
 /// Backward pass of Bi-Interaction pooling: `∂L/∂vᵢ = xᵢ · g ⊙ (s − xᵢvᵢ)` for each entry, where `g` is

@@ -19,14 +19,24 @@ public func gemm(
             accumulate: accumulate)
         return
     }
-    // Large ones (Wide&Deep's 640 × 1024 layer, DeepCross's residual units): B is cut into blocks of
-    // `gemmDepthBlock` rows × `gemmColumnBlock` columns, each packed into contiguous 16-column strips (a
-    // strip of a row-major B with a 4 KiB row stride would map to a handful of cache sets), and every row
-    // block of A passes over each strip while it sits in L1. Each element of C still sums its products over
-    // p in order (partial sums are stored and reloaded between depth blocks), so the result is the same as
-    // unblocked.
+    gemmBlocked(
+        m: m, n: n, p: p, a: a, aRowStride: aRowStride, aColStride: aColStride, b: b, c: c, accumulate: accumulate,
+        packA: stridedA)
+}
+
+/// Large products (Wide&Deep's 640 × 1024 layer, DeepCross's residual units): B is cut into blocks of
+/// `gemmDepthBlock` rows × `gemmColumnBlock` columns, each packed into contiguous 16-column strips (a
+/// strip of a row-major B with a 4 KiB row stride would map to a handful of cache sets), and every row
+/// block of A passes over each strip while it sits in L1. Each element of C still sums its products over
+/// p in order (partial sums are stored and reloaded between depth blocks), so the result is the same as
+/// unblocked. With `packA` (A transposed in memory: weight gradients `Aᵀ·dZ`, whose rows are 4 KiB apart
+/// for 1024-wide layers), A is copied to row-major blocks of `gemmRowBlock` rows first, for the same reason.
+private func gemmBlocked(
+    m: Int, n: Int, p: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, accumulate: Bool, packA: Bool
+) {
     let packed = UnsafeMutablePointer<Float>.allocate(capacity: gemmDepthBlock * gemmColumnBlock)
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: stridedA ? gemmRowBlock * gemmDepthBlock : 0)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: packA ? gemmRowBlock * gemmDepthBlock : 0)
     defer {
         packed.deallocate()
         packedA.deallocate()
@@ -40,26 +50,14 @@ public func gemm(
             let pb = min(gemmDepthBlock, p - pc)
             let first = accumulate || pc > 0
             let source = b + pc * n + jc
-            for s in 0..<strips {
-                let strip = packed + s * pb * 16
-                for q in 0..<pb {
-                    let row = source + q * n + s * 16
-                    store8(load8(row), strip + q * 16)
-                    store8(load8(row + 8), strip + q * 16 + 8)
-                }
-            }
+            packStrips(source, rowStride: n, rows: pb, strips: strips, into: packed)
             var ic = 0
             while ic < m {
-                // A transposed in memory (weight gradients: Aᵀ·dZ, where A's rows are 4 KiB apart for
-                // 1024-wide layers) is copied to a row-major block first, for the same reason as B.
-                let mb = stridedA ? min(gemmRowBlock, m - ic) : m
+                let mb = packA ? min(gemmRowBlock, m - ic) : m
                 var aBlock = UnsafePointer(a + ic * aRowStride + pc * aColStride)
                 var (ars, acs) = (aRowStride, aColStride)
-                if stridedA {
-                    for q in 0..<pb {
-                        let column = aBlock + q * aColStride
-                        for i in 0..<mb { packedA[i * pb + q] = column[i * aRowStride] }
-                    }
+                if packA {
+                    packRows(aBlock, rowStride: aRowStride, colStride: aColStride, rows: mb, depth: pb, into: packedA)
                     aBlock = UnsafePointer(packedA)
                     (ars, acs) = (pb, 1)
                 }
@@ -82,12 +80,42 @@ public func gemm(
     }
 }
 
+/// Copies `strips` 16-column strips of a `rows`-row block of B (row stride `rowStride`) to `out`, strip
+/// after strip, each row-major `rows × 16`.
+@inline(__always)
+private func packStrips(
+    _ source: UnsafePointer<Float>, rowStride: Int, rows: Int, strips: Int, into out: UnsafeMutablePointer<Float>
+) {
+    for s in 0..<strips {
+        let strip = out + s * rows * 16
+        for q in 0..<rows {
+            let row = source + q * rowStride + s * 16
+            store8(load8(row), strip + q * 16)
+            store8(load8(row + 8), strip + q * 16 + 8)
+        }
+    }
+}
+
+/// Copies a `rows × depth` block of A (element `(i, q)` at `i·rowStride + q·colStride`) to `out`,
+/// row-major.
+@inline(__always)
+private func packRows(
+    _ a: UnsafePointer<Float>, rowStride: Int, colStride: Int, rows: Int, depth: Int,
+    into out: UnsafeMutablePointer<Float>
+) {
+    for q in 0..<depth {
+        let column = a + q * colStride
+        for i in 0..<rows { out[i * depth + q] = column[i * rowStride] }
+    }
+}
+
 /// Blocking of large products: B blocks of at most 256 × 256 floats (256 KiB, within a 512 KiB–1 MiB L2).
 let gemmDepthBlock = 256
 let gemmColumnBlock = 256
 let gemmBlockFloats = 256 * 256
 let gemmRowBlock = 256
 
+/// `C (+)= A·B` for one block, unpacked: rows in fours (`gemmFourRows`), then one by one (`gemmOneRow`).
 @inline(__always)
 private func gemmKernel(
     m: Int, n: Int, p: Int,
@@ -95,113 +123,147 @@ private func gemmKernel(
     b: UnsafePointer<Float>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    let ars = aRowStride
-    let acs = aColStride
     var i = 0
     while i + 4 <= m {
-        let a0 = a + i * ars
-        let a1 = a0 + ars
-        let a2 = a1 + ars
-        let a3 = a2 + ars
-        let c0 = c + i * ldc
-        let c1 = c0 + ldc
-        let c2 = c1 + ldc
-        let c3 = c2 + ldc
-        var j = 0
-        while j + 16 <= n {
-            var x0 = V8(), y0 = V8(), x1 = V8(), y1 = V8()
-            var x2 = V8(), y2 = V8(), x3 = V8(), y3 = V8()
-            if accumulate {
-                x0 = load8(c0 + j); y0 = load8(c0 + j + 8)
-                x1 = load8(c1 + j); y1 = load8(c1 + j + 8)
-                x2 = load8(c2 + j); y2 = load8(c2 + j + 8)
-                x3 = load8(c3 + j); y3 = load8(c3 + j + 8)
-            }
-            var bp = b + j
-            var q = 0
-            while q < p {
-                let b0 = load8(bp)
-                let b1 = load8(bp + 8)
-                let s0 = V8(repeating: a0[q * acs])
-                let s1 = V8(repeating: a1[q * acs])
-                let s2 = V8(repeating: a2[q * acs])
-                let s3 = V8(repeating: a3[q * acs])
-                x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
-                x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
-                x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
-                x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
-                bp += ldb
-                q += 1
-            }
-            store8(x0, c0 + j); store8(y0, c0 + j + 8)
-            store8(x1, c1 + j); store8(y1, c1 + j + 8)
-            store8(x2, c2 + j); store8(y2, c2 + j + 8)
-            store8(x3, c3 + j); store8(y3, c3 + j + 8)
-            j += 16
-        }
-        while j + 8 <= n {
-            var x0 = V8(), x1 = V8(), x2 = V8(), x3 = V8()
-            if accumulate {
-                x0 = load8(c0 + j); x1 = load8(c1 + j); x2 = load8(c2 + j); x3 = load8(c3 + j)
-            }
-            var bp = b + j
-            for q in 0..<p {
-                let b0 = load8(bp)
-                x0 = V8(repeating: a0[q * acs]) * b0 + x0
-                x1 = V8(repeating: a1[q * acs]) * b0 + x1
-                x2 = V8(repeating: a2[q * acs]) * b0 + x2
-                x3 = V8(repeating: a3[q * acs]) * b0 + x3
-                bp += ldb
-            }
-            store8(x0, c0 + j); store8(x1, c1 + j); store8(x2, c2 + j); store8(x3, c3 + j)
-            j += 8
-        }
-        while j < n {
-            for r in 0..<4 {
-                let ar = a0 + r * ars
-                let cr = c0 + r * ldc
-                var sum: Float = accumulate ? cr[j] : 0
-                for q in 0..<p { sum = ar[q * acs] * b[q * ldb + j] + sum }
-                cr[j] = sum
-            }
-            j += 1
-        }
+        gemmFourRows(
+            n: n, p: p, a: a + i * aRowStride, aRowStride: aRowStride, aColStride: aColStride, b: b, ldb: ldb,
+            c: c + i * ldc, ldc: ldc, accumulate: accumulate)
         i += 4
     }
     while i < m {
-        let ar = a + i * ars
-        let cr = c + i * ldc
-        var j = 0
-        while j + 16 <= n {
-            var x = accumulate ? load8(cr + j) : V8()
-            var y = accumulate ? load8(cr + j + 8) : V8()
-            var bp = b + j
-            for q in 0..<p {
-                let s = V8(repeating: ar[q * acs])
-                x = s * load8(bp) + x
-                y = s * load8(bp + 8) + y
-                bp += ldb
-            }
-            store8(x, cr + j); store8(y, cr + j + 8)
-            j += 16
+        gemmOneRow(
+            n: n, p: p, a: a + i * aRowStride, aColStride: aColStride, b: b, ldb: ldb, c: c + i * ldc,
+            accumulate: accumulate)
+        i += 1
+    }
+}
+
+/// Four rows of C: 16 columns at a time (eight SIMD8 accumulators), then `gemmFourRowsTail`.
+@inline(__always)
+private func gemmFourRows(
+    n: Int, p: Int, a a0: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int,
+    b: UnsafePointer<Float>, ldb: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    let a1 = a0 + ars
+    let a2 = a1 + ars
+    let a3 = a2 + ars
+    let c1 = c0 + ldc
+    let c2 = c1 + ldc
+    let c3 = c2 + ldc
+    var j = 0
+    while j + 16 <= n {
+        var x0 = V8(), y0 = V8(), x1 = V8(), y1 = V8()
+        var x2 = V8(), y2 = V8(), x3 = V8(), y3 = V8()
+        if accumulate {
+            x0 = load8(c0 + j); y0 = load8(c0 + j + 8)
+            x1 = load8(c1 + j); y1 = load8(c1 + j + 8)
+            x2 = load8(c2 + j); y2 = load8(c2 + j + 8)
+            x3 = load8(c3 + j); y3 = load8(c3 + j + 8)
         }
-        while j + 8 <= n {
-            var x = accumulate ? load8(cr + j) : V8()
-            var bp = b + j
-            for q in 0..<p {
-                x = V8(repeating: ar[q * acs]) * load8(bp) + x
-                bp += ldb
-            }
-            store8(x, cr + j)
-            j += 8
+        var bp = b + j
+        var q = 0
+        while q < p {
+            let b0 = load8(bp)
+            let b1 = load8(bp + 8)
+            let s0 = V8(repeating: a0[q * acs])
+            let s1 = V8(repeating: a1[q * acs])
+            let s2 = V8(repeating: a2[q * acs])
+            let s3 = V8(repeating: a3[q * acs])
+            x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
+            x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
+            x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
+            x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
+            bp += ldb
+            q += 1
         }
-        while j < n {
+        store8(x0, c0 + j); store8(y0, c0 + j + 8)
+        store8(x1, c1 + j); store8(y1, c1 + j + 8)
+        store8(x2, c2 + j); store8(y2, c2 + j + 8)
+        store8(x3, c3 + j); store8(y3, c3 + j + 8)
+        j += 16
+    }
+    gemmFourRowsTail(
+        from: j, n: n, p: p, a: a0, aRowStride: ars, aColStride: acs, b: b, ldb: ldb, c: c0, ldc: ldc,
+        accumulate: accumulate)
+}
+
+/// Columns `j..<n` of four rows of C: 8 at a time, then one by one.
+@inline(__always)
+private func gemmFourRowsTail(
+    from start: Int, n: Int, p: Int, a a0: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int,
+    b: UnsafePointer<Float>, ldb: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    let a1 = a0 + ars
+    let a2 = a1 + ars
+    let a3 = a2 + ars
+    let c1 = c0 + ldc
+    let c2 = c1 + ldc
+    let c3 = c2 + ldc
+    var j = start
+    while j + 8 <= n {
+        var x0 = V8(), x1 = V8(), x2 = V8(), x3 = V8()
+        if accumulate {
+            x0 = load8(c0 + j); x1 = load8(c1 + j); x2 = load8(c2 + j); x3 = load8(c3 + j)
+        }
+        var bp = b + j
+        for q in 0..<p {
+            let b0 = load8(bp)
+            x0 = V8(repeating: a0[q * acs]) * b0 + x0
+            x1 = V8(repeating: a1[q * acs]) * b0 + x1
+            x2 = V8(repeating: a2[q * acs]) * b0 + x2
+            x3 = V8(repeating: a3[q * acs]) * b0 + x3
+            bp += ldb
+        }
+        store8(x0, c0 + j); store8(x1, c1 + j); store8(x2, c2 + j); store8(x3, c3 + j)
+        j += 8
+    }
+    while j < n {
+        for r in 0..<4 {
+            let ar = a0 + r * ars
+            let cr = c0 + r * ldc
             var sum: Float = accumulate ? cr[j] : 0
             for q in 0..<p { sum = ar[q * acs] * b[q * ldb + j] + sum }
             cr[j] = sum
-            j += 1
         }
-        i += 1
+        j += 1
+    }
+}
+
+/// One row of C: 16, then 8 columns at a time, then one by one.
+@inline(__always)
+private func gemmOneRow(
+    n: Int, p: Int, a ar: UnsafePointer<Float>, aColStride acs: Int, b: UnsafePointer<Float>, ldb: Int,
+    c cr: UnsafeMutablePointer<Float>, accumulate: Bool
+) {
+    var j = 0
+    while j + 16 <= n {
+        var x = accumulate ? load8(cr + j) : V8()
+        var y = accumulate ? load8(cr + j + 8) : V8()
+        var bp = b + j
+        for q in 0..<p {
+            let s = V8(repeating: ar[q * acs])
+            x = s * load8(bp) + x
+            y = s * load8(bp + 8) + y
+            bp += ldb
+        }
+        store8(x, cr + j); store8(y, cr + j + 8)
+        j += 16
+    }
+    while j + 8 <= n {
+        var x = accumulate ? load8(cr + j) : V8()
+        var bp = b + j
+        for q in 0..<p {
+            x = V8(repeating: ar[q * acs]) * load8(bp) + x
+            bp += ldb
+        }
+        store8(x, cr + j)
+        j += 8
+    }
+    while j < n {
+        var sum: Float = accumulate ? cr[j] : 0
+        for q in 0..<p { sum = ar[q * acs] * b[q * ldb + j] + sum }
+        cr[j] = sum
+        j += 1
     }
 }
 

@@ -1,3 +1,7 @@
+// The seed mixer and the stream table are NFMRandom's, shared with the builder; re-exported so that the
+// trainer's callers name streams (`Xoshiro256(seed:stream:)`) with this module alone.
+@_exported import NFMRandom
+
 /// xoshiro256** (Blackman & Vigna 2018), seeded through SplitMix64: the one source of randomness of
 /// the trainer (initialisation, shuffling, dropout), so a seed fixes every draw.
 public struct Xoshiro256: RandomNumberGenerator, Sendable {
@@ -6,21 +10,21 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
     @usableFromInline var s2: UInt64
     @usableFromInline var s3: UInt64
 
+    /// State: the first four outputs of `SplitMix64(seed: seed)`.
     public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix()
-        s1 = splitMix()
-        s2 = splitMix()
-        s3 = splitMix()
+        var seeder = SplitMix64(seed: seed)
+        s0 = seeder.next()
+        s1 = seeder.next()
+        s2 = seeder.next()
+        s3 = seeder.next()
     }
 
+    /// The generator of the sequential `stream` of a run seeded `seed`: `Xoshiro256(seed: seed ⊕ stream.id)`.
+    public init(seed: UInt64, stream: RandomStream) {
+        self.init(seed: stream.seed(seed))
+    }
+
+    /// The next 64 random bits (xoshiro256**: `rotl(s₁·5, 7)·9`, then the state update).
     @inlinable public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17

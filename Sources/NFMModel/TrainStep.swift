@@ -42,20 +42,13 @@ extension Model {
         for (parameter, gradient) in zip(denseTrainable, ws.denseGradients) {
             optimizer.update(parameter, gradient: gradient)
         }
-        ws.slotFeature.withUnsafeBufferPointer { rows in
-            if config.kind.hasLinearPart {
-                optimizer.updateRows(
-                    linear, width: 1, rows: rows.baseAddress!, count: ws.slotCount, gradients: ws.gradLinear.pointer, l2: 0)
-            }
-            if config.kind != .lr {
-                optimizer.updateRows(
-                    embeddings, width: config.factors, rows: rows.baseAddress!, count: ws.slotCount,
-                    gradients: ws.gradEmbeddings.pointer, l2: optimizer.l2)
-            }
-            if config.kind == .hofm {
-                optimizer.updateRows(
-                    embeddings3, width: config.factors, rows: rows.baseAddress!, count: ws.slotCount,
-                    gradients: ws.gradEmbeddings3.pointer, l2: optimizer.l2)
+        ws.slots.slotFeature.withUnsafeBufferPointer { rows in
+            for (parameters, scratch) in zip(sparseTrainable, ws.stages) {
+                for (parameter, gradient) in zip(parameters, scratch.sparseGradients) {
+                    optimizer.updateRows(
+                        parameter.table, width: parameter.width, rows: rows.baseAddress!, count: ws.slots.count,
+                        gradients: gradient.pointer, l2: parameter.regularized ? optimizer.l2 : 0)
+                }
             }
         }
         releaseSlots(workspace: ws)

@@ -1,45 +1,6 @@
-/// SplitMix64 (Steele, Lea & Flood 2014): the seeded generator behind every random choice of the builder.
-///
-/// Streams are counter-based: `SplitMix64(seed:stream:index:)` derives an independent state for, say,
-/// the negatives of positive row `index`, so results never depend on processing order, threads or buffers.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public init(seed: UInt64, stream: UInt64, index: UInt64) {
-        state = SplitMix64.mix(seed ^ SplitMix64.mix(stream &+ 0x9E37_79B9_7F4A_7C15 &* (index &+ 1)))
-    }
-
-    @inline(__always) public static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    @inline(__always) public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return SplitMix64.mix(state)
-    }
-
-    /// Uniform integer in `0..<bound` (Lemire's multiply-and-reject: exact, no modulo bias).
-    @inline(__always) public mutating func below(_ bound: UInt64) -> UInt64 {
-        precondition(bound > 0)
-        var product = next().multipliedFullWidth(by: bound)
-        if product.low < bound {
-            let threshold = (0 &- bound) % bound
-            while product.low < threshold { product = next().multipliedFullWidth(by: bound) }
-        }
-        return product.high
-    }
-}
-
-/// Stream identifiers, so that different uses of one seed never share random numbers.
-enum RandomStream {
-    static let negatives: UInt64 = 1
-    static let permutation: UInt64 = 2
-}
+// SplitMix64 and the stream table live in NFMRandom, shared with the trainer's generators; re-exported so
+// that clients of the builder (and its files) keep seeing them here.
+@_exported import NFMRandom
 
 /// A seeded pseudo-random permutation of `0..<count`, computed point-wise in O(1) memory.
 ///

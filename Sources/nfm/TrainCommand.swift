@@ -212,15 +212,3 @@ struct Train: ParsableCommand {
         }
     }
 }
-
-/// Hidden: kernel micro-benchmarks for BENCHMARKS.md.
-struct BenchKernels: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench-kernels", abstract: "Time the hot training kernels (GFLOP/s).", shouldDisplay: false)
-
-    func run() throws {
-        for line in KernelBenchmark.run() {
-            print(String(format: "%-60@ %9.2f µs  %6.1f GFLOP/s", line.name, line.seconds * 1e6, line.gflops))
-        }
-    }
-}

@@ -262,10 +262,19 @@ import Foundation
 private func Foundation_tanh(_ x: Double) -> Double { Foundation.tanh(x) }
 
 @Suite struct BaselineKernelTests {
-    @Test(arguments: [(640, 1_024, 300, 1, 640), (128, 1_024, 640, 640, 1), (1_024, 512, 128, 1, 1_024), (300, 270, 260, 1, 300), (70, 300, 90, 90, 1)])
+    /// Shapes that take the blocked, packed path of `gemm` (B blocks of 256 × 256 once p·n > 256², or A
+    /// transposed with m > 64) and reach each of its edges, at a small cost (each element checked):
+    /// - (7, 285, 260), A row-major: two column blocks (256, then 29 = one packed 16-column strip and a
+    ///   13-column unpacked tail, 8 + 5 scalar), two depth blocks (256 + 4, partial sums reloaded), and
+    ///   7 rows (a 4-row block, then 3 single rows);
+    /// - (5, 512, 130), A row-major: two full column blocks, all full strips, one depth block;
+    /// - (261, 29, 260), A transposed: A packed in two row blocks (256 + 5), two depth blocks, one column
+    ///   block with a tail;
+    /// - (65, 40, 30), A transposed just past the 64-row threshold: one row block, one depth block.
+    @Test(arguments: [(7, 285, 260, 260, 1), (5, 512, 130, 130, 1), (261, 29, 260, 1, 261), (65, 40, 30, 1, 65)])
     func blockedGemmMatchesNaiveProduct(shape: (Int, Int, Int, Int, Int)) {
-        // Shapes that take the blocked, packed path (p·n > 256², or A transposed with m > 64), with edges.
         let (m, n, p, ars, acs) = shape
+        #expect(p * n > 256 * 256 || (acs != 1 && m > 64), "\(shape) does not take the blocked path")
         var random = Xoshiro256(seed: UInt64(m + n + p))
         let a = (0..<(m * p)).map { _ in Float(random.nextNormal()) }
         let b = (0..<(p * n)).map { _ in Float(random.nextNormal()) }
@@ -274,8 +283,8 @@ private func Foundation_tanh(_ x: Double) -> Double { Foundation.tanh(x) }
             var c = initial
             gemm(m: m, n: n, p: p, a: a, aRowStride: ars, aColStride: acs, b: b, c: &c, accumulate: accumulate)
             var worst: Float = 0
-            for i in stride(from: 0, to: m, by: 7) {
-                for j in stride(from: 0, to: n, by: 5) {
+            for i in 0..<m {
+                for j in 0..<n {
                     var s: Double = accumulate ? Double(initial[i * n + j]) : 0
                     for q in 0..<p { s += Double(a[i * ars + q * acs]) * Double(b[q * n + j]) }
                     worst = max(worst, abs(c[i * n + j] - Float(s)))

@@ -109,8 +109,6 @@ func checkModelGradients(
     _ model: Model, _ x: SparseRows, rows: Int, targets: [Float], featureCount: Int, step: Float = 4e-3,
     retrySmallerStep: Bool = false
 ) -> GradientCheck {
-    let kind = model.config.kind
-    let k = model.config.factors
     let ws = Workspace(model: model, capacity: rows)
     func loss() -> Double {
         var random = Xoshiro256(seed: 77)  // same dropout masks every time
@@ -123,21 +121,17 @@ func checkModelGradients(
     // Copy the analytic gradients out, keyed by parameter.
     var analytic: [ObjectIdentifier: [Float]] = [:]
     for (p, g) in zip(model.denseTrainable, ws.denseGradients) { analytic[ObjectIdentifier(p)] = g.array }
-    var sparseLinear = [Float](repeating: 0, count: featureCount)
-    var sparseEmbeddings = [Float](repeating: 0, count: featureCount * k)
-    var sparseEmbeddings3 = sparseEmbeddings
-    for s in 0..<ws.slotCount {
-        let f = Int(ws.slotFeature[s])
-        sparseLinear[f] = ws.gradLinear[s]
-        for j in 0..<k {
-            sparseEmbeddings[f * k + j] = ws.gradEmbeddings[s * k + j]
-            if kind == .hofm { sparseEmbeddings3[f * k + j] = ws.gradEmbeddings3[s * k + j] }
+    // Sparse gradients (one row per batch slot) as full tables.
+    for (parameter, gradient) in model.sparseGradients(in: ws) {
+        let width = parameter.width
+        var full = [Float](repeating: 0, count: parameter.table.count)
+        for s in 0..<ws.slots.count {
+            let f = Int(ws.slots.slotFeature[s])
+            for j in 0..<width { full[f * width + j] = gradient[s * width + j] }
         }
+        analytic[ObjectIdentifier(parameter.table)] = full
     }
     model.releaseSlots(workspace: ws)
-    if kind.hasLinearPart { analytic[ObjectIdentifier(model.linear)] = sparseLinear }
-    if kind != .lr { analytic[ObjectIdentifier(model.embeddings)] = sparseEmbeddings }
-    if kind == .hofm { analytic[ObjectIdentifier(model.embeddings3)] = sparseEmbeddings3 }
     var result = GradientCheck()
     for (name, buffer) in model.namedTensors {
         guard let gradient = analytic[ObjectIdentifier(buffer)] else {

@@ -1,15 +1,19 @@
-import Foundation
+import Dispatch
 import NFMKernels
+import NFMModel
 
 /// Micro-benchmarks of the hot kernels at NFM's Frappe shape (batch 128, 10 fields, k = 64, one hidden
-/// layer of 64), reported in GFLOP/s. Used by the hidden `nfm bench-kernels` command for BENCHMARKS.md.
-public enum KernelBenchmark {
-    public struct Line: Sendable {
-        public var name: String
-        public var flops: Double
-        public var seconds: Double
-        public var gflops: Double { flops / seconds / 1e9 }
+/// layer of 64), reported in GFLOP/s, for BENCHMARKS.md.
+enum KernelBenchmark {
+    /// One timed kernel: its name, floating-point operations per call and best seconds per call.
+    struct Line: Sendable {
+        var name: String
+        var flops: Double
+        var seconds: Double
+        var gflops: Double { flops / seconds / 1e9 }
     }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     /// Best of `repeats` timings of `iterations` calls.
     static func time(_ iterations: Int, repeats: Int = 5, _ body: () -> Void) -> Double {
@@ -22,7 +26,8 @@ public enum KernelBenchmark {
         return best
     }
 
-    public static func run(rows: Int = 128, fields: Int = 10, k: Int = 64, hidden: Int = 64, features: Int = 5382) -> [Line] {
+    /// Every line: the 64-wide kernels, NFM's training step and inference, then the baselines.
+    static func run(rows: Int = 128, fields: Int = 10, k: Int = 64, hidden: Int = 64, features: Int = 5382) -> [Line] {
         var random = Xoshiro256(seed: 1)
         func buffer(_ n: Int) -> FloatBuffer {
             let b = FloatBuffer(count: n)
@@ -60,8 +65,18 @@ public enum KernelBenchmark {
                 }))
             }
         }
-        // A whole training step of the default NFM on random rows (flops: forward + backward GEMMs and
-        // Bi-Interaction only, so the figure is a lower bound of the work done).
+        lines += nfmStep(rows: rows, k: k, hidden: hidden, features: features, indices: indices)
+        lines += baselines(rows: rows, k: k, random: &random)
+        return lines
+    }
+
+    /// A whole training step of the default NFM on the given rows (flops: forward + backward GEMMs and
+    /// Bi-Interaction only, so the figure is a lower bound of the work done), and inference.
+    static func nfmStep(rows: Int, k: Int, hidden: Int, features: Int, indices: [UInt32]) -> [Line] {
+        let fields = indices.count / rows
+        let gemmFlops = 2.0 * Double(rows * k * hidden)
+        let biFlops = 3.0 * Double(rows * fields * k)
+        var lines: [Line] = []
         let config = ModelConfig(kind: .nfm, featureCount: features, factors: k, layers: [hidden])
         let model = Model(config: config)
         model.initialize(seed: 1)
@@ -79,7 +94,6 @@ public enum KernelBenchmark {
                 model.forward(x, workspace: ws, training: false, random: &dropout)
             }))
         }
-        lines += baselines(rows: rows, k: k, random: &random)
         return lines
     }
 

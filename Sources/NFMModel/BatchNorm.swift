@@ -1,0 +1,94 @@
+import NFMKernels
+
+/// Batch-norm parameters and moving statistics of one layer (Ioffe & Szegedy 2015), TensorFlow's
+/// form as the authors used it: training normalises with the batch's statistics and moves
+/// `μ̄ ← decay·μ̄ + (1 − decay)·μ_batch` (same for σ̄²); inference applies `y = x·scale + shift` with
+/// `scale = γ/√(σ̄² + ε)`, `shift = β − μ̄·scale`.
+public final class BatchNormParameters: @unchecked Sendable {
+    /// Scale γ, one per column (starts at 1).
+    public let gamma: FloatBuffer
+    /// Shift β, one per column (starts at 0).
+    public let beta: FloatBuffer
+    /// Moving average μ̄ of the batch means (starts at 0).
+    public let movingMean: FloatBuffer
+    /// Moving average σ̄² of the batch variances (starts at 1).
+    public let movingVariance: FloatBuffer
+    /// Inference form `y = x·scale + shift`, refreshed by `Model.prepareInference()`.
+    let scale: FloatBuffer
+    let shift: FloatBuffer
+    let epsilon: Float
+    let decay: Float
+
+    init(width: Int, epsilon: Float, decay: Float) {
+        gamma = FloatBuffer(count: width, repeating: 1)
+        beta = FloatBuffer(count: width)
+        movingMean = FloatBuffer(count: width)
+        movingVariance = FloatBuffer(count: width, repeating: 1)
+        scale = FloatBuffer(count: width, repeating: 1)
+        shift = FloatBuffer(count: width)
+        self.epsilon = epsilon
+        self.decay = decay
+    }
+
+    var width: Int { gamma.count }
+
+    /// The stored tensors under `prefix` (`.gamma`, `.beta`, `.moving_mean`, `.moving_variance`).
+    func namedTensors(_ prefix: String) -> [(name: String, buffer: FloatBuffer)] {
+        [
+            ("\(prefix).gamma", gamma), ("\(prefix).beta", beta),
+            ("\(prefix).moving_mean", movingMean), ("\(prefix).moving_variance", movingVariance),
+        ]
+    }
+
+    /// Folds the moving statistics into `scale` and `shift`.
+    func prepareInference() {
+        for j in 0..<width {
+            let s = gamma[j] / (movingVariance[j] + epsilon).squareRoot()
+            scale[j] = s
+            shift[j] = beta[j] - movingMean[j] * s
+        }
+    }
+
+    /// Normalises `x` (`rows × width`) in place: with the batch's statistics (kept in `scratch`, moving
+    /// averages updated) when training, with `scale`/`shift` otherwise.
+    func forward(rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool) {
+        guard training else {
+            scaleShiftColumns(rows: rows, width: width, x, scale: scale.pointer, shift: shift.pointer)
+            return
+        }
+        batchNormForwardTraining(
+            rows: rows, width: width, x, gamma: gamma.pointer, beta: beta.pointer, epsilon: epsilon,
+            normalized: scratch.normalized.pointer, mean: scratch.mean.pointer, variance: scratch.variance.pointer,
+            invStd: scratch.invStd.pointer)
+        for j in 0..<width {
+            movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
+            movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
+        }
+    }
+
+    /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β.
+    func backward(
+        rows: Int, gradient: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, gradGamma: FloatBuffer,
+        gradBeta: FloatBuffer
+    ) {
+        batchNormBackward(
+            rows: rows, width: width, grad: gradient, normalized: scratch.normalized.pointer, gamma: gamma.pointer,
+            invStd: scratch.invStd.pointer, gradGamma: gradGamma.pointer, gradBeta: gradBeta.pointer)
+    }
+}
+
+/// A batch-norm layer's training-mode intermediates: `x̂` (`capacity × width`) and the batch's μ, σ²
+/// and 1/√(σ² + ε).
+final class BatchNormScratch {
+    let normalized: FloatBuffer
+    let mean: FloatBuffer
+    let variance: FloatBuffer
+    let invStd: FloatBuffer
+
+    init(width: Int, capacity: Int) {
+        normalized = FloatBuffer(count: capacity * width)
+        mean = FloatBuffer(count: width)
+        variance = FloatBuffer(count: width)
+        invStd = FloatBuffer(count: width)
+    }
+}

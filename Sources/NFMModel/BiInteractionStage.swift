@@ -1,0 +1,80 @@
+import NFMKernels
+
+/// NFM's and FM's input stage (He & Chua, SIGIR 2017, eq. 4), also HOFM's order-2 term: the embeddings
+/// `V` and Bi-Interaction pooling `f_BI(V, x) = ½[(Σᵢ xᵢvᵢ)² − Σᵢ (xᵢvᵢ)²]` in O(k·nnz), then batch norm
+/// (optional) and dropout on the pooled `k`-vector.
+final class BiInteractionStage: SparseInputStage {
+    /// Row-major `featureCount × k`.
+    let embeddings: FloatBuffer
+    let factors: Int
+    let norm: BatchNormParameters?
+    let dropout: Float
+
+    init(featureCount: Int, factors: Int, norm: BatchNormParameters?, dropout: Float) {
+        embeddings = FloatBuffer(count: featureCount * factors)
+        self.factors = factors
+        self.norm = norm
+        self.dropout = dropout
+    }
+
+    var outputWidth: Int { factors }
+    var namedTensors: [(name: String, buffer: FloatBuffer)] {
+        [("embeddings", embeddings)] + (norm?.namedTensors("bi_norm") ?? [])
+    }
+    var denseTrainable: [FloatBuffer] { norm.map { [$0.gamma, $0.beta] } ?? [] }
+    var sparseTrainable: [SparseParameter] { [SparseParameter(table: embeddings, width: factors, regularized: true)] }
+    var batchNorms: [BatchNormParameters] { norm.map { [$0] } ?? [] }
+    var initializationRank: InitializationRank { .embeddings }
+
+    /// Embeddings N(0, 0.01²).
+    func initialize(random: inout Xoshiro256) {
+        for i in 0..<embeddings.count { embeddings[i] = Float(0.01 * random.nextNormal()) }
+    }
+
+    /// Sums `Σᵢ xᵢvᵢ` and the pooled vectors (`capacity × k` each), batch-norm intermediates, dropout.
+    final class Scratch: StageScratch {
+        let sum: FloatBuffer
+        let pooled: FloatBuffer
+        let norm: BatchNormScratch?
+        let dropout: DropoutScratch
+
+        init(stage: BiInteractionStage, capacity: Int) {
+            let count = capacity * stage.factors
+            sum = FloatBuffer(count: count)
+            pooled = FloatBuffer(count: count)
+            norm = stage.norm.map { _ in BatchNormScratch(width: stage.factors, capacity: capacity) }
+            dropout = DropoutScratch(ratio: stage.dropout, count: count)
+            super.init(stage: stage)
+        }
+    }
+
+    func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
+
+    func forward(
+        _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
+    ) -> UnsafeMutablePointer<Float> {
+        let s = scratch.of(Scratch.self)
+        let rows = x.rowCount
+        biInteractionForward(x, factors: factors, embeddings: embeddings.pointer, sum: s.sum.pointer, interaction: s.pooled.pointer)
+        if let norm, let normScratch = s.norm {
+            norm.forward(rows: rows, s.pooled.pointer, scratch: normScratch, training: training)
+        }
+        return s.dropout.forward(count: rows * factors, s.pooled.pointer, training: training, random: &random)
+    }
+
+    func backward(
+        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch,
+        entrySlots: UnsafePointer<Int32>
+    ) {
+        let s = scratch.of(Scratch.self)
+        s.dropout.backward(count: x.rowCount * factors, gradient)
+        if let norm, let normScratch = s.norm {
+            norm.backward(
+                rows: x.rowCount, gradient: gradient, scratch: normScratch, gradGamma: s.denseGradients[0],
+                gradBeta: s.denseGradients[1])
+        }
+        biInteractionBackward(
+            x, factors: factors, embeddings: embeddings.pointer, sum: s.sum.pointer, gradInteraction: gradient,
+            entrySlots: entrySlots, gradEmbeddings: s.sparseGradients[0].pointer)
+    }
+}

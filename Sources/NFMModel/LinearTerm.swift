@@ -1,0 +1,54 @@
+import NFMKernels
+
+/// The bias and first-order part of every model: `w₀ + Σᵢ wᵢxᵢ` (DeepCross, as in its paper, keeps the
+/// bias only). Its output starts the prediction that the interaction terms add to.
+final class LinearTerm: ModelStage {
+    let bias: FloatBuffer
+    /// `wᵢ`, one per feature (empty without a first-order part).
+    let weights: FloatBuffer
+    let hasWeights: Bool
+
+    init(featureCount: Int, hasWeights: Bool) {
+        bias = FloatBuffer(count: 1)
+        weights = FloatBuffer(count: hasWeights ? featureCount : 0)
+        self.hasWeights = hasWeights
+    }
+
+    var namedTensors: [(name: String, buffer: FloatBuffer)] {
+        hasWeights ? [("bias", bias), ("linear", weights)] : [("bias", bias)]
+    }
+    var denseTrainable: [FloatBuffer] { [bias] }
+    var sparseTrainable: [SparseParameter] {
+        hasWeights ? [SparseParameter(table: weights, width: 1, regularized: false)] : []
+    }
+    var initializationRank: InitializationRank { .embeddings }
+
+    /// Bias and weights start at 0.
+    func initialize(random: inout Xoshiro256) {
+        weights.fill(0)
+        bias.fill(0)
+    }
+
+    func makeScratch(capacity: Int) -> StageScratch { StageScratch(stage: self) }
+
+    /// `output[r] = w₀ + Σᵢ xᵢwᵢ` (overwrites).
+    func forward(_ x: SparseRows, output: UnsafeMutablePointer<Float>) {
+        if hasWeights {
+            linearForward(x, weights: weights.pointer, bias: bias[0], out: output)
+        } else {
+            output.update(repeating: bias[0], count: x.rowCount)
+        }
+    }
+
+    /// `∂L/∂w₀ = Σ_r g[r]` (summed in row order); `∂L/∂wᵢ` accumulated by batch slot.
+    func backward(
+        _ x: SparseRows, gradOutput g: UnsafePointer<Float>, scratch: StageScratch, entrySlots: UnsafePointer<Int32>
+    ) {
+        var total: Float = 0
+        for r in 0..<x.rowCount { total += g[r] }
+        scratch.denseGradients[0][0] = total
+        if hasWeights {
+            linearBackward(x, gradOutput: g, entrySlots: entrySlots, gradWeights: scratch.sparseGradients[0].pointer)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import NFMKernels
+
+/// A DeepCross residual unit `y = act(x + act(x·W₁ + b₁)·W₂ + b₂)` of width `width` and inner width `hidden`.
+public final class ResidualUnit: @unchecked Sendable {
+    /// Width `d` of the unit's input and output.
+    public let width: Int
+    /// Inner width `h`.
+    public let hidden: Int
+    /// `W₁`, row-major `width × hidden`.
+    public let weight1: FloatBuffer
+    /// `b₁`, `hidden` values.
+    public let bias1: FloatBuffer
+    /// `W₂`, row-major `hidden × width`.
+    public let weight2: FloatBuffer
+    /// `b₂`, `width` values.
+    public let bias2: FloatBuffer
+
+    init(width: Int, hidden: Int) {
+        self.width = width
+        self.hidden = hidden
+        weight1 = FloatBuffer(count: width * hidden)
+        bias1 = FloatBuffer(count: hidden)
+        weight2 = FloatBuffer(count: hidden * width)
+        bias2 = FloatBuffer(count: width)
+    }
+
+    var parameters: [FloatBuffer] { [weight1, bias1, weight2, bias2] }
+}
+
+/// DeepCross's residual units (Shan et al., KDD 2016) on the concatenated embeddings, each followed by
+/// dropout; the width stays `d = F·k` throughout.
+final class ResidualStack: HiddenStage {
+    let units: [ResidualUnit]
+    let width: Int
+    let activation: ActivationKind
+    /// Dropout ratio after each unit.
+    let dropout: [Float]
+
+    init(width: Int, hidden: [Int], activation: ActivationKind, dropout: [Float]) {
+        units = hidden.map { ResidualUnit(width: width, hidden: $0) }
+        self.width = width
+        self.activation = activation
+        self.dropout = dropout
+    }
+
+    var outputWidth: Int { width }
+    var namedTensors: [(name: String, buffer: FloatBuffer)] {
+        units.enumerated().flatMap { i, unit in
+            [
+                ("residual\(i).weight1", unit.weight1), ("residual\(i).bias1", unit.bias1),
+                ("residual\(i).weight2", unit.weight2), ("residual\(i).bias2", unit.bias2),
+            ]
+        }
+    }
+    var denseTrainable: [FloatBuffer] { units.flatMap(\.parameters) }
+    var initializationRank: InitializationRank { .residualUnits }
+
+    /// `W₁, b₁, W₂, b₂` of each unit Glorot-normal: std √(2/(width + hidden)).
+    func initialize(random: inout Xoshiro256) {
+        for unit in units {
+            let std = (2.0 / Double(unit.width + unit.hidden)).squareRoot()
+            for buffer in unit.parameters {
+                for i in 0..<buffer.count { buffer[i] = Float(std * random.nextNormal()) }
+            }
+        }
+    }
+
+    /// Per unit: inner activations, outputs and dropout; shared backward buffers.
+    final class Scratch: StageScratch {
+        let inner: [FloatBuffer]
+        let output: [FloatBuffer]
+        let dropouts: [DropoutScratch]
+        /// The activation each unit passed on (set by `forward`).
+        var outputs: [UnsafeMutablePointer<Float>]
+        /// Ping-pong `∂L/∂input` buffers, `∂L/∂inner` and `Wᵀ`.
+        let gradients: (FloatBuffer, FloatBuffer)
+        let gradInner: FloatBuffer
+        let transposed: FloatBuffer
+
+        init(stage: ResidualStack, capacity: Int) {
+            let d = stage.width
+            inner = stage.units.map { FloatBuffer(count: capacity * $0.hidden) }
+            output = stage.units.map { _ in FloatBuffer(count: capacity * d) }
+            dropouts = stage.dropout.map { DropoutScratch(ratio: $0, count: capacity * d) }
+            outputs = output.map(\.pointer)
+            gradients = (FloatBuffer(count: capacity * d), FloatBuffer(count: capacity * d))
+            let widest = stage.units.map(\.hidden).max() ?? 0
+            gradInner = FloatBuffer(count: capacity * widest)
+            transposed = FloatBuffer(count: d * widest)
+            super.init(stage: stage)
+        }
+    }
+
+    func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
+
+    func forward(
+        rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
+        random: inout Xoshiro256
+    ) -> UnsafeMutablePointer<Float> {
+        let s = scratch.of(Scratch.self)
+        var current = input
+        for (u, unit) in units.enumerated() {
+            let out = s.output[u].pointer
+            residualUnitForward(
+                rows: rows, width: width, hidden: unit.hidden, input: current, w1: unit.weight1.pointer,
+                b1: unit.bias1.pointer, w2: unit.weight2.pointer, b2: unit.bias2.pointer, activation: activation,
+                inner: s.inner[u].pointer, output: out)
+            current = s.dropouts[u].forward(count: rows * width, out, training: training, random: &random)
+            s.outputs[u] = current
+        }
+        return current
+    }
+
+    func backward(
+        rows: Int, input: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch
+    ) -> UnsafeMutablePointer<Float> {
+        let s = scratch.of(Scratch.self)
+        var current = gradient
+        var (other, spare) = (s.gradients.0.pointer, s.gradients.1.pointer)
+        for u in stride(from: units.count - 1, through: 0, by: -1) {
+            let unit = units[u]
+            s.dropouts[u].backward(count: rows * width, current)
+            let grads = s.denseGradients[(4 * u)..<(4 * u + 4)]
+            residualUnitBackward(
+                rows: rows, width: width, hidden: unit.hidden, input: u > 0 ? s.outputs[u - 1] : input,
+                w1: unit.weight1.pointer, w2: unit.weight2.pointer, activation: activation, inner: s.inner[u].pointer,
+                output: s.output[u].pointer, grad: current, gradInner: s.gradInner.pointer, gradInput: other,
+                gradW1: grads[4 * u].pointer, gradB1: grads[4 * u + 1].pointer, gradW2: grads[4 * u + 2].pointer,
+                gradB2: grads[4 * u + 3].pointer, transposed: s.transposed.pointer)
+            (current, other, spare) = (other, spare, other)
+        }
+        return current
+    }
+}
