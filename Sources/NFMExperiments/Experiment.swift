@@ -98,7 +98,7 @@ public struct Experiment: Sendable {
                 }
             }
         case .fig3:
-            title = "Figure 3: NFM-0 (k = \(k)) validation RMSE against the dropout ratio (no L2) and against L2 λ (no dropout)"
+            title = "Figure 3: NFM-0 (k = \(k)) train and validation RMSE against the dropout ratio (no L2) and against L2 λ (no dropout)"
             for d in grid.dropouts {
                 runs.append(spec("dropout \(d)", series: "dropout", x: Double(d), model: "nfm", bi: d, lr: grid.figureLearningRate))
             }
@@ -124,7 +124,7 @@ public struct Experiment: Sendable {
                 }
             }
         case .fig7:
-            title = "Figure 7: NFM-1 (k = \(k)) per-epoch validation RMSE with and without FM pre-training"
+            title = "Figure 7: NFM-1 (k = \(k)) per-epoch train and validation RMSE with and without FM pre-training"
             runs.append(spec("FM (pre-training source)", model: "fm", batchNorm: false, lr: grid.figureLearningRate))
             runs.append(spec("NFM-1 from scratch", model: "nfm", layers: [k], lr: grid.figureLearningRate, earlyStop: false))
             runs.append(

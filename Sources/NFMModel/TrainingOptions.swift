@@ -1,0 +1,84 @@
+import NFMFormat
+
+/// Options of a training run (everything but the architecture).
+public struct TrainingOptions: Sendable {
+    /// The epoch limit (1…`TrainingLimits.maxEpochs`).
+    public var epochs = 200
+    /// Rows per mini-batch (1…`TrainingLimits.maxBatchSize`).
+    public var batchSize = 128
+    public var optimizer: OptimizerKind = .adagrad
+    /// nil: the model kind's default for the optimiser (`ModelDefaults.learningRate`).
+    public var learningRate: Float?
+    /// L2 on embedding rows (`λ/2·‖v‖²`, applied to the rows updated by a batch).
+    public var l2: Float = 0
+    public var earlyStop = true
+    /// Stop when the validation metric worsened this many epochs in a row.
+    public var patience = 4
+    public var seed: UInt64 = 2016
+    /// Threads for evaluation; training steps run on one thread, so results never depend on it.
+    public var threads = 2
+    /// An FM (or NFM) checkpoint whose embeddings, first-order weights and bias initialise the model.
+    public var initFrom: String?
+    /// Run directory for the checkpoint and the reports, claimed by `Trainer.run(observer:)` (refused when
+    /// it exists and is not empty); nil writes nothing. Callers that need `--force` or that add files of
+    /// their own pass a `RunDirectory` to `Trainer.run(in:observer:)` instead.
+    public var outDirectory: String?
+    /// Rows of the shuffle buffer when the dataset is streamed (shard order is shuffled too).
+    public var shuffleBuffer = 1 << 17
+
+    public init() {}
+
+    /// The learning rate a `kind` model trains with: `learningRate`, or the kind's default.
+    public func resolvedLearningRate(for kind: ModelKind) -> Float {
+        learningRate ?? ModelDefaults.learningRate(kind, optimizer: optimizer)
+    }
+
+    /// Checks every option against its range (`TrainingLimits`); throws `.configuration` naming the option.
+    public func validate() throws {
+        try TrainingLimits.check(epochs, in: 1...TrainingLimits.maxEpochs, option: "--epochs")
+        try TrainingLimits.check(batchSize, in: 1...TrainingLimits.maxBatchSize, option: "--batch-size")
+        try TrainingLimits.check(patience, in: 1...TrainingLimits.maxEpochs, option: "--patience")
+        try TrainingLimits.check(threads, in: 1...TrainingLimits.maxThreads, option: "--threads")
+        try TrainingLimits.check(shuffleBuffer, in: 1...TrainingLimits.maxShuffleBuffer, option: "--shuffle-buffer")
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
+            throw NFMError(.configuration, "must be a positive finite number", at: .init(field: "--lr", value: "\(learningRate)"))
+        }
+        guard l2 >= 0 && l2.isFinite else {
+            throw NFMError(.configuration, "must be a finite number ≥ 0", at: .init(field: "--l2", value: "\(l2)"))
+        }
+    }
+}
+
+/// One epoch's row of the metrics table.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    /// Mean training loss per row over the epoch's batches (with dropout, before each update).
+    public var trainLoss: Double
+    public var train: SplitMetrics
+    public var validation: SplitMetrics
+    public var test: SplitMetrics
+    public var trainSeconds: Double
+    public var evalSeconds: Double
+
+    /// The split's metrics.
+    public subscript(split: Split) -> SplitMetrics {
+        switch split {
+        case .train: train
+        case .validation: validation
+        case .test: test
+        }
+    }
+}
+
+/// What `Trainer.run` returns.
+public struct TrainingResult: Sendable {
+    public var records: [EpochRecord]
+    public var bestEpoch: Int
+    public var stoppedEarly: Bool
+    /// The best epoch's model (lowest validation metric).
+    public var bestModel: Model
+    /// The run directory's `model.nfmc`, when the run wrote one.
+    public var checkpointPath: String?
+    /// The run's summary (also the run directory's `summary.json`).
+    public var summary: TrainingSummary
+}
