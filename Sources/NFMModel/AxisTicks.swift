@@ -17,24 +17,29 @@ public enum AxisTicks {
         return integer ? max(1, best.rounded()) : best
     }
 
-    /// A linear axis: the tick values (multiples of the step) within `low…high`, and the decimals that
+    /// A linear axis: the tick values (multiples of a 1-2-5 step) within `low…high`, and the decimals that
     /// print them exactly.
-    public static func linear(low: Double, high: Double, target: Int = 5, integer: Bool = false)
+    public static func linear(low: Double, high: Double, target: Int = 6, integer: Bool = false)
         -> (values: [Double], step: Double, decimals: Int)
     {
         let step = step(span: high - low, target: target, integer: integer)
+        return (multiples(of: step, low: low, high: high), step, decimals(step))
+    }
+
+    /// The multiples of `step` within `low…high` (at most 100).
+    public static func multiples(of step: Double, low: Double, high: Double) -> [Double] {
         var values: [Double] = []
         var k = (low / step - 1e-9).rounded(.up)
-        while k * step <= high + step * 1e-9, values.count <= 4 * target {
+        while k * step <= high + step * 1e-9, values.count < 100 {
             values.append(k * step)
             k += 1
         }
-        return (values, step, decimals(step))
+        return values
     }
 
-    /// `low…high` widened outwards to multiples of a 1-2-5 step (at most `target` intervals), with 5 %
-    /// padding first; a zero span is widened around its value.
-    public static func niceRange(low: Double, high: Double, target: Int = 5) -> (low: Double, high: Double) {
+    /// `low…high` padded by 5 % and widened outwards to multiples of a 1-2-5 step (at most about `target`
+    /// intervals), with that step; a zero span is widened around its value first.
+    public static func niceRange(low: Double, high: Double, target: Int = 6) -> (low: Double, high: Double, step: Double) {
         var low = low, high = high
         if !(high - low > 1e-12) {
             let half = max(abs(low) * 0.05, 1e-3)
@@ -43,7 +48,7 @@ public enum AxisTicks {
         }
         let pad = (high - low) * 0.05
         let step = step(span: high - low + 2 * pad, target: target)
-        return (((low - pad) / step).rounded(.down) * step, ((high + pad) / step).rounded(.up) * step)
+        return (((low - pad) / step).rounded(.down) * step, ((high + pad) / step).rounded(.up) * step, step)
     }
 
     /// Decimals needed to print multiples of `step` exactly (0 for steps ≥ 1).

@@ -88,24 +88,23 @@ public struct SVGChart: Sendable {
     func body(width: Double, height: Double) -> String {
         let points = series.flatMap(\.points).filter { $0.y.isFinite && x($0.x) != nil }
         guard !points.isEmpty else { return "<text x=\"20\" y=\"40\">\(Self.escape(title)): no data</text>\n" }
-        let legendRows = Double((series.count + 2) / 3)
-        let frame = Frame(
-            left: 64, right: width - 16, top: 36, bottom: height - 44 - (rotatesCategories ? 64 : 0) - 16 * legendRows)
-        let (y0, y1) = AxisTicks.niceRange(low: points.map(\.y).min()!, high: points.map(\.y).max()!)
+        let legendTop = height - 18 * Double((series.count + 2) / 3) - 6
+        let frame = Frame(left: 64, right: width - 16, top: 36, bottom: legendTop - 46 - (rotatesCategories ? 64 : 0))
+        let (y0, y1, yStep) = AxisTicks.niceRange(low: points.map(\.y).min()!, high: points.map(\.y).max()!)
         let (x0, x1) = xRange(points.compactMap { x($0.x) })
         func px(_ v: Double) -> Double { frame.left + (v - x0) / (x1 - x0) * frame.width }
         func py(_ v: Double) -> Double { frame.top + (y1 - v) / (y1 - y0) * frame.height }
         var out = "<text x=\"\(f(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">\(Self.escape(title))</text>\n"
-        out += yTicks(low: y0, high: y1, frame: frame, py: py)
+        out += yTicks(low: y0, high: y1, step: yStep, frame: frame, py: py)
         out += xTicks(low: x0, high: x1, frame: frame, px: px)
         out += "<rect x=\"\(f(frame.left))\" y=\"\(f(frame.top))\" width=\"\(f(frame.width))\" height=\"\(f(frame.height))\" fill=\"none\" stroke=\"#444\"/>\n"
-        out += "<text x=\"\(f((frame.left + frame.right) / 2))\" y=\"\(f(frame.bottom + (rotatesCategories ? 96 : 34)))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
+        out += "<text x=\"\(f((frame.left + frame.right) / 2))\" y=\"\(f(frame.bottom + (rotatesCategories ? 100 : 36)))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
         out += "<text transform=\"translate(16,\(f((frame.top + frame.bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
         for (i, s) in series.enumerated() { out += line(s, index: i, px: px, py: py) }
         if let h = highlight, h.y.isFinite, let hx = x(h.x) {
             out += "<circle cx=\"\(f(px(hx)))\" cy=\"\(f(py(h.y)))\" r=\"5\" fill=\"none\" stroke=\"\(Self.color(h.color))\" stroke-width=\"1.5\"/>\n"
         }
-        out += legend(frame: frame, top: height - 16 * legendRows - 4)
+        out += legend(frame: frame, top: legendTop)
         return out
     }
 
@@ -123,13 +122,13 @@ public struct SVGChart: Sendable {
         return high > low ? (low, high) : (low - 0.5, high + 0.5)
     }
 
-    private func yTicks(low: Double, high: Double, frame: Frame, py: (Double) -> Double) -> String {
-        let ticks = AxisTicks.linear(low: low, high: high)
+    private func yTicks(low: Double, high: Double, step: Double, frame: Frame, py: (Double) -> Double) -> String {
+        let decimals = AxisTicks.decimals(step)
         var out = ""
-        for v in ticks.values {
+        for v in AxisTicks.multiples(of: step, low: low, high: high) {
             let y = f(py(v))
             out += "<line x1=\"\(f(frame.left))\" x2=\"\(f(frame.right))\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"#e6e6e6\"/>"
-            out += "<text x=\"\(f(frame.left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(AxisTicks.label(v, decimals: ticks.decimals))</text>\n"
+            out += "<text x=\"\(f(frame.left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(AxisTicks.label(v, decimals: decimals))</text>\n"
         }
         return out
     }
@@ -173,7 +172,7 @@ public struct SVGChart: Sendable {
         var out = ""
         for (i, s) in series.enumerated() {
             let color = Self.color(s.color ?? i)
-            let y = top + Double(i / 3) * 16 + 8
+            let y = top + 14 + Double(i / 3) * 18
             let x = frame.left + Double(i % 3) * (frame.width / 3)
             let dash = s.dashed ? " stroke-dasharray=\"5,3\"" : ""
             out += "<line x1=\"\(f(x))\" x2=\"\(f(x + 18))\" y1=\"\(f(y - 4))\" y2=\"\(f(y - 4))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>"
