@@ -18,6 +18,7 @@ public enum Evaluation {
     /// for a dataset of other features and `.diverged` when the checkpoint holds a NaN or infinite weight or
     /// a metric is not finite.
     public static func run(checkpointPath: String, datasetDirectory: String, splits: [Split] = Split.allCases, threads: Int) throws -> Result {
+        try TrainingLimits.check(threads, in: 1...TrainingLimits.maxThreads, option: "--threads")
         let checkpoint = try Checkpoint.load(path: checkpointPath)
         try checkpoint.model.checkFinite(file: checkpointPath)
         let (manifest, sha) = try DatasetManifest.load(directory: datasetDirectory)

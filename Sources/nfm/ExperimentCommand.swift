@@ -119,8 +119,8 @@ struct ExperimentCommand: ParsableCommand {
             let runner = ExperimentRunner(
                 dataset: data, experiment: experiment, directory: directory, jobs: jobs, force: force,
                 log: { Diagnostics.write($0 + "\n") })
+            try runner.validate()
             if dryRun {
-                try runner.validate()
                 for spec in experiment.runs {
                     print("\(runner.finished(spec) == nil ? "todo" : "done")  \(spec.id)  \(spec.name)")
                 }
