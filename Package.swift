@@ -21,7 +21,10 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
-        .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto"]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto", "CZlib"]),
         .target(name: "NFMPipeline", dependencies: ["NFMFormat"]),
         // Release builds get AVX2/FMA code from the build scripts (`-Xswiftc -Xcc -Xswiftc -march=x86-64-v3`),
         // never from a flag here that would reach every package depending on nfm (ENGINEERING.md).
@@ -37,7 +40,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NFMTestSupport", dependencies: ["NFMFormat", "NFMPipeline"]),
-        .testTarget(name: "NFMFormatTests", dependencies: ["NFMFormat", "NFMTestSupport"]),
+        .testTarget(name: "NFMFormatTests", dependencies: ["NFMFormat", "NFMTestSupport", "CZlib"]),
         .testTarget(name: "NFMPipelineTests", dependencies: ["NFMPipeline", "NFMTestSupport"]),
         .testTarget(name: "NFMExperimentsTests", dependencies: ["NFMExperiments", "NFMModel", "NFMTestSupport"]),
         .testTarget(name: "NFMCLITests", dependencies: ["nfm", "NFMFormat", "NFMTestSupport"]),
