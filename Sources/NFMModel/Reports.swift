@@ -3,6 +3,8 @@ import NFMFormat
 
 /// The tables of a run directory: `metrics.csv` (one row per epoch) and `curve.svg` (the learning curve).
 public enum Reports {
+    /// `metrics.csv`: a header, then one row per epoch (epoch, mean training loss, each split's RMSE — or
+    /// log loss and AUC — to 6 decimals, training and evaluation seconds).
     public static func csv(records: [EpochRecord], loss: LossKind) -> String {
         func f(_ x: Double?) -> String { x.map { String(format: "%.6f", $0) } ?? "" }
         var lines: [String]

@@ -12,10 +12,13 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 /// step of `Model`, `EarlyStopping`, and the `TrainingObserver` and `RunDirectory` that report it. Every
 /// epoch's loss, weights and metrics are checked: a NaN or infinity ends the run with `.diverged`.
 public final class Trainer {
+    /// The training data (cached or streamed).
     public let dataset: Dataset
     /// The resolved configuration (field sizes filled in for Wide&Deep and DeepCross).
     public let config: ModelConfig
+    /// The run's options (validated).
     public let options: TrainingOptions
+    /// The model being trained (the last epoch's parameters; `TrainingResult.bestModel` is the best's).
     public let model: Model
     /// The learning rate in use: `options.learningRate` or the kind's default (`ModelDefaults`).
     public let learningRate: Float
@@ -107,6 +110,7 @@ public final class Trainer {
         }
     }
 
+    /// The dataset's fingerprint, as recorded in checkpoints.
     public var fingerprint: DatasetFingerprint {
         DatasetFingerprint(manifest: dataset.manifest, sha256: dataset.manifestSHA256)
     }

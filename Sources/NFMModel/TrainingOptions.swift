@@ -6,14 +6,17 @@ public struct TrainingOptions: Sendable {
     public var epochs = 200
     /// Rows per mini-batch (1…`TrainingLimits.maxBatchSize`).
     public var batchSize = 128
+    /// Adagrad (the paper's), Adam, SGD or momentum.
     public var optimizer: OptimizerKind = .adagrad
     /// nil: the model kind's default for the optimiser (`ModelDefaults.learningRate`).
     public var learningRate: Float?
     /// L2 on embedding rows (`λ/2·‖v‖²`, applied to the rows updated by a batch).
     public var l2: Float = 0
+    /// Stop early (see `patience`) or run every epoch.
     public var earlyStop = true
     /// Stop when the validation metric worsened this many epochs in a row.
     public var patience = 4
+    /// Seed of initialisation, shuffling and dropout.
     public var seed: UInt64 = 2016
     /// Threads for evaluation; training steps run on one thread, so results never depend on it.
     public var threads = 2
@@ -26,6 +29,7 @@ public struct TrainingOptions: Sendable {
     /// Rows of the shuffle buffer when the dataset is streamed (shard order is shuffled too).
     public var shuffleBuffer = 1 << 17
 
+    /// The paper's Frappe settings: 200 epochs, batch 128, Adagrad, early stopping after 4 epochs.
     public init() {}
 
     /// The learning rate a `kind` model trains with: `learningRate`, or the kind's default.
@@ -51,12 +55,15 @@ public struct TrainingOptions: Sendable {
 
 /// One epoch's row of the metrics table.
 public struct EpochRecord: Codable, Sendable, Equatable {
+    /// 1-based epoch number.
     public var epoch: Int
     /// Mean training loss per row over the epoch's batches (with dropout, before each update).
     public var trainLoss: Double
+    /// Metrics of each split after the epoch (inference mode).
     public var train: SplitMetrics
     public var validation: SplitMetrics
     public var test: SplitMetrics
+    /// Wall seconds of the epoch's training steps and of its evaluation.
     public var trainSeconds: Double
     public var evalSeconds: Double
 
@@ -72,8 +79,11 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 
 /// What `Trainer.run` returns.
 public struct TrainingResult: Sendable {
+    /// One record per epoch run.
     public var records: [EpochRecord]
+    /// The epoch with the lowest validation metric.
     public var bestEpoch: Int
+    /// Whether early stopping ended the run before the epoch limit.
     public var stoppedEarly: Bool
     /// The best epoch's model (lowest validation metric).
     public var bestModel: Model

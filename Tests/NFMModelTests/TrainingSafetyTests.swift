@@ -134,7 +134,8 @@ import Testing
         let config = ModelConfig(kind: .fm, featureCount: 8, factors: 4)
         let trainer = try Trainer(dataset: dataset, config: config, options: options(epochs: 1))
         let model = try trainer.run().bestModel
-        model.embeddings[3] = .nan
+        let embeddings = try #require(model.namedTensors.first { $0.name == "embeddings" })
+        embeddings.buffer[3] = .nan
         let path = dir + "-nan.nfmc"
         try Checkpoint(model: model, dataset: trainer.fingerprint, training: nil, definition: nil, vocabularies: []).write(to: path)
         return path
