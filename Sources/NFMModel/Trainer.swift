@@ -209,22 +209,21 @@ public final class Trainer {
     /// The `.diverged` error for an epoch whose training loss, weights or metrics are not all finite.
     func divergence(of record: EpochRecord) -> NFMError? {
         let metric = config.loss == .squared ? "RMSE" : "log loss"
+        func text<F: FloatingPoint>(_ value: F) -> String { value.isNaN ? "NaN" : "\(value)" }
         var problem: String?
         if !record.trainLoss.isFinite {
-            problem = "the training loss is \(record.trainLoss)"
+            problem = "the training loss is \(text(record.trainLoss))"
         } else if let bad = model.firstNonFiniteParameter() {
-            problem = "parameter \(bad.name)[\(bad.index)] is \(bad.value)"
+            problem = "parameter \(bad.name)[\(bad.index)] is \(text(bad.value))"
         } else {
             for split in Split.allCases where dataset.rowCount(split) > 0 {
                 let m = record[split]
-                if !m.primary.isFinite { problem = "the \(split.rawValue) \(metric) is \(m.primary)"; break }
-                if let auc = m.auc, !auc.isFinite { problem = "the \(split.rawValue) AUC is \(auc)"; break }
+                if !m.primary.isFinite { problem = "the \(split.rawValue) \(metric) is \(text(m.primary))"; break }
+                if let auc = m.auc, !auc.isFinite { problem = "the \(split.rawValue) AUC is \(text(auc))"; break }
             }
         }
         return problem.map {
-            NFMError(
-                .diverged, "training diverged at epoch \(record.epoch): \($0); lower --lr (now \(learningRate))",
-                at: .init(field: "epoch", value: String(record.epoch)))
+            NFMError(.diverged, "training diverged at epoch \(record.epoch): \($0); lower --lr (now \(learningRate))")
         }
     }
 

@@ -30,13 +30,14 @@ import Testing
         return o
     }
 
-    func expectError(_ code: NFMError.Code, field: String? = nil, _ body: () throws -> Void) {
+    func expectError(_ code: NFMError.Code, field: String? = nil, saying text: String? = nil, _ body: () throws -> Void) {
         do {
             try body()
             Issue.record("expected \(code)")
         } catch let error as NFMError {
             #expect(error.code == code, "\(error)")
             if let field { #expect(error.position?.field == field, "\(error)") }
+            if let text { #expect(error.message.contains(text), "\(error)") }
         } catch {
             Issue.record("unexpected \(error)")
         }
@@ -108,7 +109,7 @@ import Testing
         defer { FileSystem.remove(out) }
         var o = options(epochs: 3, lr: 1e30, optimizer: .sgd)
         o.outDirectory = out
-        expectError(.diverged, field: "epoch") { _ = try Trainer(dataset: dataset, config: config, options: o).run() }
+        expectError(.diverged, saying: "diverged at epoch 1: the training loss is NaN") { _ = try Trainer(dataset: dataset, config: config, options: o).run() }
         // The partial run directory is removed.
         #expect(!FileSystem.exists(out))
     }
@@ -117,7 +118,7 @@ import Testing
         let (dir, dataset) = try parityDataset(labels: .init(positive: 1, negative: 0))
         defer { FileSystem.remove(dir) }
         let config = ModelConfig(kind: .fm, featureCount: 8, factors: 4, biDropout: 0, loss: .log)
-        expectError(.diverged, field: "epoch") {
+        expectError(.diverged, saying: "diverged at epoch 1: the training loss is NaN") {
             _ = try Trainer(dataset: dataset, config: config, options: options(epochs: 3, lr: 1e30, optimizer: .sgd)).run()
         }
     }
