@@ -45,93 +45,10 @@ public struct Experiment: Sendable {
         return copy
     }
 
+    /// The experiment of `kind` over `grid`: its title and its runs (`ExperimentCatalog`).
     public init(_ kind: Kind, grid: ExperimentGrid) {
         self.kind = kind
-        var runs: [RunSpec] = []
-        func spec(
-            _ name: String, group: String? = nil, series: String? = nil, x: Double? = nil, model: String,
-            factors: Int? = nil, layers: [Int] = [], activation: String = "relu", bi: Float? = nil,
-            hidden: Float? = nil, batchNorm: Bool = true, lr: Float, l2: Float = 0, earlyStop: Bool = true,
-            pretrain: String? = nil
-        ) -> RunSpec {
-            RunSpec(
-                name: name, group: group ?? name, series: series ?? group ?? name, x: x, model: model,
-                factors: factors ?? grid.factors, layers: layers, activation: activation, biDropout: bi ?? grid.biDropout,
-                hiddenDropout: hidden ?? grid.hiddenDropout, batchNorm: batchNorm, learningRate: lr, l2: l2,
-                epochs: grid.epochs, earlyStop: earlyStop, patience: grid.patience, batchSize: grid.batchSize,
-                seed: grid.seed, pretrainFrom: pretrain)
-        }
-        let k = grid.factors
-        switch kind {
-        case .table2:
-            title = "Table 2: NFM with 0–4 hidden layers (k = \(k)), test RMSE at the best validation epoch"
-            for depth in 0...4 {
-                for lr in grid.learningRates {
-                    runs.append(
-                        spec("NFM-\(depth) lr=\(lr)", group: "NFM-\(depth)", model: "nfm", layers: Array(repeating: k, count: depth), lr: lr))
-                }
-            }
-        case .table3:
-            title = "Table 3: all methods at k = \(grid.tableFactors.map(String.init).joined(separator: ", ")), test RMSE and parameters"
-            for lr in grid.learningRates {
-                runs.append(spec("LR lr=\(lr)", group: "LR", model: "lr", factors: 0, bi: 0, batchNorm: false, lr: lr))
-            }
-            for factors in grid.tableFactors {
-                for lr in grid.learningRates {
-                    let at = "k=\(factors)"
-                    runs.append(spec("FM \(at) lr=\(lr)", group: "FM \(at)", model: "fm", factors: factors, batchNorm: false, lr: lr))
-                    runs.append(spec("HOFM \(at) lr=\(lr)", group: "HOFM \(at)", model: "hofm", factors: factors, batchNorm: false, lr: lr))
-                    for pre in [false, true] {
-                        let suffix = pre ? " (pre-train)" : ""
-                        runs.append(
-                            spec(
-                                "Wide&Deep\(suffix) \(at) lr=\(lr)", group: "Wide&Deep\(suffix) \(at)", model: "wide-deep",
-                                factors: factors, layers: grid.wideDeepLayers, bi: 0, hidden: 0.5, batchNorm: false, lr: lr,
-                                pretrain: pre ? "FM \(at)" : nil))
-                        runs.append(
-                            spec(
-                                "DeepCross\(suffix) \(at) lr=\(lr)", group: "DeepCross\(suffix) \(at)", model: "deep-cross",
-                                factors: factors, layers: grid.deepCrossLayers, bi: 0, hidden: 0.5, batchNorm: false,
-                                lr: lr, pretrain: pre ? "FM \(at)" : nil))
-                    }
-                    runs.append(spec("NFM \(at) lr=\(lr)", group: "NFM \(at)", model: "nfm", factors: factors, layers: [factors], lr: lr))
-                }
-            }
-        case .fig3:
-            title = "Figure 3: NFM-0 (k = \(k)) validation RMSE against the dropout ratio (no L2) and against L2 λ (no dropout)"
-            for d in grid.dropouts {
-                runs.append(spec("dropout \(d)", series: "dropout", x: Double(d), model: "nfm", bi: d, lr: grid.figureLearningRate))
-            }
-            for l2 in grid.l2s {
-                runs.append(spec("L2 \(l2)", series: "L2", x: Double(l2), model: "nfm", bi: 0, lr: grid.figureLearningRate, l2: l2))
-            }
-        case .fig4:
-            title = "Figure 4: NFM-0 (k = \(k)) per-epoch train and validation RMSE with and without dropout"
-            runs.append(spec("with dropout \(grid.biDropout)", model: "nfm", lr: grid.figureLearningRate, earlyStop: false))
-            runs.append(spec("without dropout", model: "nfm", bi: 0, lr: grid.figureLearningRate, earlyStop: false))
-        case .fig5:
-            title = "Figure 5: NFM-0 (k = \(k)) per-epoch train and validation RMSE with and without batch norm"
-            runs.append(spec("with batch norm", model: "nfm", lr: grid.figureLearningRate, earlyStop: false))
-            runs.append(spec("without batch norm", model: "nfm", batchNorm: false, lr: grid.figureLearningRate, earlyStop: false))
-        case .fig6:
-            title = "Figure 6: NFM-1 (k = \(k)) validation RMSE by activation and hidden-layer dropout ratio"
-            for activation in ["identity", "sigmoid", "tanh", "relu"] {
-                for d in grid.dropouts {
-                    runs.append(
-                        spec(
-                            "\(activation) hidden dropout \(d)", series: activation, x: Double(d), model: "nfm", layers: [k],
-                            activation: activation, hidden: d, lr: grid.figureLearningRate))
-                }
-            }
-        case .fig7:
-            title = "Figure 7: NFM-1 (k = \(k)) per-epoch validation RMSE with and without FM pre-training"
-            runs.append(spec("FM (pre-training source)", model: "fm", batchNorm: false, lr: grid.figureLearningRate))
-            runs.append(spec("NFM-1 from scratch", model: "nfm", layers: [k], lr: grid.figureLearningRate, earlyStop: false))
-            runs.append(
-                spec(
-                    "NFM-1 with FM pre-training", model: "nfm", layers: [k], lr: grid.figureLearningRate, earlyStop: false,
-                    pretrain: "FM (pre-training source)"))
-        }
-        self.runs = runs
+        title = ExperimentCatalog.title(of: kind, grid: grid)
+        runs = ExperimentCatalog(grid: grid).runs(of: kind)
     }
 }

@@ -86,71 +86,9 @@ public struct ExperimentReport {
         results.filter { $0.spec.group == group }.reduce(0) { $0 + $1.seconds }
     }
 
-    // MARK: - SVG
-
-    public func svg() -> String {
-        let metric = "RMSE"
-        switch experiment.kind {
-        case .table2, .table3:
-            let best = groupBest
-            let chart = SVGChart(
-                title: experiment.kind == .table2 ? "Test RMSE by depth" : "Test RMSE by method", xLabel: "model (in table order)",
-                yLabel: metric,
-                series: [
-                    .init(name: "validation", points: best.enumerated().map { (Double($0.offset), $0.element.result.bestValidation) }),
-                    .init(name: "test", points: best.enumerated().map { (Double($0.offset), $0.element.result.bestTest) }),
-                ])
-            let curves = SVGChart(
-                title: "Validation RMSE per epoch (best run of each group)", xLabel: "epoch", yLabel: "validation \(metric)",
-                series: best.map { group, result in
-                    .init(name: group, points: result.records.map { (Double($0.epoch), $0.validation.primary) })
-                })
-            return SVGChart.document([chart, curves])
-        case .fig3:
-            let dropout = results.filter { $0.spec.series == "dropout" }
-            let l2 = results.filter { $0.spec.series == "L2" }
-            return SVGChart.document([
-                SVGChart(
-                    title: "NFM-0: dropout ratio (no L2)", xLabel: "dropout ratio", yLabel: "\(metric)",
-                    series: [
-                        .init(name: "validation", points: dropout.map { ($0.spec.x ?? 0, $0.bestValidation) }),
-                        .init(name: "train", points: dropout.map { ($0.spec.x ?? 0, $0.best.train.primary) }, dashed: true),
-                    ]),
-                SVGChart(
-                    title: "NFM-0: L2 λ (no dropout)", xLabel: "λ (log scale)", yLabel: "\(metric)",
-                    series: [
-                        .init(name: "validation", points: l2.map { ($0.spec.x ?? 0, $0.bestValidation) }),
-                        .init(name: "train", points: l2.map { ($0.spec.x ?? 0, $0.best.train.primary) }, dashed: true),
-                    ], logX: true),
-            ])
-        case .fig6:
-            var series: [String] = []
-            for result in results where !series.contains(result.spec.series) { series.append(result.spec.series) }
-            return SVGChart.document([
-                SVGChart(
-                    title: "NFM-1: activation × hidden dropout", xLabel: "hidden-layer dropout ratio", yLabel: "validation \(metric)",
-                    series: series.map { name in
-                        .init(name: name, points: results.filter { $0.spec.series == name }.map { ($0.spec.x ?? 0, $0.bestValidation) })
-                    })
-            ])
-        case .fig4, .fig5, .fig7:
-            var series: [SVGChart.Series] = []
-            for (i, result) in results.enumerated() {
-                series.append(
-                    .init(
-                        name: "\(result.spec.name) validation", points: result.records.map { (Double($0.epoch), $0.validation.primary) },
-                        color: i))
-                series.append(
-                    .init(
-                        name: "\(result.spec.name) train", points: result.records.map { (Double($0.epoch), $0.train.primary) },
-                        dashed: true, color: i))
-            }
-            return SVGChart.document([SVGChart(title: experiment.title, xLabel: "epoch", yLabel: metric, series: series)], panelWidth: 900, height: 420)
-        }
-    }
-
     // MARK: - JSON
 
+    /// The layout of `results.json`.
     struct Document: Codable {
         var experiment: String
         var title: String
@@ -160,6 +98,24 @@ public struct ExperimentReport {
         var runs: [RunResult]
     }
 
+    /// Reads a report back from its `results.json` (to redraw `results.md` and `figure.svg` without
+    /// training); the experiment's title and layout are today's, the numbers those of the file.
+    public static func load(json bytes: [UInt8], file: String) throws -> ExperimentReport {
+        let document: Document
+        do {
+            document = try JSONDecoder().decode(Document.self, from: Data(bytes))
+        } catch {
+            throw NFMError(.input, "not an experiment's results.json (\(error))", at: .init(file: file))
+        }
+        guard let kind = Experiment.Kind(rawValue: document.experiment) else {
+            throw NFMError(.input, "unknown experiment", at: .init(file: file, field: "experiment", value: document.experiment))
+        }
+        return ExperimentReport(
+            experiment: Experiment(kind, grid: document.grid), results: document.runs, datasetName: document.dataset,
+            manifestSHA256: document.manifestSHA256, grid: document.grid)
+    }
+
+    /// `results.json`: the experiment, its grid and every run's spec and records.
     public func json() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

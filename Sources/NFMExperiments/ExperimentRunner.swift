@@ -14,18 +14,55 @@ public final class ExperimentRunner: @unchecked Sendable {
     public let experiment: Experiment
     public let directory: String
     public let jobs: Int
+    /// Start over: replace an existing experiment directory (only one nfm wrote) instead of resuming it.
+    public let force: Bool
     private let log: @Sendable (String) -> Void
     private let lock = NSLock()
+    private var claimed: OutputDirectory?
 
     public init(
-        dataset: Dataset, experiment: Experiment, directory: String, jobs: Int,
+        dataset: Dataset, experiment: Experiment, directory: String, jobs: Int, force: Bool = false,
         log: @escaping @Sendable (String) -> Void
     ) {
         self.dataset = dataset
         self.experiment = experiment
         self.directory = directory
         self.jobs = max(1, jobs)
+        self.force = force
         self.log = log
+    }
+
+    /// The default output directory of `nfm experiment`: `experiments/<dataset name>/<experiment>`, the
+    /// dataset's name made safe as one path component.
+    public static func defaultDirectory(datasetName: String, experiment: Experiment.Kind) -> String {
+        "experiments/" + FileSystem.sanitizedComponent(datasetName) + "/" + experiment.rawValue
+    }
+
+    /// Checks every run's model and training options (`ModelConfig.validate`, `TrainingOptions.validate`)
+    /// before anything is written, so a bad grid value fails at once with `.configuration`.
+    public func validate() throws {
+        for spec in experiment.runs {
+            var config = try spec.modelConfig(featureCount: dataset.manifest.featureCount)
+            if config.kind.concatenatesFields { config.fieldSizes = dataset.manifest.fields.map(\.cardinality) }
+            try config.validate()
+            try spec.trainingOptions(initFrom: nil, threads: 1).validate()
+        }
+    }
+
+    /// Takes the experiment directory: an existing nfm experiment directory is resumed (unless `force`,
+    /// which replaces it); anything else follows `OutputDirectory`'s rules (kind `.experiment`, never the
+    /// dataset or inside it). The claim is committed at once: an interrupted experiment keeps its finished
+    /// runs (each run's own folder is removed if interrupted).
+    func openDirectory() throws {
+        let inputs = [dataset.directory]
+        if !force && OutputDirectory.ownerKind(of: directory) == .experiment {
+            try OutputDirectory.check(directory, kind: .experiment, force: true, inputs: inputs)
+        } else {
+            let output = try OutputDirectory.claim(directory, kind: .experiment, force: force, inputs: inputs)
+            output.commit()
+            claimed = output
+        }
+        try FileSystem.createDirectory(directory + "/runs")
     }
 
     func runDirectory(_ spec: RunSpec) -> String { directory + "/runs/" + spec.id }
@@ -34,7 +71,8 @@ public final class ExperimentRunner: @unchecked Sendable {
     public func finished(_ spec: RunSpec) -> RunResult? {
         let path = runDirectory(spec) + "/result.json"
         guard let bytes = try? ReadableFile.readAll(path),
-            let result = try? JSONDecoder().decode(RunResult.self, from: Data(bytes)), result.spec == spec
+            let result = try? JSONDecoder().decode(RunResult.self, from: Data(bytes)), result.spec == spec,
+            !result.records.isEmpty, result.records.contains(where: { $0.epoch == result.bestEpoch })
         else { return nil }
         return result
     }
@@ -49,7 +87,8 @@ public final class ExperimentRunner: @unchecked Sendable {
 
     /// Runs everything not yet finished; returns all results in spec order.
     public func run() throws -> [RunResult] {
-        try FileSystem.createDirectory(directory + "/runs")
+        try validate()
+        try openDirectory()
         let specs = experiment.runs
         let state = Progress()
         for spec in specs { if let done = finished(spec) { state.results[spec.name] = done } }
@@ -97,25 +136,32 @@ public final class ExperimentRunner: @unchecked Sendable {
         let done = members.compactMap { results[$0.name] }
         guard !members.isEmpty, done.count == members.count,
             let best = done.min(by: { $0.bestValidation < $1.bestValidation })
-        else { throw ExperimentError("pre-training source '\(group)' has not finished") }
+        else { throw NFMError(.configuration, "has not finished", at: .init(field: "pre-training source", value: group)) }
         return runDirectory(best.spec) + "/model.nfmc"
     }
 
+    /// Trains one run into its own `RunDirectory` (`runs/<id>/`: model.nfmc, metrics.csv, curve.svg,
+    /// summary.json, then result.json, which marks it finished). An interrupted earlier attempt is replaced.
     private func train(_ spec: RunSpec, initFrom: String?) throws -> RunResult {
         let started = Date()
-        let runDirectory = runDirectory(spec)
-        try FileSystem.createDirectory(runDirectory)
         let config = try spec.modelConfig(featureCount: dataset.manifest.featureCount)
-        let trainer = try Trainer(
-            dataset: dataset, config: config,
-            options: spec.trainingOptions(directory: runDirectory, initFrom: initFrom, threads: jobs > 1 ? 1 : 2))
-        let outcome = try trainer.run()
-        let result = RunResult(
-            spec: spec, records: outcome.records, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly,
-            parameters: outcome.bestModel.trainableParameterCount, seconds: Date().timeIntervalSince(started))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileSystem.writeAtomically(Array(try encoder.encode(result)), to: runDirectory + "/result.json")
-        return result
+        let options = spec.trainingOptions(initFrom: initFrom, threads: jobs > 1 ? 1 : 2)
+        let trainer = try Trainer(dataset: dataset, config: config, options: options)
+        let run = try RunDirectory.claim(runDirectory(spec), force: true, inputs: [dataset.directory] + (initFrom.map { [$0] } ?? []))
+        do {
+            let outcome = try trainer.run(in: run)
+            let result = RunResult(
+                spec: spec, records: outcome.records, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly,
+                parameters: outcome.bestModel.trainableParameterCount, seconds: Date().timeIntervalSince(started))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try run.write(Array(try encoder.encode(result)), to: "result.json")
+            run.commit()
+            run.close()
+            return result
+        } catch {
+            run.abandon()
+            throw error
+        }
     }
 }

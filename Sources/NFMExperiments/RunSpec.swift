@@ -40,17 +40,19 @@ public struct RunSpec: Codable, Hashable, Sendable {
 
     func modelConfig(featureCount: Int) throws -> ModelConfig {
         guard let kind = ModelKind(rawValue: model) else {
-            throw ExperimentError("model '\(model)' is not available in this build (known: \(ModelKind.allCases.map(\.rawValue)))")
+            throw NFMError(
+                .configuration, "not available in this build (known: \(ModelKind.allCases.map(\.rawValue)))",
+                at: .init(field: "model", value: model))
         }
         guard let activation = Activation(rawValue: activation) else {
-            throw ExperimentError("unknown activation '\(activation)'")
+            throw NFMError(.configuration, "unknown activation", at: .init(field: "activation", value: activation))
         }
         return ModelConfig(
             kind: kind, featureCount: featureCount, factors: factors, layers: layers, activation: activation,
             biDropout: biDropout, hiddenDropout: layers.map { _ in hiddenDropout }, batchNorm: batchNorm)
     }
 
-    func trainingOptions(directory: String, initFrom: String?, threads: Int) -> TrainingOptions {
+    func trainingOptions(initFrom: String?, threads: Int) -> TrainingOptions {
         var options = TrainingOptions()
         options.epochs = epochs
         options.batchSize = batchSize
@@ -61,7 +63,6 @@ public struct RunSpec: Codable, Hashable, Sendable {
         options.seed = seed
         options.threads = threads
         options.initFrom = initFrom
-        options.outDirectory = directory
         return options
     }
 }
@@ -78,10 +79,4 @@ public struct RunResult: Codable, Sendable {
     public var best: EpochRecord { records.first { $0.epoch == bestEpoch } ?? records.last! }
     public var bestValidation: Double { best.validation.primary }
     public var bestTest: Double { best.test.primary }
-}
-
-public struct ExperimentError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }

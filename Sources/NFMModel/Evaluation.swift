@@ -3,6 +3,7 @@ import NFMFormat
 
 /// `nfm evaluate`: a checkpoint scored on the splits of a dataset with the same features.
 public enum Evaluation {
+    /// The metrics of each scored split, with what was scored.
     public struct Result: Codable, Sendable {
         public var checkpoint: String
         public var dataset: String
@@ -13,8 +14,13 @@ public enum Evaluation {
         public var seconds: Double
     }
 
+    /// Scores the checkpoint at `checkpointPath` on `splits` of the dataset. Throws `.datasetMismatch`
+    /// for a dataset of other features and `.diverged` when the checkpoint holds a NaN or infinite weight or
+    /// a metric is not finite.
     public static func run(checkpointPath: String, datasetDirectory: String, splits: [Split] = Split.allCases, threads: Int) throws -> Result {
+        try TrainingLimits.check(threads, in: 1...TrainingLimits.maxThreads, option: "--threads")
         let checkpoint = try Checkpoint.load(path: checkpointPath)
+        try checkpoint.model.checkFinite(file: checkpointPath)
         let (manifest, sha) = try DatasetManifest.load(directory: datasetDirectory)
         try checkpoint.header.dataset.checkCompatible(
             with: DatasetFingerprint(manifest: manifest, sha256: sha), directory: datasetDirectory)
@@ -24,7 +30,13 @@ public enum Evaluation {
         var metrics: [String: SplitMetrics] = [:]
         var rows: [String: Int] = [:]
         for split in splits where dataset.rowCount(split) > 0 {
-            metrics[split.rawValue] = try predictor.evaluate(split, of: dataset)
+            let m = try predictor.evaluate(split, of: dataset)
+            guard m.primary.isFinite, m.auc?.isFinite ?? true else {
+                throw NFMError(
+                    .diverged, "the \(split.rawValue) metrics are not finite (\(m.primary)): the model's predictions overflow",
+                    at: .init(file: checkpointPath))
+            }
+            metrics[split.rawValue] = m
             rows[split.rawValue] = dataset.rowCount(split)
         }
         return Result(

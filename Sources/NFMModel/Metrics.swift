@@ -17,12 +17,16 @@ public struct SplitMetrics: Codable, Sendable, Equatable {
 }
 
 public enum Metrics {
-    /// Computes the metrics for `loss` from raw predictions (`ŷ`, or logits for log loss).
+    /// Computes the metrics for `loss` from raw predictions (`ŷ`, or logits for log loss). A prediction
+    /// that is NaN or infinite makes every metric NaN (clipping would otherwise hide a diverged model).
     public static func compute(
         predictions: [Float], labels: [Float], loss: LossKind, labelRange: ClosedRange<Float>, positive: Float
     ) -> SplitMetrics {
         let n = predictions.count
         guard n > 0 else { return SplitMetrics() }
+        if predictions.contains(where: { !$0.isFinite }) {
+            return loss == .squared ? SplitMetrics(rmse: .nan) : SplitMetrics(logLoss: .nan, auc: .nan)
+        }
         switch loss {
         case .squared:
             var sum = 0.0

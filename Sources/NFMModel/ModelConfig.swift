@@ -18,17 +18,10 @@ public enum ModelKind: String, Codable, Sendable, CaseIterable {
     /// Higher-order FM of order 3 (Blondel et al., NIPS 2016), with separate embeddings per order.
     case hofm
 
-    /// Hidden layer widths when none are given: NFM's one layer of 64 (the paper's Frappe setting),
-    /// Wide&Deep's 1024-512-256 and DeepCross's residual units of 512, 512, 256, 128, 64 (the NFM paper's
-    /// settings for its baselines), none for the others.
-    public var defaultLayers: [Int] {
-        switch self {
-        case .nfm: [64]
-        case .wideDeep: [1024, 512, 256]
-        case .deepCross: [512, 512, 256, 128, 64]
-        case .fm, .lr, .hofm: []
-        }
-    }
+    /// Hidden layer widths when none are given (`ModelDefaults.of(self).layers`): NFM's one layer of 64 (the
+    /// paper's Frappe setting), Wide&Deep's 1024-512-256 and DeepCross's residual units of 512, 512, 256, 128,
+    /// 64 (the NFM paper's settings for its baselines), none for the others.
+    public var defaultLayers: [Int] { ModelDefaults.of(self).layers }
 
     /// Whether the model's input is the concatenation of per-field embeddings (it needs the dataset's fields).
     public var concatenatesFields: Bool { self == .wideDeep || self == .deepCross }
@@ -83,29 +76,33 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// from checkpoints of other models (and from every format-1 checkpoint).
     public var fieldSizes: [Int]?
 
-    /// `layers: nil` (or, for Wide&Deep and DeepCross, an empty list) gives the kind's `defaultLayers`.
-    /// Batch norm applies to NFM, FM (when asked) and Wide&Deep's hidden layers; it is off for LR,
-    /// HOFM and DeepCross.
+    /// Every argument left `nil` takes the kind's `ModelDefaults` (the same values `nfm train` uses), so
+    /// `ModelConfig(kind: .fm, featureCount: n)` is the FM that `nfm train --model fm` trains.
+    /// `layers: nil` (or, for Wide&Deep and DeepCross, an empty list) gives the kind's default layers;
+    /// `hiddenDropout` repeats its last ratio for deeper stacks (an empty list: no hidden dropout).
+    /// Batch norm applies to NFM, FM (when asked) and Wide&Deep's hidden layers; it is off for LR, HOFM and
+    /// DeepCross whatever is asked.
     public init(
-        kind: ModelKind, featureCount: Int, factors: Int = 64, layers: [Int]? = nil, activation: Activation = .relu,
-        biDropout: Float = 0.5, hiddenDropout: [Float]? = nil, batchNorm: Bool = true, loss: LossKind = .squared,
+        kind: ModelKind, featureCount: Int, factors: Int? = nil, layers: [Int]? = nil, activation: Activation? = nil,
+        biDropout: Float? = nil, hiddenDropout: [Float]? = nil, batchNorm: Bool? = nil, loss: LossKind = .squared,
         batchNormEpsilon: Float = 0.001, batchNormDecay: Float = 0.9, fieldSizes: [Int]? = nil
     ) {
+        let defaults = ModelDefaults.of(kind)
         self.kind = kind
         self.featureCount = featureCount
-        self.factors = kind == .lr ? 0 : factors
+        self.factors = kind == .lr ? 0 : factors ?? defaults.factors
         switch kind {
-        case .nfm: self.layers = (layers ?? kind.defaultLayers).filter { $0 > 0 }
+        case .nfm: self.layers = (layers ?? defaults.layers).filter { $0 > 0 }
         case .wideDeep, .deepCross:
             let given = (layers ?? []).filter { $0 > 0 }
-            self.layers = given.isEmpty ? kind.defaultLayers : given
+            self.layers = given.isEmpty ? defaults.layers : given
         case .fm, .lr, .hofm: self.layers = []
         }
-        self.activation = activation
-        self.biDropout = kind == .lr ? 0 : biDropout
-        let hidden = hiddenDropout ?? []
+        self.activation = activation ?? defaults.activation
+        self.biDropout = kind == .lr ? 0 : biDropout ?? defaults.biDropout
+        let hidden = hiddenDropout ?? defaults.hiddenDropout
         self.hiddenDropout = self.layers.indices.map { i in hidden.isEmpty ? 0 : hidden[min(i, hidden.count - 1)] }
-        self.batchNorm = [.lr, .hofm, .deepCross].contains(kind) ? false : batchNorm
+        self.batchNorm = [.lr, .hofm, .deepCross].contains(kind) ? false : batchNorm ?? defaults.batchNorm
         self.loss = loss
         self.batchNormEpsilon = batchNormEpsilon
         self.batchNormDecay = batchNormDecay
@@ -118,13 +115,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Width of the concatenated field embeddings (Wide&Deep and DeepCross): fields × k.
     public var concatWidth: Int { fieldCount * factors }
 
+    /// Checks the configuration: positive sizes within `TrainingLimits`, dropout ratios in [0, 1), field
+    /// sizes that add up to the features, and at most `TrainingLimits.maxParameters` parameters (computed
+    /// with checked arithmetic, so a corrupted checkpoint header cannot overflow it). Throws `.configuration`.
     public func validate() throws {
         func fail(_ message: String) -> ModelError { ModelError(.configuration, message) }
         guard featureCount > 0 else { throw fail("the dataset has no features") }
-        if kind != .lr, factors <= 0 { throw fail("--factors must be positive (got \(factors))") }
-        for (i, width) in layers.enumerated() where width <= 0 {
-            throw fail("hidden layer \(i + 1) has width \(width)")
-        }
+        if kind != .lr { try TrainingLimits.check(factors, in: 1...TrainingLimits.maxFactors, option: "--factors") }
+        try TrainingLimits.check(layers.count, in: 0...TrainingLimits.maxLayerCount, option: "the number of --layers")
+        for width in layers { try TrainingLimits.check(width, in: 1...TrainingLimits.maxLayerWidth, option: "--layers") }
         for p in [biDropout] + hiddenDropout where !(p >= 0 && p < 1) {
             throw fail("dropout ratios must be in [0, 1) (got \(p))")
         }
@@ -132,10 +131,39 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             guard let sizes = fieldSizes, !sizes.isEmpty else {
                 throw fail("\(kind.rawValue) concatenates per-field embeddings and needs the dataset's fields")
             }
-            guard sizes.allSatisfy({ $0 > 0 }), sizes.reduce(0, +) == featureCount else {
-                throw fail("the field sizes \(sizes) do not add up to the \(featureCount) features")
+            var total = 0
+            for size in sizes where size > 0 { total = total &+ size; if total > featureCount { break } }
+            guard sizes.allSatisfy({ $0 > 0 }), total == featureCount else {
+                throw fail("the field sizes \(sizes.prefix(8))\(sizes.count > 8 ? "…" : "") do not add up to the \(featureCount) features")
             }
         }
+        guard let count = parameterBound, count <= TrainingLimits.maxParameters else {
+            throw fail(
+                "a \(kind.rawValue) model with \(featureCount) features, k=\(factors) and layers \(layers) has more than \(TrainingLimits.maxParameters) parameters")
+        }
+    }
+
+    /// An upper bound on the stored parameters: `n·(2k + 1)` embeddings and first-order weights, plus
+    /// `2·(w_in + 1)·w` per hidden layer or residual unit (`w_in` the wider of its input and the concatenated
+    /// embeddings). nil when it overflows `Int`.
+    var parameterBound: Int? {
+        func mul(_ a: Int, _ b: Int) -> Int? {
+            let (r, o) = a.multipliedReportingOverflow(by: b)
+            return o ? nil : r
+        }
+        func add(_ a: Int?, _ b: Int?) -> Int? {
+            guard let a, let b else { return nil }
+            let (r, o) = a.addingReportingOverflow(b)
+            return o ? nil : r
+        }
+        guard let concat = mul(fieldCount, factors) else { return nil }
+        var total = mul(featureCount, 2 * factors + 1)
+        var input = max(factors, concat)
+        for width in layers {
+            total = add(total, mul(2 * width, max(input, concat) + 1))
+            input = width
+        }
+        return add(total, input + 1)
     }
 
     /// Width of the vector entering the prediction vector `h`: the last hidden layer (NFM, Wide&Deep),

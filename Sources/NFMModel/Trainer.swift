@@ -3,101 +3,66 @@ import Foundation
 import NFMFormat
 import NFMKernels
 
-/// Options of a training run (everything but the architecture).
-public struct TrainingOptions: Sendable {
-    public var epochs = 200
-    public var batchSize = 128
-    public var optimizer: OptimizerKind = .adagrad
-    /// nil: the optimiser's default (Adagrad 0.05).
-    public var learningRate: Float?
-    /// L2 on embedding rows (`λ/2·‖v‖²`, applied to the rows updated by a batch).
-    public var l2: Float = 0
-    public var earlyStop = true
-    /// Stop when the validation metric worsened this many epochs in a row.
-    public var patience = 4
-    public var seed: UInt64 = 2016
-    /// Threads for evaluation; training steps run on one thread, so results never depend on it.
-    public var threads = 2
-    /// An FM (or NFM) checkpoint whose embeddings, first-order weights and bias initialise the model.
-    public var initFrom: String?
-    /// Run directory for the checkpoint and the reports; nil writes nothing.
-    public var outDirectory: String?
-    /// Rows of the shuffle buffer when the dataset is streamed (shard order is shuffled too).
-    public var shuffleBuffer = 1 << 17
-
-    public init() {}
-
-    public var resolvedLearningRate: Float { learningRate ?? optimizer.defaultLearningRate }
-}
-
-/// One epoch's row of the metrics table.
-public struct EpochRecord: Codable, Sendable, Equatable {
-    public var epoch: Int
-    /// Mean training loss per row over the epoch's batches (with dropout, before each update).
-    public var trainLoss: Double
-    public var train: SplitMetrics
-    public var validation: SplitMetrics
-    public var test: SplitMetrics
-    public var trainSeconds: Double
-    public var evalSeconds: Double
-}
-
-/// Callbacks for reporting; all optional.
-public struct TrainingObserver {
-    public var progress: ((_ epoch: Int, _ rowsDone: Int, _ rowsTotal: Int, _ seconds: Double) -> Void)?
-    public var epochFinished: ((_ record: EpochRecord, _ isBest: Bool) -> Void)?
-    public var message: ((String) -> Void)?
-    public init(
-        progress: ((Int, Int, Int, Double) -> Void)? = nil, epochFinished: ((EpochRecord, Bool) -> Void)? = nil,
-        message: ((String) -> Void)? = nil
-    ) {
-        self.progress = progress
-        self.epochFinished = epochFinished
-        self.message = message
-    }
-}
-
-public struct TrainingResult: Sendable {
-    public var records: [EpochRecord]
-    public var bestEpoch: Int
-    public var stoppedEarly: Bool
-    /// The best epoch's model (lowest validation metric).
-    public var bestModel: Model
-    public var checkpointPath: String?
-}
-
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 /// Mini-batch training with a seeded per-epoch shuffle, per-epoch evaluation of the three splits and
 /// the authors' early stopping.
+///
+/// A run is four collaborators: a `BatchSource` (cached or streamed rows in a seeded order), the training
+/// step of `Model`, `EarlyStopping`, and the `TrainingObserver` and `RunDirectory` that report it. Every
+/// epoch's loss, weights and metrics are checked: a NaN or infinity ends the run with `.diverged`.
 public final class Trainer {
+    /// The training data (cached or streamed).
     public let dataset: Dataset
+    /// The resolved configuration (field sizes filled in for Wide&Deep and DeepCross).
     public let config: ModelConfig
+    /// The run's options (validated).
     public let options: TrainingOptions
+    /// The model being trained (the last epoch's parameters; `TrainingResult.bestModel` is the best's).
     public let model: Model
+    /// The learning rate in use: `options.learningRate` or the kind's default (`ModelDefaults`).
+    public let learningRate: Float
+    private let created = now()
 
-    /// `config.fieldSizes` may be nil: Wide&Deep and DeepCross take their fields from the dataset's manifest
-    /// (the trainer's `config` is the resolved one).
+    /// Validates the options (`TrainingOptions.validate`) and the model against the dataset, builds and
+    /// initialises the model (and pre-trains it from `options.initFrom`). `config.fieldSizes` may be nil:
+    /// Wide&Deep and DeepCross take their fields from the dataset's manifest.
     public init(dataset: Dataset, config: ModelConfig, options: TrainingOptions) throws {
-        guard options.batchSize > 0, options.epochs > 0, options.patience > 0 else {
-            throw ModelError(.configuration, "--batch-size, --epochs and --patience must be positive")
-        }
+        try options.validate()
         guard config.featureCount == dataset.manifest.featureCount else {
-            throw ModelError(.configuration, "model has \(config.featureCount) features, dataset \(dataset.manifest.featureCount)")
+            throw NFMError(
+                .configuration, "the model has \(config.featureCount) features, the dataset \(dataset.manifest.featureCount)",
+                at: .init(file: dataset.directory))
         }
         for split in [Split.train, .validation] where dataset.rowCount(split) == 0 {
-            throw ModelError(.dataset, "\(dataset.directory): the \(split.rawValue) split is empty")
+            throw NFMError(.dataset, "the \(split.rawValue) split is empty", at: .init(file: dataset.directory))
         }
-        guard options.shuffleBuffer > 0 else { throw ModelError(.configuration, "--shuffle-buffer must be positive") }
         var config = config
         if config.kind.concatenatesFields { config.fieldSizes = try Self.fieldSizes(of: dataset, for: config) }
         try config.validate()
+        try Self.checkScratch(config, dataset: dataset, batchSize: options.batchSize)
         self.dataset = dataset
         self.config = config
         self.options = options
+        learningRate = options.resolvedLearningRate(for: config.kind)
         model = Model(config: config)
         model.initialize(seed: options.seed)
         if let path = options.initFrom { try pretrain(from: path) }
+    }
+
+    /// Refuses a batch whose scratch memory would exceed `TrainingLimits.maxScratchFloats`: about four
+    /// activations per row of every width (embeddings, concatenation, hidden layers), and the batch's
+    /// feature entries.
+    static func checkScratch(_ config: ModelConfig, dataset: Dataset, batchSize: Int) throws {
+        let widths = config.layers.reduce(max(config.factors, 1) + config.concatWidth + 1, +)
+        let entries = dataset[.train]?.maxEntriesPerRow ?? dataset.manifest.fields.count
+        let perRow = max(4 * widths, 2 * entries)
+        guard perRow <= TrainingLimits.maxScratchFloats / batchSize else {
+            throw NFMError(
+                .configuration,
+                "a batch of \(batchSize) rows needs \(perRow) floats of scratch per row, over the limit of \(TrainingLimits.maxScratchFloats) floats; lower --batch-size",
+                at: .init(field: "--batch-size", value: String(batchSize)))
+        }
     }
 
     /// The field cardinalities of a dataset, for the models that concatenate per-field embeddings.
@@ -105,17 +70,20 @@ public final class Trainer {
         let fields = dataset.manifest.fields
         var offset = 0
         for field in fields {
-            guard field.offset == offset, field.cardinality > 0 else { break }
+            guard field.offset == offset, field.cardinality > 0, field.cardinality <= dataset.manifest.featureCount else {
+                break
+            }
             offset += field.cardinality
         }
         guard !fields.isEmpty, offset == dataset.manifest.featureCount else {
-            throw ModelError(
+            throw NFMError(
                 .configuration,
-                "\(dataset.directory): \(config.kind.rawValue) concatenates one embedding per field, but this dataset has no fixed fields (\(dataset.manifest.layout == .fixed ? "fixed" : "sparse") layout, \(fields.count) fields covering \(offset) of \(dataset.manifest.featureCount) features); use nfm, fm, hofm or lr, or build the data with fields")
+                "\(config.kind.rawValue) concatenates one embedding per field, but this dataset has no fixed fields (\(dataset.manifest.layout == .fixed ? "fixed" : "sparse") layout, \(fields.count) fields covering \(offset) of \(dataset.manifest.featureCount) features); use nfm, fm, hofm or lr, or build the data with fields",
+                at: .init(file: dataset.directory))
         }
         let sizes = fields.map(\.cardinality)
         if let given = config.fieldSizes, given != sizes {
-            throw ModelError(.configuration, "the model's field sizes \(given) differ from the dataset's \(sizes)")
+            throw NFMError(.configuration, "the model's field sizes \(given) differ from the dataset's \(sizes)")
         }
         return sizes
     }
@@ -126,197 +94,180 @@ public final class Trainer {
     /// also initialises a HOFM's order-3 embeddings.
     private func pretrain(from path: String) throws {
         let checkpoint = try Checkpoint.load(path: path)
-        try checkpoint.header.dataset.checkCompatible(
-            with: DatasetFingerprint(manifest: dataset.manifest, sha256: dataset.manifestSHA256), directory: dataset.directory)
+        try checkpoint.header.dataset.checkCompatible(with: fingerprint, directory: dataset.directory)
         let source = checkpoint.model
         guard source.config.kind != .lr || config.kind == .lr, source.config.factors == config.factors else {
-            throw ModelError(
+            throw NFMError(
                 .configuration,
-                "\(path): a \(source.config.kind.rawValue) checkpoint with k=\(source.config.factors) cannot initialise a \(config.kind.rawValue) model with k=\(config.factors)")
+                "a \(source.config.kind.rawValue) checkpoint with k=\(source.config.factors) cannot initialise a \(config.kind.rawValue) model with k=\(config.factors)",
+                at: .init(file: path))
         }
-        model.bias.copy(from: source.bias)
-        if config.kind.hasLinearPart && source.config.kind.hasLinearPart { model.linear.copy(from: source.linear) }
-        if config.kind != .lr { model.embeddings.copy(from: source.embeddings) }
-        if config.kind == .hofm && source.config.kind == .hofm { model.embeddings3.copy(from: source.embeddings3) }
+        try source.checkFinite(file: path)
+        let shared: Set = ["bias", "linear", "embeddings", "embeddings3"]
+        let sources = Dictionary(source.namedTensors.map { ($0.name, $0.buffer) }, uniquingKeysWith: { a, _ in a })
+        for (name, buffer) in model.namedTensors where shared.contains(name) {
+            if let from = sources[name], from.count == buffer.count { buffer.copy(from: from) }
+        }
     }
 
+    /// The dataset's fingerprint, as recorded in checkpoints.
     public var fingerprint: DatasetFingerprint {
         DatasetFingerprint(manifest: dataset.manifest, sha256: dataset.manifestSHA256)
     }
 
+    /// Trains, writing into `options.outDirectory` when it is set (claimed as a new run directory, refused
+    /// when it exists and is not empty, committed when the run ends, removed when it fails).
     public func run(observer: TrainingObserver = TrainingObserver()) throws -> TrainingResult {
-        let cached = dataset[.train]
-        let n = dataset.rowCount(.train)
-        let batch = options.batchSize
-        let positive = dataset.manifest.labels.positive
-        let isLog = config.loss == .log
-        let targets: [Float] = cached.map { isLog ? $0.labels.map { $0 == positive ? 1 : 0 } : $0.labels } ?? []
-        let optimizer = Optimizer(kind: options.optimizer, learningRate: options.resolvedLearningRate, l2: options.l2)
-        let maxEntries = cached?.maxEntriesPerRow ?? dataset.manifest.fields.count
-        let workspace = Workspace(model: model, capacity: batch)
-        let predictor = Predictor(model: model, threads: options.threads)
-        var shuffleRandom = Xoshiro256(seed: options.seed ^ 0x5348_5546)  // "SHUF"
-        var dropoutRandom = Xoshiro256(seed: options.seed ^ 0x4452_4F50)  // "DROP"
-        var order = [Int32](0..<Int32(cached == nil ? 0 : n))
-        let streamer = cached == nil ? ShuffleBuffer(rows: min(options.shuffleBuffer, n), fieldCount: maxEntries) : nil
-        let batchIndices = UnsafeMutablePointer<UInt32>.allocate(capacity: batch * maxEntries)
-        let batchOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: batch + 1)
-        let batchValues = UnsafeMutablePointer<Float>.allocate(capacity: batch * maxEntries)
-        let batchTargets = UnsafeMutablePointer<Float>.allocate(capacity: batch)
-        batchOffsets[0] = 0
-        defer {
-            batchIndices.deallocate()
-            batchOffsets.deallocate()
-            batchValues.deallocate()
-            batchTargets.deallocate()
+        guard let path = options.outDirectory else { return try run(in: nil, observer: observer) }
+        let directory = try RunDirectory.claim(path, force: false, inputs: [dataset.directory, options.initFrom].compactMap { $0 })
+        do {
+            let result = try run(in: directory, observer: observer)
+            directory.commit()
+            return result
+        } catch {
+            directory.abandon()
+            throw error
         }
+    }
 
+    /// Trains for up to `options.epochs` epochs. Each epoch: the training steps over the batch source,
+    /// then evaluation of the three splits, the divergence check, early stopping; the best epoch's model is
+    /// kept (and written to `directory`'s `model.nfmc`), `metrics.csv` and `curve.svg` are rewritten after
+    /// every epoch and `summary.json` at the end. The caller commits (or abandons) `directory`.
+    public func run(in directory: RunDirectory?, observer: TrainingObserver = TrainingObserver()) throws -> TrainingResult {
+        let state = EpochState(trainer: self)
+        var stopping = EarlyStopping(patience: options.patience, enabled: options.earlyStop)
         var records: [EpochRecord] = []
-        var best: (epoch: Int, metric: Double)? = nil
-        let bestModel = Model(config: config)
-        bestModel.copyParameters(from: model)
-        var worsening = 0
         var stoppedEarly = false
-        var checkpointPath: String? = nil
-        if let out = options.outDirectory {
-            try FileSystem.createDirectory(out)
-            checkpointPath = out + "/model.nfmc"
-        }
-
         for epoch in 1...options.epochs {
-            let start = now()
-            var lossSum = 0.0
-            var lastReport = start
-            var done = 0
-            func step(_ view: SparseRows, rows: Int) {
-                lossSum += model.trainStep(
-                    view, targets: batchTargets, workspace: workspace, optimizer: optimizer, random: &dropoutRandom)
-                done += rows
-                if let progress = observer.progress, done & 0x3FFF < batch {
-                    let t = now()
-                    if t - lastReport > 0.1 {
-                        lastReport = t
-                        progress(epoch, done, n, t - start)
-                    }
-                }
-            }
-            if let train = cached {
-                // Fisher–Yates over the training rows with the run's seed.
-                for i in stride(from: n - 1, to: 0, by: -1) {
-                    order.swapAt(i, shuffleRandom.next(below: i + 1))
-                }
-                while done < n {
-                    let rows = min(batch, n - done)
-                    switch train.layout {
-                    case .fixed:
-                        let f = train.fieldCount
-                        train.indices.withUnsafeBufferPointer { source in
-                            for r in 0..<rows {
-                                let row = Int(order[done + r])
-                                (batchIndices + r * f).update(from: source.baseAddress! + row * f, count: f)
-                            }
-                        }
-                        for r in 0..<rows { batchTargets[r] = targets[Int(order[done + r])] }
-                        step(SparseRows(rowCount: rows, fieldCount: f, indices: batchIndices), rows: rows)
-                    case .sparse:
-                        var cursor = 0
-                        for r in 0..<rows {
-                            let row = Int(order[done + r])
-                            batchTargets[r] = targets[row]
-                            for e in Int(train.offsets[row])..<Int(train.offsets[row + 1]) {
-                                batchIndices[cursor] = train.indices[e]
-                                batchValues[cursor] = train.values[e]
-                                cursor += 1
-                            }
-                            batchOffsets[r + 1] = UInt32(cursor)
-                        }
-                        step(
-                            SparseRows(
-                                rowCount: rows, fieldCount: 0, indices: batchIndices, offsets: batchOffsets,
-                                values: batchValues),
-                            rows: rows)
-                    }
-                }
-            } else {
-                // Streamed: shards in a seeded random order through a seeded shuffle buffer.
-                let f = maxEntries
-                var filled = 0
-                func emit(_ features: UnsafePointer<UInt32>, _ label: Float) {
-                    (batchIndices + filled * f).update(from: features, count: f)
-                    batchTargets[filled] = isLog ? (label == positive ? 1 : 0) : label
-                    filled += 1
-                    if filled == batch {
-                        step(SparseRows(rowCount: filled, fieldCount: f, indices: batchIndices), rows: filled)
-                        filled = 0
-                    }
-                }
-                var shardOrder = Array(dataset.manifest.shards(in: .train).indices)
-                for i in stride(from: shardOrder.count - 1, to: 0, by: -1) {
-                    shardOrder.swapAt(i, shuffleRandom.next(below: i + 1))
-                }
-                try dataset.forEachShard(of: .train, order: shardOrder) { data in
-                    data.indices.withUnsafeBufferPointer { rows in
-                        for r in 0..<data.rowCount {
-                            streamer!.push(rows.baseAddress! + r * f, data.labels[r], random: &shuffleRandom, emit: emit)
-                        }
-                    }
-                }
-                streamer!.drain(random: &shuffleRandom, emit: emit)
-                if filled > 0 { step(SparseRows(rowCount: filled, fieldCount: f, indices: batchIndices), rows: filled) }
-            }
-            let trained = now()
-            model.prepareInference()
-            let labelRange = dataset.labelRange
-            func evaluate(_ split: Split) throws -> SplitMetrics {
-                if let data = dataset[split] {
-                    return data.rowCount == 0 ? SplitMetrics() : predictor.evaluate(data, labelRange: labelRange, positive: positive)
-                }
-                return dataset.rowCount(split) == 0 ? SplitMetrics() : try predictor.evaluate(split, of: dataset)
-            }
-            let record = EpochRecord(
-                epoch: epoch, trainLoss: lossSum / Double(n), train: try evaluate(.train),
-                validation: try evaluate(.validation), test: try evaluate(.test), trainSeconds: trained - start,
-                evalSeconds: now() - trained)
-            let metric = record.validation.primary
-            guard metric.isFinite else {
-                records.append(record)
-                observer.epochFinished?(record, false)
-                throw ModelError(.configuration, "training diverged at epoch \(epoch) (validation metric \(metric)); lower --lr")
-            }
-            let previous = records.last?.validation.primary
+            let record = try runEpoch(epoch, state: state, observer: observer)
             records.append(record)
-            var isBest = false
-            if best == nil || metric < best!.metric {
-                best = (epoch, metric)
-                isBest = true
-                bestModel.copyParameters(from: model)
-                bestModel.prepareInference()
-                if let path = checkpointPath { try saveCheckpoint(bestModel, record: record, to: path) }
+            if let failure = divergence(of: record) {
+                observer.epochFinished?(record, false)
+                throw failure
             }
-            observer.epochFinished?(record, isBest)
-            if let out = options.outDirectory { try Reports.writeTables(records: records, loss: config.loss, to: out) }
-            if let previous, metric > previous { worsening += 1 } else { worsening = 0 }
-            if options.earlyStop && worsening >= options.patience {
+            let decision = stopping.record(epoch: epoch, metric: record.validation.primary)
+            if decision.isBest {
+                state.bestModel.copyParameters(from: model)
+                state.bestModel.prepareInference()
+                try directory?.writeCheckpoint(try checkpoint(of: state.bestModel, record: record))
+            }
+            observer.epochFinished?(record, decision.isBest)
+            try directory?.writeReports(records: records, loss: config.loss, title: chartTitle)
+            if decision.stop {
                 stoppedEarly = true
-                observer.message?("early stop: validation worsened \(worsening) epochs in a row; best epoch \(best!.epoch)")
+                observer.message?(
+                    "early stop: validation worsened \(stopping.worsening) epochs in a row; best epoch \(stopping.best?.epoch ?? 0)")
                 break
             }
         }
+        let summary = TrainingSummary(
+            trainer: self, records: records, bestEpoch: stopping.best?.epoch ?? 0, stoppedEarly: stoppedEarly,
+            checkpoint: directory?.checkpointPath, totalSeconds: now() - created)
+        try directory?.writeSummary(summary)
         return TrainingResult(
-            records: records, bestEpoch: best?.epoch ?? 0, stoppedEarly: stoppedEarly, bestModel: bestModel,
-            checkpointPath: checkpointPath)
+            records: records, bestEpoch: summary.bestEpoch, stoppedEarly: stoppedEarly, bestModel: state.bestModel,
+            checkpointPath: directory?.checkpointPath, summary: summary)
     }
 
-    private func saveCheckpoint(_ model: Model, record: EpochRecord, to path: String) throws {
+    /// The learning curve's title: the model and the dataset.
+    var chartTitle: String { "\(config.summary) on \(dataset.manifest.name)" }
+
+    /// One epoch: training steps over every batch, then the metrics of the three splits.
+    private func runEpoch(_ epoch: Int, state: EpochState, observer: TrainingObserver) throws -> EpochRecord {
+        let start = now()
+        var lossSum = 0.0
+        var done = 0
+        var throttle = ProgressThrottle(epoch: epoch, total: state.source.rowCount, batch: options.batchSize, start: start)
+        try state.source.forEachBatch { rows, targets in
+            lossSum += model.trainStep(
+                rows, targets: targets, workspace: state.workspace, optimizer: state.optimizer, random: &state.dropoutRandom)
+            done += rows.rowCount
+            throttle.batchDone(done, observer: observer)
+        }
+        let trained = now()
+        model.prepareInference()
+        var metrics: [Split: SplitMetrics] = [:]
+        for split in Split.allCases {
+            observer.evaluating?(epoch, split)
+            metrics[split] = try evaluate(split, with: state.predictor)
+        }
+        return EpochRecord(
+            epoch: epoch, trainLoss: lossSum / Double(state.source.rowCount), train: metrics[.train]!,
+            validation: metrics[.validation]!, test: metrics[.test]!, trainSeconds: trained - start,
+            evalSeconds: now() - trained)
+    }
+
+    private func evaluate(_ split: Split, with predictor: Predictor) throws -> SplitMetrics {
+        let positive = dataset.manifest.labels.positive
+        if let data = dataset[split] {
+            return data.rowCount == 0 ? SplitMetrics() : predictor.evaluate(data, labelRange: dataset.labelRange, positive: positive)
+        }
+        return dataset.rowCount(split) == 0 ? SplitMetrics() : try predictor.evaluate(split, of: dataset)
+    }
+
+    /// The `.diverged` error for an epoch whose training loss, weights or metrics are not all finite.
+    func divergence(of record: EpochRecord) -> NFMError? {
+        let metric = config.loss == .squared ? "RMSE" : "log loss"
+        func text<F: FloatingPoint>(_ value: F) -> String { value.isNaN ? "NaN" : "\(value)" }
+        var problem: String?
+        if !record.trainLoss.isFinite {
+            problem = "the training loss is \(text(record.trainLoss))"
+        } else if let bad = model.firstNonFiniteParameter() {
+            problem = "parameter \(bad.name)[\(bad.index)] is \(text(bad.value))"
+        } else {
+            for split in Split.allCases where dataset.rowCount(split) > 0 {
+                let m = record[split]
+                if !m.primary.isFinite { problem = "the \(split.rawValue) \(metric) is \(text(m.primary))"; break }
+                if let auc = m.auc, !auc.isFinite { problem = "the \(split.rawValue) AUC is \(text(auc))"; break }
+            }
+        }
+        return problem.map {
+            NFMError(.diverged, "training diverged at epoch \(record.epoch): \($0); lower --lr (now \(learningRate))")
+        }
+    }
+
+    private func checkpoint(of model: Model, record: EpochRecord) throws -> Checkpoint {
         let training = Checkpoint.Training(
-            epoch: record.epoch, seed: options.seed, optimizer: options.optimizer.rawValue,
-            learningRate: options.resolvedLearningRate, batchSize: options.batchSize, l2: options.l2,
-            train: record.train, validation: record.validation, test: record.test)
-        let checkpoint = Checkpoint(
+            epoch: record.epoch, seed: options.seed, optimizer: options.optimizer.rawValue, learningRate: learningRate,
+            batchSize: options.batchSize, l2: options.l2, train: record.train, validation: record.validation,
+            test: record.test)
+        return Checkpoint(
             model: model, dataset: fingerprint, training: training, definition: dataset.manifest.definition,
             vocabularies: try vocabularies.get())
-        try checkpoint.write(to: path)
     }
 
+    /// The dataset's vocabularies, read once (confined and hash-checked) for every checkpoint.
     private lazy var vocabularies = Result { try Checkpoint.vocabularies(of: dataset.manifest, directory: dataset.directory) }
+
+    /// What a run carries from epoch to epoch: the batch source, the optimiser and its state, the dropout
+    /// stream, the training workspace, the evaluation predictor and the best epoch's model.
+    final class EpochState {
+        let source: any BatchSource
+        let optimizer: Optimizer
+        let workspace: Workspace
+        let predictor: Predictor
+        let bestModel: Model
+        var dropoutRandom: Xoshiro256
+
+        init(trainer: Trainer) {
+            let options = trainer.options
+            let shuffleRandom = Xoshiro256(seed: options.seed ^ 0x5348_5546)  // "SHUF"
+            dropoutRandom = Xoshiro256(seed: options.seed ^ 0x4452_4F50)  // "DROP"
+            if let cached = trainer.dataset[.train] {
+                let positive = trainer.dataset.manifest.labels.positive
+                let targets = trainer.config.loss == .log ? cached.labels.map { $0 == positive ? 1 : 0 } : cached.labels
+                source = CachedBatchSource(data: cached, targets: targets, batchSize: options.batchSize, random: shuffleRandom)
+            } else {
+                source = StreamedBatchSource(
+                    dataset: trainer.dataset, batchSize: options.batchSize, shuffleRows: options.shuffleBuffer,
+                    isLog: trainer.config.loss == .log, random: shuffleRandom)
+            }
+            optimizer = Optimizer(kind: options.optimizer, learningRate: trainer.learningRate, l2: options.l2)
+            workspace = Workspace(model: trainer.model, capacity: options.batchSize)
+            predictor = Predictor(model: trainer.model, threads: options.threads)
+            bestModel = Model(config: trainer.config)
+            bestModel.copyParameters(from: trainer.model)
+        }
+    }
 }

@@ -7,8 +7,9 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score a checkpoint on the splits of a dataset with the same features.",
         discussion: """
-            Refuses (exit 1) a dataset whose features differ from the training data's (feature count,
-            fields, offsets, cardinalities or vocabularies) and a corrupted checkpoint.
+            Refuses a dataset whose features differ from the training data's (feature count, fields, offsets, \
+            cardinalities or vocabularies; exit 2), a corrupted checkpoint (exit 4), a checkpoint whose weights are \
+            NaN or infinite (exit 2) and swapped arguments (exit 2).
             """)
 
     @Argument(help: "The checkpoint (model.nfmc in a run directory).")
@@ -20,16 +21,27 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Splits to score, comma-separated (train, validation, test).")
     var splits: String = "train,validation,test"
 
-    @Option(help: "Threads (results never depend on it).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Threads, 1…\(TrainingLimits.maxThreads) (results never depend on it).")
+    var threads: Int = min(ProcessInfo.processInfo.activeProcessorCount, TrainingLimits.maxThreads)
 
     @Flag(help: "Print the result as JSON on standard output.")
     var json = false
 
+    /// `.usage` when the arguments are in the wrong order (a dataset directory first, a file second).
+    static func checkOrder(checkpoint: String, dataset: String) throws {
+        let datasetFirst = FileSystem.isDirectory(checkpoint) && FileSystem.exists(checkpoint + "/" + DatasetManifest.fileName)
+        if datasetFirst && !FileSystem.isDirectory(dataset) {
+            throw NFMError(
+                .usage,
+                "the arguments are swapped: \(checkpoint) is a dataset directory and \(dataset) is not; the checkpoint comes first (nfm evaluate CHECKPOINT DATASET)")
+        }
+    }
+
     func run() throws {
-        let wanted = try parseList(splits, "--splits") { Split(rawValue: $0) }
-        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
-        try runModelCommand {
+        try runMapped {
+            try Self.checkOrder(checkpoint: checkpoint, dataset: dataset)
+            let wanted = try parseList(splits, "--splits") { Split(rawValue: $0) }
+            try TrainingLimits.check(threads, in: 1...TrainingLimits.maxThreads, option: "--threads")
             let result = try Evaluation.run(checkpointPath: checkpoint, datasetDirectory: dataset, splits: wanted, threads: threads)
             if !result.sameManifest {
                 Diagnostics.write("note: \(dataset) is not the dataset the model was trained on (same features, other manifest)\n")

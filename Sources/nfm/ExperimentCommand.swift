@@ -9,10 +9,12 @@ struct ExperimentCommand: ParsableCommand {
         commandName: "experiment",
         abstract: "Reproduce a table or figure of the NFM paper on a dataset (table2, table3, fig3 … fig7).",
         discussion: """
-            Writes OUT/results.md, OUT/figure.svg, OUT/results.json and one run directory per configuration
-            (OUT/runs/<id>/). Interrupt it at any time: running it again skips the finished runs.
-            Grids default to the paper's (learning rates 0.005,0.01,0.02,0.05; dropout 0…0.9; L2 1e-6…1e-1);
-            narrow them with the options below.
+            Writes OUT/results.md, OUT/figure.svg, OUT/results.json and one run directory per configuration \
+            (OUT/runs/<id>/ with model.nfmc, metrics.csv, curve.svg, summary.json and result.json). Interrupt it at any \
+            time: running it again resumes an experiment directory nfm wrote and skips the finished runs; --force starts \
+            over. Grids default to the paper's (learning rates 0.005,0.01,0.02,0.05; dropout 0…0.9; L2 1e-6…1e-1); \
+            narrow them with the options below. --redraw rewrites results.md and figure.svg from OUT/results.json \
+            without training.
             """)
 
     @Argument(help: "Experiment: \(Experiment.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -63,12 +65,19 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(help: "List the runs and which are finished, train nothing.")
     var dryRun = false
 
+    @Flag(help: "Start over: replace an existing experiment directory (only one that nfm wrote) instead of resuming it.")
+    var force = false
+
+    @Flag(help: "Redraw OUT/results.md and OUT/figure.svg from OUT/results.json, train nothing.")
+    var redraw = false
+
+    @Flag(help: "Print results.json on standard output instead of the markdown table.")
+    var json = false
+
     func validate() throws {
         guard Experiment.Kind(rawValue: name) != nil else {
             throw ValidationError("unknown experiment '\(name)'; one of \(Experiment.Kind.allCases.map(\.rawValue))")
         }
-        guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1") }
-        _ = try makeGrid()
     }
 
     func makeGrid() throws -> ExperimentGrid {
@@ -83,22 +92,34 @@ struct ExperimentCommand: ParsableCommand {
         if let deepCrossLayers { grid.deepCrossLayers = try parseList(deepCrossLayers, "--deep-cross-layers") { Int($0) } }
         if let epochs { grid.epochs = epochs }
         if let seed { grid.seed = seed }
+        try TrainingLimits.check(jobs, in: 1...TrainingLimits.maxThreads, option: "--jobs")
         return grid
     }
 
-    func run() throws {
-        try runModelCommand {
-            let grid = try makeGrid()
-            var experiment = Experiment(Experiment.Kind(rawValue: name)!, grid: grid)
-            if let only {
-                experiment = experiment.restricted(toGroupsStartingWith: try parseList(only, "--only") { $0 })
-                guard !experiment.runs.isEmpty else { throw ValidationError("--only \(only) matches no run of \(name)") }
+    /// The experiment, narrowed by `--only`.
+    func makeExperiment(_ grid: ExperimentGrid) throws -> Experiment {
+        var experiment = Experiment(Experiment.Kind(rawValue: name)!, grid: grid)
+        if let only {
+            experiment = experiment.restricted(toGroupsStartingWith: try parseList(only, "--only") { $0 })
+            guard !experiment.runs.isEmpty else {
+                throw NFMError(.usage, "matches no run of \(name)", at: .init(field: "--only", value: only))
             }
+        }
+        return experiment
+    }
+
+    func run() throws {
+        try runMapped {
+            let grid = try makeGrid()
+            let experiment = try makeExperiment(grid)
+            if redraw, let out { return try redrawReport(in: out) }
             let data = try Dataset.load(directory: dataset)
-            let directory = out ?? "experiments/\(data.manifest.name)/\(name)"
+            let directory = out ?? ExperimentRunner.defaultDirectory(datasetName: data.manifest.name, experiment: experiment.kind)
+            if redraw { return try redrawReport(in: directory) }
             let runner = ExperimentRunner(
-                dataset: data, experiment: experiment, directory: directory, jobs: jobs,
+                dataset: data, experiment: experiment, directory: directory, jobs: jobs, force: force,
                 log: { Diagnostics.write($0 + "\n") })
+            try runner.validate()
             if dryRun {
                 for spec in experiment.runs {
                     print("\(runner.finished(spec) == nil ? "todo" : "done")  \(spec.id)  \(spec.name)")
@@ -107,18 +128,23 @@ struct ExperimentCommand: ParsableCommand {
             }
             Diagnostics.write("\(experiment.title)\n\(experiment.runs.count) runs, \(jobs) at a time, in \(directory)\n")
             let started = Date()
-            let results: [RunResult]
-            do { results = try runner.run() } catch let error as ExperimentError {
-                Diagnostics.write("error: \(error.message)\n")
-                throw ExitCode(2)
-            }
+            let results = try runner.run()
             let report = ExperimentReport(
                 experiment: experiment, results: results, datasetName: data.manifest.name,
                 manifestSHA256: data.manifestSHA256, grid: grid)
             try report.write(to: directory)
-            print(report.markdown())
+            print(json ? String(decoding: try report.json(), as: UTF8.self) : report.markdown(), terminator: json ? "" : "\n")
             Diagnostics.write(
                 String(format: "done in %.0f s; wrote %@/results.md, figure.svg, results.json\n", Date().timeIntervalSince(started), directory))
         }
+    }
+
+    /// `--redraw`: results.md and figure.svg again from results.json.
+    private func redrawReport(in directory: String) throws {
+        let path = directory + "/results.json"
+        let report = try ExperimentReport.load(json: try ReadableFile.readAll(path), file: path)
+        try FileSystem.writeAtomically(Array(report.markdown().utf8), to: directory + "/results.md")
+        try FileSystem.writeAtomically(Array(report.svg().utf8), to: directory + "/figure.svg")
+        Diagnostics.write("redrew \(directory)/results.md and figure.svg from results.json\n")
     }
 }
