@@ -34,12 +34,14 @@ class NFMIterableDataset(torch.utils.data.IterableDataset):
     ``(indices [B, fields], labels [B])``; sparse layout, ``(indices, values, label)`` per row, or batched
     ``(indices [nnz], values [nnz], offsets [B + 1], labels [B])`` (the inputs of ``nn.EmbeddingBag``).
     Use ``DataLoader(dataset, batch_size=None)`` in batched mode. ``rank``/``world_size`` default to
-    ``torch.distributed``'s when it is initialised, else 0/1.
+    ``torch.distributed``'s when it is initialised, else 0/1. ``return_row_ids`` appends each row's
+    position in the split's stored order (an int64 tensor in batched mode) to every item.
     """
 
     def __init__(self, directory: str, split: str = "train", *, batch_size: Optional[int] = None,
                  shuffle: bool = True, seed: int = 0, buffer_size: int = 65536, drop_last: bool = False,
-                 rank: Optional[int] = None, world_size: Optional[int] = None, check_sha256: bool = True) -> None:
+                 rank: Optional[int] = None, world_size: Optional[int] = None, check_sha256: bool = True,
+                 return_row_ids: bool = False) -> None:
         super().__init__()
         self.dataset = Dataset(directory, check_sha256)
         self.dataset.shard_entries(split)
@@ -50,6 +52,7 @@ class NFMIterableDataset(torch.utils.data.IterableDataset):
         self.buffer_size = buffer_size
         self.drop_last = drop_last
         self.epoch = 0
+        self.return_row_ids = return_row_ids
         distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
         self.rank = rank if rank is not None else (torch.distributed.get_rank() if distributed else 0)
         self.world_size = world_size if world_size is not None else (
@@ -68,17 +71,26 @@ class NFMIterableDataset(torch.utils.data.IterableDataset):
 
     def __iter__(self):
         for block in self.blocks():
-            labels = torch.from_numpy(np.ascontiguousarray(block.labels))
-            indices = torch.from_numpy(np.ascontiguousarray(block.indices))
-            if self.batch_size is not None:
-                if block.sparse:
-                    yield indices, torch.from_numpy(block.values), torch.from_numpy(block.offsets), labels
-                else:
-                    yield indices, labels
-            elif block.sparse:
-                values = torch.from_numpy(block.values)
-                for r in range(len(block)):
-                    lo, hi = int(block.offsets[r]), int(block.offsets[r + 1])
-                    yield indices[lo:hi], values[lo:hi], labels[r]
-            else:
-                yield from zip(indices, labels)
+            for item in self._items(block):
+                yield item
+
+    def _items(self, block: Block):
+        labels = torch.from_numpy(np.ascontiguousarray(block.labels))
+        indices = torch.from_numpy(np.ascontiguousarray(block.indices))
+        ids = torch.from_numpy(np.ascontiguousarray(block.row_ids))
+        extra = (ids,) if self.return_row_ids else ()
+        if self.batch_size is not None:
+            if block.sparse:
+                values, offsets = torch.from_numpy(block.values), torch.from_numpy(block.offsets)
+                return [(indices, values, offsets, labels) + extra]
+            return [(indices, labels) + extra]
+        if block.sparse:
+            values = torch.from_numpy(block.values)
+            offsets = block.offsets.tolist()
+            rows = [(indices[offsets[r]:offsets[r + 1]], values[offsets[r]:offsets[r + 1]], labels[r])
+                    for r in range(len(block))]
+        else:
+            rows = list(zip(indices, labels))
+        if self.return_row_ids:
+            rows = [row + (ids[r],) for r, row in enumerate(rows)]
+        return rows
