@@ -113,10 +113,14 @@ class Dataset:
                 raise error(f"sha256 {digest}, manifest says {sha256}", file=relative, field="sha256", value=sha256)
         return data
 
-    def read_shard(self, entry: Dict[str, Any], index_dtype=np.int64) -> Shard:
-        """Decodes one shard (an item of :meth:`shard_entries`), checked against the manifest."""
+    def read_shard(self, entry: Dict[str, Any], index_dtype=np.int64, out: Optional[np.ndarray] = None) -> Shard:
+        """Decodes one shard (an item of :meth:`shard_entries`), checked against the manifest; a fixed-layout
+        shard goes into ``out`` when given (see :func:`decode_shard`)."""
         data = self._read_checked(entry["file"], entry["bytes"], entry.get("sha256"), CorruptShardError)
-        shard = decode_shard(data, entry["file"], index_dtype)
+        if out is not None and out.shape[0] != entry["rows"]:
+            raise CorruptShardError("row count differs from the manifest's", file=entry["file"], field="rows",
+                                    value=entry["rows"])
+        shard = decode_shard(data, entry["file"], index_dtype, out)
         if shard.rows != entry["rows"]:
             raise CorruptShardError(f"{shard.rows} rows, manifest says {entry['rows']}", file=entry["file"],
                                     field="rows", value=entry["rows"])
@@ -128,9 +132,20 @@ class Dataset:
             yield self.read_shard(entry, index_dtype)
 
     def read_split(self, split: str, index_dtype=np.int64) -> Shard:
-        """The whole split as one shard object (arrays concatenated in stored order)."""
-        parts = list(self.shards(split, index_dtype))
-        return concatenate(parts, self.layout, len(self.fields), index_dtype)
+        """The whole split as one shard object (arrays in stored order). Fixed layout: every shard is decoded
+        straight into one preallocated (rows, fields) array."""
+        if self.layout != "fixed":
+            return concatenate(list(self.shards(split, index_dtype)), self.layout, 0, index_dtype)
+        entries = self.shard_entries(split)
+        total = sum(int(entry["rows"]) for entry in entries)
+        indices = np.empty((total, len(self.fields)), dtype=index_dtype)
+        labels = []
+        start = 0
+        for entry in entries:
+            stop = start + int(entry["rows"])
+            labels.append(self.read_shard(entry, index_dtype, out=indices[start:stop]).labels)
+            start = stop
+        return FixedShard(indices, np.concatenate(labels) if labels else np.empty(0, np.float32))
 
     def vocabulary(self, field: str) -> List[str]:
         """Values of ``field`` in index order (value ``i`` has global index ``offset + i``)."""

@@ -139,7 +139,8 @@ def _decompress(data: bytes, header: ShardHeader, name: str) -> bytes:
     return payload
 
 
-def _decode_fixed(payload: bytes, header: ShardHeader, name: str, dtype: np.dtype) -> FixedShard:
+def _decode_fixed(payload: bytes, header: ShardHeader, name: str, dtype: np.dtype,
+                  out: Optional[np.ndarray] = None) -> FixedShard:
     rows, fields = header.rows, header.fields
     table = np.frombuffer(payload, dtype="<u4", count=2 * fields).reshape(fields, 2)
     widths = table[:, 1] & 0xFF
@@ -154,17 +155,19 @@ def _decode_fixed(payload: bytes, header: ShardHeader, name: str, dtype: np.dtyp
             "payload size does not match its column table", file=name, field="payloadBytes",
             value=header.payload_bytes)
     labels = np.frombuffer(payload, dtype="<f4", count=rows, offset=8 * fields).astype(np.float32)
-    # Global index = base + stored value in 32-bit arithmetic (as nfm), widened to `dtype`.
-    columns = np.empty((fields, rows), dtype=np.uint32)
+    if out is None:
+        out = np.empty((rows, fields), dtype=dtype)
+    elif out.shape != (rows, fields):
+        raise CorruptShardError(f"holds ({rows}, {fields}) indices, the reader expected {out.shape}", file=name,
+                                field="fields", value=fields)
+    # Global index = base + stored value in 32-bit arithmetic (as nfm), written (widened) into `out`.
     cursor = start
     for f in range(fields):
         width = int(widths[f])
         stored = np.frombuffer(payload, dtype=f"<u{width}", count=rows, offset=cursor)
-        np.add(stored, np.uint32(table[f, 0]), out=columns[f], casting="unsafe")
+        np.add(stored, np.uint32(table[f, 0]), out=out[:, f], casting="unsafe")
         cursor += width * rows
-    indices = np.empty((rows, fields), dtype=dtype)
-    indices[...] = columns.T
-    return FixedShard(indices=indices, labels=labels)
+    return FixedShard(indices=out, labels=labels)
 
 
 def _decode_sparse(payload: bytes, header: ShardHeader, name: str, dtype: np.dtype) -> SparseShard:
@@ -179,17 +182,18 @@ def _decode_sparse(payload: bytes, header: ShardHeader, name: str, dtype: np.dty
     return SparseShard(indices=indices, values=values.astype(np.float32), offsets=offsets, labels=labels)
 
 
-def decode_shard(data: bytes, name: str = "<shard>", index_dtype=np.int64) -> Shard:
+def decode_shard(data: bytes, name: str = "<shard>", index_dtype=np.int64, out: Optional[np.ndarray] = None) -> Shard:
     """Decodes the bytes of a shard file into a :class:`FixedShard` or :class:`SparseShard`.
 
-    ``name`` appears in every error. Raises :class:`CorruptShardError` on any inconsistency.
+    ``name`` appears in every error. Raises :class:`CorruptShardError` on any inconsistency. A fixed-layout
+    shard can be decoded into ``out``, a (rows, fields) integer array (e.g. a slice of a whole split).
     Cost: one zstd decompression plus O(rows × fields) vectorised numpy work.
     """
     header = parse_header(data, name)
     payload = _decompress(data, header, name)
     dtype = np.dtype(index_dtype)
     if header.layout == LAYOUT_FIXED:
-        return _decode_fixed(payload, header, name, dtype)
+        return _decode_fixed(payload, header, name, dtype, out)
     return _decode_sparse(payload, header, name, dtype)
 
 
