@@ -1,17 +1,6 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-/// Opt-in AVX2/FMA code generation for the kernels target only (see ENGINEERING.md).
-/// `NFM_PORTABLE=1 swift build` builds for baseline x86-64 / any arm64.
-let kernelFlags: [SwiftSetting] = {
-    #if arch(x86_64)
-    if Context.environment["NFM_PORTABLE"] == nil {
-        return [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
-    }
-    #endif
-    return []
-}()
-
 let package = Package(
     name: "nfm",
     products: [
@@ -32,16 +21,16 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
-        .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto"]),
-        // The builder's per-row loops pay run-time exclusivity checks on captured state: without this flag
-        // a Frappe build executes 2.38 G instead of 1.39 G instructions (callgrind, BENCHMARKS.md).
-        .target(
-            name: "NFMPipeline", dependencies: ["NFMFormat"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto", "CZlib"]),
+        .target(name: "NFMPipeline", dependencies: ["NFMFormat"]),
+        // Release builds get AVX2/FMA code from the build scripts (`-Xswiftc -Xcc -Xswiftc -march=x86-64-v3`),
+        // never from a flag here that would reach every package depending on nfm (ENGINEERING.md).
         .target(
             name: "NFMKernels",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
-            swiftSettings: kernelFlags),
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "NFMModel", dependencies: ["NFMFormat", "NFMPipeline", "NFMKernels"]),
         .target(name: "NFMExperiments", dependencies: ["NFMFormat", "NFMModel"]),
         .executableTarget(
@@ -51,7 +40,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NFMTestSupport", dependencies: ["NFMFormat", "NFMPipeline"]),
-        .testTarget(name: "NFMFormatTests", dependencies: ["NFMFormat", "NFMTestSupport"]),
+        .testTarget(name: "NFMFormatTests", dependencies: ["NFMFormat", "NFMTestSupport", "CZlib"]),
         .testTarget(name: "NFMPipelineTests", dependencies: ["NFMPipeline", "NFMTestSupport"]),
         .testTarget(name: "NFMExperimentsTests", dependencies: ["NFMExperiments", "NFMModel", "NFMTestSupport"]),
         .testTarget(name: "NFMCLITests", dependencies: ["nfm", "NFMFormat", "NFMTestSupport"]),

@@ -5,8 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-swift build -c release --product nfm
-nfm=.build/release/nfm
+nfm=$(bash scripts/build-release.sh)
 out=${1:-demo-out}
 mkdir -p "$out"
 

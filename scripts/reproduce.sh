@@ -10,8 +10,7 @@ input=${2:?raw input file}
 out=${3:-experiments/$dataset}
 shift $(( $# < 3 ? $# : 3 ))
 bash scripts/install-deps.sh
-swift build -c release --product nfm
-nfm=.build/release/nfm
+nfm=$(bash scripts/build-release.sh)
 mkdir -p "$out"
 [ -f "$out/data/manifest.json" ] || $nfm build "pipelines/$dataset.json" --input "$input" --out "$out/data" --force
 $nfm verify "$out/data"

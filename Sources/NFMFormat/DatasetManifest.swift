@@ -6,6 +6,8 @@ import Foundation
 /// It holds no timestamps, host names or thread counts, so equal builds give byte-equal manifests.
 public struct DatasetManifest: Codable, Sendable, Equatable {
     public static let fileName = "manifest.json"
+    /// The manifest's own checksum: one line `<sha256 hex>  manifest.json` (the `sha256sum` format).
+    public static let checksumFileName = "manifest.sha256"
     public static let currentFormat = "nfm-dataset"
     public static let currentVersion = 1
 
@@ -136,6 +138,15 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(self)) + [10]
+    }
+
+    /// Writes `manifest.json` and then `manifest.sha256`, each atomically; the dataset is complete only
+    /// when both are present and agree.
+    public func write(to directory: String) throws {
+        let bytes = try encoded()
+        try FileSystem.writeAtomically(bytes, to: directory + "/" + Self.fileName)
+        let line = "\(SHA256.hexDigest(of: bytes))  \(Self.fileName)\n"
+        try FileSystem.writeAtomically(Array(line.utf8), to: directory + "/" + Self.checksumFileName)
     }
 
     public static func load(directory: String) throws -> (manifest: DatasetManifest, sha256: String) {

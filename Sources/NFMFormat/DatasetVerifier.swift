@@ -21,7 +21,9 @@ public enum DatasetVerifier {
     public static func verify(directory: String) throws -> Report {
         let (manifest, _) = try DatasetManifest.load(directory: directory)
         var problems: [Problem] = []
-        var listed: Set<String> = [DatasetManifest.fileName]
+        var listed: Set<String> = [
+            DatasetManifest.fileName, DatasetManifest.checksumFileName, OutputDirectory.markerName,
+        ]
 
         func check(_ path: String, bytes: Int, sha256: String) -> [UInt8]? {
             listed.insert(path)

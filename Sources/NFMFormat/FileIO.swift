@@ -11,10 +11,26 @@ public final class ReadableFile {
     public let path: String
     private let descriptor: Int32
 
-    public init(path: String) throws {
+    /// Opens `path` for reading. Only a regular file is accepted unless `allowStream` is set (raw user
+    /// inputs: pipes, `/dev/stdin`, character devices); a directory never is. The open does not block on a
+    /// FIFO, so a FIFO in place of a dataset file is an error, not a hang.
+    public init(path: String, allowStream: Bool = false) throws {
         self.path = path
-        descriptor = open(path, O_RDONLY)
-        if descriptor < 0 { throw FormatError(.io, "\(path): cannot open (\(errnoText()))") }
+        descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        if descriptor < 0 {
+            let reason = errno == ENOENT ? "no such file" : "cannot open (\(errnoText()))"
+            throw NFMError(.io, reason, at: .init(file: path))
+        }
+        var info = stat()
+        let type = fstat(descriptor, &info) == 0 ? info.st_mode & S_IFMT : 0
+        let kind: String? =
+            type == S_IFREG ? nil : type == S_IFDIR ? "a directory"
+            : allowStream ? nil : type == S_IFIFO ? "a FIFO" : "not a regular file"
+        if let kind {
+            Glibc.close(descriptor)
+            throw NFMError(.io, "is \(kind); expected a regular file", at: .init(file: path))
+        }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
     }
 
     deinit { close(descriptor) }
@@ -153,6 +169,14 @@ public enum FileSystem {
     }
 
     public static func fileSize(_ path: String) throws -> Int { try ReadableFile(path: path).size() }
+
+    /// `name` made safe as one path component: characters other than `[A-Za-z0-9._-]` become `_`, and the
+    /// result is never empty, `.` or `..` (a manifest `name` of `../../escaped` gives `.._.._escaped`).
+    public static func sanitizedComponent(_ name: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let cleaned = String(name.map { allowed.contains($0) ? $0 : "_" })
+        return cleaned.isEmpty || cleaned == "." || cleaned == ".." ? "_" + cleaned : cleaned
+    }
 }
 
 func errnoText() -> String { String(cString: strerror(errno)) }

@@ -1,3 +1,5 @@
+import NFMFormat
+
 import NFMKernels
 
 /// Which model to train.

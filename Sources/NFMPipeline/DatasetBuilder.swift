@@ -54,12 +54,12 @@ public enum DatasetBuilder {
     static func prepareOutput(_ out: String, force: Bool) throws {
         if FileSystem.exists(out) {
             guard FileSystem.isDirectory(out) else {
-                throw PipelineError(.output, "\(out): exists and is not a directory")
+                throw PipelineError(.refused, "\(out): exists and is not a directory")
             }
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             if !contents.isEmpty {
                 guard force else {
-                    throw PipelineError(.output, "\(out): directory is not empty (use --force to replace it)")
+                    throw PipelineError(.refused, "\(out): directory is not empty (use --force to replace it)")
                 }
                 // Remove the manifest first, so the directory stops verifying before anything else changes.
                 unlink(out + "/" + DatasetManifest.fileName)
@@ -300,7 +300,7 @@ public enum DatasetBuilder {
             inputs: [.init(name: inputName, bytes: inputBytes, sha256: hasher.hexDigest())],
             counts: counts, labels: .init(positive: definition.labels.positive, negative: definition.labels.negative),
             layout: .fixed, fields: fieldRecords, featureCount: featureCount, files: files, shards: shards)
-        try FileSystem.writeAtomically(try manifest.encoded(), to: out + "/" + DatasetManifest.fileName)
+        try manifest.write(to: out)
         return manifest
     }
 

@@ -175,7 +175,7 @@ public enum LibFMConverter {
                 inputs: inputs, counts: counts, labels: .init(positive: scan.positive, negative: scan.negative),
                 layout: fixed ? .fixed : .sparse, fields: fields, featureCount: featureCount, files: [],
                 shards: shards)
-            try FileSystem.writeAtomically(try manifest.encoded(), to: out + "/" + DatasetManifest.fileName)
+            try manifest.write(to: out)
             return manifest
         } catch {
             FileSystem.remove(out)

@@ -16,17 +16,15 @@ enum Diagnostics {
     static var stderrIsTerminal: Bool { isatty(2) != 0 }
 }
 
-/// Exit codes: 1 bad input or data, 2 usage (ArgumentParser uses 64 for validation), 3 I/O or format,
-/// 4 verification failure.
+/// The one mapper from errors to exit statuses: an ``NFMError`` prints `error: POSITION: message` and exits
+/// with its code's status (the table on `NFMError`, reproduced in README.md); argument-parser errors and
+/// exit codes pass through.
 func runMapped(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as PipelineError {
-        Diagnostics.write("error: \(error.message)\n")
-        throw ExitCode(error.code == .usage ? 2 : error.code == .output ? 3 : 1)
-    } catch let error as FormatError {
-        Diagnostics.write("error: \(error.message)\n")
-        throw ExitCode(3)
+    } catch let error as NFMError {
+        Diagnostics.write("error: \(error)\n")
+        throw ExitCode(error.code.exitCode)
     }
 }
 

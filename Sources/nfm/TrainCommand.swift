@@ -3,22 +3,8 @@ import Foundation
 import NFMFormat
 import NFMModel
 
-/// Maps the training module's errors to exit codes (1 data or checkpoint, 2 usage, 3 I/O) and
-/// everything else through `runMapped`.
-func runModelCommand(_ body: () throws -> Void) throws {
-    try runMapped {
-        do {
-            try body()
-        } catch let error as ModelError {
-            Diagnostics.write("error: \(error.message)\n")
-            switch error.code {
-            case .configuration: throw ExitCode(2)
-            case .io: throw ExitCode(3)
-            default: throw ExitCode(1)
-            }
-        }
-    }
-}
+/// Runs a training command through the one error mapper (kept as a name for the command files).
+func runModelCommand(_ body: () throws -> Void) throws { try runMapped(body) }
 
 func parseList<T>(_ text: String, _ name: String, _ parse: (String) -> T?) throws -> [T] {
     let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

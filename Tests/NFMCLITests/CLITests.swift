@@ -135,14 +135,14 @@ func nfm(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr
         let other = TestSupport.temporaryDirectory() + "/ml"
         try nfm(["build", TestSupport.pipeline("movielens.json"), "--input", TestSupport.fixture("movielens-synthetic.csv"), "--out", other, "--quiet"])
         let wrong = try nfm(["evaluate", run + "/model.nfmc", other])
-        #expect(wrong.status == 1)
+        #expect(wrong.status == NFMError.Code.datasetMismatch.exitCode)
         #expect(wrong.stderr.contains("error:"))
         // A flipped byte in the checkpoint.
         var bytes = try ReadableFile.readAll(run + "/model.nfmc")
         bytes[bytes.count - 10] ^= 0x10
         try Data(bytes).write(to: URL(fileURLWithPath: run + "/model.nfmc"))
         let corrupt = try nfm(["evaluate", run + "/model.nfmc", data])
-        #expect(corrupt.status == 1)
+        #expect(corrupt.status == NFMError.Code.checkpoint.exitCode)
         #expect(corrupt.stderr.contains("model.nfmc"))
     }
 

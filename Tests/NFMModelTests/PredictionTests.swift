@@ -86,7 +86,7 @@ import Testing
         for c in 0..<8 { expected += Double(m.embeddings[item * 8 + c]) * Double(m.embeddings[Int(weather) * 8 + c]) }
         #expect(abs(Double(ignored[1].1) - expected) < 1e-5)
         let error = try #require(throws: ModelError.self) { try predictions(.fail) }
-        #expect(error.message.contains("new.tsv:3"))
+        #expect(error.description.contains("new.tsv:3"))
         #expect(error.message.contains("nobody"))
     }
 
@@ -99,6 +99,6 @@ import Testing
         let error = try #require(throws: ModelError.self) {
             try Prediction.run(checkpoint: try Checkpoint.load(path: path), inputPath: input, unseen: .skip) { _, _ in }
         }
-        #expect(error.message.contains("missing header column 'weather'"))
+        #expect(error.description.contains("missing header column 'weather'"))
     }
 }

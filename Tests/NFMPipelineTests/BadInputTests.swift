@@ -22,7 +22,7 @@ import Testing
             return ""
         } catch let error as PipelineError {
             #expect(!FileManager.default.fileExists(atPath: out))
-            return error.message
+            return error.description
         }
     }
 
@@ -60,12 +60,12 @@ import Testing
         do {
             _ = try DatasetDefinition.parse(text: text, file: "bad.json")
         } catch let error as PipelineError {
-            #expect(error.message.contains("bad.json: field 'movie' is not one of the columns"))
+            #expect(error.description.contains("bad.json: field 'movie' is not one of the columns"))
         }
         do {
             _ = try DatasetDefinition.parse(text: "{\"name\": \"x\"}", file: "bad.json")
         } catch let error as PipelineError {
-            #expect(error.message.contains("bad.json: missing key"))
+            #expect(error.description.contains("bad.json: missing key"))
         }
     }
 

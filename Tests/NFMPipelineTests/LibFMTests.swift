@@ -49,7 +49,7 @@ import Testing
             try LibFMConverter.importFiles(.init(files: [.train: train], outputDirectory: directory + "/ds"))
             Issue.record("import succeeded")
         } catch let error as PipelineError {
-            #expect(error.message.hasPrefix("train.libfm:2:3: expected 'index:value'"))
+            #expect(error.description.hasPrefix("train.libfm:2:3: expected 'index:value'"))
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/ds"))
     }
