@@ -81,6 +81,15 @@ def nfm_writes_checksum(fixture_build) -> bool:
 
 
 @pytest.fixture(scope="session")
+def nfm_checks_checksum(nfm, fixture_build, tmp_path_factory) -> bool:
+    """Whether `nfm verify` refuses a wrong manifest.sha256 (from the readers branch on; probed once)."""
+    probe = tmp_path_factory.mktemp("probe") / "ds"
+    shutil.copytree(fixture_build[0], probe)
+    (probe / "manifest.sha256").write_text("0" * 64 + "  manifest.json\n")
+    return run_nfm(nfm, "verify", str(probe), check=False).returncode != 0
+
+
+@pytest.fixture(scope="session")
 def fixture_ds(fixture_build) -> Path:
     """The fixture dataset, untouched by tests (use ``fixture_copy`` to corrupt one)."""
     return fixture_build[0]

@@ -80,13 +80,16 @@ def edit_manifest(directory: Path, change) -> None:
     resign(directory)
 
 
-def test_intact_dataset_verifies(both, fixture_ds):
+def test_intact_dataset_verifies(both, nfm, nfm_writes_checksum, fixture_ds):
+    if not nfm_writes_checksum:
+        pytest.skip("nfm binary predates manifest.sha256 (FOUNDATION §5)")
     swift, python, _ = both(fixture_ds)
     assert (swift, python) == (0, 0)
     out = py_verify(fixture_ds).stdout
-    assert out.startswith(f"ok: {fixture_ds}: 14 files, 3 shards, 9000 instances verified")
+    assert out == run_nfm(nfm, "verify", str(fixture_ds)).stdout
+    assert out.startswith(f"ok: {fixture_ds}: ") and out.endswith(" files, 3 shards, 9000 instances verified\n")
     report = nfm_shards.verify(str(fixture_ds))
-    assert report.ok and report.files_checked == 14
+    assert report.ok and report.files_checked == 16  # 13 listed + manifest.json, manifest.sha256, .nfm-owner
 
 
 @pytest.mark.parametrize("damage, kind", [
@@ -138,7 +141,7 @@ def test_nfm_writes_the_manifest_checksum(nfm_writes_checksum, fixture_ds):
      "manifest.sha256 says"),
     (lambda d: (d / "manifest.json").unlink(), "manifest.json: missing"),
 ])
-def test_manifest_checksum_rules(nfm, nfm_writes_checksum, fixture_copy, damage, pattern):
+def test_manifest_checksum_rules(nfm, nfm_checks_checksum, fixture_copy, damage, pattern):
     damage(fixture_copy)
     with pytest.raises(nfm_shards.ManifestError, match=pattern):
         nfm_shards.verify(str(fixture_copy))
@@ -146,8 +149,9 @@ def test_manifest_checksum_rules(nfm, nfm_writes_checksum, fixture_copy, damage,
         nfm_shards.open_dataset(str(fixture_copy))
     result = py_verify(fixture_copy)
     assert result.returncode == 4 and result.stderr.startswith("error: ")
-    if nfm_writes_checksum:
-        assert run_nfm(nfm, "verify", str(fixture_copy), check=False).returncode == 4
+    if not nfm_checks_checksum and "manifest.json: missing" not in pattern:
+        pytest.xfail("this nfm verify predates the manifest.sha256 check (FOUNDATION §5, readers branch)")
+    assert run_nfm(nfm, "verify", str(fixture_copy), check=False).returncode == 4
 
 
 @pytest.mark.parametrize("field, value", [
