@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -131,21 +132,31 @@ class Dataset:
         for entry in self.shard_entries(split):
             yield self.read_shard(entry, index_dtype)
 
-    def read_split(self, split: str, index_dtype=np.int64) -> Shard:
-        """The whole split as one shard object (arrays in stored order). Fixed layout: every shard is decoded
-        straight into one preallocated (rows, fields) array."""
+    def read_split(self, split: str, index_dtype=np.int64, threads: Optional[int] = None) -> Shard:
+        """The whole split as one shard object (arrays in stored order).
+
+        Fixed layout: every shard is decoded straight into one preallocated (rows, fields) array, on up to
+        ``threads`` threads (default: the CPU count, at most 8; zstd, SHA-256 and numpy release the GIL).
+        """
         if self.layout != "fixed":
             return concatenate(list(self.shards(split, index_dtype)), self.layout, 0, index_dtype)
         entries = self.shard_entries(split)
-        total = sum(int(entry["rows"]) for entry in entries)
-        indices = np.empty((total, len(self.fields)), dtype=index_dtype)
-        labels = []
-        start = 0
-        for entry in entries:
-            stop = start + int(entry["rows"])
-            labels.append(self.read_shard(entry, index_dtype, out=indices[start:stop]).labels)
-            start = stop
-        return FixedShard(indices, np.concatenate(labels) if labels else np.empty(0, np.float32))
+        bounds = np.cumsum([0] + [int(entry["rows"]) for entry in entries])
+        indices = np.empty((int(bounds[-1]), len(self.fields)), dtype=index_dtype)
+        labels = np.empty(int(bounds[-1]), dtype=np.float32)
+
+        def decode(k: int) -> None:
+            shard = self.read_shard(entries[k], index_dtype, out=indices[bounds[k]:bounds[k + 1]])
+            labels[bounds[k]:bounds[k + 1]] = shard.labels
+
+        workers = min(len(entries), threads if threads is not None else min(8, os.cpu_count() or 1))
+        if workers <= 1:
+            for k in range(len(entries)):
+                decode(k)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(decode, range(len(entries))))  # re-raises the first error
+        return FixedShard(indices, labels)
 
     def vocabulary(self, field: str) -> List[str]:
         """Values of ``field`` in index order (value ``i`` has global index ``offset + i``)."""

@@ -187,3 +187,18 @@ def test_dataset_reader_names_the_corrupted_file(fixture_copy):
     with pytest.raises(nfm_shards.CorruptShardError, match="train/part-00000.nfms"):
         unchecked.read_split("train")
     assert ds.read_split("test").rows == ds.rows("test")
+
+
+def test_threaded_split_read_matches_and_reports_the_bad_shard(multi_ds, tmp_path):
+    import shutil
+
+    ds = nfm_shards.open_dataset(str(multi_ds))
+    one = ds.read_split("train", threads=1)
+    many = ds.read_split("train", threads=4)
+    assert np.array_equal(one.indices, many.indices) and np.array_equal(one.labels, many.labels)
+    copy = tmp_path / "ds"
+    shutil.copytree(multi_ds, copy)
+    path = copy / "train" / "part-00003.nfms"
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(nfm_shards.CorruptShardError, match="train/part-00003.nfms: field bytes"):
+        nfm_shards.open_dataset(str(copy)).read_split("train", threads=4)
