@@ -36,6 +36,11 @@ class NFMIterableDataset(torch.utils.data.IterableDataset):
     Use ``DataLoader(dataset, batch_size=None)`` in batched mode. ``rank``/``world_size`` default to
     ``torch.distributed``'s when it is initialised, else 0/1. ``return_row_ids`` appends each row's
     position in the split's stored order (an int64 tensor in batched mode) to every item.
+
+    Consumers' row counts differ by at most one, so their batch counts may differ by one: under
+    DistributedDataParallel, which needs equal step counts, stop each epoch after
+    ``rows // (world_size × workers) // batch_size`` batches per worker (or use ``drop_last`` and a
+    ``batch_size`` that divides the per-consumer count).
     """
 
     def __init__(self, directory: str, split: str = "train", *, batch_size: Optional[int] = None,
