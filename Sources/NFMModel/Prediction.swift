@@ -3,137 +3,198 @@ import NFMFormat
 import NFMKernels
 import NFMPipeline
 
-/// `nfm predict`: raw rows in the dataset's input format → predictions, encoded with the vocabularies
-/// embedded in the checkpoint.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `nfm predict`: a checkpoint's predictions for raw rows (encoded with the checkpoint's vocabularies),
+/// a dataset split (`Prediction+Dataset.swift`) or a libFM file (`Prediction+LibFM.swift`).
+///
+/// The printed prediction is `min(max(ŷ, lower), upper)` for squared loss, `[lower, upper]` the label
+/// range of the training data (libFM `-out` clips regression the same way), or `σ(ŷ) = 1/(1 + e^−ŷ)` for
+/// log loss; `clip: false` leaves squared-loss `ŷ` as computed.
 public enum Prediction {
-    /// What to do with a row holding a value the training data never had.
+    /// What to do with a row holding a value (or a libFM feature index) the training data never had.
     public enum UnseenPolicy: String, Sendable, CaseIterable {
         /// Do not score the row (it is counted and left out of the output).
         case skip
         /// Score the row without the unseen features (zero first-order weight and embedding).
         case ignore
-        /// Stop with an error naming the line, field and value.
+        /// Stop with an error naming the file, line, column and value.
         case fail
     }
 
-    public struct Report: Codable, Sendable {
+    /// What a prediction run read and wrote (`nfm predict --json`).
+    public struct Report: Codable, Sendable, Equatable {
+        /// Data rows read.
         public var rows = 0
-        public var predicted = 0
+        /// Predictions written.
+        public var written = 0
+        /// Rows left out (`--unseen skip`).
         public var skipped = 0
         public var rowsWithUnseen = 0
-        /// Unseen values per field name.
+        /// Unseen values per field name (libFM input: under `"index"`).
         public var unseenByField: [String: Int] = [:]
+        public init() {}
     }
 
-    /// Encoding state rebuilt from a checkpoint.
-    public struct Encoder {
-        public let definition: DatasetDefinition
-        public let vocabularies: [Vocabulary]
-        public let offsets: [Int]
-        public let fieldNames: [String]
+    /// How a model output `ŷ` becomes the printed prediction (see the type's summary).
+    public struct OutputRule: Sendable, Equatable {
+        public var loss: LossKind
+        /// The clipping range for squared loss; nil leaves `ŷ` unclipped.
+        public var clip: ClosedRange<Float>?
 
-        public init(checkpoint: Checkpoint) throws {
-            let header = checkpoint.header
-            guard let definitionRecord = header.definition else {
-                throw ModelError(.checkpoint, "the checkpoint has no dataset definition (trained on an imported dataset?), so raw rows cannot be encoded")
-            }
-            do {
-                definition = try DatasetDefinition.parse(text: definitionRecord.text, file: definitionRecord.file)
-            } catch let error as PipelineError {
-                throw ModelError(.checkpoint, "embedded definition: \(error.message)")
-            }
-            let fields = header.dataset.fields
-            guard definition.fields == fields.map(\.name) else {
-                throw ModelError(.checkpoint, "the embedded definition's fields differ from the checkpoint's features")
-            }
-            var vocabularies: [Vocabulary] = []
-            for field in fields {
-                guard let path = field.vocabulary, let file = header.vocabularies.first(where: { $0.path == path }) else {
-                    throw ModelError(.checkpoint, "the checkpoint has no vocabulary for field \(field.name)")
-                }
-                let vocabulary: Vocabulary
-                do { vocabulary = try Vocabulary.parse(Array(file.text.utf8), file: path) } catch let error as PipelineError {
-                    throw ModelError(.checkpoint, "embedded vocabulary: \(error.message)")
-                }
-                guard vocabulary.count == field.cardinality else {
-                    throw ModelError(.checkpoint, "vocabulary \(path) has \(vocabulary.count) values, the field \(field.cardinality)")
-                }
-                vocabularies.append(vocabulary)
-            }
-            self.vocabularies = vocabularies
-            offsets = fields.map(\.offset)
-            fieldNames = fields.map(\.name)
+        /// The rule of `checkpoint`: its loss, and with `clip` its training data's label range.
+        public init(checkpoint: Checkpoint, clip: Bool) {
+            loss = checkpoint.model.config.loss
+            self.clip = clip && loss == .squared ? Prediction.labelRange(of: checkpoint) : nil
+        }
+
+        /// The prediction for model output `y`.
+        @inline(__always) public func apply(_ y: Float) -> Float {
+            if loss == .log { return 1 / (1 + Foundation.exp(-y)) }
+            guard let clip else { return y }
+            return min(max(y, clip.lowerBound), clip.upperBound)
         }
     }
 
-    /// Reads `inputPath` and calls `output(line, prediction)` for every scored row, in input order.
-    /// Predictions are ŷ for squared loss and σ(ŷ) (a probability) for log loss.
+    /// `[min, max]` of the two label values the model was trained with.
+    public static func labelRange(of checkpoint: Checkpoint) -> ClosedRange<Float> {
+        let labels = checkpoint.header.dataset.labels
+        return min(labels.negative, labels.positive)...max(labels.negative, labels.positive)
+    }
+
+    /// Significant digits libFM writes (C++ streams' default precision, i.e. `%g`).
+    public static let libFMPrecision = 6
+
+    /// `value` as C's `%.{precision}g` (libFM's `-out` with precision 6: `0.123457`, `-1`, `1e-05`);
+    /// precision 9 round-trips every `Float`.
+    public static func format(_ value: Float, precision: Int = libFMPrecision) -> String {
+        var buffer = [CChar](repeating: 0, count: 48)
+        let written = withVaList([Int32(clamping: precision), Double(value)]) { arguments in
+            buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress!, 48, "%.*g", arguments) }
+        }
+        return String(decoding: buffer.prefix(Int(max(0, min(written, 47)))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The encoder of raw rows rebuilt from the definition and vocabularies a checkpoint embeds, checked
+    /// against the checkpoint's fields (names, cardinalities, offsets).
+    public static func encoder(for checkpoint: Checkpoint) throws -> RawRowEncoder {
+        let header = checkpoint.header
+        guard let recorded = header.definition else {
+            throw NFMError(
+                .checkpoint, "the checkpoint has no dataset definition (trained on an imported libFM dataset?), so raw rows cannot be encoded; use --libfm or --dataset")
+        }
+        let definition = try DatasetDefinition.parse(text: recorded.text, file: recorded.file)
+        let fields = header.dataset.fields
+        guard definition.fields == fields.map(\.name) else {
+            throw NFMError(.checkpoint, "the embedded definition's fields differ from the checkpoint's features")
+        }
+        var vocabularies: [Vocabulary] = []
+        for field in fields {
+            guard let path = field.vocabulary, let file = header.vocabularies.first(where: { $0.path == path }) else {
+                throw NFMError(.checkpoint, "the checkpoint has no vocabulary for this field", at: .init(field: field.name))
+            }
+            let vocabulary = try Vocabulary.parse(Array(file.text.utf8), file: path)
+            guard vocabulary.count == field.cardinality else {
+                throw NFMError(
+                    .checkpoint, "the vocabulary has \(vocabulary.count) values, the field \(field.cardinality)",
+                    at: .init(file: path, field: field.name))
+            }
+            vocabularies.append(vocabulary)
+        }
+        let encoder = RawRowEncoder(definition: definition, vocabularies: vocabularies)
+        guard encoder.offsets == fields.map(\.offset) else {
+            throw NFMError(.checkpoint, "the checkpoint's field offsets do not follow its vocabularies")
+        }
+        return encoder
+    }
+
+    /// Reads raw rows from `inputPath` (the dataset's input format) and calls `output(line, prediction)`
+    /// for every scored row, in input order (`line`: the row's 1-based line in the input).
     public static func run(
-        checkpoint: Checkpoint, inputPath: String, unseen: UnseenPolicy, batchRows: Int = 1024,
+        checkpoint: Checkpoint, inputPath: String, unseen: UnseenPolicy, clip: Bool = true, batchRows: Int = 1024,
         output: (_ line: Int, _ prediction: Float) throws -> Void
     ) throws -> Report {
-        let encoder = try Encoder(checkpoint: checkpoint)
-        let definition = encoder.definition
-        let model = checkpoint.model
-        let workspace = Workspace(model: model, capacity: batchRows)
-        var random = Xoshiro256(seed: 0)
+        let encoder = try encoder(for: checkpoint)
+        let fieldNames = checkpoint.header.dataset.fields.map(\.name)
+        let batch = RowBatch(checkpoint: checkpoint, capacity: batchRows, clip: clip)
         var report = Report()
-        var indices = [UInt32]()
-        var offsets: [UInt32] = [0]
-        var lines: [Int] = []
-        indices.reserveCapacity(batchRows * encoder.fieldNames.count)
-        let name = (inputPath as NSString).lastPathComponent
+        try encoder.encode(path: inputPath) { row in
+            report.rows += 1
+            for (k, f) in row.unseenFields.enumerated() {
+                report.unseenByField[fieldNames[f], default: 0] += 1
+                if unseen == .fail {
+                    throw NFMError(
+                        .input, "value of field \(fieldNames[f]) never seen in training (use --unseen skip or ignore)",
+                        at: .init(
+                            file: (inputPath as NSString).lastPathComponent, line: row.line, field: fieldNames[f],
+                            value: NFMError.excerpt(row.unseenValues[k])))
+                }
+            }
+            if !row.unseenFields.isEmpty {
+                report.rowsWithUnseen += 1
+                if unseen == .skip {
+                    report.skipped += 1
+                    return
+                }
+            }
+            for feature in row.features where feature != .max { batch.indices.append(feature) }
+            try batch.endRow(line: row.line, output)
+        }
+        try batch.flush(output)
+        report.written = report.rows - report.skipped
+        return report
+    }
+}
 
-        func flush() throws {
-            guard !lines.isEmpty else { return }
-            let rows = lines.count
-            indices.withUnsafeBufferPointer { idx in
-                offsets.withUnsafeBufferPointer { off in
-                    let x = SparseRows(rowCount: rows, fieldCount: 0, indices: idx.baseAddress!, offsets: off.baseAddress!)
+/// Rows gathered for one forward pass in inference mode (sparse form, optional values), scored in
+/// batches of `capacity` rows and handed out in order.
+final class RowBatch {
+    let model: Model
+    let rule: Prediction.OutputRule
+    let workspace: Workspace
+    var random = Xoshiro256(seed: 0)
+    var indices: [UInt32] = []
+    var values: [Float] = []
+    var offsets: [UInt32] = [0]
+    var lines: [Int] = []
+    /// Whether rows carry values (libFM input); otherwise every value is 1.
+    let withValues: Bool
+
+    init(checkpoint: Checkpoint, capacity: Int, clip: Bool, withValues: Bool = false) {
+        model = checkpoint.model
+        rule = Prediction.OutputRule(checkpoint: checkpoint, clip: clip)
+        workspace = Workspace(model: model, capacity: capacity)
+        self.withValues = withValues
+    }
+
+    /// Closes the row whose entries were appended to `indices` (and `values`); scores the batch when full.
+    func endRow(line: Int, _ output: (Int, Float) throws -> Void) throws {
+        offsets.append(UInt32(indices.count))
+        lines.append(line)
+        if lines.count == workspace.capacity { try flush(output) }
+    }
+
+    /// Scores the gathered rows and calls `output(line, prediction)` for each, in order.
+    func flush(_ output: (Int, Float) throws -> Void) throws {
+        let rows = lines.count
+        guard rows > 0 else { return }
+        if indices.isEmpty { indices.append(0) }  // a valid base pointer when every row is empty
+        indices.withUnsafeBufferPointer { idx in
+            offsets.withUnsafeBufferPointer { off in
+                values.withUnsafeBufferPointer { val in
+                    let x = SparseRows(
+                        rowCount: rows, fieldCount: 0, indices: idx.baseAddress!, offsets: off.baseAddress!,
+                        values: withValues ? val.baseAddress : nil)
                     model.forward(x, workspace: workspace, training: false, random: &random)
                 }
             }
-            for r in 0..<rows {
-                let y = workspace.predictions[r]
-                try output(lines[r], model.config.loss == .log ? 1 / (1 + Foundation.exp(-y)) : y)
-            }
-            report.predicted += rows
-            indices.removeAll(keepingCapacity: true)
-            offsets = [0]
-            lines.removeAll(keepingCapacity: true)
         }
-
-        let rows = RawRowEncoder(definition: definition, vocabularies: encoder.vocabularies)
-        guard rows.offsets == encoder.offsets else {
-            throw ModelError(.checkpoint, "the checkpoint's field offsets do not follow its vocabularies")
-        }
-        do {
-            try rows.encode(path: inputPath) { row in
-                report.rows += 1
-                for (k, f) in row.unseenFields.enumerated() {
-                    report.unseenByField[encoder.fieldNames[f], default: 0] += 1
-                    if unseen == .fail {
-                        throw ModelError(
-                            .input,
-                            "\(name):\(row.line): value '\(row.unseenValues[k])' of field \(encoder.fieldNames[f]) was never seen in training (use --unseen skip or ignore)")
-                    }
-                }
-                if !row.unseenFields.isEmpty {
-                    report.rowsWithUnseen += 1
-                    if unseen == .skip {
-                        report.skipped += 1
-                        return
-                    }
-                }
-                for feature in row.features where feature != .max { indices.append(feature) }
-                offsets.append(UInt32(indices.count))
-                lines.append(row.line)
-                if lines.count == batchRows { try flush() }
-            }
-        } catch let error as PipelineError {
-            throw ModelError(.input, error.message)
-        }
-        try flush()
-        return report
+        for r in 0..<rows { try output(lines[r], rule.apply(workspace.predictions[r])) }
+        indices.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        offsets = [0]
+        lines.removeAll(keepingCapacity: true)
     }
 }

@@ -21,6 +21,7 @@ from .errors import (
 )
 from .libfm import export_libfm
 from .manifest import load_manifest
+from .model import load_model
 from .partition import Block, plan
 from .shard import FixedShard, SparseShard, decode_shard, read_shard
 from .stream import epoch_blocks
@@ -31,8 +32,6 @@ __version__ = "1.0.0"
 __all__ = [
     "Block", "CheckpointError", "CorruptShardError", "Dataset", "FixedShard", "ManifestError", "NFMError",
     "NFMIOError", "Problem", "Report", "SparseShard", "UsageError", "VocabularyError", "decode_shard",
-    "epoch_blocks", "export_libfm", "load_manifest", "open_dataset", "parse_vocabulary", "plan", "read_shard",
-    "verify",
+    "epoch_blocks", "export_libfm", "load_manifest", "load_model", "open_dataset", "parse_vocabulary", "plan",
+    "read_shard", "verify",
 ]
-
-# The "export" worker adds `from .model import load_model` below.
