@@ -53,7 +53,20 @@ public final class OutputDirectory: @unchecked Sendable {
     /// - Throws: ``NFMError`` `.refused` naming the path and the rule.
     public static func check(_ path: String, kind: Kind, force: Bool, inputs: [String]) throws {
         try OutputPaths.refuseOverlap(output: path, inputs: inputs)
+        try refuseIfLocked(path)
         try checkContents(path, kind: kind, force: force)
+    }
+
+    /// A directory another nfm holds locked is refused as such, whatever it holds at this instant (its
+    /// marker may still be a temporary file).
+    private static func refuseIfLocked(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { Glibc.close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            throw NFMError(.refused, "another nfm process is writing this directory", at: .init(file: path))
+        }
+        flock(fd, LOCK_UN)
     }
 
     /// Claims `path`: re-checks it, creates it, locks it, empties it when replacing, writes the marker and
@@ -74,7 +87,9 @@ public final class OutputDirectory: @unchecked Sendable {
             // Another process may have written between the check and the lock: decide again under the lock.
             try checkContents(path, kind: kind, force: force)
             try emptyContents(of: path)
-            let marker = try JSONEncoder().encode(Marker(kind: kind))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys  // byte-identical markers, so byte-identical datasets
+            let marker = try encoder.encode(Marker(kind: kind))
             try FileSystem.writeAtomically(Array(marker) + [10], to: path + "/" + markerName)
         } catch {
             Glibc.close(fd)

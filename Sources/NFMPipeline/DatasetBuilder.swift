@@ -12,23 +12,41 @@ import NFMFormat
 /// `0..<⌈0.7N⌉` are train, up to `⌈0.9N⌉` validation, the rest test (cumulative ratios, rounded up), and
 /// the order inside each split is the permutation order. Nothing here depends on thread count or buffer
 /// sizes, so equal inputs give byte-equal outputs.
+///
+/// Each stage is a type: `BuildPlan` (validation, before the output is claimed), `VocabularyPass`
+/// (pass 1, with the one `HeaderMapping`), `DatasetLayout` (offsets, counts, split boundaries),
+/// `PlacementPass` into `PositionBuckets` (pass 2) and `ShardEmitter` (the split writers).
 public enum DatasetBuilder {
+    /// What to build, where, and with which resources; only `definition`, `inputPath`, `seed` and `rule`
+    /// change the output.
     public struct Options {
+        /// The pipeline definition (already parsed and validated).
         public var definition: DatasetDefinition
+        /// The raw log.
         public var inputPath: String
+        /// The dataset directory to write (claimed with `OutputDirectory`).
         public var outputDirectory: String
+        /// Seed of negatives, split and order; the definition's when nil.
         public var seed: UInt64?
+        /// Negative rule, one of the definition's; the definition's own when nil.
         public var rule: String?
+        /// Threads compressing shards (≥ 1).
         public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        /// Initial read buffer in bytes (≥ 16); a longer record grows it.
         public var readBufferSize = 1 << 20
         /// Bytes held at once for spilled positives (¼), the bucket being shuffled (½) and bucket write
         /// buffers (¼); more is spilled to temporary files. Hash sets of distinct keys come on top.
         public var memoryBudget = 256 << 20
+        /// Count malformed rows and list them in `rejects.tsv` instead of stopping at the first.
         public var skipBadRows = false
+        /// Replace an existing output directory that nfm wrote (never a foreign one).
         public var force = false
-        /// Called every 65,536 rows with the pass name and rows done.
-        public var progress: ((String, Int) -> Void)?
+        /// The definition file, when there is one: the output may neither be nor contain it.
+        public var definitionPath: String?
+        /// Called every 65,536 rows of each pass and once per bucket written.
+        public var progress: ((Progress) -> Void)?
 
+        /// Options with the defaults above.
         public init(definition: DatasetDefinition, inputPath: String, outputDirectory: String) {
             self.definition = definition
             self.inputPath = inputPath
@@ -36,21 +54,65 @@ public enum DatasetBuilder {
         }
     }
 
+    /// Where a build is: the pass, the work done of the pass's total, and for reading the rows so far.
+    public struct Progress: Sendable, Equatable {
+        /// `read`: bytes of input; `sample`: instances placed; `write`: instances written.
+        public enum Phase: String, Sendable { case read, sample, write }
+        /// The pass.
+        public var phase: Phase
+        /// Work done in the pass, in the unit of `phase`.
+        public var done: Int
+        /// The pass's total, when known (not for an input that is a pipe).
+        public var total: Int?
+        /// Data rows read (`read`) or positives replayed (`sample`).
+        public var rows: Int?
+
+        /// A progress report.
+        public init(phase: Phase, done: Int, total: Int?, rows: Int?) {
+            self.phase = phase
+            self.done = done
+            self.total = total
+            self.rows = rows
+        }
+
+        /// `done / total` in 0…1, when the total is known and non-zero.
+        public var fraction: Double? {
+            guard let total, total > 0 else { return nil }
+            return min(1, Double(done) / Double(total))
+        }
+    }
+
+    /// The file of rejected rows (`--skip-bad-rows`) inside the dataset.
     public static let rejectsFile = "rejects.tsv"
 
     /// Builds the dataset and returns its manifest (already written).
+    ///
+    /// Order of events (issue 7): the definition, rule and options are validated and the input is opened
+    /// first; only then is the output claimed (`OutputDirectory.claim`: refused when it is foreign, equals
+    /// or contains the input or definition, or is locked by another nfm). Any later error removes the
+    /// partial output; `manifest.json` and `manifest.sha256` are written last, and then the output is
+    /// committed.
     @discardableResult
     public static func build(_ options: Options) throws -> DatasetManifest {
-        let out = options.outputDirectory
-        try prepareOutput(out, force: options.force)
+        let plan = try BuildPlan(options)
+        let digest = InputDigest(path: plan.inputPath)
+        let reader = try plan.openInput(digest)
+        let output = try OutputDirectory.claim(
+            options.outputDirectory, kind: .dataset, force: options.force, inputs: plan.protectedPaths)
+        defer { output.close() }
         do {
-            return try run(options)
+            let manifest = try run(plan, reader, digest, into: output.path)
+            try manifest.write(to: output.path)
+            output.commit()
+            return manifest
         } catch {
-            FileSystem.remove(out)
+            output.abandon()
             throw error
         }
     }
 
+    /// The old overwrite rule, kept only for `import-libfm` until it moves to `OutputDirectory.claim`
+    /// (which `build` uses): refuses a non-directory and, without `force`, a non-empty directory.
     static func prepareOutput(_ out: String, force: Bool) throws {
         if FileSystem.exists(out) {
             guard FileSystem.isDirectory(out) else {
@@ -69,239 +131,53 @@ public enum DatasetBuilder {
         try FileSystem.createDirectory(out)
     }
 
-    // MARK: - The two passes
+    // MARK: - The passes
 
-    private static func run(_ options: Options) throws -> DatasetManifest {
-        let definition = options.definition
-        let out = options.outputDirectory
-        let seed = options.seed ?? definition.seed
-        let ruleName = options.rule ?? definition.negatives.rule
-        let ruleKey = try definition.ruleKey(ruleName)
-        let fieldCount = definition.fields.count
-        let corrupted = definition.corruptedField
-        let inputName = (options.inputPath as NSString).lastPathComponent
-        let scratchDirectory = out + "/.scratch"
-        try FileSystem.createDirectory(scratchDirectory)
+    /// Runs the passes into `out` (already claimed) and returns the manifest, not yet written.
+    static func run(_ plan: BuildPlan, _ reader: DelimitedReader, _ digest: InputDigest, into out: String) throws
+        -> DatasetManifest
+    {
+        let scratch = out + "/.scratch"
+        try FileSystem.createDirectory(scratch)
+        var vocabularyPass = try VocabularyPass(
+            plan: plan, digest: digest, scratchDirectory: scratch, rejectsPath: out + "/" + rejectsFile)
+        try vocabularyPass.run(reader)
+        let layout = try DatasetLayout(vocabularyPass)
+        var buckets = try PlacementPass.place(
+            vocabularyPass.positives, sampler: vocabularyPass.sampler, plan: plan, layout: layout, scratchDirectory: scratch)
+        let shards = try ShardEmitter(plan: plan, layout: layout, directory: out).emit(&buckets)
+        FileSystem.remove(scratch)
+        return try manifest(plan, vocabularyPass, layout, shards, digest, out: out)
+    }
 
-        // Pass 1: read, validate, encode, collect positive pairs.
-        let hasher = SHA256()
-        var inputBytes = 0
-        let reader = try DelimitedReader(
-            path: options.inputPath,
-            format: .init(
-                delimiter: definition.input.delimiter.utf8.first!, quote: definition.input.quote?.utf8.first),
-            bufferSize: options.readBufferSize,
-            onBytes: { bytes in
-                hasher.update(bytes)
-                inputBytes += bytes.count
-            })
-        var vocabularies = (0..<fieldCount).map { _ in Vocabulary() }
-        var keys = Vocabulary(capacity: 1 << 12)
-        var sampler = NegativeSampler(perPositive: definition.negatives.perPositive, seed: seed)
-        let positives = RecordSpill(
-            recordWidth: fieldCount + 1, memoryLimit: options.memoryBudget / 4,
-            path: scratchDirectory + "/positives")
-        let rejects = RejectLog(path: out + "/" + rejectsFile, enabled: options.skipBadRows)
-        var columnOfField: [Int] = []
-        var expectedColumns = 0
-        var counts = DatasetManifest.Counts()
-        var record = [UInt32](repeating: 0, count: fieldCount + 1)
-        var keyTuple = [UInt32](repeating: 0, count: ruleKey.count)
-        var sawHeader = !definition.input.header
-
-        if !definition.input.header {
-            columnOfField = definition.fields.map { definition.columns.firstIndex(of: $0)! }
-            expectedColumns = definition.columns.count
-        }
-
-        try reader.forEachRecord { row in
-            if !sawHeader {
-                sawHeader = true
-                if let problem = row.problem {
-                    throw PipelineError(
-                        .input, file: inputName, line: problem.line, column: problem.column, "header: " + problem.message)
-                }
-                let names = (0..<row.fieldCount).map { row.string($0) }
-                for column in definition.columns where !names.contains(column) {
-                    throw PipelineError(
-                        .input, file: inputName, line: row.line, column: 1,
-                        "missing header column '\(column)' (the header has \(names))")
-                }
-                columnOfField = definition.fields.map { names.firstIndex(of: $0)! }
-                expectedColumns = names.count
-                return
-            }
-            counts.rowsRead += 1
-            var problem = row.problem
-            if problem == nil && row.fieldCount != expectedColumns {
-                let column =
-                    row.fieldCount > expectedColumns
-                    ? row.column(ofField: expectedColumns) : row.column(ofField: row.fieldCount - 1)
-                        + row.field(row.fieldCount - 1).count
-                let line = row.fieldCount > expectedColumns
-                    ? row.line(ofField: expectedColumns) : row.line(ofField: row.fieldCount - 1)
-                problem = (line, column, "expected \(expectedColumns) fields, found \(row.fieldCount)")
-            }
-            if let problem {
-                guard options.skipBadRows else {
-                    throw PipelineError(.input, file: inputName, line: problem.line, column: problem.column, problem.message)
-                }
-                counts.rowsRejected += 1
-                try rejects.add(line: problem.line, column: problem.column, reason: problem.message, raw: row.raw)
-                return
-            }
-            for f in 0..<fieldCount {
-                record[f] = UInt32(vocabularies[f].encode(row.field(columnOfField[f])))
-            }
-            for (k, f) in ruleKey.enumerated() { keyTuple[k] = record[f] }
-            let key = keyTuple.withUnsafeBytes { keys.encode($0.bindMemory(to: UInt8.self)) }
-            record[fieldCount] = UInt32(key)
-            sampler.recordPositive(key: key, value: Int(record[corrupted]))
-            try record.withUnsafeBufferPointer { try positives.append($0) }
-            counts.positives += 1
-            if counts.rowsRead & 0xFFFF == 0 { options.progress?("read", counts.rowsRead) }
-        }
-        guard sawHeader else {
-            throw PipelineError(.input, file: inputName, line: 1, column: 1, "empty file: expected a header line")
-        }
-        guard counts.positives > 0 else {
-            throw PipelineError(.input, "\(inputName): no valid data rows (read \(counts.rowsRead))")
-        }
-
-        // Between the passes: sizes, offsets, unsampleable rows, the permutation.
-        let valueCount = vocabularies[corrupted].count
-        let perPositive = definition.negatives.perPositive
-        var unsampleableKeys = [Bool](repeating: false, count: keys.count)
-        for key in 0..<keys.count where !sampler.isSampleable(key: key, valueCount: valueCount) {
-            unsampleableKeys[key] = true
-            counts.unsampleableRows += keys.counts[key]
-        }
-        counts.negatives = perPositive * (counts.positives - counts.unsampleableRows)
-        let total = counts.positives + counts.negatives
-        var offsets = [Int](repeating: 0, count: fieldCount)
-        for f in 1..<max(fieldCount, 1) { offsets[f] = offsets[f - 1] + vocabularies[f - 1].count }
-        let featureCount = offsets[fieldCount - 1] + vocabularies[fieldCount - 1].count
-        let boundaries = splitBoundaries(total: total, ratios: definition.split)
-        (counts.train, counts.validation, counts.test) =
-            (boundaries.0, boundaries.1 - boundaries.0, total - boundaries.1)
-        let permutation = FeistelPermutation(count: UInt64(total), seed: seed)
-        let labelPositive = definition.labels.positive.bitPattern
-        let labelNegative = definition.labels.negative.bitPattern
-
-        // Pass 2: negatives, positions, scatter to buckets.
-        let width = fieldCount + 2  // position in bucket, label bits, features
-        let bucketCapacity = max(1, options.memoryBudget / 2 / (width * 4))
-        let bucketCount = (total + bucketCapacity - 1) / bucketCapacity
-        let buckets = (0..<bucketCount).map { b in
-            RecordSpill(
-                recordWidth: width,
-                memoryLimit: bucketCount == 1 ? Int.max : max(width * 4, options.memoryBudget / (4 * bucketCount)),
-                path: scratchDirectory + "/bucket-\(b)")
-        }
-        // One bucket: instances go straight to their slot. Several: through spilled bucket files.
-        let direct = bucketCount == 1
-        var labels = [UInt32](repeating: 0, count: min(bucketCapacity, total))
-        var features = [UInt32](repeating: 0, count: min(bucketCapacity, total) * fieldCount)
-        var instance = [UInt32](repeating: 0, count: width)
-        var drawn: [Int] = []
-        var nextID: UInt64 = 0
-        var row = 0
-        let featureOffsets = offsets.map(UInt32.init)
-
-        func emit(_ label: UInt32) throws {
-            let position = Int(permutation.position(of: nextID))
-            nextID += 1
-            if direct {
-                labels[position] = label
-                for f in 0..<fieldCount { features[position * fieldCount + f] = instance[2 + f] }
-                return
-            }
-            instance[0] = UInt32(position % bucketCapacity)
-            instance[1] = label
-            try instance.withUnsafeBufferPointer { try buckets[position / bucketCapacity].append($0) }
-        }
-
-        try positives.drain { chunk in
-            var start = 0
-            while start < chunk.count {
-                let key = Int(chunk[start + fieldCount])
-                for f in 0..<fieldCount { instance[2 + f] = featureOffsets[f] + chunk[start + f] }
-                try emit(labelPositive)
-                if !unsampleableKeys[key] {
-                    sampler.draw(row: row, key: key, into: &drawn, valueCount: valueCount)
-                    for value in drawn {
-                        instance[2 + corrupted] = featureOffsets[corrupted] + UInt32(value)
-                        try emit(labelNegative)
-                    }
-                }
-                row += 1
-                start += fieldCount + 1
-                if row & 0xFFFF == 0 { options.progress?("sample", row) }
-            }
-        }
-        precondition(nextID == UInt64(total))
-
-        // Empty the buckets in position order into the shard writers.
-        let writers = try Split.allCases.map { split in
-            try ShardWriter(
-                directory: out, split: split, layout: .fixed, fieldCount: fieldCount,
-                rowsPerShard: definition.shardRows, level: definition.zstdLevel, threads: options.threads)
-        }
-        for (b, bucket) in buckets.enumerated() {
-            let base = b * bucketCapacity
-            let size = min(bucketCapacity, total - base)
-            if !direct {
-                try bucket.drain { chunk in
-                    var start = 0
-                    while start < chunk.count {
-                        let slot = Int(chunk[start])
-                        labels[slot] = chunk[start + 1]
-                        for f in 0..<fieldCount { features[slot * fieldCount + f] = chunk[start + 2 + f] }
-                        start += width
-                    }
-                }
-            }
-            try features.withUnsafeBufferPointer { all in
-                for slot in 0..<size {
-                    let position = base + slot
-                    let split = position < boundaries.0 ? 0 : position < boundaries.1 ? 1 : 2
-                    try writers[split].append(
-                        label: Float(bitPattern: labels[slot]),
-                        features: UnsafeBufferPointer(rebasing: all[slot * fieldCount..<(slot + 1) * fieldCount]))
-                }
-            }
-            options.progress?("write", base + size)
-        }
-        var shards: [DatasetManifest.Shard] = []
-        for writer in writers { shards += try writer.finish() }
-        FileSystem.remove(scratchDirectory)
-
-        // Vocabularies, rejects, and last the manifest.
+    /// Writes the vocabularies and rejects, and returns the manifest that lists them with the shards.
+    private static func manifest(
+        _ plan: BuildPlan, _ pass: VocabularyPass, _ layout: DatasetLayout, _ shards: [DatasetManifest.Shard],
+        _ digest: InputDigest, out: String
+    ) throws -> DatasetManifest {
+        let definition = plan.definition
         try FileSystem.createDirectory(out + "/vocab")
         var files: [DatasetManifest.File] = []
-        var fieldRecords: [DatasetManifest.Field] = []
+        var paths: [String] = []
         for (f, name) in definition.fields.enumerated() {
             let path = String(format: "vocab/%02d-%@.tsv", f, sanitized(name))
-            let bytes = vocabularies[f].fileBytes()
+            let bytes = pass.vocabularies[f].fileBytes()
             try FileSystem.writeAtomically(bytes, to: out + "/" + path)
             files.append(.init(path: path, bytes: bytes.count, sha256: SHA256.hexDigest(of: bytes)))
-            fieldRecords.append(
-                .init(name: name, offset: offsets[f], cardinality: vocabularies[f].count, vocabulary: path))
+            paths.append(path)
         }
-        if let rejected = try rejects.finish() {
+        if let rejected = try pass.rejects.finish() {
             files.append(.init(path: rejectsFile, bytes: rejected.bytes, sha256: rejected.sha256))
         }
-        let manifest = DatasetManifest(
+        return DatasetManifest(
             tool: ToolInfo.name, name: definition.name,
             definition: .init(
                 file: definition.sourceFile, sha256: SHA256.hexDigest(of: Array(definition.sourceText.utf8)),
                 text: definition.sourceText),
-            seed: seed, negativeRule: ruleName,
-            inputs: [.init(name: inputName, bytes: inputBytes, sha256: hasher.hexDigest())],
-            counts: counts, labels: .init(positive: definition.labels.positive, negative: definition.labels.negative),
-            layout: .fixed, fields: fieldRecords, featureCount: featureCount, files: files, shards: shards)
-        try manifest.write(to: out)
-        return manifest
+            seed: plan.seed, negativeRule: plan.ruleName, inputs: [digest.input(name: plan.inputName)],
+            counts: layout.counts, labels: .init(positive: definition.labels.positive, negative: definition.labels.negative),
+            layout: .fixed, fields: layout.fields(plan, pass, vocabularyPaths: paths), featureCount: layout.featureCount,
+            files: files, shards: shards)
     }
 
     /// Cumulative split boundaries `(⌈N·train⌉, ⌈N·(train+validation)⌉)`, in exact integer arithmetic on
@@ -322,33 +198,5 @@ public enum DatasetBuilder {
                 CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_"
                     ? Character(scalar) : "_"
             })
-    }
-}
-
-/// The rejected rows of a `--skip-bad-rows` build: `line<TAB>column<TAB>reason<TAB>record`, the record
-/// escaped like vocabulary values so that it stays on one line.
-final class RejectLog {
-    private let path: String
-    private let enabled: Bool
-    private var bytes: [UInt8] = []
-
-    init(path: String, enabled: Bool) {
-        self.path = path
-        self.enabled = enabled
-    }
-
-    func add(line: Int, column: Int, reason: String, raw: UnsafeBufferPointer<UInt8>) throws {
-        guard enabled else { return }
-        if bytes.isEmpty { bytes = Array("line\tcolumn\treason\trecord\n".utf8) }
-        bytes += Array("\(line)\t\(column)\t\(reason)\t".utf8)
-        Vocabulary.appendEscaped(raw, to: &bytes)
-        bytes.append(10)
-    }
-
-    /// Writes the file when anything was rejected.
-    func finish() throws -> (bytes: Int, sha256: String)? {
-        guard enabled, !bytes.isEmpty else { return nil }
-        try FileSystem.writeAtomically(bytes, to: path)
-        return (bytes.count, SHA256.hexDigest(of: bytes))
     }
 }

@@ -9,16 +9,21 @@ public struct RawRow: Sendable {
     public let features: [UInt32]
     /// Positions (in the definition's `fields`) whose value was unseen, and those values.
     public let unseenFields: [Int]
+    /// The unseen values, in the order of `unseenFields`.
     public let unseenValues: [String]
 }
 
 /// Encodes raw rows in a dataset's input format with the vocabularies of its build: value indices from
 /// the vocabularies, field offsets their running sums (as the builder assigns them).
 public final class RawRowEncoder {
+    /// The definition the dataset was built with.
     public let definition: DatasetDefinition
+    /// One vocabulary per field, in the definition's `fields` order.
     public let vocabularies: [Vocabulary]
+    /// Feature offset of each field: `offsets[f] = Σ_{k<f} |V_k|`.
     public let offsets: [Int]
 
+    /// An encoder over `vocabularies` (one per field of `definition`).
     public init(definition: DatasetDefinition, vocabularies: [Vocabulary]) {
         precondition(vocabularies.count == definition.fields.count)
         self.definition = definition
@@ -31,9 +36,16 @@ public final class RawRowEncoder {
     /// Loads the definition and vocabularies recorded in a dataset directory's manifest.
     public convenience init(datasetDirectory: String, manifest: DatasetManifest) throws {
         guard let recorded = manifest.definition else {
-            throw PipelineError(.usage, "\(datasetDirectory): dataset has no definition (a libFM import?); raw rows cannot be encoded")
+            throw NFMError(
+                .usage, "dataset has no definition (a libFM import?); raw rows cannot be encoded",
+                at: .init(file: datasetDirectory))
         }
         let definition = try DatasetDefinition.parse(text: recorded.text, file: recorded.file)
+        guard manifest.fields.map(\.name) == definition.fields else {
+            throw NFMError(
+                .manifest, "fields \(manifest.fields.map(\.name)) differ from the recorded definition's \(definition.fields)",
+                at: .init(file: datasetDirectory + "/" + DatasetManifest.fileName, field: "fields"))
+        }
         let vocabularies = try manifest.fields.map { try Vocabulary.load(path: datasetDirectory + "/" + $0.vocabulary) }
         self.init(definition: definition, vocabularies: vocabularies)
     }
@@ -43,36 +55,19 @@ public final class RawRowEncoder {
     public func encode(path: String, _ body: (RawRow) throws -> Void) throws {
         let name = (path as NSString).lastPathComponent
         let reader = try DelimitedReader(
-            path: path,
-            format: .init(
-                delimiter: definition.input.delimiter.utf8.first!, quote: definition.input.quote?.utf8.first))
-        var columnOfField: [Int] = []
-        var expectedColumns = definition.columns.count
-        var sawHeader = !definition.input.header
-        if sawHeader { columnOfField = definition.fields.map { definition.columns.firstIndex(of: $0)! } }
+            path: path, format: try BuildPlan.readerFormat(of: definition.input, file: definition.sourceFile))
+        var mapping: HeaderMapping? =
+            definition.input.header
+            ? nil : try HeaderMapping(columns: definition.columns, fields: definition.fields, file: name)
         try reader.forEachRecord { row in
-            if let problem = row.problem {
-                throw PipelineError(.input, file: name, line: problem.line, column: problem.column, problem.message)
-            }
-            if !sawHeader {
-                sawHeader = true
-                let names = (0..<row.fieldCount).map { row.string($0) }
-                columnOfField = try definition.fields.map { field in
-                    guard let column = names.firstIndex(of: field) else {
-                        throw PipelineError(
-                            .input, file: name, line: row.line, column: 1,
-                            "missing header column '\(field)' (the header has \(names))")
-                    }
-                    return column
-                }
-                expectedColumns = names.count
+            guard let known = mapping else {
+                mapping = try HeaderMapping(header: row, required: definition.fields, fields: definition.fields, file: name)
                 return
             }
-            guard row.fieldCount == expectedColumns else {
-                throw PipelineError(
-                    .input, file: name, line: row.line, column: row.column(ofField: min(row.fieldCount, expectedColumns) - 1),
-                    "expected \(expectedColumns) fields, found \(row.fieldCount)")
+            if let problem = row.problem ?? known.fieldCountProblem(row) {
+                throw NFMError(.input, file: name, line: problem.line, column: problem.column, problem.message)
             }
+            let columnOfField = known.columnOfField
             var features = [UInt32](repeating: .max, count: columnOfField.count)
             var unseen: [Int] = []
             var values: [String] = []
@@ -86,8 +81,8 @@ public final class RawRowEncoder {
             }
             try body(RawRow(line: row.line, features: features, unseenFields: unseen, unseenValues: values))
         }
-        guard sawHeader else {
-            throw PipelineError(.input, file: name, line: 1, column: 1, "empty file: expected a header line")
+        guard mapping != nil else {
+            throw NFMError(.input, file: name, line: 1, column: 1, "empty file: expected a header line")
         }
     }
 }

@@ -7,9 +7,11 @@ final class RecordSpill {
     let recordWidth: Int
     private let memoryLimit: Int
     private let path: String
-    private var buffer: [UInt32] = []
+    /// Appended to once per record in the builder's hot loops: exempt from run-time exclusivity checks
+    /// (only `append` and `drain` touch it, never re-entrantly), as swift-collections does for its
+    /// storage. Measured on the Frappe build: 192,407 `swift_beginAccess` calls (15 M instructions).
+    @exclusivity(unchecked) private var buffer: [UInt32] = []
     private var file: WritableFile?
-    private(set) var recordCount = 0
 
     init(recordWidth: Int, memoryLimit: Int, path: String) {
         self.recordWidth = recordWidth
@@ -24,7 +26,6 @@ final class RecordSpill {
             buffer.reserveCapacity(memoryLimit / 4 + recordWidth)  // never grows past the limit
         }
         buffer.append(contentsOf: record)
-        recordCount += 1
         if buffer.count * 4 >= memoryLimit { try spill() }
     }
 

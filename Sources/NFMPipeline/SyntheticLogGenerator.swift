@@ -10,85 +10,96 @@ import NFMFormat
 /// proportions of the real data (MovieLens as in the paper: 668,953 rows, 17,045 users, 23,743 movies,
 /// 49,657 tags). Output is a pure function of (kind, rows, seed).
 public enum SyntheticLogGenerator {
+    /// The log format: Frappe's TSV or MovieLens' `tags.csv`.
     public enum Kind: String, CaseIterable, Sendable { case frappe, movielens }
 
+    /// Calls `sink` with the log's bytes in chunks of about 1 MiB: the header line, then `rows` records.
     public static func write(kind: Kind, rows: Int, seed: UInt64, to sink: (UnsafeRawBufferPointer) throws -> Void)
         throws
     {
         var out = [UInt8]()
         out.reserveCapacity(1 << 20)
-        func flushIfNeeded(_ force: Bool = false) throws {
-            if out.count >= 1 << 20 || (force && !out.isEmpty) {
-                try out.withUnsafeBytes(sink)
-                out.removeAll(keepingCapacity: true)
-            }
-        }
         var random = SplitMix64(seed: seed, stream: 77, index: 0)
         switch kind {
-        case .frappe:
-            out += Array("user\titem\tcnt\tdaytime\tweekday\tisweekend\thomework\tcost\tweather\tcountry\tcity\n".utf8)
-            let users = max(5, rows / 100)
-            let items = max(10, rows / 24)
-            let userZipf = Zipf(count: users, exponent: 0.9)
-            let itemZipf = Zipf(count: items, exponent: 1.0)
-            let daytimes = ["morning", "afternoon", "evening", "sunset", "night", "sunrise", "noon"]
-            let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-            let homework = ["unknown", "home", "work"]
-            let weather = ["sunny", "cloudy", "unknown", "rainy", "foggy", "snowy", "drizzle", "stormy", "sleet"]
-            let countries = (0..<80).map { $0 % 7 == 3 ? "Country \($0) of Nowhere" : "Country\($0)" }
-            for _ in 0..<rows {
-                let user = userZipf.sample(&random)
-                let item = itemZipf.sample(&random)
-                let weekday = Int(random.below(7))
-                var h = SplitMix64(seed: UInt64(user), stream: 5, index: 0)
-                let country = Int(h.below(80))
-                let city = Int(h.below(233))
-                append(&out, user)
-                out.append(9)
-                append(&out, item)
-                out.append(9)
-                append(&out, 1 + Int(random.below(40)))
-                out.append(9)
-                out += Array(daytimes[Int(random.below(7))].utf8)
-                out.append(9)
-                out += Array(weekdays[weekday].utf8)
-                out.append(9)
-                out += Array((weekday >= 5 ? "weekend" : "workday").utf8)
-                out.append(9)
-                out += Array(homework[Int(random.below(3))].utf8)
-                out.append(9)
-                out += Array((item % 5 == 0 ? "paid" : "free").utf8)
-                out.append(9)
-                out += Array(weather[Int(random.below(9))].utf8)
-                out.append(9)
-                out += Array(countries[country].utf8)
-                out.append(9)
-                append(&out, city)
-                out.append(10)
-                try flushIfNeeded()
-            }
-        case .movielens:
-            out += Array("userId,movieId,tag,timestamp\n".utf8)
-            let users = max(5, Int(Double(rows) * 17_045 / 668_953))
-            let movies = max(5, Int(Double(rows) * 23_743 / 668_953))
-            let tags = max(10, Int(Double(rows) * 49_657 / 668_953))
-            let userZipf = Zipf(count: users, exponent: 1.0)
-            let movieZipf = Zipf(count: movies, exponent: 0.9)
-            let tagZipf = Zipf(count: tags, exponent: 1.05)
-            let tagText = (0..<tags).map { tagName($0) }
-            for _ in 0..<rows {
-                append(&out, 1 + userZipf.sample(&random))
-                out.append(44)
-                append(&out, 1 + movieZipf.sample(&random))
-                out.append(44)
-                out += tagText[tagZipf.sample(&random)]
-                out.append(44)
-                append(&out, 1_100_000_000 + Int(random.below(500_000_000)))
-                out.append(10)
-                try flushIfNeeded()
-            }
+        case .frappe: try writeFrappe(rows: rows, random: &random, out: &out, sink: sink)
+        case .movielens: try writeMovieLens(rows: rows, random: &random, out: &out, sink: sink)
         }
-        try flushIfNeeded(true)
+        try flush(&out, sink, force: true)
+    }
+
+    /// Hands `out` to `sink` once it holds 1 MiB (or anything, with `force`).
+    @inline(__always)
+    private static func flush(_ out: inout [UInt8], _ sink: (UnsafeRawBufferPointer) throws -> Void, force: Bool = false)
+        throws
+    {
+        if out.count >= 1 << 20 || (force && !out.isEmpty) {
+            try out.withUnsafeBytes(sink)
+            out.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private static func writeFrappe(
+        rows: Int, random: inout SplitMix64, out: inout [UInt8], sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        out += Array("user\titem\tcnt\tdaytime\tweekday\tisweekend\thomework\tcost\tweather\tcountry\tcity\n".utf8)
+        let users = max(5, rows / 100)
+        let items = max(10, rows / 24)
+        let userZipf = Zipf(count: users, exponent: 0.9)
+        let itemZipf = Zipf(count: items, exponent: 1.0)
+        let daytimes = ["morning", "afternoon", "evening", "sunset", "night", "sunrise", "noon"]
+        let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+        let homework = ["unknown", "home", "work"]
+        let weather = ["sunny", "cloudy", "unknown", "rainy", "foggy", "snowy", "drizzle", "stormy", "sleet"]
+        let countries = (0..<80).map { $0 % 7 == 3 ? "Country \($0) of Nowhere" : "Country\($0)" }
+        for _ in 0..<rows {
+            let user = userZipf.sample(&random)
+            let item = itemZipf.sample(&random)
+            let weekday = Int(random.below(7))
+            var h = SplitMix64(seed: UInt64(user), stream: 5, index: 0)
+            let country = Int(h.below(80))
+            let city = Int(h.below(233))
+            append(&out, user)
+            out.append(9)
+            append(&out, item)
+            out.append(9)
+            append(&out, 1 + Int(random.below(40)))
+            for text in [
+                daytimes[Int(random.below(7))], weekdays[weekday], weekday >= 5 ? "weekend" : "workday",
+                homework[Int(random.below(3))], item % 5 == 0 ? "paid" : "free", weather[Int(random.below(9))],
+                countries[country],
+            ] {
+                out.append(9)
+                out += Array(text.utf8)
+            }
+            out.append(9)
+            append(&out, city)
+            out.append(10)
+            try flush(&out, sink)
+        }
+    }
+
+    private static func writeMovieLens(
+        rows: Int, random: inout SplitMix64, out: inout [UInt8], sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        out += Array("userId,movieId,tag,timestamp\n".utf8)
+        let users = max(5, Int(Double(rows) * 17_045 / 668_953))
+        let movies = max(5, Int(Double(rows) * 23_743 / 668_953))
+        let tags = max(10, Int(Double(rows) * 49_657 / 668_953))
+        let userZipf = Zipf(count: users, exponent: 1.0)
+        let movieZipf = Zipf(count: movies, exponent: 0.9)
+        let tagZipf = Zipf(count: tags, exponent: 1.05)
+        let tagText = (0..<tags).map { tagName($0) }
+        for _ in 0..<rows {
+            append(&out, 1 + userZipf.sample(&random))
+            out.append(44)
+            append(&out, 1 + movieZipf.sample(&random))
+            out.append(44)
+            out += tagText[tagZipf.sample(&random)]
+            out.append(44)
+            append(&out, 1_100_000_000 + Int(random.below(500_000_000)))
+            out.append(10)
+            try flush(&out, sink)
+        }
     }
 
     /// Tag `i` as it appears in the CSV (quoted when needed).

@@ -8,10 +8,12 @@ import NFMFormat
 public struct Vocabulary: Sendable {
     private var arena: [UInt8] = []
     private var starts: [Int] = [0]
+    /// Occurrences of each value, by index.
     public private(set) var counts: [Int] = []
     private var table: [Int32]
     private var mask: Int
 
+    /// An empty vocabulary with table room for about `capacity` values before it grows.
     public init(capacity: Int = 16) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
@@ -19,6 +21,7 @@ public struct Vocabulary: Sendable {
         mask = size - 1
     }
 
+    /// Number of distinct values.
     public var count: Int { counts.count }
 
     @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -62,11 +65,13 @@ public struct Vocabulary: Sendable {
         }
     }
 
+    /// Index of `value`, or nil when it was never seen.
     public func index(of value: String) -> Int? {
         var value = value
         return value.withUTF8 { index(of: $0) }
     }
 
+    /// The value with index `index` (`0..<count`).
     public func value(at index: Int) -> String {
         String(decoding: arena[starts[index]..<starts[index + 1]], as: UTF8.self)
     }
@@ -127,17 +132,17 @@ extension Vocabulary {
         }
     }
 
-    /// Reads a vocabulary file written by `fileBytes()`.
+    /// Reads a vocabulary file written by `fileBytes()`: `.io` when it cannot be read, `.vocabulary` with
+    /// its line when it is malformed.
     public static func load(path: String) throws -> Vocabulary {
-        let bytes: [UInt8]
-        do { bytes = try ReadableFile.readAll(path) } catch { throw PipelineError(.input, "\(error)") }
-        return try parse(bytes, file: path)
+        try parse(try ReadableFile.readAll(path), file: path)
     }
 
+    /// Parses the bytes of a vocabulary file (see `fileBytes()`); `file` names it in errors.
     public static func parse(_ bytes: [UInt8], file: String) throws -> Vocabulary {
         let lines = bytes.split(separator: 10, omittingEmptySubsequences: false)
         guard lines.first.map(Array.init) == Array("index\tcount\tvalue".utf8) else {
-            throw PipelineError(.input, file: file, line: 1, column: 1, "expected header 'index<TAB>count<TAB>value'")
+            throw NFMError(.vocabulary, file: file, line: 1, column: 1, "expected header 'index<TAB>count<TAB>value'")
         }
         var vocabulary = Vocabulary(capacity: lines.count)
         for (number, line) in lines.enumerated().dropFirst() where !line.isEmpty {
@@ -145,8 +150,8 @@ extension Vocabulary {
             guard parts.count == 3, let index = Int(String(decoding: parts[0], as: UTF8.self)),
                 let count = Int(String(decoding: parts[1], as: UTF8.self)), index == vocabulary.count
             else {
-                throw PipelineError(
-                    .input, file: file, line: number + 1, column: 1,
+                throw NFMError(
+                    .vocabulary, file: file, line: number + 1, column: 1,
                     "expected '\(vocabulary.count)<TAB>count<TAB>value'")
             }
             var value: [UInt8] = []
@@ -168,7 +173,7 @@ extension Vocabulary {
             }
             let assigned = value.withUnsafeBufferPointer { vocabulary.encode($0) }
             guard assigned == index else {
-                throw PipelineError(.input, file: file, line: number + 1, column: 1, "duplicate value")
+                throw NFMError(.vocabulary, file: file, line: number + 1, column: 1, "duplicate value")
             }
             vocabulary.counts[index] = count
         }

@@ -7,15 +7,21 @@ struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build a sharded dataset from a raw log and a pipeline definition.",
         discussion: """
-            Streams the raw log through one-hot encoding, samples negatives, splits 70/20/10 and writes
-            zstd shards, vocabularies and manifest.json (last, atomically) to --out.
+            Streams the raw log through one-hot encoding, samples negatives, splits it (70/20/10 by \
+            default) and writes zstd shards, vocabularies, manifest.json and manifest.sha256 to --out. \
+            The output depends only on the input, the definition, the rule and the seed.
+
+            --out must not exist or be an empty directory. --force replaces only a directory that nfm \
+            wrote, and only after the input, the definition and every option have been checked; --out may \
+            neither be nor contain the input or the definition. A second nfm writing the same --out fails \
+            at once. An interrupted or failed build removes its partial output.
             """)
 
     @Argument(help: "The pipeline definition (e.g. pipelines/frappe.json).")
     var definition: String
 
-    @Option(help: "The raw log (frappe.csv, tags.csv, …).")
-    var input: String
+    @Option(help: "The raw log (frappe.csv, tags.csv, …); exactly one.")
+    var input: [String] = []
 
     @Option(help: "The output dataset directory (must not exist or be empty, unless --force).")
     var out: String
@@ -26,7 +32,7 @@ struct Build: ParsableCommand {
     @Option(help: "Negative-sampling rule, one of the definition's rules (Frappe: user, context).")
     var rule: String?
 
-    @Option(help: "Threads for compressing shards; the output never depends on it.")
+    @Option(help: "Threads for compressing shards (1…1024); the output never depends on it.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "MiB of instances held in memory while shuffling; more spills to disk.")
@@ -38,23 +44,30 @@ struct Build: ParsableCommand {
     @Flag(help: "Count malformed rows, write them to rejects.tsv and go on, instead of stopping.")
     var skipBadRows = false
 
-    @Flag(help: "Replace a non-empty output directory.")
+    @Flag(help: "Replace an output directory that nfm wrote before (never a foreign one).")
     var force = false
 
     @Flag(help: "No progress output.")
     var quiet = false
 
+    @Flag(help: "Print the result as JSON on standard output.")
+    var json = false
+
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
-        guard memoryMib >= 1 else { throw ValidationError("--memory-mib must be ≥ 1") }
-        guard readBuffer >= 16 else { throw ValidationError("--read-buffer must be ≥ 16") }
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be 1…1024") }
+        guard (1...(1 << 20)).contains(memoryMib) else { throw ValidationError("--memory-mib must be 1…1048576") }
+        guard readBuffer >= 16 && readBuffer <= 1 << 30 else {
+            throw ValidationError("--read-buffer must be 16…1073741824")
+        }
     }
 
     func run() throws {
         try runMapped {
             let started = Date()
             var options = DatasetBuilder.Options(
-                definition: try DatasetDefinition.load(path: definition), inputPath: input, outputDirectory: out)
+                definition: try DatasetDefinition.load(path: definition), inputPath: try singleInput(),
+                outputDirectory: out)
+            options.definitionPath = definition
             options.seed = seed
             options.rule = rule
             options.threads = threads
@@ -63,18 +76,89 @@ struct Build: ParsableCommand {
             options.skipBadRows = skipBadRows
             options.force = force
             let progress = ProgressLine(enabled: !quiet)
-            options.progress = { phase, rows in progress.update("\(phase): \(rows) rows", phase: phase, count: rows) }
+            options.progress = { step in progress.update(step.text, phase: step.phase.rawValue, count: step.rows ?? step.done) }
             let manifest = try DatasetBuilder.build(options)
             progress.clear()
-            if !quiet {
-                let seconds = Date().timeIntervalSince(started)
-                let c = manifest.counts
-                Diagnostics.write(
-                    String(
-                        format: "built %@: %d rows read (%d rejected), %d instances (train %d, validation %d, test %d), %d features, %d unsampleable rows, %.2f s\n",
-                        out, c.rowsRead, c.rowsRejected, c.instances, c.train, c.validation, c.test,
-                        manifest.featureCount, c.unsampleableRows, seconds))
+            let result = BuildResult(out: out, manifest: manifest, seconds: Date().timeIntervalSince(started))
+            if json {
+                print(try result.json())
+            } else if !quiet {
+                Diagnostics.write(result.summary + "\n")
             }
         }
     }
+
+    /// The one `--input`: several are refused (never silently reduced to the last one).
+    private func singleInput() throws -> String {
+        guard let first = input.first else { throw NFMError(.usage, "missing --input: the raw log to build from") }
+        guard input.count == 1 else {
+            throw NFMError(
+                .usage, "--input given \(input.count) times (\(input.joined(separator: ", "))); a build reads exactly one input")
+        }
+        return first
+    }
+}
+
+/// What `nfm build` reports: the counts of the built dataset, as a line or as JSON.
+struct BuildResult: Encodable {
+    var directory: String
+    var name: String
+    var rowsRead: Int
+    var rowsRejected: Int
+    var unsampleableRows: Int
+    var positives: Int
+    var negatives: Int
+    var instances: Int
+    var train: Int
+    var validation: Int
+    var test: Int
+    var featureCount: Int
+    var shards: Int
+    var seconds: Double
+
+    init(out: String, manifest: DatasetManifest, seconds: Double) {
+        let c = manifest.counts
+        directory = out
+        name = manifest.name
+        (rowsRead, rowsRejected, unsampleableRows) = (c.rowsRead, c.rowsRejected, c.unsampleableRows)
+        (positives, negatives, instances) = (c.positives, c.negatives, c.instances)
+        (train, validation, test) = (c.train, c.validation, c.test)
+        featureCount = manifest.featureCount
+        shards = manifest.shards.count
+        self.seconds = (seconds * 1000).rounded() / 1000
+    }
+
+    /// One human-readable line.
+    var summary: String {
+        String(
+            format: "built %@: %d rows read (%d rejected), %d instances (train %d, validation %d, test %d), "
+                + "%d features, %d unsampleable rows, %.2f s",
+            directory, rowsRead, rowsRejected, instances, train, validation, test, featureCount, unsampleableRows,
+            seconds)
+    }
+
+    /// Pretty-printed JSON with sorted keys.
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+extension DatasetBuilder.Progress {
+    /// The progress line: the pass, its percentage of the known total, and what was done.
+    var text: String {
+        let percent = fraction.map { String(format: " %3.0f%%", $0 * 100) } ?? ""
+        switch phase {
+        case .read:
+            let size = total.map { " of " + Self.megabytes($0) } ?? ""
+            return "reading\(percent) (\(Self.megabytes(done))\(size)), \(rows ?? 0) rows"
+        case .sample:
+            return "sampling negatives\(percent) (\(done) of \(total ?? 0) instances)"
+        case .write:
+            return "writing shards\(percent) (\(done) of \(total ?? 0) instances)"
+        }
+    }
+
+    private static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
 }

@@ -19,6 +19,9 @@ struct Synth: ParsableCommand {
     @Option(help: "Output file (written atomically); standard output when absent.")
     var out: String?
 
+    @Flag(help: "Replace an existing output file.")
+    var force = false
+
     func validate() throws {
         guard SyntheticLogGenerator.Kind(rawValue: kind) != nil else {
             throw ValidationError("kind must be one of: frappe, movielens")
@@ -30,16 +33,9 @@ struct Synth: ParsableCommand {
         try runMapped {
             let kind = SyntheticLogGenerator.Kind(rawValue: kind)!
             if let out {
-                let temporary = out + ".partial"
-                let file = try WritableFile(path: temporary)
-                do {
-                    try SyntheticLogGenerator.write(kind: kind, rows: rows, seed: seed) { try file.write($0) }
-                    try file.close()
-                    try FileSystem.rename(temporary, to: out)
-                } catch {
-                    FileSystem.remove(temporary)
-                    throw error
-                }
+                let file = try AtomicFileWriter(path: out, force: force, inputs: [])
+                try SyntheticLogGenerator.write(kind: kind, rows: rows, seed: seed) { try file.write($0) }
+                try file.commit()
             } else {
                 try SyntheticLogGenerator.write(kind: kind, rows: rows, seed: seed) { bytes in
                     FileHandle.standardOutput.write(Data(bytes))

@@ -140,8 +140,33 @@ import Testing
         #expect(manifest.counts.instances == 3)
     }
 
-    @Test func realFrappeMatchesThePublishedEncoding() throws {
-        guard let path = TestSupport.realFrappe else { return }  // licence: the file is never bundled
+    @Test func badSettingsAreRefusedBeforeTheOutputIsTouched() throws {
+        let cases: [(NFMError.Code, String, (inout DatasetBuilder.Options) -> Void)] = [
+            (.definition, "shardRows", { $0.definition.shardRows = 1 << 40 }),
+            (.definition, "shardRows", { $0.definition.shardRows = 0 }),
+            (.definition, "negatives.perPositive", { $0.definition.negatives.perPositive = -1 }),
+            (.definition, "zstdLevel", { $0.definition.zstdLevel = 99 }),
+            (.usage, "nosuchrule", { $0.rule = "nosuchrule" }),
+            (.usage, "threads", { $0.threads = 0 }),
+            (.usage, "memory budget", { $0.memoryBudget = 0 }),
+        ]
+        for (code, mentioned, configure) in cases {
+            let out = TestSupport.temporaryDirectory() + "/out"
+            var options = DatasetBuilder.Options(
+                definition: try DatasetDefinition.load(path: TestSupport.pipeline("frappe.json")), inputPath: frappe,
+                outputDirectory: out)
+            configure(&options)
+            let error = try #require(throws: NFMError.self) { try DatasetBuilder.build(options) }
+            #expect(error.code == code)
+            #expect(error.description.contains(mentioned))
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
+
+    /// Skipped when `../shared` is absent (licence: the file is never bundled).
+    @Test(.enabled(if: TestSupport.realFrappe != nil, "needs ../shared/datasets/frappe/frappe.csv"))
+    func realFrappeMatchesThePublishedEncoding() throws {
+        let path = try #require(TestSupport.realFrappe)
         let (directory, manifest) = try TestSupport.build(definition: "frappe.json", input: path)
         #expect(manifest.featureCount == 5382)
         #expect(manifest.fields.map(\.cardinality) == [957, 4082, 7, 7, 2, 3, 2, 9, 80, 233])
