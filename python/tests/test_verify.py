@@ -89,7 +89,7 @@ def test_intact_dataset_verifies(both, nfm, nfm_writes_checksum, fixture_ds):
     assert out == run_nfm(nfm, "verify", str(fixture_ds)).stdout
     assert out.startswith(f"ok: {fixture_ds}: ") and out.endswith(" files, 3 shards, 9000 instances verified\n")
     report = nfm_shards.verify(str(fixture_ds))
-    assert report.ok and report.files_checked == 16  # 13 listed + manifest.json, manifest.sha256, .nfm-owner
+    assert report.ok and report.files_checked == 14  # manifest.json (with manifest.sha256) + 13 listed files
 
 
 @pytest.mark.parametrize("damage, kind", [
