@@ -15,11 +15,14 @@ $nfm verify "$out/dataset"
 $nfm inspect "$out/dataset"
 
 echo "== train FM, then NFM initialised from it"
-$nfm train "$out/dataset" --model fm --epochs 30 --out "$out/fm"
-$nfm train "$out/dataset" --model nfm --epochs 30 --init-from "$out/fm/model.nfmc" --out "$out/nfm"
+$nfm train "$out/dataset" --model fm --epochs 30 --out "$out/fm" --force
+$nfm train "$out/dataset" --model nfm --epochs 30 --init-from "$out/fm/model.nfmc" --out "$out/nfm" --force
 
-echo "== evaluate the saved NFM and predict raw rows"
+echo "== evaluate the saved NFM, predict raw rows and the test split, export the model"
 $nfm evaluate "$out/nfm/model.nfmc" "$out/dataset"
-$nfm predict "$out/nfm/model.nfmc" --input fixtures/frappe-synthetic.tsv --output "$out/predictions.tsv"
+$nfm predict "$out/nfm/model.nfmc" --input fixtures/frappe-synthetic.tsv --out "$out/predictions.tsv" --force
 head -5 "$out/predictions.tsv"
 echo "== report: $out/nfm/summary.json, $out/nfm/metrics.csv, $out/nfm/curve.svg"
+$nfm predict "$out/nfm/model.nfmc" --dataset "$out/dataset" --split test --out "$out/test-predictions.txt" --force
+$nfm export-model "$out/nfm/model.nfmc" --out "$out/nfm-export" --force
+echo "== exported: $out/nfm-export (model.safetensors, config.json, vocab/)"
