@@ -252,8 +252,8 @@ public final class Trainer {
 
         init(trainer: Trainer) {
             let options = trainer.options
-            let shuffleRandom = Xoshiro256(seed: options.seed ^ 0x5348_5546)  // "SHUF"
-            dropoutRandom = Xoshiro256(seed: options.seed ^ 0x4452_4F50)  // "DROP"
+            let shuffleRandom = Xoshiro256(seed: options.seed, stream: .shuffle)
+            dropoutRandom = Xoshiro256(seed: options.seed, stream: .dropout)
             if let cached = trainer.dataset[.train] {
                 let positive = trainer.dataset.manifest.labels.positive
                 let targets = trainer.config.loss == .log ? cached.labels.map { $0 == positive ? 1 : 0 } : cached.labels

@@ -190,6 +190,59 @@ public final class DelimitedReader {
         case record(Record, consumed: Int, lines: Int)
     }
 
+    /// Where a quoted field's content that starts at `from` ends: its closing quote (nil when the input
+    /// ends first), whether it holds doubled quotes, and the line breaks inside it.
+    private struct QuotedScan {
+        var closing: UnsafePointer<UInt8>?
+        var needsUnescape = false
+        var lineBreaks = 0
+        var lastLineStart: UnsafePointer<UInt8>?
+        var needMore = false
+    }
+
+    @inline(__always)
+    private static func scanQuoted(
+        _ from: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, quote: UInt8, eof: Bool
+    ) -> QuotedScan {
+        var scan = QuotedScan()
+        var q = from
+        while q < end {
+            let c = q[0]
+            if c == quote {
+                if q + 1 < end && q[1] == quote {
+                    scan.needsUnescape = true
+                    q += 2
+                    continue
+                }
+                if q + 1 == end && !eof { scan.needMore = true }
+                scan.closing = q
+                return scan
+            }
+            if c == UInt8(ascii: "\n") {
+                scan.lineBreaks += 1
+                scan.lastLineStart = q + 1
+            }
+            q += 1
+        }
+        return scan
+    }
+
+    /// Copies `content ..< closing` to `out` with doubled quotes made single; returns the bytes written.
+    @inline(__always)
+    private static func unescape(
+        _ content: UnsafePointer<UInt8>, _ closing: UnsafePointer<UInt8>, quote: UInt8,
+        into out: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        var n = 0
+        var r = content
+        while r < closing {
+            out[n] = r[0]
+            n += 1
+            r += (r[0] == quote) ? 2 : 1
+        }
+        return n
+    }
+
     /// Parses one record from `start`; `lines` counts the line breaks consumed.
     private func parse(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, eof: Bool, line: Int) -> Step {
         let newline = UInt8(ascii: "\n")
@@ -231,44 +284,22 @@ public final class DelimitedReader {
             let column = fieldStart - lineStart + 1
             if let quote = format.quote, p < end, p[0] == quote {
                 // Quoted field.
-                var q = p + 1
-                var needsUnescape = false
-                var closing: UnsafePointer<UInt8>? = nil
-                while q < end {
-                    let c = q[0]
-                    if c == quote {
-                        if q + 1 < end && q[1] == quote {
-                            needsUnescape = true
-                            q += 2
-                            continue
-                        }
-                        if q + 1 == end && !eof { return .needMore }
-                        closing = q
-                        break
-                    }
-                    if c == newline {
-                        currentLine += 1
-                        lineStart = q + 1
-                    }
-                    q += 1
-                }
-                if closing == nil {
+                let scan = Self.scanQuoted(p + 1, end, quote: quote, eof: eof)
+                if scan.needMore { return .needMore }
+                let needsUnescape = scan.needsUnescape
+                currentLine += scan.lineBreaks
+                if let start = scan.lastLineStart { lineStart = start }
+                if scan.closing == nil {
                     if !eof { return .needMore }
                     problem = problem ?? (fieldLine, column, "unterminated quoted field (no closing quote before end of file)")
                     addField(fieldStart, end - fieldStart, fieldLine, column)
                     p = end
                 } else {
-                    let closing = closing!
+                    let closing = scan.closing!
                     let content = fieldStart + 1
                     if needsUnescape {
                         let out = scratch.baseAddress! + scratchUsed
-                        var n = 0
-                        var r = content
-                        while r < closing {
-                            out[n] = r[0]
-                            n += 1
-                            r += (r[0] == quote) ? 2 : 1
-                        }
+                        let n = Self.unescape(content, closing, quote: quote, into: out)
                         addField(UnsafePointer(out), n, fieldLine, column)
                         scratchUsed += n
                     } else {
