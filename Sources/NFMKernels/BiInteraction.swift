@@ -6,12 +6,19 @@
 ///
 /// "Entry numbers" (used by `entrySlots`) count the entries of the view from 0.
 public struct SparseRows {
+    /// Number of rows in the view.
     public var rowCount: Int
+    /// Entries per row in the fixed layout (one feature per field); unused by the sparse layout.
     public var fieldCount: Int
+    /// Feature index of every entry (a row into the embedding and linear-weight tables).
     public var indices: UnsafePointer<UInt32>
+    /// Row boundaries of the sparse layout, `rowCount + 1` absolute positions into `indices`; nil for the
+    /// fixed layout.
     public var offsets: UnsafePointer<UInt32>?
+    /// Feature value of every entry, parallel to `indices`; nil when every value is 1.
     public var values: UnsafePointer<Float>?
 
+    /// A view of caller-owned buffers, which must outlive it (nothing is copied).
     public init(
         rowCount: Int, fieldCount: Int, indices: UnsafePointer<UInt32>, offsets: UnsafePointer<UInt32>? = nil,
         values: UnsafePointer<Float>? = nil
@@ -32,6 +39,7 @@ public struct SparseRows {
     /// First absolute entry of the view (entry number 0).
     @inlinable public var firstEntry: Int { offsets.map { Int($0[0]) } ?? 0 }
 
+    /// Number of entries in the view: `offsets[rowCount] − offsets[0]`, or `rowCount · fieldCount` when fixed.
     @inlinable public var entryCount: Int {
         if let offsets { return Int(offsets[rowCount]) - Int(offsets[0]) }
         return rowCount * fieldCount

@@ -149,6 +149,8 @@ public func batchNormBackward(
 
 /// Activation functions of the hidden layers.
 public enum ActivationKind: UInt8, Sendable {
+    /// `relu` max(0, x), `sigmoid` 1 / (1 + e⁻ˣ), `tanh`, and `identity` (no activation). The raw values are
+    /// stored in checkpoints.
     case relu, sigmoid, tanh, identity
 }
 
