@@ -3,9 +3,13 @@ import NFMFormat
 
 /// What a model was trained on: enough to refuse data with other features.
 public struct DatasetFingerprint: Codable, Sendable, Equatable {
+    /// One field of the dataset as the model saw it: its slice of the global feature indices.
     public struct Field: Codable, Sendable, Equatable {
+        /// The field's name in the manifest.
         public var name: String
+        /// The field's first global feature index.
         public var offset: Int
+        /// Number of feature indices the field owns (`offset ..< offset + cardinality`).
         public var cardinality: Int
         /// SHA-256 of the field's vocabulary file, when the manifest lists it.
         public var vocabularySHA256: String?
@@ -13,13 +17,21 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
         public var vocabulary: String?
     }
 
+    /// The dataset's name in its manifest.
     public var name: String
+    /// SHA-256 of the dataset's `manifest.json`, lowercase hexadecimal (reported, not compared).
     public var manifestSHA256: String
+    /// Total number of features (the rows of the embedding and linear-weight tables).
     public var featureCount: Int
+    /// The shard layout, `"fixed"` (one feature per field) or `"sparse"`.
     public var layout: String
+    /// The fields in manifest order.
     public var fields: [Field]
+    /// The label values the dataset mapped to positive and negative.
     public var labels: DatasetManifest.Labels
 
+    /// The fingerprint of `manifest`, whose `manifest.json` bytes hash to `sha256`; vocabulary hashes come
+    /// from the manifest's `files` list.
     public init(manifest: DatasetManifest, sha256: String) {
         name = manifest.name
         manifestSHA256 = sha256
@@ -80,6 +92,7 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
 /// 96+H    P    tensors
 /// ```
 public struct Checkpoint: Sendable {
+    /// The first 8 bytes of every checkpoint: `"NFMMODEL"` in ASCII.
     public static let magic = Array("NFMMODEL".utf8)
     /// The newest format version. Version 2 has the layout of version 1; its header may hold the model
     /// kinds `wide-deep`, `deep-cross` and `hofm` (and `fieldSizes`), which a version-1 reader does not
@@ -97,49 +110,76 @@ public struct Checkpoint: Sendable {
     }
     static let prefixSize = 96
 
+    /// One parameter tensor of the payload, in payload order.
     public struct Tensor: Codable, Sendable, Equatable {
+        /// The tensor's name (`Model.namedTensors`).
         public var name: String
+        /// Number of `Float32` values.
         public var count: Int
     }
 
     /// How the model was trained and how it scored (at the saved epoch).
     public struct Training: Codable, Sendable, Equatable {
+        /// The epoch whose parameters were saved (1-based).
         public var epoch: Int
+        /// The run's seed.
         public var seed: UInt64
+        /// The optimiser's name (`OptimizerKind.rawValue`).
         public var optimizer: String
+        /// The learning rate.
         public var learningRate: Float
+        /// Instances per mini-batch.
         public var batchSize: Int
+        /// The L2 regularisation coefficient λ.
         public var l2: Float
+        /// Metrics on the training split at the saved epoch, when evaluated.
         public var train: SplitMetrics?
+        /// Metrics on the validation split at the saved epoch, when evaluated.
         public var validation: SplitMetrics?
+        /// Metrics on the test split at the saved epoch, when evaluated.
         public var test: SplitMetrics?
     }
 
     /// A vocabulary file of the dataset, embedded so that a checkpoint alone can encode raw rows.
     public struct EmbeddedFile: Codable, Sendable, Equatable {
+        /// The vocabulary's path relative to the dataset directory, as the manifest names it.
         public var path: String
+        /// The vocabulary file's text.
         public var text: String
 
+        /// A vocabulary file named `path` with contents `text`.
         public init(path: String, text: String) {
             self.path = path
             self.text = text
         }
     }
 
+    /// The checkpoint's JSON header, written with sorted keys.
     public struct Header: Codable, Sendable {
+        /// Always `"nfm-checkpoint"`.
         public var format = "nfm-checkpoint"
+        /// The name of the tool that wrote it.
         public var tool = ToolInfo.name
+        /// The model's architecture and hyperparameters.
         public var config: ModelConfig
+        /// What the model was trained on; checked against a dataset before evaluation or prediction.
         public var dataset: DatasetFingerprint
+        /// How it was trained and scored; nil for an untrained model.
         public var training: Training?
+        /// The dataset definition, so that `nfm predict` can encode raw rows; nil when unknown.
         public var definition: DatasetManifest.Definition?
+        /// The dataset's vocabulary files, for the same purpose.
         public var vocabularies: [EmbeddedFile]
+        /// The payload's tensors, in order (names and sizes).
         public var tensors: [Tensor]
     }
 
+    /// The header (written as JSON).
     public var header: Header
+    /// The model whose parameters form the payload.
     public var model: Model
 
+    /// A checkpoint of `model`, with a header that lists `model.namedTensors` in payload order.
     public init(model: Model, dataset: DatasetFingerprint, training: Training?, definition: DatasetManifest.Definition?, vocabularies: [EmbeddedFile]) {
         self.model = model
         header = Header(
@@ -160,6 +200,8 @@ public struct Checkpoint: Sendable {
         }
     }
 
+    /// The checkpoint's bytes in the format above: prefix, header JSON, then each tensor's `Float32`
+    /// values little-endian. Format version from `version(for:)`.
     public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -5,17 +5,26 @@ import NFMKernels
 /// The rows of one split, decoded from its shards and held in memory (Frappe: 288,609 rows × 10
 /// fields ≈ 13 MB in all).
 public final class SplitData: @unchecked Sendable {
+    /// The split these rows belong to.
     public let split: Split
+    /// The shard layout of every appended block.
     public let layout: ShardBlock.Layout
+    /// Fields per row in the fixed layout (one index each); 0 for the sparse layout.
     public let fieldCount: Int
+    /// One label per row, as stored in the shards (the dataset's positive or negative value, or a rating).
     public private(set) var labels: [Float] = []
+    /// Global feature indices: `rowCount × fieldCount` row-major (fixed), or the entries of every row in
+    /// order (sparse, delimited by `offsets`).
     public private(set) var indices: [UInt32] = []
     /// Sparse layout: absolute entry offsets, `rowCount + 1`.
     public private(set) var offsets: [UInt32] = [0]
+    /// Sparse layout: the value of each entry, parallel to `indices`; empty for the fixed layout.
     public private(set) var values: [Float] = []
 
+    /// Number of rows appended so far.
     public var rowCount: Int { labels.count }
 
+    /// An empty split of the given layout; rows come from `append(_:name:)`.
     public init(split: Split, layout: ShardBlock.Layout, fieldCount: Int) {
         self.split = split
         self.layout = layout
@@ -85,9 +94,13 @@ public final class SplitData: @unchecked Sendable {
 /// no split is held, and training and evaluation read the shards one at a time (`forEachShard`), so
 /// memory stays at one decoded shard plus the trainer's shuffle buffer, whatever the dataset's size.
 public struct Dataset: Sendable {
+    /// The dataset directory, as given to `load`.
     public let directory: String
+    /// The dataset's manifest, checked against `manifest.sha256`.
     public let manifest: DatasetManifest
+    /// SHA-256 of `manifest.json`, lowercase hexadecimal.
     public let manifestSHA256: String
+    /// The decoded splits; empty when `streamed`.
     public let splits: [Split: SplitData]
     /// True when the shards are read on demand instead of cached.
     public let streamed: Bool
@@ -137,6 +150,7 @@ public struct Dataset: Sendable {
         manifest.layout == .fixed ? manifest.fields.count : 0
     }
 
+    /// The cached rows of `split`; nil when streamed or not loaded.
     public subscript(split: Split) -> SplitData? { splits[split] }
 
     /// Rows of a split, from the manifest.

@@ -11,7 +11,9 @@ public struct EarlyStopping: Sendable {
         public var stop: Bool
     }
 
+    /// Number of consecutive worsening epochs that stops training.
     public let patience: Int
+    /// Whether `record` may ask to stop; when false it only tracks the best epoch.
     public let enabled: Bool
     /// The best epoch so far and its metric.
     public private(set) var best: (epoch: Int, metric: Double)?
@@ -19,6 +21,7 @@ public struct EarlyStopping: Sendable {
     public private(set) var worsening = 0
     private var previous: Double?
 
+    /// A tracker with nothing recorded yet.
     public init(patience: Int, enabled: Bool) {
         self.patience = patience
         self.enabled = enabled

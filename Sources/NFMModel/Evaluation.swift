@@ -5,12 +5,20 @@ import NFMFormat
 public enum Evaluation {
     /// The metrics of each scored split, with what was scored.
     public struct Result: Codable, Sendable {
+        /// The checkpoint's path, as given.
         public var checkpoint: String
+        /// The dataset directory, as given.
         public var dataset: String
+        /// The scored model's architecture and hyperparameters.
         public var model: ModelConfig
+        /// Whether the dataset's manifest is the one the model was trained on (same SHA-256), not only one
+        /// with the same features.
         public var sameManifest: Bool
+        /// Metrics by split name (`train`, `validation`, `test`); splits with no rows are absent.
         public var splits: [String: SplitMetrics]
+        /// Rows scored, by split name.
         public var rows: [String: Int]
+        /// Wall time of scoring, in seconds (loading excluded).
         public var seconds: Double
     }
 

@@ -16,6 +16,7 @@ public struct SplitMetrics: Codable, Sendable, Equatable {
     public var primary: Double { rmse ?? logLoss ?? .nan }
 }
 
+/// The evaluation metrics of the paper: RMSE for squared loss, log loss and ROC AUC for log loss.
 public enum Metrics {
     /// Computes the metrics for `loss` from raw predictions (`ŷ`, or logits for log loss). A prediction
     /// that is NaN or infinite makes every metric NaN (clipping would otherwise hide a diverged model).
@@ -71,11 +72,15 @@ public enum Metrics {
 /// Batched, multi-threaded inference over a split. Each thread predicts a contiguous range of rows
 /// into its own place of the output, so predictions (and metrics) do not depend on the thread count.
 public final class Predictor: @unchecked Sendable {
+    /// The model scored (its parameters are read, never written).
     public let model: Model
+    /// Number of threads that share the rows (at least 1).
     public let threads: Int
+    /// Rows per forward pass; each thread holds a `Workspace` of this capacity.
     public let batchRows: Int
     private let workspaces: [Workspace]
 
+    /// A predictor of `model` with one workspace of `batchRows` rows per thread.
     public init(model: Model, threads: Int, batchRows: Int = 512) {
         self.model = model
         self.threads = max(1, threads)
@@ -115,6 +120,8 @@ public final class Predictor: @unchecked Sendable {
         return out
     }
 
+    /// Metrics of `data`: predictions clipped to `labelRange` for RMSE, labels equal to `positive` counted
+    /// positive for log loss and AUC.
     public func evaluate(_ data: SplitData, labelRange: ClosedRange<Float>, positive: Float) -> SplitMetrics {
         Metrics.compute(
             predictions: predict(data), labels: data.labels, loss: model.config.loss, labelRange: labelRange,

@@ -30,7 +30,10 @@ public enum ModelKind: String, Codable, Sendable, CaseIterable {
     public var hasLinearPart: Bool { self != .deepCross }
 }
 
+/// The activation after each hidden layer (NFM, Wide&Deep) and inside each residual unit (DeepCross).
 public enum Activation: String, Codable, Sendable, CaseIterable {
+    /// `relu` max(0, x), `sigmoid` 1 / (1 + e⁻ˣ), `tanh`, `identity` (none); the raw values are the command
+    /// line's and the checkpoint's spelling.
     case relu, sigmoid, tanh, identity
 
     var kernel: ActivationKind {
@@ -43,6 +46,7 @@ public enum Activation: String, Codable, Sendable, CaseIterable {
     }
 }
 
+/// The training loss, which also fixes the metrics and how predictions are read.
 public enum LossKind: String, Codable, Sendable, CaseIterable {
     /// `½(ŷ − y)²` summed over the batch; labels as stored (e.g. ±1). Metric: RMSE of clipped predictions.
     case squared
@@ -52,23 +56,30 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
 
 /// The architecture of a model: everything needed to rebuild it from a checkpoint.
 public struct ModelConfig: Codable, Sendable, Equatable {
+    /// The architecture.
     public var kind: ModelKind
+    /// n, the number of features: rows of the embedding and first-order weight tables.
     public var featureCount: Int
     /// k, the embedding size (0 for LR).
     public var factors: Int
     /// Hidden layer widths (empty: NFM-0, FM, LR, HOFM); Wide&Deep's hidden layers; DeepCross's residual
     /// units' inner widths.
     public var layers: [Int]
+    /// The activation of the hidden layers and residual units.
     public var activation: Activation
     /// Dropout ratio on the Bi-Interaction output (NFM, FM); on the concatenated embeddings (Wide&Deep,
     /// DeepCross); on the pooled order-2 and order-3 interaction vectors (HOFM).
     public var biDropout: Float
     /// Dropout ratio after each hidden layer or residual unit (same count as `layers`).
     public var hiddenDropout: [Float]
+    /// Whether batch normalisation follows the Bi-Interaction pooling (NFM, FM) and each hidden layer
+    /// (NFM, Wide&Deep).
     public var batchNorm: Bool
+    /// The training loss.
     public var loss: LossKind
     /// Batch-norm ε and moving-average decay (TensorFlow's `batch_norm` defaults as used by the authors).
     public var batchNormEpsilon: Float
+    /// Moving-average decay of batch norm's inference statistics: `m ← decay·m + (1 − decay)·batch`.
     public var batchNormDecay: Float
     /// Cardinalities of the dataset's fields, in feature-index order (field `f` owns the features
     /// `Σ_{g<f} fieldSizes[g] ..< Σ_{g≤f} fieldSizes[g]`). Set for Wide&Deep and DeepCross, whose input is
@@ -179,6 +190,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Whether `h` is trained (NFM, Wide&Deep, DeepCross) or fixed to ones (FM) or absent (LR, HOFM).
     public var trainsPrediction: Bool { kind == .nfm || kind.concatenatesFields }
 
+    /// A one-line description for progress output and reports, e.g. `NFM layers=64 k=64 relu dropout=0.5,0.2 batch-norm`.
     public var summary: String {
         switch kind {
         case .lr: return "LR"

@@ -16,11 +16,13 @@ public struct ModelDefaults: Sendable, Equatable {
     public var factors: Int
     /// Hidden layer widths (NFM), hidden layers (Wide&Deep) or residual units' inner widths (DeepCross).
     public var layers: [Int]
+    /// Activation of the hidden layers and residual units (ReLU for every kind).
     public var activation: Activation
     /// Dropout ratio on the Bi-Interaction output (the concatenated embeddings for Wide&Deep and DeepCross).
     public var biDropout: Float
     /// Dropout ratios after the hidden layers; the last one repeats for deeper stacks.
     public var hiddenDropout: [Float]
+    /// Whether batch norm is on by default (NFM only).
     public var batchNorm: Bool
 
     /// The defaults of `kind`.

@@ -7,42 +7,62 @@ extension ModelExport {
     /// `output` is `"clip"` (squared loss: `min(max(ŷ, clip[0]), clip[1])`, the label range) or
     /// `"sigmoid"` (log loss: `σ(ŷ)`).
     public struct Config: Codable, Sendable {
+        /// The label values the dataset mapped to positive and negative.
         public struct Labels: Codable, Sendable {
+            /// The positive label value.
             public var positive: Float
+            /// The negative label value.
             public var negative: Float
         }
+        /// One field of the training dataset and its slice of the feature indices.
         public struct Field: Codable, Sendable {
+            /// The field's name in the dataset's manifest.
             public var name: String
             /// First feature index of the field; its features are `offset ..< offset + cardinality`.
             public var offset: Int
+            /// Number of feature indices the field owns.
             public var cardinality: Int
             /// The field's vocabulary in the export (`vocab/NAME.tsv`), when the checkpoint embeds one.
             public var vocabulary: String?
         }
+        /// The dataset the model was trained on.
         public struct Dataset: Codable, Sendable {
+            /// The dataset's name in its manifest.
             public var name: String
+            /// SHA-256 of the dataset's `manifest.json`, lowercase hexadecimal.
             public var manifestSha256: String
+            /// The shard layout, `"fixed"` or `"sparse"`.
             public var layout: String
         }
+        /// One tensor of `model.safetensors`.
         public struct TensorInfo: Codable, Sendable {
+            /// The tensor's name in `model.safetensors` (see the table in `ModelExport`).
             public var name: String
+            /// The tensor's shape; `[]` for a scalar.
             public var shape: [Int]
             /// The checkpoint tensor it holds, and whether it is that `[rows, columns]` matrix transposed.
             public var checkpointTensor: String
+            /// True when the values are the checkpoint's matrix transposed (dense weights become `[out, in]`).
             public var transposed: Bool
         }
 
+        /// Always `"nfm-model"`.
         public var format = "nfm-model"
+        /// The layout version (`ModelExport.formatVersion`).
         public var formatVersion = ModelExport.formatVersion
+        /// The name of the tool that wrote it.
         public var tool = ToolInfo.name
         /// `nfm`, `fm`, `lr`, `wide-deep`, `deep-cross` or `hofm`.
         public var kind: String
+        /// n, the number of features.
         public var featureCount: Int
+        /// k, the embedding size (0 for LR).
         public var factors: Int
         /// Hidden layer widths (NFM, Wide&Deep) or residual units' inner widths (DeepCross).
         public var layers: [Int]
         /// `relu`, `sigmoid`, `tanh` or `identity`, after every hidden layer and residual stage.
         public var activation: String
+        /// Whether any batch-norm tensors are present (after the Bi-Interaction pooling or a hidden layer).
         public var batchNorm: Bool
         /// Batch norm at inference: `γ·(x − running_mean)/√(running_var + ε) + β`.
         public var batchNormEpsilon: Float
@@ -50,6 +70,7 @@ extension ModelExport {
         public var dropout: [Float]
         /// `squared` or `log`.
         public var loss: String
+        /// The label values of the training dataset.
         public var labels: Labels
         /// `clip` or `sigmoid` (see the type's summary).
         public var output: String
@@ -57,11 +78,15 @@ extension ModelExport {
         public var clip: [Float]?
         /// Wide&Deep and DeepCross: per-field widths of the concatenated embeddings (fields in order).
         public var fieldSizes: [Int]?
+        /// The dataset's fields in feature-index order.
         public var fields: [Field]
+        /// The dataset the model was trained on.
         public var dataset: Dataset
         /// The dataset definition (`definition.json`), when the checkpoint embeds one.
         public var definition: String?
+        /// How the model was trained and scored, from the checkpoint.
         public var training: Checkpoint.Training?
+        /// The exported tensors in checkpoint order.
         public var tensors: [TensorInfo]
 
         /// The configuration of `checkpoint`'s export.

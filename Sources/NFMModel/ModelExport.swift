@@ -31,13 +31,18 @@ import NFMFormat
 public enum ModelExport {
     /// Version of the exported directory's layout (`config.json` → `format_version`).
     public static let formatVersion = 1
+    /// The tensors' file in the exported directory.
     public static let tensorsFile = "model.safetensors"
+    /// The configuration's file in the exported directory (`Config`, snake_case JSON).
     public static let configFile = "config.json"
+    /// The dataset definition's file, written when the checkpoint embeds one.
     public static let definitionFile = "definition.json"
+    /// The directory of the exported vocabularies (`vocab/NAME.tsv`).
     public static let vocabularyDirectory = "vocab"
 
     /// An exported tensor and the checkpoint tensor it holds.
     public struct Tensor: Sendable {
+        /// The tensor as written to `model.safetensors` (name, shape, values).
         public var tensor: SafetensorsTensor
         /// The checkpoint tensor's name (`Model.namedTensors`).
         public var source: String

@@ -1,6 +1,8 @@
 import NFMKernels
 
+/// The optimisers of the paper's code: Adagrad (the authors' choice), Adam, plain SGD and momentum SGD.
 public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
+    /// The raw values are the command line's `--optimizer` spelling and the checkpoint's record.
     case adagrad, adam, sgd, momentum
 
     /// Default learning rates for a loss summed over the batch (the authors' convention).
@@ -20,15 +22,22 @@ public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
 /// are touched (their optimiser state too; Adam's bias correction uses the global step, as
 /// TensorFlow's lazy Adam). `l2` applies to embedding rows only, when they are updated.
 public final class Optimizer {
+    /// Which update rule is applied.
     public let kind: OptimizerKind
+    /// η, the step size (Adam: before bias correction).
     public let learningRate: Float
+    /// λ, the L2 coefficient: `λ·w` is added to the gradient of each embedding row updated.
     public let l2: Float
+    /// Number of optimisation steps begun (Adam's bias-correction t).
     public private(set) var step = 0
     private var states: [ObjectIdentifier: [FloatBuffer]] = [:]
 
+    /// Adagrad's initial accumulator value, as in TensorFlow's `AdagradOptimizer` used by the authors.
     public static let adagradInitialAccumulator: Float = 1e-8
+    /// The momentum coefficient of `.momentum`.
     public static let momentum: Float = 0.95
 
+    /// An optimiser with no state yet; state buffers are allocated per parameter at its first update.
     public init(kind: OptimizerKind, learningRate: Float, l2: Float = 0) {
         self.kind = kind
         self.learningRate = learningRate

@@ -32,14 +32,17 @@ public enum Prediction {
         public var written = 0
         /// Rows left out (`--unseen skip`).
         public var skipped = 0
+        /// Rows that held at least one unseen value (skipped, or scored without it).
         public var rowsWithUnseen = 0
         /// Unseen values per field name (libFM input: under `"index"`).
         public var unseenByField: [String: Int] = [:]
+        /// An empty report (all counts 0).
         public init() {}
     }
 
     /// How a model output `ŷ` becomes the printed prediction (see the type's summary).
     public struct OutputRule: Sendable, Equatable {
+        /// The checkpoint's loss: squared loss clips, log loss applies σ.
         public var loss: LossKind
         /// The clipping range for squared loss; nil leaves `ŷ` unclipped.
         public var clip: ClosedRange<Float>?

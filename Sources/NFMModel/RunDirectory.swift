@@ -13,12 +13,17 @@ import NFMFormat
 /// Each file is written to a temporary name and renamed. Until `commit()`, SIGINT/SIGTERM remove the
 /// folder; `abandon()` removes it after an error.
 public final class RunDirectory: @unchecked Sendable {
+    /// The best epoch's checkpoint file.
     public static let checkpointName = "model.nfmc"
+    /// The per-epoch metrics table (CSV).
     public static let metricsName = "metrics.csv"
+    /// The learning-curve chart (SVG).
     public static let curveName = "curve.svg"
+    /// The run summary, written at the end (JSON).
     public static let summaryName = "summary.json"
 
     private let output: OutputDirectory
+    /// The run folder, as claimed.
     public var path: String { output.path }
     /// `path/model.nfmc`.
     public var checkpointPath: String { path + "/" + Self.checkpointName }

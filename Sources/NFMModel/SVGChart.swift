@@ -8,12 +8,16 @@ import Foundation
 public struct SVGChart: Sendable {
     /// One line of a chart.
     public struct Series: Sendable {
+        /// The series' name in the legend.
         public var name: String
+        /// The points in drawing order; points with a non-finite y (or an x the axis cannot place) are left out.
         public var points: [(x: Double, y: Double)]
+        /// Whether the line is drawn dashed (e.g. training curves beside solid validation curves).
         public var dashed: Bool
         /// Palette index; nil: the series' position.
         public var color: Int?
 
+        /// A series drawn in `color`, or in the palette colour of its position when nil.
         public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false, color: Int? = nil) {
             self.name = name
             self.points = points
@@ -32,14 +36,20 @@ public struct SVGChart: Sendable {
         case categories([String])
     }
 
+    /// The panel's title, above the plot.
     public var title: String
+    /// The horizontal axis' label.
     public var xLabel: String
+    /// The vertical axis' label.
     public var yLabel: String
+    /// The lines of the panel, drawn in order.
     public var series: [Series]
+    /// How x values map to the horizontal axis.
     public var xAxis: XAxis
     /// A point circled on the chart (e.g. the best epoch) and its palette index.
     public var highlight: (x: Double, y: Double, color: Int)?
 
+    /// A panel; render one or more with `document(_:panelWidth:height:)`.
     public init(
         title: String, xLabel: String, yLabel: String, series: [Series], xAxis: XAxis = .linear(integer: false),
         highlight: (x: Double, y: Double, color: Int)? = nil

@@ -3,11 +3,14 @@ import NFMFormat
 
 /// A named Float32 tensor of a safetensors file.
 public struct SafetensorsTensor: Sendable, Equatable {
+    /// The tensor's key in the header.
     public var name: String
     /// Dimensions, outermost first (row-major); `[]` is a scalar holding one value.
     public var shape: [Int]
+    /// The values, row-major; `shape`'s product of them (1 for a scalar).
     public var values: [Float]
 
+    /// A tensor named `name` of the given shape and row-major values.
     public init(name: String, shape: [Int], values: [Float]) {
         self.name = name
         self.shape = shape

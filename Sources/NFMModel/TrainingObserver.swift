@@ -13,6 +13,7 @@ public struct TrainingObserver {
     /// A line for the user (e.g. why training stopped early).
     public var message: ((String) -> Void)?
 
+    /// An observer with the given callbacks (each nil by default: not called).
     public init(
         progress: ((Int, Int, Int, Double) -> Void)? = nil, evaluating: ((Int, Split) -> Void)? = nil,
         epochFinished: ((EpochRecord, Bool) -> Void)? = nil, message: ((String) -> Void)? = nil

@@ -59,12 +59,15 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var epoch: Int
     /// Mean training loss per row over the epoch's batches (with dropout, before each update).
     public var trainLoss: Double
-    /// Metrics of each split after the epoch (inference mode).
+    /// Metrics of the training split after the epoch (inference mode).
     public var train: SplitMetrics
+    /// Metrics of the validation split after the epoch (inference mode).
     public var validation: SplitMetrics
+    /// Metrics of the test split after the epoch (inference mode).
     public var test: SplitMetrics
-    /// Wall seconds of the epoch's training steps and of its evaluation.
+    /// Wall seconds of the epoch's training steps.
     public var trainSeconds: Double
+    /// Wall seconds of the epoch's evaluation of all three splits.
     public var evalSeconds: Double
 
     /// The split's metrics.

@@ -7,39 +7,65 @@ import NFMFormat
 public struct TrainingSummary: Codable, Sendable {
     /// Wall time of the run's epochs, in seconds.
     public struct Timing: Codable, Sendable {
+        /// Number of epochs run.
         public var epochs: Int
+        /// The fastest epoch's training time.
         public var trainSecondsMin: Double
+        /// The median epoch's training time (the upper median for an even count).
         public var trainSecondsMedian: Double
+        /// The slowest epoch's training time.
         public var trainSecondsMax: Double
+        /// The median epoch's evaluation time (all three splits).
         public var evalSecondsMedian: Double
+        /// Wall time from the trainer's creation to the summary (dataset loading excluded).
         public var totalSeconds: Double
     }
 
+    /// The name of the tool that wrote it.
     public var tool = ToolInfo.name
+    /// The dataset directory, as given.
     public var dataset: String
+    /// The dataset's name in its manifest.
     public var datasetName: String
+    /// SHA-256 of the dataset's `manifest.json`, lowercase hexadecimal.
     public var manifestSHA256: String
+    /// The model's architecture and hyperparameters.
     public var model: ModelConfig
+    /// The optimiser's name (`OptimizerKind.rawValue`).
     public var optimizer: String
+    /// The learning rate used (the given one or `ModelDefaults.learningRate`).
     public var learningRate: Float
+    /// Instances per mini-batch.
     public var batchSize: Int
+    /// The L2 regularisation coefficient λ.
     public var l2: Float
+    /// The run's seed.
     public var seed: UInt64
+    /// Threads used for training and evaluation.
     public var threads: Int
+    /// The checkpoint whose parameters initialised the model (`--init-from`), if any.
     public var initFrom: String?
     /// The epoch limit (`--epochs`).
     public var epochLimit: Int
     /// Whether early stopping was on (`--early-stop`), and its patience in epochs.
     public var earlyStop: Bool
+    /// Consecutive worsening epochs that stop the run.
     public var patience: Int
     /// Whether the training rows were streamed from the shards (with this shuffle buffer) or cached.
     public var streamed: Bool
+    /// Rows of the streaming shuffle buffer; nil when cached.
     public var shuffleBuffer: Int?
+    /// The epoch with the lowest validation metric (its model is the checkpoint).
     public var bestEpoch: Int
+    /// Whether early stopping ended the run before the epoch limit.
     public var stoppedEarly: Bool
+    /// The best epoch's record.
     public var best: EpochRecord?
+    /// Wall times of the epochs.
     public var timing: Timing
+    /// The path of the saved checkpoint; nil when none was written.
     public var checkpoint: String?
+    /// Every epoch's record, in order.
     public var epochs: [EpochRecord]
 
     /// The summary of `trainer`'s run that produced `records`.
