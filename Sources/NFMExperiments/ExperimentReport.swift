@@ -3,12 +3,18 @@ import NFMFormat
 
 /// Turns an experiment's results into a markdown table, an SVG figure and a JSON file.
 public struct ExperimentReport {
+    /// The experiment whose results are reported.
     public let experiment: Experiment
+    /// The results of its finished runs.
     public let results: [RunResult]
+    /// The dataset's name in its manifest, for the report's preamble.
     public let datasetName: String
+    /// SHA-256 of the dataset's `manifest.json` (the preamble shows its first 16 digits).
     public let manifestSHA256: String
+    /// The grid the runs used (seed, batch size, epoch limit and patience appear in the preamble).
     public let grid: ExperimentGrid
 
+    /// A report of `results`; runs of `experiment` without a result are left out.
     public init(experiment: Experiment, results: [RunResult], datasetName: String, manifestSHA256: String, grid: ExperimentGrid) {
         self.experiment = experiment
         self.results = results
@@ -29,6 +35,8 @@ public struct ExperimentReport {
         return order.map { ($0, best[$0]!) }
     }
 
+    /// Writes `results.md` (`markdown()`), `figure.svg` (`svg()`) and `results.json` (`json()`) into
+    /// `directory`, each atomically.
     public func write(to directory: String) throws {
         try FileSystem.writeAtomically(Array(markdown().utf8), to: directory + "/results.md")
         try FileSystem.writeAtomically(Array(svg().utf8), to: directory + "/figure.svg")
@@ -37,6 +45,8 @@ public struct ExperimentReport {
 
     // MARK: - Markdown
 
+    /// The report as Markdown: title, a preamble with the dataset and settings, then the experiment's
+    /// table of runs or groups.
     public func markdown() -> String {
         var lines = ["# \(experiment.title)", ""]
         lines.append(

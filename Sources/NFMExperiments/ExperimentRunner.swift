@@ -10,9 +10,13 @@ import NFMModel
 /// from the checkpoint of that group's best-validation run. Each run trains on one thread, so its metrics
 /// depend only on its spec and seed, never on `jobs`.
 public final class ExperimentRunner: @unchecked Sendable {
+    /// The dataset every run trains on (one load shared by all runs).
     public let dataset: Dataset
+    /// The experiment whose runs are trained.
     public let experiment: Experiment
+    /// The experiment's output directory (`runs/<id>/` per run, then the report files).
     public let directory: String
+    /// Number of runs trained at once (at least 1).
     public let jobs: Int
     /// Start over: replace an existing experiment directory (only one nfm wrote) instead of resuming it.
     public let force: Bool
@@ -20,6 +24,7 @@ public final class ExperimentRunner: @unchecked Sendable {
     private let lock = NSLock()
     private var claimed: OutputDirectory?
 
+    /// A runner; nothing is claimed or trained until it runs. `log` receives one line per run event.
     public init(
         dataset: Dataset, experiment: Experiment, directory: String, jobs: Int, force: Bool = false,
         log: @escaping @Sendable (String) -> Void
