@@ -8,6 +8,7 @@ import Foundation
 
 /// A manifest as read from a dataset directory, with every integrity problem found in it.
 public struct LoadedManifest: Sendable {
+    /// The decoded manifest; trust it only when `problems` is empty.
     public var manifest: DatasetManifest
     /// SHA-256 of `manifest.json`'s bytes.
     public var sha256: String

@@ -12,26 +12,41 @@
 /// count, layout and field count, with every feature index in its field's range; any other file, link or
 /// special file in the directory is reported. A path that is not confined is reported and never opened.
 public enum DatasetVerifier {
+    /// One thing wrong with a dataset directory, found by `verify(directory:)`.
     public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
         /// What is wrong, in words (the raw value is what `nfm verify` prints).
         public enum Kind: String, Sendable, CaseIterable {
+            /// `manifest.json` does not hash to the digest in `manifest.sha256`.
             case manifestChecksum = "manifest checksum mismatch"
+            /// The manifest breaks one of its consistency rules (counts, offsets, duplicate paths, …).
             case inconsistentManifest = "inconsistent manifest"
+            /// A listed path is not confined to the directory (absolute, `..`, a symlink on the way); never opened.
             case unsafePath = "unsafe path"
+            /// A listed path, or a file found in the directory, is a link, directory or special file.
             case notRegularFile = "not a regular file"
+            /// A listed file does not exist.
             case missing = "missing"
+            /// A listed file's size differs from the manifest's.
             case sizeMismatch = "size mismatch"
+            /// A listed file's SHA-256 differs from the manifest's.
             case checksumMismatch = "checksum mismatch"
+            /// A shard whose bytes match but which does not decode to the recorded rows, layout, field count or
+            /// feature ranges.
             case undecodable = "undecodable shard"
+            /// A file in the directory that the manifest does not list.
             case extra = "extra file"
         }
 
         /// Path relative to the dataset directory.
         public let path: String
+        /// The kind of problem.
         public let kind: Kind
+        /// Details: expected and found values, or the decoder's error.
         public let detail: String
+        /// `path: kind — detail`, the line `nfm verify` prints.
         public var description: String { "\(path): \(kind.rawValue) — \(detail)" }
 
+        /// A problem of `kind` at `path`.
         public init(path: String, kind: Kind, detail: String) {
             self.path = path
             self.kind = kind
@@ -39,10 +54,15 @@ public enum DatasetVerifier {
         }
     }
 
+    /// The outcome of a verification.
     public struct Report: Sendable {
+        /// The manifest as read (its problems, if any, are among `problems`).
         public let manifest: DatasetManifest
+        /// Every problem found, in the order checked (manifest, listed files, then the directory walk).
         public let problems: [Problem]
+        /// Number of files checked: `manifest.json` plus each distinct listed path.
         public let filesChecked: Int
+        /// True when no problem was found.
         public var isValid: Bool { problems.isEmpty }
     }
 

@@ -8,6 +8,7 @@ import Foundation
 
 /// A file opened for sequential reading with POSIX `read(2)`; closed on deinit.
 public final class ReadableFile {
+    /// The path as given to `init`.
     public let path: String
     private let descriptor: Int32
 
@@ -125,6 +126,7 @@ public final class ReadableFile {
 
 /// A file written sequentially with POSIX `write(2)`.
 public final class WritableFile {
+    /// The path as given to `init`.
     public let path: String
     private var descriptor: Int32
 
@@ -137,6 +139,7 @@ public final class WritableFile {
 
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
+    /// Writes all of `bytes`, retrying short writes and `EINTR`; throws `.io` on any other error.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
@@ -149,6 +152,7 @@ public final class WritableFile {
         }
     }
 
+    /// Writes all of `bytes` (see `write(_:)` for a raw buffer).
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
     /// Flushes to stable storage when `sync` is set, then closes.
@@ -177,12 +181,15 @@ public enum FileSystem {
         }
     }
 
+    /// Renames `from` to `to` with `rename(2)`: atomic within one file system, replacing an existing `to`.
+    /// Throws `.io`.
     public static func rename(_ from: String, to: String) throws {
         if Glibc.rename(from, to) != 0 {
             throw FormatError(.io, "cannot rename \(from) to \(to) (\(errnoText()))")
         }
     }
 
+    /// Creates `path` and any missing parents (an existing directory is fine). Throws `.io`.
     public static func createDirectory(_ path: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -191,13 +198,16 @@ public enum FileSystem {
         }
     }
 
+    /// Whether anything exists at `path` (symlinks followed).
     public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
+    /// Whether `path` is a directory (symlinks followed).
     public static func isDirectory(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
+    /// Removes `path`, recursively for a directory; errors (e.g. nothing there) are ignored.
     public static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
     /// Every regular file below `directory`, as sorted paths relative to it.
@@ -210,6 +220,7 @@ public enum FileSystem {
         return files.sorted()
     }
 
+    /// The size in bytes of the regular file at `path`. Throws `.io` when it cannot be opened.
     public static func fileSize(_ path: String) throws -> Int { try ReadableFile(path: path).size() }
 
     /// `name` made safe as one path component: characters other than `[A-Za-z0-9._-]` become `_`, and the

@@ -41,6 +41,9 @@ public enum ManifestPath {
 
     /// Why a confined open failed.
     public enum Failure: Error, Sendable, Equatable {
+        /// `unsafeText` the text is not confined (`problem(_:)`'s reason); `symbolicLink` a component or the file
+        /// is a symlink; `notDirectory` a directory component is not one; `missing` nothing there; `notRegular`
+        /// a FIFO, device, socket or directory (its kind); `io` any other open error (`strerror` text).
         case unsafeText(String), symbolicLink, notDirectory, missing, notRegular(String), io(String)
 
         /// The failure in words ("a symbolic link (…)", "a FIFO, not a regular file", …).

@@ -60,12 +60,18 @@ public struct NFMError: Error, CustomStringConvertible, Sendable {
 
     /// Where an error is: any of a file, a 1-based line and byte column, a field (or key) and its value.
     public struct Position: Sendable, Equatable, CustomStringConvertible {
+        /// The file's path, as given or as found.
         public var file: String?
+        /// 1-based line in a text file.
         public var line: Int?
+        /// 1-based byte column within the line.
         public var column: Int?
+        /// The field, column name or JSON key concerned.
         public var field: String?
+        /// The offending value (cut to 200 bytes with `NFMError.excerpt(_:)`).
         public var value: String?
 
+        /// A position with any of its parts (every part nil: no position).
         public init(
             file: String? = nil, line: Int? = nil, column: Int? = nil, field: String? = nil, value: String? = nil
         ) {
@@ -103,6 +109,8 @@ public struct NFMError: Error, CustomStringConvertible, Sendable {
     /// The underlying error, when one caused this one.
     public let cause: (any Error & Sendable)?
 
+    /// An error of `code` with `message` (what was expected, without the position), where it is and what
+    /// caused it.
     public init(_ code: Code, _ message: String, at position: Position? = nil, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message

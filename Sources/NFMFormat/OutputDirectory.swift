@@ -20,6 +20,8 @@ import Foundation
 public final class OutputDirectory: @unchecked Sendable {
     /// What nfm writes into a directory; `--force` replaces only a directory of the same kind.
     public enum Kind: String, Sendable, Codable {
+        /// `dataset` (`nfm build`, `nfm import-libfm`), `run` (`nfm train`), `libfm` (`nfm export-libfm`),
+        /// `model` (`nfm export-model`), `experiment` (`nfm experiment`); the raw value is the marker's `kind`.
         case dataset, run, libfm, model, experiment
     }
 

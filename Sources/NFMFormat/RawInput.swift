@@ -16,6 +16,7 @@ extension ReadableFile: ByteSource {}
 public final class RawInput: ByteSource {
     /// How the stored bytes are encoded.
     public enum Compression: String, Sendable {
+        /// `none` plain bytes, `gzip` (magic `1f 8b`), `zstd` (magic `28 b5 2f fd`).
         case none, gzip, zstd
     }
 
@@ -58,6 +59,8 @@ public final class RawInput: ByteSource {
         return digest!
     }
 
+    /// Reads up to `buffer.count` decompressed bytes; returns 0 at the end. A truncated or corrupted stream
+    /// throws, naming the input.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let decoder else { return try stored.read(into: buffer) }
         return try decoder.decode(from: stored, into: buffer)

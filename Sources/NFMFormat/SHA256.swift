@@ -5,6 +5,7 @@ import CCrypto
 public final class SHA256 {
     private let context: OpaquePointer
 
+    /// A fresh hasher. Traps only if libcrypto cannot set up SHA-256 (a broken installation, not bad input).
     public init() {
         guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
             fatalError("libcrypto: cannot initialise SHA-256")
@@ -14,11 +15,13 @@ public final class SHA256 {
 
     deinit { EVP_MD_CTX_free(context) }
 
+    /// Feeds `bytes` to the digest.
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
     }
 
+    /// Feeds `bytes` to the digest.
     public func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
@@ -31,12 +34,14 @@ public final class SHA256 {
         return hex(digest)
     }
 
+    /// The digest of `bytes`, as 64 lowercase hexadecimal digits.
     public static func hexDigest(of bytes: UnsafeRawBufferPointer) -> String {
         let hasher = SHA256()
         hasher.update(bytes)
         return hasher.hexDigest()
     }
 
+    /// The digest of `bytes`, as 64 lowercase hexadecimal digits.
     public static func hexDigest(of bytes: [UInt8]) -> String {
         bytes.withUnsafeBytes { hexDigest(of: $0) }
     }

@@ -4,20 +4,33 @@
 /// `rowCount × fieldCount` global feature indices. Sparse layout (libFM imports): row `r` owns
 /// `indices[rowOffsets[r]..<rowOffsets[r+1]]` with the matching `values`.
 public struct ShardBlock: Sendable, Equatable {
+    /// The shard layout byte (docs/FORMAT.md §4).
     public enum Layout: UInt8, Sendable, Codable {
+        /// Every row has one feature per field, each of value 1 (built datasets).
         case fixed = 0
+        /// Rows of any number of (index, value) entries (libFM imports).
         case sparse = 1
     }
 
+    /// The block's layout.
     public var layout: Layout
+    /// Features per row (fixed layout); 0 for sparse.
     public var fieldCount: Int
+    /// One label per row.
     public var labels: [Float]
+    /// Global feature indices: `rowCount × fieldCount` row-major (fixed), or every row's entries in order
+    /// (sparse).
     public var indices: [UInt32]
+    /// Sparse layout: `rowCount + 1` entry offsets, row `r` owning `rowOffsets[r] ..< rowOffsets[r+1]`;
+    /// empty for fixed.
     public var rowOffsets: [UInt32]
+    /// Sparse layout: each entry's value, parallel to `indices`; empty for fixed.
     public var values: [Float]
 
+    /// Number of rows.
     public var rowCount: Int { labels.count }
 
+    /// An empty fixed-layout block of `fieldCount` features per row.
     public init(fieldCount: Int) {
         layout = .fixed
         self.fieldCount = fieldCount
@@ -27,6 +40,7 @@ public struct ShardBlock: Sendable, Equatable {
         values = []
     }
 
+    /// An empty sparse-layout block, with room reserved for `capacity` rows' labels.
     public init(sparseRowsReservingCapacity capacity: Int = 0) {
         layout = .sparse
         fieldCount = 0
@@ -53,7 +67,7 @@ public struct ShardBlock: Sendable, Equatable {
         rowOffsets.append(UInt32(indices.count))
     }
 
-    /// Number of (index, value) entries in row `row`.
+    /// The feature indices of row `row`, and for the sparse layout their values (nil for fixed: all 1).
     public func features(ofRow row: Int) -> (indices: ArraySlice<UInt32>, values: ArraySlice<Float>?) {
         switch layout {
         case .fixed:

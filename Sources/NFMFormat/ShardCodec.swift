@@ -21,9 +21,13 @@
 /// Payload, sparse layout: `labels: Float32[rows]`, `rowOffsets: UInt32[rows + 1]`,
 /// `indices: UInt32[nnz]`, `values: Float32[nnz]`. All numbers little-endian.
 public enum ShardCodec {
+    /// The first 8 bytes of every shard: `"NFMSHARD"` in ASCII.
     public static let magic: [UInt8] = Array("NFMSHARD".utf8)
+    /// The format version this build writes and reads.
     public static let version: UInt16 = 1
+    /// Bytes of the fixed header before the zstd frame.
     public static let headerSize = 48
+    /// The shard files' extension (`part-00000.nfms`).
     public static let fileExtension = "nfms"
 
     /// Encodes a block into the bytes of a shard file; refuses (`.configuration`) a block whose payload
@@ -120,10 +124,13 @@ public enum ShardCodec {
 
 /// Little-endian integer encoding shared by the binary formats (shards, checkpoints).
 extension [UInt8] {
+    /// Appends `value`'s bytes, least significant first.
     @inline(__always) public mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
+    /// The `T` stored little-endian at `offset ..< offset + T.size`; the caller checks the bounds (traps
+    /// out of range).
     @inline(__always) public func readLittleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         var value: T = 0
         for i in 0..<MemoryLayout<T>.size { value |= T(self[offset + i]) << (8 * i) }

@@ -10,11 +10,17 @@
 /// - sparse layout: `fieldCount` = 0 and payload = 4·(2·R + 1 + 2·E) exactly.
 /// Every product is formed only after its factors are bounded, so nothing overflows or traps.
 public struct ShardHeader: Sendable, Equatable {
+    /// The layout byte.
     public var layout: ShardBlock.Layout
+    /// Features per row (fixed layout, 1 … `maxFieldCount`); 0 for sparse.
     public var fieldCount: Int
+    /// Number of rows (R).
     public var rowCount: Int
+    /// Stored feature entries (E): R × F for fixed, nnz for sparse.
     public var entryCount: Int
+    /// Size of the decompressed payload, in bytes.
     public var payloadBytes: Int
+    /// Size of the zstd frame, in bytes: the file's size − 48.
     public var compressedBytes: Int
 
     /// Most fields a fixed-layout shard may have.
@@ -24,6 +30,7 @@ public struct ShardHeader: Sendable, Equatable {
     /// zstd's largest expansion: a 128 KiB block stored as a 3-byte block header and one RLE byte.
     public static let maxCompressionRatio = 32_768
 
+    /// A header with the given values, unchecked (for writing).
     public init(
         layout: ShardBlock.Layout, fieldCount: Int, rowCount: Int, entryCount: Int, payloadBytes: Int,
         compressedBytes: Int

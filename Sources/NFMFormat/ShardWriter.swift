@@ -7,9 +7,13 @@ import Foundation
 /// Shard boundaries depend only on the row sequence, so output is identical for any `threads` value:
 /// threads only compress and hash full shards concurrently (at most `threads` in flight).
 public final class ShardWriter {
+    /// The dataset directory; shards go to `directory/SPLIT/`.
     public let directory: String
+    /// The split whose rows are written.
     public let split: Split
+    /// Rows per shard (the last shard may hold fewer).
     public let rowsPerShard: Int
+    /// The zstd compression level.
     public let level: Int
     private var block: ShardBlock
     private var shardCount = 0
@@ -17,6 +21,9 @@ public final class ShardWriter {
     private let slots: DispatchSemaphore
     private let results = ResultsBox()
 
+    /// A writer of `split`'s shards into `directory/SPLIT/` (created), holding at most `threads` full shards
+    /// being compressed at once.
+    ///
     /// - Parameter directory: the dataset directory; shards go to `directory/split/`.
     public init(
         directory: String, split: Split, layout: ShardBlock.Layout, fieldCount: Int, rowsPerShard: Int,
@@ -38,12 +45,14 @@ public final class ShardWriter {
         if block.layout == .fixed { block.indices.reserveCapacity(rowsPerShard * block.fieldCount) }
     }
 
+    /// Appends a fixed-layout row (`fieldCount` global feature indices); writes a shard when it is full.
     @inline(__always)
     public func append(label: Float, features: UnsafeBufferPointer<UInt32>) throws {
         block.append(label: label, features: features)
         if block.rowCount == rowsPerShard { try flush() }
     }
 
+    /// Appends a sparse-layout row of (index, value) pairs; writes a shard when it is full.
     public func append(label: Float, indices: [UInt32], values: [Float]) throws {
         block.append(label: label, indices: indices, values: values)
         if block.rowCount == rowsPerShard { try flush() }
