@@ -36,6 +36,8 @@ public final class DelimitedReader {
         /// The record's bytes, without its line terminator.
         public let raw: UnsafeBufferPointer<UInt8>
 
+        /// The bytes of field `index` (< `fieldCount`), quotes removed and `""` unescaped; valid only during the
+        /// callback.
         @inline(__always) public func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
             UnsafeBufferPointer(start: base[index].start, count: base[index].count)
         }
