@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "NFMKernels", targets: ["NFMKernels"]),
         .library(name: "NFMModel", targets: ["NFMModel"]),
         .library(name: "NFMExperiments", targets: ["NFMExperiments"]),
+        // Test helpers (fixtures, `ByteMutator`), a product only so that the nested Fuzz/ package shares them.
+        .library(name: "NFMTestSupport", targets: ["NFMTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -9,7 +9,8 @@ import PackageDescription
 ///     swift build --scratch-path .build-fuzz --product FuzzShard -Xswiftc -sanitize=fuzzer,address
 ///     .build-fuzz/debug/FuzzShard corpus/shard -runs=2000000
 ///
-/// `MutationFuzz` is the same targets driven by a seeded mutator, without libFuzzer.
+/// `MutationFuzz` is the same targets driven by the suite's seeded `ByteMutator` (NFMTestSupport), without
+/// libFuzzer.
 /// SwiftPM names a path dependency after its directory (the checkout's name, e.g. `nfm` or a worktree's).
 let nfm = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
 
@@ -29,6 +30,8 @@ let package = Package(
                 .product(name: "NFMModel", package: nfm),
             ]),
         .target(name: "CLibFuzzer"),
-        .executableTarget(name: "MutationFuzz", dependencies: ["FuzzTargets"]),
+        .executableTarget(
+            name: "MutationFuzz",
+            dependencies: ["FuzzTargets", .product(name: "NFMTestSupport", package: nfm)]),
     ] + fuzzers.map { .executableTarget(name: $0, dependencies: ["FuzzTargets", "CLibFuzzer"]) }
 )

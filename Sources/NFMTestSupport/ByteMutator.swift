@@ -1,5 +1,5 @@
-/// A seeded byte-string mutator for the corruption tests and the mutation fuzzer: the same seed gives the
-/// same sequence of mutants.
+/// A seeded byte-string mutator for the corruption tests and the mutation fuzzer (`Fuzz/`'s `MutationFuzz`,
+/// through the NFMTestSupport product): the same seed gives the same sequence of mutants.
 ///
 /// Each mutant applies 1–4 of: flip a bit, set a byte to a random or boundary value, overwrite 2, 4 or 8
 /// bytes with a boundary integer (0, 1, 2^31, 2^32 − 1, 2^40, 2^63, 2^64 − 1, …), insert, delete or

@@ -35,8 +35,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 }
 
-/// The libFM line parser reads a path (it has no bytes entry point): the input goes through a file in
-/// /dev/shm (tmpfs), written once per execution.
+/// libFM text read as `LibFMConverter.importFiles` reads an input: `RawInput` (gzip and zstd detected) over
+/// a file, whole lines from `DelimitedReader`, `LibFMLine.parse`, then `LibFMScan.add`. The input goes
+/// through a file in /dev/shm (tmpfs), written once per execution.
 enum LibFMInput {
     static let path = "/dev/shm/nfm-fuzz-libfm-\(getpid()).libfm"
 
@@ -44,8 +45,18 @@ enum LibFMInput {
         let file = try WritableFile(path: path)
         try file.write(bytes)
         try file.close()
-        try LibFMConverter.parse(path) { label, indices, values in
-            precondition(label.isFinite && indices.count == values.count)
+        let reader = try DelimitedReader(
+            source: RawInput(path: path), name: path, format: .init(delimiter: 0, quote: nil),
+            maximumRecordBytes: LibFMLine.maximumLineBytes)
+        var row = LibFMRow()
+        var scan = LibFMScan()
+        try reader.forEachRecord { record in
+            if let problem = record.problem {
+                throw NFMError(.input, file: path, line: problem.line, column: problem.column, problem.message)
+            }
+            guard try LibFMLine.parse(record.raw, into: &row, file: path, line: record.line) else { return }
+            precondition(row.label.isFinite && row.indices.count == row.values.count)
+            scan.add(row, split: .train)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import FuzzTargets
+import NFMTestSupport
 
 /// Seeded mutation fuzzer: `MutationFuzz [--target NAME|all] [--executions N] [--seed S]` runs N mutants of
 /// each target's seeds (1–4 mutations each, sometimes a crossover of two seeds; checkpoints also re-hashed)
@@ -34,7 +35,7 @@ import FuzzTargets
 
     static func run(_ target: FuzzTarget, executions: Int, seed: UInt64, root: String) throws {
         let seeds = try target.seeds(packageRoot: root)
-        var mutator = Mutator(seed: seed &+ UInt64(FuzzTarget.allCases.firstIndex(of: target)!))
+        var mutator = ByteMutator(seed: seed &+ UInt64(FuzzTarget.allCases.firstIndex(of: target)!))
         var accepted = 0
         let start = Date()
         for round in 0..<executions {
