@@ -24,7 +24,14 @@ public final class ShardWriter {
     /// A writer of `split`'s shards into `directory/SPLIT/` (created), holding at most `threads` full shards
     /// being compressed at once.
     ///
-    /// - Parameter directory: the dataset directory; shards go to `directory/split/`.
+    /// - Parameters:
+    ///   - directory: the dataset directory; shards go to `directory/SPLIT/part-NNNNN.nfms`.
+    ///   - split: the split whose rows are appended.
+    ///   - layout: the layout of every row (`fieldCount` is ignored for sparse).
+    ///   - fieldCount: features per row of the fixed layout.
+    ///   - rowsPerShard: rows per shard (> 0).
+    ///   - level: the zstd compression level.
+    ///   - threads: full shards compressed and written at once; output never depends on it.
     public init(
         directory: String, split: Split, layout: ShardBlock.Layout, fieldCount: Int, rowsPerShard: Int,
         level: Int, threads: Int

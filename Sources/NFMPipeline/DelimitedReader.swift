@@ -76,6 +76,8 @@ public final class DelimitedReader {
     /// Reads the file at `path`: a regular file or a stream (a pipe, `/dev/stdin`), read once.
     ///
     /// - Parameters:
+    ///   - path: the file to read, also the name used in messages.
+    ///   - format: the delimiter and quote bytes.
     ///   - bufferSize: initial read buffer (bytes); output never depends on it.
     ///   - maximumRecordBytes: longest record accepted (default 64 MiB); longer ones are an `.input` error.
     ///   - onBytes: sees every byte of the file once, in order (used to hash the input while parsing).

@@ -24,6 +24,27 @@ import Testing
         #expect(undocumented.isEmpty, "\(undocumented.count) of \(total) undocumented:\n\(undocumented.joined(separator: "\n"))")
     }
 
+    /// Each library module has a DocC catalogue `X.docc/X.md` whose symbol links (``` ``Name`` ```) name a
+    /// public declaration of the module (the first path component of a link, e.g. `Split` of `Split/train`).
+    @Test func everyModuleHasADocCCatalogueWhoseLinksResolve() throws {
+        for module in Self.modules {
+            let page = Self.sources.appendingPathComponent("\(module)/\(module).docc/\(module).md")
+            let text = try #require(try? String(contentsOf: page, encoding: .utf8), "no DocC catalogue \(page.path)")
+            #expect(text.hasPrefix("# ``\(module)``"), "\(page.path) does not start with the module's link")
+            let declared = try DocCoverage.scan(root: Self.sources.appendingPathComponent(module)).map(\.text)
+            let links = text.components(separatedBy: "``").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+            for link in links where link != module {
+                let name = String(link.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+                let found = declared.contains { declaration in
+                    declaration.range(
+                        of: #"\b(struct|class|enum|protocol|typealias|actor|func|var|let|case)\s+"# + name + #"\b"#,
+                        options: .regularExpression) != nil
+                }
+                #expect(found, "\(module).docc links ``\(link)``, which is no public declaration of \(module)")
+            }
+        }
+    }
+
     @Test func scannerFindsExactlyThePublicDeclarationsAndTheirComments() {
         let source = #"""
             /// A type.
