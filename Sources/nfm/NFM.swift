@@ -5,7 +5,7 @@ import NFMFormat
 struct NFM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nfm",
-        abstract: "Build Neural Factorization Machine datasets from raw logs and train NFM, FM and LR models.",
+        abstract: "Build Neural Factorization Machine datasets from raw logs and train NFM and its baselines (FM, LR, Wide&Deep, DeepCross, HOFM).",
         version: ToolInfo.version,
         subcommands: [Build.self, Inspect.self, Verify.self, Synth.self, ExportLibFM.self, ImportLibFM.self, Train.self, Evaluate.self, Predict.self, ExportModel.self, ExperimentCommand.self])
 }
