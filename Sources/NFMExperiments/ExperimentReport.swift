@@ -14,7 +14,7 @@ public struct ExperimentReport {
     /// The grid the runs used (seed, batch size, epoch limit and patience appear in the preamble).
     public let grid: ExperimentGrid
 
-    /// A report of `results`; runs of `experiment` without a result are left out.
+    /// A report of `results` (the finished runs of `experiment`) on the dataset named `datasetName`.
     public init(experiment: Experiment, results: [RunResult], datasetName: String, manifestSHA256: String, grid: ExperimentGrid) {
         self.experiment = experiment
         self.results = results

@@ -57,7 +57,8 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
         public var positives = 0
         /// Sampled negative instances (`perPositive` per sampleable positive; libFM imports: rows of the lower label).
         public var negatives = 0
-        /// Positive rows for which no negative could be drawn (every value of the corrupted field is positive for their key).
+        /// Positive rows for which no negative could be drawn (every value of the corrupted field is positive
+        /// for their key).
         public var unsampleableRows = 0
         /// Instances stored in the training split.
         public var train = 0

@@ -20,9 +20,10 @@ public enum DatasetVerifier {
             case manifestChecksum = "manifest checksum mismatch"
             /// The manifest breaks one of its consistency rules (counts, offsets, duplicate paths, …).
             case inconsistentManifest = "inconsistent manifest"
-            /// A listed path is not confined to the directory (absolute, `..`, a symlink on the way); never opened.
+            /// A listed path is not confined to the directory (absolute, `..`, a symlink on the way; never opened),
+            /// or a symbolic link lies in the directory.
             case unsafePath = "unsafe path"
-            /// A listed path, or a file found in the directory, is a link, directory or special file.
+            /// A listed path is not a regular file, or a FIFO, device or socket lies in the directory.
             case notRegularFile = "not a regular file"
             /// A listed file does not exist.
             case missing = "missing"
@@ -161,8 +162,8 @@ public enum DatasetVerifier {
         }
     }
 
-    /// Files, links and special files under `directory` that the manifest does not list (a symlink or
-    /// special file is reported even when listed, since it was never opened as one).
+    /// Files, links and special files under `directory` that the manifest does not list (a listed symlink or
+    /// special file is reported by the listed-file check, which refuses to open it).
     private static func unlistedProblems(in directory: String, listed: Set<String>) -> [Problem] {
         DirectoryWalk.entries(under: directory).compactMap { entry in
             switch entry.kind {

@@ -19,7 +19,8 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
 
     /// The dataset's name in its manifest.
     public var name: String
-    /// SHA-256 of the dataset's `manifest.json`, lowercase hexadecimal (reported, not compared).
+    /// SHA-256 of the dataset's `manifest.json`, lowercase hexadecimal (reported; `checkCompatible` accepts
+    /// another manifest with the same features).
     public var manifestSHA256: String
     /// Total number of features (the rows of the embedding and linear-weight tables).
     public var featureCount: Int

@@ -190,7 +190,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Whether `h` is trained (NFM, Wide&Deep, DeepCross) or fixed to ones (FM) or absent (LR, HOFM).
     public var trainsPrediction: Bool { kind == .nfm || kind.concatenatesFields }
 
-    /// A one-line description for progress output and reports, e.g. `NFM layers=64 k=64 relu dropout=0.5,0.2 batch-norm`.
+    /// A one-line description for progress output and reports, e.g.
+    /// `NFM layers=64 k=64 relu dropout=0.5,0.2 batch-norm`.
     public var summary: String {
         switch kind {
         case .lr: return "LR"

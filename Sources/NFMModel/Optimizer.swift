@@ -26,7 +26,8 @@ public final class Optimizer {
     public let kind: OptimizerKind
     /// η, the step size (Adam: before bias correction).
     public let learningRate: Float
-    /// λ, the L2 coefficient: `λ·w` is added to the gradient of each embedding row updated.
+    /// λ, the L2 coefficient, applied by the update kernels to the embedding rows a batch updates (never to
+    /// first-order weights or dense tensors).
     public let l2: Float
     /// Number of optimisation steps begun (Adam's bias-correction t).
     public private(set) var step = 0

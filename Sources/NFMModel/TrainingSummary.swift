@@ -41,7 +41,7 @@ public struct TrainingSummary: Codable, Sendable {
     public var l2: Float
     /// The run's seed.
     public var seed: UInt64
-    /// Threads used for training and evaluation.
+    /// Threads of evaluation (training steps run on one thread).
     public var threads: Int
     /// The checkpoint whose parameters initialised the model (`--init-from`), if any.
     public var initFrom: String?
