@@ -27,11 +27,10 @@ let package = Package(
             name: "FuzzTargets",
             dependencies: [
                 .product(name: "NFMFormat", package: nfm), .product(name: "NFMPipeline", package: nfm),
-                .product(name: "NFMModel", package: nfm),
+                .product(name: "NFMModel", package: nfm), .product(name: "NFMTestSupport", package: nfm),
             ]),
         .target(name: "CLibFuzzer"),
         .executableTarget(
-            name: "MutationFuzz",
-            dependencies: ["FuzzTargets", .product(name: "NFMTestSupport", package: nfm)]),
+            name: "MutationFuzz", dependencies: ["FuzzTargets", .product(name: "NFMTestSupport", package: nfm)]),
     ] + fuzzers.map { .executableTarget(name: $0, dependencies: ["FuzzTargets", "CLibFuzzer"]) }
 )
