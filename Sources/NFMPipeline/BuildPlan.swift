@@ -22,6 +22,8 @@ struct BuildPlan {
     /// Position in `fields` of the field that negatives corrupt.
     let corrupted: Int
     let perPositive: Int
+    /// Labels of positives and sampled negatives (a labelled build takes its labels from the data).
+    let labels: DatasetDefinition.Labels
     let threads: Int
     let readBufferSize: Int
     let memoryBudget: Int
@@ -39,16 +41,21 @@ struct BuildPlan {
         inputName = (options.inputPath as NSString).lastPathComponent
         format = try BuildPlan.readerFormat(of: definition.input, file: file)
         seed = options.seed ?? definition.seed
-        ruleName = options.rule ?? definition.negatives.rule
-        ruleKey = try definition.ruleKey(ruleName)
+        if definition.hasLabelColumn, let rule = options.rule {
+            throw NFMError(.usage, "\(file) has an explicit label column and samples no negatives; --rule \(NFMError.excerpt(rule)) does not apply")
+        }
+        ruleName = options.rule ?? definition.negatives?.rule ?? ""
+        ruleKey = definition.hasLabelColumn ? [] : try definition.ruleKey(ruleName)
         fieldCount = definition.fields.count
-        guard fieldCount > 0, let corrupted = definition.fields.firstIndex(of: definition.negatives.field) else {
+        let corruptedName = definition.negatives?.field
+        guard fieldCount > 0, let corrupted = corruptedName.map({ definition.fields.firstIndex(of: $0) }) ?? 0 else {
             throw NFMError(
                 .definition, "must be one of the fields \(definition.fields)",
-                at: .init(file: file, field: "negatives.field", value: definition.negatives.field))
+                at: .init(file: file, field: "negatives.field", value: corruptedName))
         }
         self.corrupted = corrupted
-        perPositive = definition.negatives.perPositive
+        perPositive = definition.negatives?.perPositive ?? 0
+        labels = definition.labels ?? .init(positive: 1, negative: 0)
         for (name, value, range) in [
             ("negatives.perPositive", perPositive, 0...Int(Int32.max)),
             ("shardRows", definition.shardRows, 1...BuildPlan.maximumShardRows(fieldCount: fieldCount)),

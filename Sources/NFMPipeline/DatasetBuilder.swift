@@ -175,7 +175,7 @@ public enum DatasetBuilder {
                 file: definition.sourceFile, sha256: SHA256.hexDigest(of: Array(definition.sourceText.utf8)),
                 text: definition.sourceText),
             seed: plan.seed, negativeRule: plan.ruleName, inputs: [digest.input(name: plan.inputName)],
-            counts: layout.counts, labels: .init(positive: definition.labels.positive, negative: definition.labels.negative),
+            counts: layout.counts, labels: .init(positive: plan.labels.positive, negative: plan.labels.negative),
             layout: .fixed, fields: layout.fields(plan, pass, vocabularyPaths: paths), featureCount: layout.featureCount,
             files: files, shards: shards)
     }
