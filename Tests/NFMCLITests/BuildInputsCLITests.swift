@@ -103,6 +103,19 @@ import Testing
         }
     }
 
+    /// Real Frappe compressed into a pipe builds the dataset of the plain file (skipped without `../shared`).
+    @Test(.enabled(if: TestSupport.realFrappe != nil, "needs ../shared/datasets/frappe/frappe.csv"))
+    func realFrappeThroughACompressedPipe() throws {
+        let path = try #require(TestSupport.realFrappe)
+        let plain = TestSupport.temporaryDirectory() + "/plain"
+        #expect(try nfm(["build", Self.definition, "--input", path, "--out", plain, "--quiet"]).status == 0)
+        let piped = TestSupport.temporaryDirectory() + "/piped"
+        let status = try shell("zstd -q -c '\(path)' | \"$NFM\" build '\(Self.definition)' --input - --out '\(piped)' --quiet")
+        #expect(status == 0)
+        try expectSameDataset(piped, as: plain)
+        #expect(try DatasetManifest.load(directory: piped).manifest.counts.instances == 288_609)
+    }
+
     @Test func helpDescribesTheInputs() throws {
         let help = try nfm(["build", "--help"]).stdout
         #expect(help.contains("repeatable, globs allowed"))

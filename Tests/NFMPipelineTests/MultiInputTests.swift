@@ -178,6 +178,23 @@ struct MultiInputTests {
         }
     }
 
+    @Test func theOutputMayOverlapNoInput() throws {
+        let (header, rows) = try Self.lines()
+        let first = try Self.part([header] + rows[..<10], "a.tsv", in: TestSupport.temporaryDirectory())
+        let secondDirectory = TestSupport.temporaryDirectory()
+        let second = try Self.part(Array(rows[10...]), "b.tsv", in: secondDirectory)
+        for out in [secondDirectory, second, second + "/sub"] {
+            var options = DatasetBuilder.Options(
+                definition: try DatasetDefinition.load(path: TestSupport.pipeline("frappe.json")), inputPaths: [first, second],
+                outputDirectory: out)
+            options.force = true
+            let error = try #require(throws: NFMError.self) { try DatasetBuilder.build(options) }
+            #expect(error.code == .refused, "\(out)")
+            #expect(error.message.contains(second), "\(out)")
+            #expect(try ReadableFile.readAll(second).count == rows[10...].map { $0.utf8.count + 1 }.reduce(0, +))
+        }
+    }
+
     @Test func headerRule() throws {
         let (header, rows) = try Self.lines()
         let d = TestSupport.temporaryDirectory()
