@@ -72,22 +72,64 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
         public init() {}
     }
 
-    /// One one-hot field and its slice of the global feature indices.
+    /// One field (categorical, numeric or multi-valued) and its slice of the global feature indices.
     public struct Field: Codable, Sendable, Equatable {
         /// The field's name (from the definition).
         public var name: String
         /// The field's first global feature index.
         public var offset: Int
-        /// Number of values of the field (`offset ..< offset + cardinality`).
+        /// Number of feature indices the field owns (`offset ..< offset + cardinality`).
         public var cardinality: Int
         /// Path of the field's vocabulary file relative to the dataset directory; `""` when there is none (imports).
         public var vocabulary: String
-        /// A field record.
-        public init(name: String, offset: Int, cardinality: Int, vocabulary: String) {
+        /// The field's kind when it is not plain categorical: `numeric` or `multi` (definition version 2).
+        public var kind: String?
+        /// Local index (0-based, within the field) of the out-of-vocabulary feature, when the field has one.
+        public var oov: Int?
+        /// Mean μ of a standardized numeric field over the train split: x ↦ (x − μ) / σ.
+        public var mean: Double?
+        /// Standard deviation σ of a standardized numeric field over the train split (1 when it was 0).
+        public var stddev: Double?
+
+        /// A field record (`kind`, `oov`, `mean` and `stddev` absent for a plain categorical field).
+        public init(
+            name: String, offset: Int, cardinality: Int, vocabulary: String, kind: String? = nil, oov: Int? = nil,
+            mean: Double? = nil, stddev: Double? = nil
+        ) {
             self.name = name
             self.offset = offset
             self.cardinality = cardinality
             self.vocabulary = vocabulary
+            self.kind = kind
+            self.oov = oov
+            self.mean = mean
+            self.stddev = stddev
+        }
+    }
+
+    /// What an explicit label column held (labelled builds only): its column, type and range.
+    public struct LabelSummary: Codable, Sendable, Equatable {
+        /// The label column.
+        public var column: String
+        /// `binary` or `real`.
+        public var type: String
+        /// Smallest label of the instances.
+        public var minimum: Float
+        /// Largest label of the instances.
+        public var maximum: Float
+        /// Mean label of the instances.
+        public var mean: Double
+        /// Instances whose label is `maximum` (binary labels: the positive class).
+        public var atMaximum: Int
+
+        /// A summary of the label column `column`.
+        public init(column: String, type: String, minimum: Float, maximum: Float, mean: Double, atMaximum: Int) {
+            self.column = column
+            self.type = type
+            self.minimum = minimum
+            self.maximum = maximum
+            self.mean = mean
+            self.atMaximum = atMaximum
         }
     }
 
@@ -162,9 +204,11 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
     public var counts: Counts
     /// The label values.
     public var labels: Labels
+    /// The explicit label column's summary (labelled builds; absent when negatives were sampled).
+    public var label: LabelSummary?
     /// The layout of every shard.
     public var layout: ShardBlock.Layout
-    /// The one-hot fields in feature-offset order.
+    /// The fields in feature-offset order.
     public var fields: [Field]
     /// Number of features; every global feature index is below it.
     public var featureCount: Int
