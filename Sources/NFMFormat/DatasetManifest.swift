@@ -51,11 +51,51 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
         public var offset: Int
         public var cardinality: Int
         public var vocabulary: String
-        public init(name: String, offset: Int, cardinality: Int, vocabulary: String) {
+        /// The field's kind when it is not plain categorical: `numeric` or `multi` (definition version 2).
+        public var kind: String?
+        /// Local index (0-based, within the field) of the out-of-vocabulary feature, when the field has one.
+        public var oov: Int?
+        /// Mean μ of a standardized numeric field over the train split: x ↦ (x − μ) / σ.
+        public var mean: Double?
+        /// Standard deviation σ of a standardized numeric field over the train split (1 when it was 0).
+        public var stddev: Double?
+
+        public init(
+            name: String, offset: Int, cardinality: Int, vocabulary: String, kind: String? = nil, oov: Int? = nil,
+            mean: Double? = nil, stddev: Double? = nil
+        ) {
             self.name = name
             self.offset = offset
             self.cardinality = cardinality
             self.vocabulary = vocabulary
+            self.kind = kind
+            self.oov = oov
+            self.mean = mean
+            self.stddev = stddev
+        }
+    }
+
+    /// What an explicit label column held (labelled builds only): its column, type and range.
+    public struct LabelSummary: Codable, Sendable, Equatable {
+        /// The label column.
+        public var column: String
+        /// `binary` or `real`.
+        public var type: String
+        /// Smallest and largest label of the instances.
+        public var minimum: Float
+        public var maximum: Float
+        /// Mean label of the instances.
+        public var mean: Double
+        /// Instances whose label is `maximum` (binary labels: the positive class).
+        public var atMaximum: Int
+
+        public init(column: String, type: String, minimum: Float, maximum: Float, mean: Double, atMaximum: Int) {
+            self.column = column
+            self.type = type
+            self.minimum = minimum
+            self.maximum = maximum
+            self.mean = mean
+            self.atMaximum = atMaximum
         }
     }
 
@@ -105,6 +145,8 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
     public var inputs: [Input]
     public var counts: Counts
     public var labels: Labels
+    /// The explicit label column's summary (labelled builds; absent when negatives were sampled).
+    public var label: LabelSummary?
     public var layout: ShardBlock.Layout
     public var fields: [Field]
     public var featureCount: Int

@@ -108,8 +108,16 @@ final class StoredBytes {
         consumed += used
     }
 
-    /// Undecoded pass-through reading.
+    /// Undecoded pass-through reading: once the look-ahead window is drained, straight from the file
+    /// into `buffer` (no copy, and reads as large as the caller asks for).
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if start == end, !atEnd, buffer.count >= 4096 {
+            let n = try file.read(into: buffer)
+            if n == 0 { atEnd = true }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            consumed += n
+            return n
+        }
         if start == end { try fill() }
         var copied = 0
         consume { available in

@@ -8,10 +8,13 @@ import NFMFormat
 /// build that can start (issue 7: a typo in `--input` or `--rule` never costs an existing dataset).
 struct BuildPlan {
     let definition: DatasetDefinition
-    let inputPath: String
-    /// The input and the definition file: the output may neither be nor contain them.
+    /// The raw inputs in reading order: files or `-` (standard input).
+    let inputPaths: [String]
+    /// The first input (the only one of a single-input build).
+    var inputPath: String { inputPaths.first ?? "" }
+    /// The input files and the definition file: the output may neither be nor contain them.
     let protectedPaths: [String]
-    /// The input's file name, as errors and the manifest name it.
+    /// The inputs' names as errors and the manifest give them (base names, `<stdin>`), comma-separated.
     let inputName: String
     let format: DelimitedReader.Format
     let seed: UInt64
@@ -22,6 +25,8 @@ struct BuildPlan {
     /// Position in `fields` of the field that negatives corrupt.
     let corrupted: Int
     let perPositive: Int
+    /// Labels of positives and sampled negatives (a labelled build takes its labels from the data).
+    let labels: DatasetDefinition.Labels
     let threads: Int
     let readBufferSize: Int
     let memoryBudget: Int
@@ -34,21 +39,26 @@ struct BuildPlan {
         let definition = options.definition
         let file = definition.sourceFile
         self.definition = definition
-        inputPath = options.inputPath
-        protectedPaths = [options.inputPath] + (options.definitionPath.map { [$0] } ?? [])
-        inputName = (options.inputPath as NSString).lastPathComponent
+        inputPaths = options.inputPaths
+        protectedPaths = options.inputPaths.filter { $0 != "-" } + (options.definitionPath.map { [$0] } ?? [])
+        inputName = options.inputPaths.map(InputSet.name(of:)).joined(separator: ", ")
         format = try BuildPlan.readerFormat(of: definition.input, file: file)
         seed = options.seed ?? definition.seed
-        ruleName = options.rule ?? definition.negatives.rule
-        ruleKey = try definition.ruleKey(ruleName)
+        if definition.hasLabelColumn, let rule = options.rule {
+            throw NFMError(.usage, "\(file) has an explicit label column and samples no negatives; --rule \(NFMError.excerpt(rule)) does not apply")
+        }
+        ruleName = options.rule ?? definition.negatives?.rule ?? ""
+        ruleKey = definition.hasLabelColumn ? [] : try definition.ruleKey(ruleName)
         fieldCount = definition.fields.count
-        guard fieldCount > 0, let corrupted = definition.fields.firstIndex(of: definition.negatives.field) else {
+        let corruptedName = definition.negatives?.field
+        guard fieldCount > 0, let corrupted = corruptedName.map({ definition.fields.firstIndex(of: $0) }) ?? 0 else {
             throw NFMError(
                 .definition, "must be one of the fields \(definition.fields)",
-                at: .init(file: file, field: "negatives.field", value: definition.negatives.field))
+                at: .init(file: file, field: "negatives.field", value: corruptedName))
         }
         self.corrupted = corrupted
-        perPositive = definition.negatives.perPositive
+        perPositive = definition.negatives?.perPositive ?? 0
+        labels = definition.labels ?? .init(positive: 1, negative: 0)
         for (name, value, range) in [
             ("negatives.perPositive", perPositive, 0...Int(Int32.max)),
             ("shardRows", definition.shardRows, 1...BuildPlan.maximumShardRows(fieldCount: fieldCount)),
@@ -86,65 +96,14 @@ struct BuildPlan {
         return .init(delimiter: delimiter, quote: byte)
     }
 
-    /// Opens the input (before the output is claimed); `digest` sees every byte read from it.
-    /// Throws `.io` at the input's path when it is missing, a directory or unreadable.
-    func openInput(_ digest: InputDigest) throws -> DelimitedReader {
-        var info = stat()
-        guard stat(inputPath, &info) == 0 else {
-            let reason = errno == ENOENT ? "no such file" : "cannot open (\(String(cString: strerror(errno))))"
-            throw NFMError(.io, reason, at: .init(file: inputPath))
-        }
-        guard info.st_mode & S_IFMT != S_IFDIR else {
-            throw NFMError(.io, "is a directory; expected the raw log", at: .init(file: inputPath))
-        }
-        guard access(inputPath, R_OK) == 0 else {
-            throw NFMError(.io, "cannot read (\(String(cString: strerror(errno))))", at: .init(file: inputPath))
-        }
-        let reader = try DelimitedReader(
-            path: inputPath, format: format, bufferSize: readBufferSize,
-            onBytes: { bytes in digest.update(bytes) })
-        if digest.expectedBytes != nil { try checkHeader() }
-        return reader
-    }
-
-    /// Reads the header record of a regular file, so that an empty input or a wrong header is refused
-    /// before the output is claimed (a pipe cannot be read twice: there the first pass finds it).
-    private func checkHeader() throws {
-        guard definition.input.header else { return }
-        struct Stop: Error {}
-        let reader = try DelimitedReader(path: inputPath, format: format, bufferSize: 64 << 10)
-        do {
-            try reader.forEachRecord { row in
-                _ = try HeaderMapping(header: row, required: definition.columns, fields: definition.fields, file: inputName)
-                throw Stop()
-            }
-        } catch is Stop {
-            return
-        }
-        throw NFMError(.input, file: inputName, line: 1, column: 1, "empty file: expected a header line")
-    }
-}
-
-/// The SHA-256 and size of the input as it streams by, and its size on disk for progress percentages.
-final class InputDigest {
-    private let hasher = SHA256()
-    private(set) var bytes = 0
-    /// The file's size when it is a regular file (nil for a pipe), for progress totals.
-    let expectedBytes: Int?
-
-    init(path: String) {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let isRegular = attributes?[.type] as? FileAttributeType == .typeRegular
-        expectedBytes = isRegular ? (attributes?[.size] as? NSNumber)?.intValue : nil
-    }
-
-    func update(_ chunk: UnsafeRawBufferPointer) {
-        hasher.update(chunk)
-        bytes += chunk.count
-    }
-
-    /// The manifest's record of the input.
-    func input(name: String) -> DatasetManifest.Input {
-        .init(name: name, bytes: bytes, sha256: hasher.hexDigest())
+    /// Opens the inputs (before the output is claimed): checks every path, then the first record of
+    /// every regular-file input (see `InputSet`). Throws `.io` at a missing, unreadable or directory
+    /// input, `.usage` for one file given twice, `.input` for an empty first input or a bad header.
+    func openInputs() throws -> InputSet {
+        let inputs = try InputSet(
+            paths: inputPaths, format: format, header: definition.input.header, columns: definition.columns,
+            fields: definition.fields + (definition.label.map { [$0.column] } ?? []), readBufferSize: readBufferSize)
+        try inputs.checkHeaders()
+        return inputs
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import NFMFormat
 
-/// Streams one raw log through a definition into a verified dataset directory (SPEC §2–6).
+/// Streams a raw log (one input, or several read in order as one) through a definition into a verified
+/// dataset directory (SPEC §2–6).
 ///
-/// Pass 1 reads the input once: it hashes it, builds each field's vocabulary in first-appearance order,
+/// Pass 1 reads the inputs once (`InputSet`): it hashes it, builds each field's vocabulary in first-appearance order,
 /// the set of positive (rule key, corrupted value) pairs, and spills the encoded positives (local value
 /// indices + rule-key id). Pass 2 replays the positives, draws their negatives from per-row seeded
 /// streams, gives instance `g` (positives in file order, each followed by its negatives) the position
@@ -17,13 +18,19 @@ import NFMFormat
 /// (pass 1, with the one `HeaderMapping`), `DatasetLayout` (offsets, counts, split boundaries),
 /// `PlacementPass` into `PositionBuckets` (pass 2) and `ShardEmitter` (the split writers).
 public enum DatasetBuilder {
-    /// What to build, where, and with which resources; only `definition`, `inputPath`, `seed` and `rule`
+    /// What to build, where, and with which resources; only `definition`, `inputPaths`, `seed` and `rule`
     /// change the output.
     public struct Options {
         /// The pipeline definition (already parsed and validated).
         public var definition: DatasetDefinition
-        /// The raw log.
-        public var inputPath: String
+        /// The raw logs, read in this order as one log: files (plain, gzip or zstd) or `-` for standard
+        /// input. See `InputSet` for the header rule.
+        public var inputPaths: [String]
+        /// The raw log of a single-input build: the first of `inputPaths`; setting it makes it the only one.
+        public var inputPath: String {
+            get { inputPaths.first ?? "" }
+            set { inputPaths = [newValue] }
+        }
         /// The dataset directory to write (claimed with `OutputDirectory`).
         public var outputDirectory: String
         /// Seed of negatives, split and order; the definition's when nil.
@@ -46,11 +53,16 @@ public enum DatasetBuilder {
         /// Called every 65,536 rows of each pass and once per bucket written.
         public var progress: ((Progress) -> Void)?
 
-        /// Options with the defaults above.
-        public init(definition: DatasetDefinition, inputPath: String, outputDirectory: String) {
+        /// Options with the defaults above, reading `inputPaths` in order.
+        public init(definition: DatasetDefinition, inputPaths: [String], outputDirectory: String) {
             self.definition = definition
-            self.inputPath = inputPath
+            self.inputPaths = inputPaths
             self.outputDirectory = outputDirectory
+        }
+
+        /// Options with the defaults above, reading the one raw log `inputPath`.
+        public init(definition: DatasetDefinition, inputPath: String, outputDirectory: String) {
+            self.init(definition: definition, inputPaths: [inputPath], outputDirectory: outputDirectory)
         }
     }
 
@@ -95,13 +107,12 @@ public enum DatasetBuilder {
     @discardableResult
     public static func build(_ options: Options) throws -> DatasetManifest {
         let plan = try BuildPlan(options)
-        let digest = InputDigest(path: plan.inputPath)
-        let reader = try plan.openInput(digest)
+        let inputs = try plan.openInputs()
         let output = try OutputDirectory.claim(
             options.outputDirectory, kind: .dataset, force: options.force, inputs: plan.protectedPaths)
         defer { output.close() }
         do {
-            let manifest = try run(plan, reader, digest, into: output.path)
+            let manifest = try run(plan, inputs, into: output.path)
             try manifest.write(to: output.path)
             output.commit()
             return manifest
@@ -134,26 +145,25 @@ public enum DatasetBuilder {
     // MARK: - The passes
 
     /// Runs the passes into `out` (already claimed) and returns the manifest, not yet written.
-    static func run(_ plan: BuildPlan, _ reader: DelimitedReader, _ digest: InputDigest, into out: String) throws
-        -> DatasetManifest
-    {
+    static func run(_ plan: BuildPlan, _ inputs: InputSet, into out: String) throws -> DatasetManifest {
+        if let label = plan.definition.label { return try LabelledBuild.run(plan, label, inputs, into: out) }
         let scratch = out + "/.scratch"
         try FileSystem.createDirectory(scratch)
-        var vocabularyPass = try VocabularyPass(
-            plan: plan, digest: digest, scratchDirectory: scratch, rejectsPath: out + "/" + rejectsFile)
-        try vocabularyPass.run(reader)
+        var vocabularyPass = VocabularyPass(
+            plan: plan, inputs: inputs, scratchDirectory: scratch, rejectsPath: out + "/" + rejectsFile)
+        try vocabularyPass.run()
         let layout = try DatasetLayout(vocabularyPass)
         var buckets = try PlacementPass.place(
             vocabularyPass.positives, sampler: vocabularyPass.sampler, plan: plan, layout: layout, scratchDirectory: scratch)
         let shards = try ShardEmitter(plan: plan, layout: layout, directory: out).emit(&buckets)
         FileSystem.remove(scratch)
-        return try manifest(plan, vocabularyPass, layout, shards, digest, out: out)
+        return try manifest(plan, vocabularyPass, layout, shards, inputs.manifestInputs, out: out)
     }
 
     /// Writes the vocabularies and rejects, and returns the manifest that lists them with the shards.
     private static func manifest(
         _ plan: BuildPlan, _ pass: VocabularyPass, _ layout: DatasetLayout, _ shards: [DatasetManifest.Shard],
-        _ digest: InputDigest, out: String
+        _ inputs: [DatasetManifest.Input], out: String
     ) throws -> DatasetManifest {
         let definition = plan.definition
         try FileSystem.createDirectory(out + "/vocab")
@@ -174,8 +184,8 @@ public enum DatasetBuilder {
             definition: .init(
                 file: definition.sourceFile, sha256: SHA256.hexDigest(of: Array(definition.sourceText.utf8)),
                 text: definition.sourceText),
-            seed: plan.seed, negativeRule: plan.ruleName, inputs: [digest.input(name: plan.inputName)],
-            counts: layout.counts, labels: .init(positive: definition.labels.positive, negative: definition.labels.negative),
+            seed: plan.seed, negativeRule: plan.ruleName, inputs: inputs,
+            counts: layout.counts, labels: .init(positive: plan.labels.positive, negative: plan.labels.negative),
             layout: .fixed, fields: layout.fields(plan, pass, vocabularyPaths: paths), featureCount: layout.featureCount,
             files: files, shards: shards)
     }

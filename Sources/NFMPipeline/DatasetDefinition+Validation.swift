@@ -26,16 +26,19 @@ extension DatasetDefinition {
 
     /// Checks every value and cross-reference; a failure is a `.definition` error naming the key path (and
     /// the offending value) and, for a parsed definition, its line and column. Guards, in order: name;
-    /// input delimiter and quote; columns; fields; labels; negatives (field, perPositive, rules, rule);
-    /// split; shardRows; zstdLevel. (`seed` is any 64-bit unsigned integer.)
+    /// input delimiter and quote; columns; fields; field specs (`FieldSpec`); label column or
+    /// labels + negatives; labels; negatives (field, perPositive, rules, rule); split; shardRows; zstdLevel.
+    /// (`seed` is any 64-bit unsigned integer.)
     public func validate() throws {
         guard Limits.nameBytes.contains(name.utf8.count) else {
             throw invalid("name", "must be 1…255 bytes, found \(name.utf8.count)")
         }
         try validateInput()
         try validateColumnsAndFields()
-        try validateLabels()
-        try validateNegatives()
+        try validateFieldSpecs()
+        try validateLabelSource()
+        if let labels { try validateLabels(labels) }
+        if let negatives { try validateNegatives(negatives) }
         try validateSplit()
         guard Limits.shardRows.contains(shardRows) else {
             throw invalid("shardRows", "must be 1…\(Limits.shardRows.upperBound) (2^24), found \(shardRows)")
@@ -92,6 +95,7 @@ extension DatasetDefinition {
         }
         var firstField: [String: Int] = [:]
         for (index, field) in fields.enumerated() {
+            guard !field.isEmpty else { throw invalid("fields[\(index)]", "is empty") }
             if let first = firstField[field] {
                 throw invalid("fields[\(index)]", "repeats fields[\(first)]", value: field)
             }
@@ -103,7 +107,7 @@ extension DatasetDefinition {
         }
     }
 
-    private func validateLabels() throws {
+    private func validateLabels(_ labels: Labels) throws {
         guard labels.positive.isFinite else { throw invalid("labels.positive", "must be finite") }
         guard labels.negative.isFinite else { throw invalid("labels.negative", "must be finite") }
         guard labels.positive != labels.negative else {
@@ -111,7 +115,7 @@ extension DatasetDefinition {
         }
     }
 
-    private func validateNegatives() throws {
+    private func validateNegatives(_ negatives: Negatives) throws {
         let corrupted = negatives.field
         guard fields.contains(corrupted) else {
             throw invalid("negatives.field", "is not one of the fields", value: corrupted)

@@ -19,6 +19,21 @@ import NFMFormat
 /// `columns` are the header names the input must contain (any order, extra columns ignored); `fields` the
 /// columns one-hot encoded, in feature-offset order. A negative copies a positive and replaces
 /// `negatives.field` with a value that the positive's *rule key* (the listed fields) never had.
+///
+/// Version 2 adds an explicit label column instead of sampled negatives, and typed fields (`FieldSpec`):
+/// ```json
+/// {
+///   "name": "criteo",
+///   "input": { "delimiter": "," },
+///   "label": { "column": "label", "type": "binary" },
+///   "minCount": 10,
+///   "fields": [ { "name": "I1", "type": "numeric", "transform": "log1p", "missing": "own-value" },
+///               { "name": "C1", "missing": "oov" }, "C2" ]
+/// }
+/// ```
+/// Defaults of optional keys: `input.quote` `"` (null: no quoting), `input.header` true, `columns` the
+/// fields' and the label's columns, `minCount` 1, `split` 0.7/0.2/0.1, `seed` 2017, `shardRows` 65,536,
+/// `zstdLevel` 3. Exactly one of `label` and `negatives` (with `labels`) is given.
 public struct DatasetDefinition: Sendable, Equatable {
     /// How the raw log is delimited and quoted.
     public struct Input: Sendable, Equatable {
@@ -72,12 +87,18 @@ public struct DatasetDefinition: Sendable, Equatable {
     public var input: Input
     /// Header columns the input must contain (any order; others are ignored).
     public var columns: [String]
-    /// The columns one-hot encoded, in feature-offset order.
+    /// The fields' names (their columns), in feature-offset order.
     public var fields: [String]
-    /// Label values of positives and negatives.
-    public var labels: Labels
-    /// Negative sampling.
-    public var negatives: Negatives
+    /// How each field encodes its cells, in the order of `fields` (version 1: all categorical).
+    public var fieldSpecs: [FieldSpec]
+    /// Label values of positives and sampled negatives; nil with an explicit `label` column.
+    public var labels: Labels?
+    /// Negative sampling; nil with an explicit `label` column.
+    public var negatives: Negatives?
+    /// The explicit label column (definition version 2); nil when negatives are sampled.
+    public var label: LabelColumn?
+    /// The default `minCount` of fields that do not set their own (1: keep every value).
+    public var minCount: Int
     /// Train/validation/test ratios.
     public var split: SplitRatios
     /// Default seed for negatives, split and order.
@@ -121,8 +142,12 @@ public struct DatasetDefinition: Sendable, Equatable {
     }
 
     /// Positions in `fields` of the rule key for `rule` (the definition's own rule when nil); an unknown
-    /// rule is a usage error (it comes from `--rule`).
+    /// rule is a usage error (it comes from `--rule`), and so is any rule for a definition that samples
+    /// no negatives.
     public func ruleKey(_ rule: String? = nil) throws -> [Int] {
+        guard let negatives else {
+            throw NFMError(.usage, "\(sourceFile) has an explicit label column and samples no negatives; --rule does not apply")
+        }
         let name = rule ?? negatives.rule
         guard let key = negatives.rules[name] else {
             throw NFMError(
@@ -139,5 +164,11 @@ public struct DatasetDefinition: Sendable, Equatable {
     }
 
     /// Index of the corrupted field in `fields` (`validate()` guarantees it is one of them; 0 otherwise).
-    public var corruptedField: Int { fields.firstIndex(of: negatives.field) ?? 0 }
+    public var corruptedField: Int { negatives.flatMap { fields.firstIndex(of: $0.field) } ?? 0 }
+
+    /// Whether instances come from an explicit label column (no negatives sampled).
+    public var hasLabelColumn: Bool { label != nil }
+
+    /// Whether every field gives each row exactly one feature of value 1, so shards use the fixed layout.
+    public var isOneHot: Bool { fieldSpecs.allSatisfy(\.isOneHot) }
 }

@@ -29,8 +29,8 @@ struct PlacementPass {
         permutation = FeistelPermutation(count: UInt64(layout.total), seed: plan.seed)
         featureOffsets = layout.offsets.map { UInt32(truncatingIfNeeded: $0) }
         unsampleableKeys = layout.unsampleableKeys
-        labelPositive = plan.definition.labels.positive.bitPattern
-        labelNegative = plan.definition.labels.negative.bitPattern
+        labelPositive = plan.labels.positive.bitPattern
+        labelNegative = plan.labels.negative.bitPattern
         fieldCount = plan.fieldCount
         corrupted = plan.corrupted
         valueCount = layout.valueCount

@@ -1,6 +1,7 @@
 import NFMFormat
 
-/// Pass 1 of a build (SPEC §2–3): reads the raw log once, maps its header, builds each field's
+/// Pass 1 of a build (SPEC §2–3): reads the raw inputs once (their headers are mapped by `InputSet`),
+/// builds each field's
 /// vocabulary in first-appearance order, the set of positive (rule key, corrupted value) pairs, and
 /// spills each positive as its local value indices followed by its rule-key id (`fieldCount + 1` words).
 ///
@@ -16,14 +17,13 @@ struct VocabularyPass {
     let positives: RecordSpill
     let rejects: RejectLog
     private(set) var counts = DatasetManifest.Counts()
-    private var mapping: HeaderMapping?
     private var record: [UInt32]
     private var keyTuple: [UInt32]
-    private let digest: InputDigest
+    private let inputs: InputSet
 
-    init(plan: BuildPlan, digest: InputDigest, scratchDirectory: String, rejectsPath: String) throws {
+    init(plan: BuildPlan, inputs: InputSet, scratchDirectory: String, rejectsPath: String) {
         self.plan = plan
-        self.digest = digest
+        self.inputs = inputs
         vocabularies = (0..<plan.fieldCount).map { _ in Vocabulary() }
         sampler = NegativeSampler(perPositive: plan.perPositive, seed: plan.seed)
         positives = RecordSpill(
@@ -32,36 +32,23 @@ struct VocabularyPass {
         rejects = RejectLog(path: rejectsPath, enabled: plan.skipBadRows)
         record = [UInt32](repeating: 0, count: plan.fieldCount + 1)
         keyTuple = [UInt32](repeating: 0, count: plan.ruleKey.count)
-        let definition = plan.definition
-        if !definition.input.header {
-            mapping = try HeaderMapping(columns: definition.columns, fields: definition.fields, file: plan.inputName)
-        }
     }
 
-    /// Reads every record of `reader`; throws `.input` for an empty input, one without data rows, or
-    /// (unless bad rows are skipped) the first malformed row.
-    mutating func run(_ reader: DelimitedReader) throws {
-        try reader.forEachRecord { row in try consume(row) }
-        guard mapping != nil else {
-            throw NFMError(.input, file: plan.inputName, line: 1, column: 1, "empty file: expected a header line")
-        }
+    /// Reads every data row of the inputs in order; throws `.input` for an empty first input, no data
+    /// rows at all, or (unless bad rows are skipped) the first malformed row, naming its input.
+    mutating func run() throws {
+        try inputs.forEachRow { row, mapping, file in try consume(row, mapping, file) }
         guard counts.positives > 0 else {
             throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: plan.inputName))
         }
     }
 
-    /// One record: the header, a rejected row, or a positive.
+    /// One data row of input `file`, whose columns `mapping` locates: a rejected row, or a positive.
     @inline(__always)
-    private mutating func consume(_ row: DelimitedReader.Record) throws {
-        guard let mapping else {
-            let definition = plan.definition
-            mapping = try HeaderMapping(
-                header: row, required: definition.columns, fields: definition.fields, file: plan.inputName)
-            return
-        }
+    private mutating func consume(_ row: DelimitedReader.Record, _ mapping: HeaderMapping, _ file: String) throws {
         counts.rowsRead += 1
         if let problem = row.problem ?? mapping.fieldCountProblem(row) {
-            try reject(row, problem)
+            try reject(row, problem, file)
             return
         }
         let fieldCount = plan.fieldCount
@@ -75,19 +62,20 @@ struct VocabularyPass {
         try record.withUnsafeBufferPointer { try positives.append($0) }
         counts.positives += 1
         if counts.rowsRead & 0xFFFF == 0, let progress = plan.progress {
-            progress(.init(phase: .read, done: digest.bytes, total: digest.expectedBytes, rows: counts.rowsRead))
+            progress(.init(phase: .read, done: inputs.bytesRead, total: inputs.expectedBytes, rows: counts.rowsRead))
         }
     }
 
-    /// A malformed row: an error, or with `skipBadRows` a line of `rejects.tsv`.
-    private mutating func reject(_ row: DelimitedReader.Record, _ problem: (line: Int, column: Int, message: String))
-        throws
-    {
+    /// A malformed row of input `file`: an error, or with `skipBadRows` a line of `rejects.tsv` (whose
+    /// reason starts with `FILE: ` when the build reads several inputs, as its line is that file's).
+    private mutating func reject(
+        _ row: DelimitedReader.Record, _ problem: (line: Int, column: Int, message: String), _ file: String
+    ) throws {
         guard plan.skipBadRows else {
-            throw NFMError(
-                .input, file: plan.inputName, line: problem.line, column: problem.column, problem.message)
+            throw NFMError(.input, file: file, line: problem.line, column: problem.column, problem.message)
         }
         counts.rowsRejected += 1
-        try rejects.add(line: problem.line, column: problem.column, reason: problem.message, raw: row.raw)
+        let reason = inputs.paths.count > 1 ? file + ": " + problem.message : problem.message
+        try rejects.add(line: problem.line, column: problem.column, reason: reason, raw: row.raw)
     }
 }

@@ -11,6 +11,13 @@ struct Build: ParsableCommand {
             default) and writes zstd shards, vocabularies, manifest.json and manifest.sha256 to --out. \
             The output depends only on the input, the definition, the rule and the seed.
 
+            --input may be repeated and may be a glob (*, ?, [...]; each pattern's matches are read in \
+            sorted byte order); the inputs are read in the order given, as one log. - reads standard input \
+            (at most once). Gzip and zstd inputs (.gz, .zst: recognised by their first bytes) are \
+            decompressed while streaming. The first input starts with the header line (when the definition \
+            has one); each later input may repeat it (its column order may differ) or start with data. The \
+            manifest lists every input with the size and SHA-256 of its stored bytes.
+
             --out must not exist or be an empty directory. --force replaces only a directory that nfm \
             wrote, and only after the input, the definition and every option have been checked; --out may \
             neither be nor contain the input or the definition. A second nfm writing the same --out fails \
@@ -20,7 +27,7 @@ struct Build: ParsableCommand {
     @Argument(help: "The pipeline definition (e.g. pipelines/frappe.json).")
     var definition: String
 
-    @Option(help: "The raw log (frappe.csv, tags.csv, …); exactly one.")
+    @Option(help: "A raw log (frappe.csv, part-*.csv.gz, - for standard input); repeatable, globs allowed.")
     var input: [String] = []
 
     @Option(help: "The output dataset directory (must not exist or be empty, unless --force).")
@@ -65,7 +72,7 @@ struct Build: ParsableCommand {
         try runMapped {
             let started = Date()
             var options = DatasetBuilder.Options(
-                definition: try DatasetDefinition.load(path: definition), inputPath: try singleInput(),
+                definition: try DatasetDefinition.load(path: definition), inputPaths: try InputPatterns.expand(input),
                 outputDirectory: out)
             options.definitionPath = definition
             options.seed = seed
@@ -86,16 +93,6 @@ struct Build: ParsableCommand {
                 Diagnostics.write(result.summary + "\n")
             }
         }
-    }
-
-    /// The one `--input`: several are refused (never silently reduced to the last one).
-    private func singleInput() throws -> String {
-        guard let first = input.first else { throw NFMError(.usage, "missing --input: the raw log to build from") }
-        guard input.count == 1 else {
-            throw NFMError(
-                .usage, "--input given \(input.count) times (\(input.joined(separator: ", "))); a build reads exactly one input")
-        }
-        return first
     }
 }
 

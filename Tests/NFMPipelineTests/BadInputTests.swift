@@ -53,7 +53,8 @@ import Testing
         #expect(message == "tags.csv:3:8: invalid UTF-8 byte 0xe9")
     }
 
-    /// Issue 7 §6: a byte-order mark is not part of the first column's name; compressed input is named.
+    /// Issue 7 §6: a byte-order mark is not part of the first column's name. Issue 9: gzip and zstd input
+    /// is decompressed, so a truncated stream is an error naming the input and the compressed byte.
     @Test func byteOrderMarkAndCompressedInput() throws {
         let directory = TestSupport.temporaryDirectory()
         let input = TestSupport.writeBytes(
@@ -61,9 +62,9 @@ import Testing
         let (_, manifest) = try TestSupport.build(definition: "movielens.json", input: input)
         #expect(manifest.counts.rowsRead == 3)
         let gzip = try failure([0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x8B])
-        #expect(gzip == "tags.csv:1:1: the file is gzip-compressed; decompress it first")
+        #expect(gzip.hasSuffix("/tags.csv: field compressed byte = 11: gzip stream is truncated"))
         let zstd = try failure([0x28, 0xB5, 0x2F, 0xFD, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00])
-        #expect(zstd == "tags.csv:1:1: the file is zstd-compressed; decompress it first")
+        #expect(zstd.hasSuffix("/tags.csv: field compressed byte = 10: zstd stream is truncated"))
     }
 
     @Test func definitionNamingAnUnknownColumn() throws {

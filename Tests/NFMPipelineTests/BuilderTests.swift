@@ -144,7 +144,7 @@ import Testing
         let cases: [(NFMError.Code, String, (inout DatasetBuilder.Options) -> Void)] = [
             (.definition, "shardRows", { $0.definition.shardRows = 1 << 40 }),
             (.definition, "shardRows", { $0.definition.shardRows = 0 }),
-            (.definition, "negatives.perPositive", { $0.definition.negatives.perPositive = -1 }),
+            (.definition, "negatives.perPositive", { $0.definition.negatives?.perPositive = -1 }),
             (.definition, "zstdLevel", { $0.definition.zstdLevel = 99 }),
             (.usage, "nosuchrule", { $0.rule = "nosuchrule" }),
             (.usage, "threads", { $0.threads = 0 }),

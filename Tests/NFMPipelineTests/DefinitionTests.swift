@@ -48,7 +48,7 @@ func definitionError(_ text: String, file: String = "d.json") -> NFMError? {
     @Test func theBaseDefinitionParses() throws {
         let definition = try DatasetDefinition.parse(text: DefinitionText.text(), file: "d.json")
         #expect(definition.input.quote == "\"" && definition.input.delimiter == ";")
-        #expect(definition.negatives.rules["page-device"] == ["page", "device"])
+        #expect(definition.negatives?.rules["page-device"] == ["page", "device"])
         #expect(definition.seed == 5 && definition.shardRows == 7 && definition.zstdLevel == 1)
         #expect(definition.sourceText == DefinitionText.text())
         let bytes = [0xEF, 0xBB, 0xBF] + Array(DefinitionText.text().utf8)
@@ -108,12 +108,12 @@ func definitionError(_ text: String, file: String = "d.json") -> NFMError? {
     /// (changes, key path, message fragment): type and representability errors found while decoding.
     static let typeErrors: [([String: String?], String, String)] = [
         (["name": nil], "name", "missing key"),
-        (["input": #"{ "delimiter": ";" }"#], "input.header", "missing key"),
+        (["input": #"{ "quote": null }"#], "input.delimiter", "missing key"),
         (["input": #"{ "delimiter": ";", "header": "yes" }"#], "input.header", "must be true or false, found a string"),
         (["input": "[]"], "input", "must be an object, found an array"),
         (["input": #"{ "delimiter": ";", "quote": 34, "header": true }"#], "input.quote", "must be a string or null, found a number"),
         (["columns": #""user""#], "columns", "must be an array of strings, found a string"),
-        (["fields": #"["device", 2]"#], "fields[1]", "must be a string, found a number"),
+        (["fields": #"["device", 2]"#], "fields[1]", "must be a field name or an object, found a number"),
         (["seed": "-1"], "seed", "outside 0…18446744073709551615"),
         (["seed": "1.5"], "seed", "must be an integer (no fraction or exponent)"),
         (["shardRows": "3e9"], "shardRows", "must be an integer (no fraction or exponent)"),
@@ -244,11 +244,11 @@ func definitionError(_ text: String, file: String = "d.json") -> NFMError? {
     @Test func programmaticChangesAreValidatedToo() throws {
         let valid = try DatasetDefinition.parse(text: DefinitionText.text(), file: "d.json")
         var definition = valid
-        definition.labels.positive = .nan
+        definition.labels?.positive = .nan
         let label = #expect(throws: NFMError.self) { try definition.validate() }
         #expect(label?.position?.field == "labels.positive" && label?.message == "must be finite")
         definition = valid
-        definition.labels.negative = -.infinity
+        definition.labels?.negative = -.infinity
         #expect((#expect(throws: NFMError.self) { try definition.validate() })?.position?.field == "labels.negative")
         definition = valid
         definition.split.test = .nan
@@ -258,7 +258,7 @@ func definitionError(_ text: String, file: String = "d.json") -> NFMError? {
         definition.shardRows = Int.max
         #expect((#expect(throws: NFMError.self) { try definition.validate() })?.position?.field == "shardRows")
         definition = valid
-        definition.negatives.rules["page"] = ["nope"]
+        definition.negatives?.rules["page"] = ["nope"]
         let rule = #expect(throws: NFMError.self) { try definition.ruleKey("page") }
         #expect(rule?.code == .definition && rule?.position?.value == "nope")
         try valid.validate()
