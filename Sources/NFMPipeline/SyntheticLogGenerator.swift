@@ -16,7 +16,10 @@ public enum SyntheticLogGenerator {
     /// The log format: Frappe's TSV, MovieLens' `tags.csv`, the Criteo CSV of DeepCTR's `criteo_sample.txt`,
     /// or the MovieLens-1M ratings CSV of DeepCTR's `movielens_sample.txt`.
     public enum Kind: String, CaseIterable, Sendable {
+        /// `frappe` Frappe's TSV (`frappe.csv` columns), `movielens` MovieLens' `tags.csv`, `criteo` a
+        /// Criteo-shaped click log (`SyntheticClickLog`); the raw values are `nfm synth`'s names.
         case frappe, movielens, criteo
+        /// A MovieLens-1M-shaped rating log (`SyntheticRatingsLog`), `nfm synth movielens-ratings`.
         case movielensRatings = "movielens-ratings"
     }
 
