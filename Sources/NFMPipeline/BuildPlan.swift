@@ -102,7 +102,7 @@ struct BuildPlan {
     func openInputs() throws -> InputSet {
         let inputs = try InputSet(
             paths: inputPaths, format: format, header: definition.input.header, columns: definition.columns,
-            fields: definition.fields, readBufferSize: readBufferSize)
+            fields: definition.fields + (definition.label.map { [$0.column] } ?? []), readBufferSize: readBufferSize)
         try inputs.checkHeaders()
         return inputs
     }

@@ -146,6 +146,7 @@ public enum DatasetBuilder {
 
     /// Runs the passes into `out` (already claimed) and returns the manifest, not yet written.
     static func run(_ plan: BuildPlan, _ inputs: InputSet, into out: String) throws -> DatasetManifest {
+        if let label = plan.definition.label { return try LabelledBuild.run(plan, label, inputs, into: out) }
         let scratch = out + "/.scratch"
         try FileSystem.createDirectory(scratch)
         var vocabularyPass = VocabularyPass(

@@ -1,7 +1,10 @@
 import Foundation
 import NFMFormat
+import NFMRandom
 
-/// Writes synthetic raw logs in the Frappe (TSV) and MovieLens `tags.csv` (RFC 4180 CSV) formats.
+/// Writes synthetic raw logs in the Frappe (TSV) and MovieLens `tags.csv` (RFC 4180 CSV) formats, and
+/// dispatches the Criteo-shaped click logs (`SyntheticClickLog`) and MovieLens-1M-shaped rating logs
+/// (`SyntheticRatingsLog`).
 ///
 /// Users, items, movies and tags follow Zipf-like popularity (P(rank r) ∝ (r + 1)^-s); Frappe context
 /// columns are drawn per row, with `isweekend` consistent with `weekday`, `cost` fixed per item and
@@ -10,8 +13,12 @@ import NFMFormat
 /// proportions of the real data (MovieLens as in the paper: 668,953 rows, 17,045 users, 23,743 movies,
 /// 49,657 tags). Output is a pure function of (kind, rows, seed).
 public enum SyntheticLogGenerator {
-    /// The log format: Frappe's TSV or MovieLens' `tags.csv`.
-    public enum Kind: String, CaseIterable, Sendable { case frappe, movielens }
+    /// The log format: Frappe's TSV, MovieLens' `tags.csv`, the Criteo CSV of DeepCTR's `criteo_sample.txt`,
+    /// or the MovieLens-1M ratings CSV of DeepCTR's `movielens_sample.txt`.
+    public enum Kind: String, CaseIterable, Sendable {
+        case frappe, movielens, criteo
+        case movielensRatings = "movielens-ratings"
+    }
 
     /// Calls `sink` with the log's bytes in chunks of about 1 MiB: the header line, then `rows` records.
     public static func write(kind: Kind, rows: Int, seed: UInt64, to sink: (UnsafeRawBufferPointer) throws -> Void)
@@ -19,10 +26,12 @@ public enum SyntheticLogGenerator {
     {
         var out = [UInt8]()
         out.reserveCapacity(1 << 20)
-        var random = SplitMix64(seed: seed, stream: 77, index: 0)
+        var random = SplitMix64(seed: seed, stream: .syntheticRows, index: 0)
         switch kind {
         case .frappe: try writeFrappe(rows: rows, random: &random, out: &out, sink: sink)
         case .movielens: try writeMovieLens(rows: rows, random: &random, out: &out, sink: sink)
+        case .criteo: return try SyntheticClickLog.write(rows: rows, seed: seed, to: sink)
+        case .movielensRatings: return try SyntheticRatingsLog.write(rows: rows, seed: seed, to: sink)
         }
         try flush(&out, sink, force: true)
     }
@@ -55,7 +64,7 @@ public enum SyntheticLogGenerator {
             let user = userZipf.sample(&random)
             let item = itemZipf.sample(&random)
             let weekday = Int(random.below(7))
-            var h = SplitMix64(seed: UInt64(user), stream: 5, index: 0)
+            var h = SplitMix64(seed: UInt64(user), stream: .syntheticUser, index: 0)
             let country = Int(h.below(80))
             let city = Int(h.below(233))
             append(&out, user)

@@ -104,11 +104,15 @@ public struct Vocabulary: Sendable {
 extension Vocabulary {
     /// The vocabulary file: a header line `index<TAB>count<TAB>value`, then one line per value in index
     /// order. Values are escaped: `\\` for backslash, `\t`, `\n`, `\r` for tab and line breaks.
-    public func fileBytes() -> [UInt8] {
+    public func fileBytes() -> [UInt8] { fileBytes(keeping: Array(0..<counts.count)) }
+
+    /// The vocabulary file of the values `kept` (indices of this vocabulary), renumbered `0..<kept.count`
+    /// in that order: what a field with `minCount` keeps.
+    public func fileBytes(keeping kept: [Int]) -> [UInt8] {
         var out = Array("index\tcount\tvalue\n".utf8)
-        out.reserveCapacity(arena.count + counts.count * 12)
-        for index in 0..<counts.count {
-            out.append(contentsOf: String(index).utf8)
+        out.reserveCapacity(arena.count + kept.count * 12)
+        for (newIndex, index) in kept.enumerated() {
+            out.append(contentsOf: String(newIndex).utf8)
             out.append(9)
             out.append(contentsOf: String(counts[index]).utf8)
             out.append(9)

@@ -43,6 +43,9 @@ public struct RandomStream: Sendable, Hashable, CustomStringConvertible {
     public static let syntheticRatingUser = RandomStream(id: 93, name: "synthetic-rating-user")
     /// A synthetic movie's traits, seeded by the movie id.
     public static let syntheticRatingMovie = RandomStream(id: 94, name: "synthetic-rating-movie")
+    /// The per-column keys of a synthetic click log's value hashes and hidden click effects, indexed by
+    /// column (`SyntheticClickModel`).
+    public static let syntheticClickValues = RandomStream(id: 95, name: "synthetic-click-values")
 
     // MARK: sequential (Xoshiro256(seed: stream.seed(seed)))
 
@@ -56,6 +59,6 @@ public struct RandomStream: Sendable, Hashable, CustomStringConvertible {
     /// Every stream of the table, counter-based first.
     public static let all: [RandomStream] = [
         negatives, permutation, syntheticUser, syntheticRows, syntheticClicks, syntheticRatings,
-        syntheticRatingUser, syntheticRatingMovie, initialization, shuffle, dropout,
+        syntheticRatingUser, syntheticRatingMovie, syntheticClickValues, initialization, shuffle, dropout,
     ]
 }

@@ -5,9 +5,21 @@ import NFMPipeline
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a synthetic raw log in the Frappe (TSV) or MovieLens tags.csv format.")
+        abstract: "Write a synthetic raw log in the format of a real one (Frappe, MovieLens, Criteo).",
+        discussion: """
+            Kinds (sizes scale with --rows; output is a pure function of kind, rows, seed):
+              frappe             Frappe TSV: user, item, cnt and 8 context columns
+              movielens          MovieLens tags.csv: userId,movieId,tag,timestamp
+              criteo             Criteo CSV as DeepCTR's criteo_sample.txt: label
+                                 0/1 (25 % clicks, learnable), I1..I13 heavy-tailed
+                                 counts with missing cells, C1..C26 hashes with
+                                 power-law frequencies (about 275 bytes a row)
+              movielens-ratings  MovieLens-1M ratings as DeepCTR's
+                                 movielens_sample.txt: rating 1-5, quoted titles,
+                                 genres like Comedy|Drama, user attributes
+            """)
 
-    @Argument(help: "frappe or movielens.")
+    @Argument(help: "frappe, movielens, criteo or movielens-ratings.")
     var kind: String
 
     @Option(help: "Number of data rows.")
@@ -24,14 +36,15 @@ struct Synth: ParsableCommand {
 
     func validate() throws {
         guard SyntheticLogGenerator.Kind(rawValue: kind) != nil else {
-            throw ValidationError("kind must be one of: frappe, movielens")
+            let kinds = SyntheticLogGenerator.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("kind must be one of: \(kinds)")
         }
         guard rows >= 1 else { throw ValidationError("--rows must be ≥ 1") }
     }
 
     func run() throws {
         try runMapped {
-            let kind = SyntheticLogGenerator.Kind(rawValue: kind)!
+            guard let kind = SyntheticLogGenerator.Kind(rawValue: kind) else { return }  // checked in validate()
             if let out {
                 let file = try AtomicFileWriter(path: out, force: force, inputs: [])
                 try SyntheticLogGenerator.write(kind: kind, rows: rows, seed: seed) { try file.write($0) }

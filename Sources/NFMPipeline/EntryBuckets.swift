@@ -1,0 +1,56 @@
+import NFMFormat
+
+/// A labelled build's instances held by position `p ∈ 0..<total`, for rows of varying length: bucket
+/// `⌊p / capacity⌋` receives the record `[slot, label bits, index₀, value₀ bits, index₁, …]` with
+/// `slot = p mod capacity`, and `load(_:)` gives one bucket back indexed by slot.
+///
+/// `capacity = max(1, ⌊budget / 2 / (4 · w)⌋)` positions with `w = 4 + 2 · (entries / rows)` words per
+/// record on average (positions are a random permutation, so buckets fill evenly); a single bucket keeps
+/// up to ½ of the budget in memory, several share ¼ for their write buffers. The positions, not the
+/// buffers, decide the order: output never depends on the budget.
+struct EntryBuckets {
+    let total: Int
+    /// Positions per bucket.
+    let capacity: Int
+    /// Number of buckets, `⌈total / capacity⌉`.
+    let count: Int
+    private let spills: [WordSpill]
+
+    init(total: Int, entries: Int, memoryBudget: Int, scratchDirectory: String) {
+        self.total = total
+        let wordsPerRecord = 4 + 2 * (entries + total - 1) / max(total, 1)
+        capacity = min(max(1, memoryBudget / 2 / (4 * wordsPerRecord)), Int(UInt32.max))
+        count = max(1, (total + capacity - 1) / capacity)
+        let limit = count == 1 ? memoryBudget / 2 : memoryBudget / (4 * count)
+        spills = (0..<count).map { b in WordSpill(memoryLimit: limit, path: scratchDirectory + "/entries-\(b)") }
+    }
+
+    /// Puts `record` (slot word first, filled in here) at `position`.
+    @inline(__always)
+    mutating func place(_ record: inout [UInt32], at position: Int) throws {
+        record[0] = UInt32(truncatingIfNeeded: position % capacity)
+        try record.withUnsafeBufferPointer { try spills[position / capacity].append($0) }
+    }
+
+    /// Bucket `bucket`'s records: its positions, the words of its records (without the slot word) and,
+    /// per slot, the range of its record in those words. Frees the bucket's spill.
+    func load(_ bucket: Int) throws -> (positions: Range<Int>, words: [UInt32], ranges: [Range<Int>]) {
+        let base = bucket * capacity
+        let positions = base..<min(base + capacity, total)
+        var words: [UInt32] = []
+        var ranges = [Range<Int>](repeating: 0..<0, count: positions.count)
+        var filled = 0
+        try spills[bucket].forEachRecord { record in
+            let slot = Int(record[0])
+            guard slot < ranges.count else { throw NFMError(.io, "scratch bucket \(bucket) holds slot \(slot) of \(ranges.count)") }
+            words.append(contentsOf: record.dropFirst())
+            ranges[slot] = words.count - record.count + 1..<words.count
+            filled += 1
+        }
+        spills[bucket].removeAll()
+        guard filled == positions.count else {
+            throw NFMError(.sampling, "bucket \(bucket) holds \(filled) instances, expected \(positions.count)")
+        }
+        return (positions, words, ranges)
+    }
+}

@@ -1,0 +1,66 @@
+import NFMFormat
+
+/// The last stage of a labelled build: empties the entry buckets in position order into the three split
+/// writers (positions `0..<b₀` train, `b₀..<b₁` validation, the rest test), applying each standardized
+/// field's train statistics, x ↦ Float((x − μ) / σ). Shards use the fixed layout when every field is one-hot
+/// (`DatasetDefinition.isOneHot`), the sparse layout with values otherwise.
+struct LabelledEmitter {
+    let layout: ShardBlock.Layout
+    private let writers: [ShardWriter]
+    private let boundaries: (Int, Int)
+    /// Global index of each standardized field's value feature → (μ, σ).
+    private let standardize: [UInt32: (mean: Double, stddev: Double)]
+    private let progress: ((DatasetBuilder.Progress) -> Void)?
+
+    init(plan: BuildPlan, layout: LabelledLayout, statistics: [Int: (mean: Double, stddev: Double)], directory: String) throws {
+        let shardLayout: ShardBlock.Layout = plan.definition.isOneHot ? .fixed : .sparse
+        self.layout = shardLayout
+        writers = try Split.allCases.map { split in
+            try ShardWriter(
+                directory: directory, split: split, layout: shardLayout, fieldCount: plan.fieldCount,
+                rowsPerShard: plan.definition.shardRows, level: plan.definition.zstdLevel, threads: plan.threads)
+        }
+        boundaries = layout.boundaries
+        var standardize: [UInt32: (mean: Double, stddev: Double)] = [:]
+        for (f, stats) in statistics { standardize[UInt32(layout.offsets[f])] = stats }
+        self.standardize = standardize
+        progress = plan.progress
+    }
+
+    /// Writes every instance of `buckets` and finishes the writers; returns the shards written.
+    func emit(_ buckets: EntryBuckets) throws -> [DatasetManifest.Shard] {
+        var indices: [UInt32] = []
+        var values: [Float] = []
+        for bucket in 0..<buckets.count {
+            let (positions, words, ranges) = try buckets.load(bucket)
+            for (slot, position) in positions.enumerated() {
+                let split = position < boundaries.0 ? 0 : position < boundaries.1 ? 1 : 2
+                let range = ranges[slot]
+                let label = Float(bitPattern: words[range.lowerBound])
+                indices.removeAll(keepingCapacity: true)
+                values.removeAll(keepingCapacity: true)
+                var e = range.lowerBound + 1
+                while e < range.upperBound {
+                    indices.append(words[e])
+                    values.append(value(of: words[e], Float(bitPattern: words[e + 1])))
+                    e += 2
+                }
+                if layout == .fixed {
+                    try indices.withUnsafeBufferPointer { try writers[split].append(label: label, features: $0) }
+                } else {
+                    try writers[split].append(label: label, indices: indices, values: values)
+                }
+            }
+            progress?(.init(phase: .write, done: positions.upperBound, total: buckets.total, rows: nil))
+        }
+        var shards: [DatasetManifest.Shard] = []
+        for writer in writers { shards += try writer.finish() }
+        return shards
+    }
+
+    @inline(__always)
+    private func value(of index: UInt32, _ x: Float) -> Float {
+        guard !standardize.isEmpty, let stats = standardize[index] else { return x }
+        return Float((Double(x) - stats.mean) / stats.stddev)
+    }
+}

@@ -1,0 +1,167 @@
+import NFMFormat
+
+/// Pass 1 of a labelled build (an explicit label column, definition version 2): reads every input once,
+/// parses each row's label and cells, grows the vocabularies in first-appearance order, and spills the
+/// row as words for pass 2.
+///
+/// A row's record is `[label bits]` followed, per field in order, by:
+/// - one-hot vocabulary fields (categorical, bucketized numeric): the value's first-appearance index, or
+///   `oovWord` (an empty cell with `missing: oov`) or `noneWord` (an empty bucketized cell with
+///   `missing: zero`);
+/// - kept numeric fields: the bits of `Float(t(x))`, or `noneWord` for an empty cell;
+/// - multi-valued fields: the number n of values, then their n first-appearance indices.
+///
+/// Every cell is parsed before any vocabulary changes, so a rejected row leaves no trace in the counts.
+/// O(bytes of input) time; memory: the vocabularies and at most ¼ of the budget for spilled rows.
+struct LabelledPass {
+    /// An empty cell that gives no feature (`missing: zero`); not a finite float's bits.
+    static let noneWord: UInt32 = 0xFFFF_FFFF
+    /// An empty cell mapped to the field's OOV feature (`missing: oov`).
+    static let oovWord: UInt32 = 0xFFFF_FFFE
+
+    let plan: BuildPlan
+    let specs: [FieldSpec]
+    let label: LabelColumn
+    private let inputs: InputSet
+    private(set) var vocabularies: [Vocabulary]
+    let rows: WordSpill
+    let rejects: RejectLog
+    private(set) var counts = DatasetManifest.Counts()
+    /// Smallest, largest and summed label of the accepted rows.
+    private(set) var labelRange: (minimum: Float, maximum: Float, sum: Double) = (.infinity, -.infinity, 0)
+    /// Entries over all accepted rows (sizes the position buckets).
+    private(set) var entries = 0
+    private var record: [UInt32] = []
+    /// Parsed numbers of the current row, by field (numeric fields only).
+    private var numbers: [Double?]
+    private let separators: [UInt8]
+
+    init(plan: BuildPlan, label: LabelColumn, inputs: InputSet, scratchDirectory: String, rejectsPath: String) {
+        self.plan = plan
+        self.label = label
+        self.inputs = inputs
+        specs = plan.definition.fieldSpecs
+        vocabularies = specs.map { _ in Vocabulary() }
+        rows = WordSpill(memoryLimit: plan.memoryBudget / 4, path: scratchDirectory + "/rows")
+        rejects = RejectLog(path: rejectsPath, enabled: plan.skipBadRows)
+        numbers = [Double?](repeating: nil, count: specs.count)
+        separators = specs.map { $0.separator.utf8.first ?? UInt8(ascii: "|") }
+    }
+
+    /// Reads every row of the inputs; throws `.input` for inputs without valid data rows or (unless bad
+    /// rows are skipped) the first malformed row.
+    mutating func run() throws {
+        try inputs.forEachRow { row, mapping, file in try consume(row, mapping, file) }
+        guard counts.positives > 0 else {
+            throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: inputs.names.first))
+        }
+    }
+
+    private mutating func consume(_ row: DelimitedReader.Record, _ mapping: HeaderMapping, _ file: String) throws {
+        counts.rowsRead += 1
+        if let problem = row.problem ?? mapping.fieldCountProblem(row) {
+            try reject(row, problem, file)
+            return
+        }
+        let labelColumn = mapping.columnOfField[specs.count]
+        guard let value = label.value(of: row.field(labelColumn)) else {
+            let expected = label.kind == .real ? "a number" : "one of \(label.map.keys.sorted())"
+            let found = NFMError.excerpt(row.string(labelColumn))
+            try reject(
+                row, (row.line(ofField: labelColumn), row.column(ofField: labelColumn), "label: expected \(expected), found '\(found)'"),
+                file)
+            return
+        }
+        if let problem = parseNumbers(row, mapping) {
+            try reject(row, problem, file)
+            return
+        }
+        record.removeAll(keepingCapacity: true)
+        record.append(value.bitPattern)
+        for f in 0..<specs.count { encode(f, row.field(mapping.columnOfField[f])) }
+        try record.withUnsafeBufferPointer { try rows.append($0) }
+        counts.positives += 1
+        labelRange = (min(labelRange.minimum, value), max(labelRange.maximum, value), labelRange.sum + Double(value))
+        if counts.rowsRead & 0xFFFF == 0, let progress = plan.progress {
+            progress(.init(phase: .read, done: inputs.bytesRead, total: inputs.expectedBytes, rows: counts.rowsRead))
+        }
+    }
+
+    /// Parses the numeric cells into `numbers` (nil for an empty cell); the problem of the first cell that
+    /// is not a number, or whose transformed value is not finite as a 32-bit float.
+    private mutating func parseNumbers(_ row: DelimitedReader.Record, _ mapping: HeaderMapping)
+        -> (line: Int, column: Int, message: String)?
+    {
+        for (f, spec) in specs.enumerated() where spec.kind == .numeric {
+            let column = mapping.columnOfField[f]
+            let cell = row.field(column)
+            guard !cell.isEmpty else {
+                numbers[f] = nil
+                continue
+            }
+            guard let x = NumericCell.parse(cell), spec.bucketing != nil || Float(spec.transformed(x)).isFinite else {
+                let found = NFMError.excerpt(row.string(column))
+                return (row.line(ofField: column), row.column(ofField: column), "field \(spec.name): expected a number, found '\(found)'")
+            }
+            numbers[f] = x
+        }
+        return nil
+    }
+
+    /// Appends field `f`'s words for `cell` to `record` (see the type's summary).
+    @inline(__always)
+    private mutating func encode(_ f: Int, _ cell: UnsafeBufferPointer<UInt8>) {
+        let spec = specs[f]
+        switch spec.kind {
+        case .categorical:
+            record.append(
+                cell.isEmpty && spec.missing == .oov ? LabelledPass.oovWord : UInt32(vocabularies[f].encode(cell)))
+            entries += 1
+        case .numeric:
+            encodeNumber(f, spec)
+        case .multi:
+            let countIndex = record.count
+            record.append(0)
+            var start = 0
+            for i in 0...cell.count where i == cell.count || cell[i] == separators[f] {
+                if i > start {
+                    record.append(UInt32(vocabularies[f].encode(UnsafeBufferPointer(rebasing: cell[start..<i]))))
+                }
+                start = i + 1
+            }
+            record[countIndex] = UInt32(record.count - countIndex - 1)
+            entries += record.count - countIndex - 1
+        }
+    }
+
+    private mutating func encodeNumber(_ f: Int, _ spec: FieldSpec) {
+        guard let x = numbers[f] else {
+            if spec.missing == .zero {
+                record.append(LabelledPass.noneWord)
+                return
+            }
+            entries += 1
+            record.append(spec.bucketing == nil ? LabelledPass.noneWord : UInt32(vocabularies[f].encode(UnsafeBufferPointer(start: nil, count: 0))))
+            return
+        }
+        entries += 1
+        guard spec.bucketing != nil else {
+            record.append(Float(spec.transformed(x)).bitPattern)
+            return
+        }
+        var name = spec.bucketName(x)
+        record.append(name.withUTF8 { UInt32(vocabularies[f].encode($0)) })
+    }
+
+    /// A malformed row of input `file`: an error, or with `skipBadRows` a line of `rejects.tsv`.
+    private mutating func reject(
+        _ row: DelimitedReader.Record, _ problem: (line: Int, column: Int, message: String), _ file: String
+    ) throws {
+        guard plan.skipBadRows else {
+            throw NFMError(.input, file: file, line: problem.line, column: problem.column, problem.message)
+        }
+        counts.rowsRejected += 1
+        let reason = inputs.paths.count > 1 ? file + ": " + problem.message : problem.message
+        try rejects.add(line: problem.line, column: problem.column, reason: reason, raw: row.raw)
+    }
+}
