@@ -82,11 +82,14 @@ extension RawRowEncoder {
             self.stddev = stddev
         }
 
-        /// xᵢ of a kept number x: `Float((x − mean) / stddev)` when standardized, else `Float(t(x))`.
+        /// xᵢ of a kept number x as the build computes it: `v = Float(t(x))`, and when standardized
+        /// `Float((Double(v) − mean) / stddev)` (the build stores v and standardizes it once the train
+        /// split's statistics are known).
         @inline(__always)
         func value(of x: Double) -> Float {
-            if let mean, let stddev { return Float((x - mean) / stddev) }
-            return Float(spec.transformed(x))
+            let stored = Float(spec.transformed(x))
+            guard let mean, let stddev else { return stored }
+            return Float((Double(stored) - mean) / stddev)
         }
 
         /// Whether the field can give an entry a value other than 1 (kept numbers, `weight: mean`).
