@@ -135,4 +135,23 @@ import Testing
         #expect(predictions.count == 400 && predictions.allSatisfy { (0...1).contains($0) })
         #expect((report.oovByField?["site"] ?? 0) > 0 && (report.oovByField?["dev"] ?? 0) > 0)
     }
+
+    static let criteoSample = TestSupport.packageRoot + "/../shared/datasets/deepctr-samples/criteo_sample.txt"
+
+    /// DeepCTR's Criteo sample with `pipelines/criteo.json`: re-encoding its 200 rows gives the stored
+    /// instances exactly (numbers with empties and negatives, minCount-10 OOV features).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: criteoSample)))
+    func criteoSampleReencodesToTheStoredInstances() throws {
+        let (directory, manifest) = try TestSupport.build(definition: "criteo.json", input: Self.criteoSample)
+        defer { FileSystem.remove((directory as NSString).deletingLastPathComponent) }
+        let text = String(decoding: try ReadableFile.readAll(Self.criteoSample), as: UTF8.self)
+        var labels: [Int: Float] = [:]
+        for (k, line) in text.split(separator: "\n").enumerated().dropFirst() {
+            labels[k + 1] = try #require(Float(line.prefix { $0 != "," }))
+        }
+        let encoder = try RawRowEncoder(datasetDirectory: directory, manifest: manifest)
+        let encoded = try Self.encoded(encoder, Self.criteoSample, labels: labels)
+        #expect(encoded.count == 200)
+        #expect(encoded == (try Self.stored(directory, manifest)))
+    }
 }
