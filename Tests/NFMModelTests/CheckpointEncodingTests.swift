@@ -52,6 +52,12 @@ import Testing
         let decoded = try Checkpoint.decode(try original.encoded(), name: "m.nfmc")
         #expect(decoded.header.dataset == original.header.dataset)
         #expect(decoded.header.dataset.fields[1].mean == 5 && decoded.header.dataset.fields[0].oov == 2)
+        // export-model's config.json carries the same field encodings.
+        let config = try ModelExport.Config(checkpoint: decoded)
+        #expect(config.fields.map(\.oov) == [2, nil, nil] && config.fields.map(\.kind) == [nil, "numeric", "multi"])
+        #expect(config.fields[1].mean == 5 && config.fields[1].stddev == 2)
+        let json = String(decoding: try config.encoded(), as: UTF8.self)
+        #expect(json.contains("\"oov\" : 2") && json.contains("\"stddev\" : 2"))
         let scratch = TestSupport.temporaryDirectory()
         defer { FileSystem.remove(scratch) }
         let input = TestSupport.write("site,cnt,tags,click\nb,7,drama|comedy,1\nzz,,,0\n", named: "rows.csv", in: scratch)
