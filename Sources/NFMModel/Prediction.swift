@@ -167,9 +167,14 @@ public enum Prediction {
                     return
                 }
             }
-            for (feature, value) in zip(row.features, row.values) where feature != .max {
-                batch.indices.append(feature)
-                if withValues { batch.values.append(value) }
+            if row.unseenFields.isEmpty {
+                batch.indices.append(contentsOf: row.features)
+                if withValues { batch.values.append(contentsOf: row.values) }
+            } else {
+                for (feature, value) in zip(row.features, row.values) where feature != .max {
+                    batch.indices.append(feature)
+                    if withValues { batch.values.append(value) }
+                }
             }
             try batch.endRow(line: row.line, output)
         }

@@ -32,17 +32,19 @@ public final class RawRowEncoder {
     /// Feature offset of each field.
     public var offsets: [Int] { fields.map(\.offset) }
     /// The kept values of each field (empty for kept numbers), in the definition's `fields` order.
-    public var vocabularies: [Vocabulary] { fields.map { $0.vocabulary ?? Vocabulary() } }
+    public let vocabularies: [Vocabulary]
     /// Whether some entry may have a value other than 1 (so predictions need `SparseRows.values`).
     public var hasValues: Bool { fields.contains { $0.hasValues } }
-    private let separators: [UInt8]
+    /// Per field, what the per-cell loop reads (plain values: no reference counting per cell).
+    private let codes: [RawCellCode]
 
     /// An encoder over `fields` (one per field of `definition`, as `FieldEncoding.init` checked them).
     public init(definition: DatasetDefinition, fields: [FieldEncoding]) {
         precondition(fields.count == definition.fields.count)
         self.definition = definition
         self.fields = fields
-        separators = fields.map { $0.spec.separator.utf8.first ?? UInt8(ascii: "|") }
+        vocabularies = fields.map { $0.vocabulary ?? Vocabulary() }
+        codes = fields.map(RawCellCode.init)
     }
 
     /// An encoder of a definition whose fields are all plain categorical (every value kept), over one
@@ -90,10 +92,10 @@ public final class RawRowEncoder {
     /// `.zst` file is decompressed, `-` is standard input) and calls `body` per data row. Malformed rows
     /// (and numeric cells that are not numbers) are `.input` errors with file, line and column.
     public func encode(path: String, _ body: (RawRow) throws -> Void) throws {
-        let input = try RawInput(path: path)
-        let name = path == "-" ? input.displayName : (path as NSString).lastPathComponent
+        let name = path == "-" ? "<stdin>" : (path as NSString).lastPathComponent
         let reader = try DelimitedReader(
-            source: input, name: name, format: try BuildPlan.readerFormat(of: definition.input, file: definition.sourceFile))
+            source: try Self.source(path), name: name,
+            format: try BuildPlan.readerFormat(of: definition.input, file: definition.sourceFile))
         var mapping: HeaderMapping? =
             definition.input.header
             ? nil : try HeaderMapping(columns: definition.columns, fields: definition.fields, file: name)
@@ -117,59 +119,115 @@ public final class RawRowEncoder {
         }
     }
 
+    /// The bytes of `path`: a plain regular file is read directly; a gzip or zstd file (by its first bytes),
+    /// a stream and `-` (standard input) go through `RawInput`, which decompresses (and hashes, which
+    /// prediction does not need, hence the direct path for the common case).
+    static func source(_ path: String) throws -> any ByteSource {
+        if path != "-", let file = try? ReadableFile(path: path) {
+            var magic = [UInt8](repeating: 0, count: 4)
+            let count = try magic.withUnsafeMutableBytes { try file.read(into: $0) }
+            let head = magic.prefix(count)
+            if !head.starts(with: [0x1F, 0x8B]) && !head.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) {
+                return try ReadableFile(path: path)
+            }
+        }
+        return try RawInput(path: path)
+    }
+
     /// Appends field `f`'s entries for the cell at `column` of `record` (see `FieldEncoding`).
+    @inline(__always)
     private func encodeCell(
         _ f: Int, _ record: DelimitedReader.Record, _ column: Int, into row: inout RowBuilder, file: String
     ) throws {
-        let field = fields[f]
+        let code = codes[f]
         let cell = record.field(column)
-        switch field.spec.kind {
+        switch code.kind {
         case .categorical:
-            if cell.isEmpty && field.spec.missing == .oov {
-                row.appendOOV(f, field)
+            if cell.isEmpty && code.emptyIsOOV {
+                row.appendOOV(f, code)
             } else {
-                row.lookUp(f, field, cell, value: 1)
+                row.resolve(f, code, vocabularies[f].index(of: cell), cell, value: 1)
             }
         case .multi:
-            var pieces: [Range<Int>] = []
+            var pieces = 0
             var start = 0
-            for i in 0...cell.count where i == cell.count || cell[i] == separators[f] {
-                if i > start { pieces.append(start..<i) }
+            for i in 0...cell.count where i == cell.count || cell[i] == code.separator {
+                if i > start { pieces += 1 }
                 start = i + 1
             }
-            let weight: Float = field.spec.weight == .mean && !pieces.isEmpty ? 1 / Float(pieces.count) : 1
-            for piece in pieces { row.lookUp(f, field, UnsafeBufferPointer(rebasing: cell[piece]), value: weight) }
-        case .numeric:
-            try encodeNumber(f, field, record, column, into: &row, file: file)
+            let weight: Float = code.meanWeight && pieces > 0 ? 1 / Float(pieces) : 1
+            start = 0
+            for i in 0...cell.count where i == cell.count || cell[i] == code.separator {
+                if i > start {
+                    let piece = UnsafeBufferPointer(rebasing: cell[start..<i])
+                    row.resolve(f, code, vocabularies[f].index(of: piece), piece, value: weight)
+                }
+                start = i + 1
+            }
+        case .number, .bucket:
+            try encodeNumber(f, code, record, column, into: &row, file: file)
         }
     }
 
     /// A numeric cell: empty (`missing`), bucketized (looked up by its bucket's name) or kept as xᵢ.
     private func encodeNumber(
-        _ f: Int, _ field: FieldEncoding, _ record: DelimitedReader.Record, _ column: Int, into row: inout RowBuilder,
+        _ f: Int, _ code: RawCellCode, _ record: DelimitedReader.Record, _ column: Int, into row: inout RowBuilder,
         file: String
     ) throws {
         let cell = record.field(column)
         guard !cell.isEmpty else {
-            guard field.spec.missing == .ownValue else { return }
-            if field.spec.bucketing != nil {
-                row.lookUp(f, field, cell, value: 1)
+            guard code.emptyOwnValue else { return }
+            if code.kind == .bucket {
+                row.resolve(f, code, vocabularies[f].index(of: cell), cell, value: 1)
             } else {
-                row.append(UInt32(field.offset + 1), 1)
+                row.append(code.offset + 1, 1)
             }
             return
         }
-        guard let x = NumericCell.parse(cell), field.spec.bucketing != nil || Float(field.spec.transformed(x)).isFinite else {
+        let field = fields[f]
+        guard let x = NumericCell.parse(cell), code.kind == .bucket || Float(field.spec.transformed(x)).isFinite else {
             throw NFMError(
                 .input, file: file, line: record.line(ofField: column), column: record.column(ofField: column),
                 "field \(field.spec.name): expected a number, found '\(NFMError.excerpt(record.string(column)))'")
         }
-        guard field.spec.bucketing != nil else {
-            row.append(UInt32(field.offset), field.value(of: x))
+        guard code.kind == .bucket else {
+            row.append(code.offset, field.value(of: x))
             return
         }
         var name = field.spec.bucketName(x)
-        name.withUTF8 { row.lookUp(f, field, $0, value: 1) }
+        name.withUTF8 { row.resolve(f, code, vocabularies[f].index(of: $0), $0, value: 1) }
+    }
+}
+
+/// What encoding a cell needs of its field, as plain values.
+private struct RawCellCode {
+    enum Kind { case categorical, multi, number, bucket }
+    let kind: Kind
+    /// Categorical `missing: oov`: an empty cell is the OOV feature.
+    let emptyIsOOV: Bool
+    /// Numeric `missing: own-value`: an empty cell is the indicator (kept numbers) or the value "" (buckets).
+    let emptyOwnValue: Bool
+    /// Multi-valued `weight: mean`.
+    let meanWeight: Bool
+    let separator: UInt8
+    /// The field's first global index (`FieldEncoding.init` keeps `offset + cardinality` within 32 bits).
+    let offset: UInt32
+    /// Global index of the OOV feature, when the field has one.
+    let oov: UInt32?
+
+    init(_ field: RawRowEncoder.FieldEncoding) {
+        let spec = field.spec
+        switch spec.kind {
+        case .categorical: kind = .categorical
+        case .multi: kind = .multi
+        case .numeric: kind = spec.bucketing == nil ? .number : .bucket
+        }
+        emptyIsOOV = spec.kind == .categorical && spec.missing == .oov
+        emptyOwnValue = spec.missing == .ownValue
+        meanWeight = spec.weight == .mean
+        separator = spec.separator.utf8.first ?? UInt8(ascii: "|")
+        offset = UInt32(truncatingIfNeeded: field.offset)
+        oov = field.oov.map { UInt32(truncatingIfNeeded: field.offset + $0) }
     }
 }
 
@@ -181,12 +239,13 @@ private struct RowBuilder {
     var unseenValues: [String] = []
     var oovFields: [Int] = []
 
+    /// Empties the entries, keeping the buffers (the previous `RawRow` is gone by then, so no copy).
     mutating func reset() {
-        features = []
-        values = []
-        unseenFields = []
-        unseenValues = []
-        oovFields = []
+        features.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        unseenFields.removeAll(keepingCapacity: true)
+        unseenValues.removeAll(keepingCapacity: true)
+        oovFields.removeAll(keepingCapacity: true)
     }
 
     mutating func append(_ feature: UInt32, _ value: Float) {
@@ -195,17 +254,20 @@ private struct RowBuilder {
     }
 
     /// The field's OOV feature, counted in `oovFields`.
-    mutating func appendOOV(_ f: Int, _ field: RawRowEncoder.FieldEncoding, value: Float = 1) {
-        append(UInt32(field.offset + (field.oov ?? 0)), value)
+    @inline(__always)
+    mutating func appendOOV(_ f: Int, _ code: RawCellCode, value: Float = 1) {
+        append(code.oov ?? code.offset, value)
         oovFields.append(f)
     }
 
-    /// A value of a vocabulary field: its kept index, else the OOV feature, else an unseen entry (`.max`).
-    mutating func lookUp(_ f: Int, _ field: RawRowEncoder.FieldEncoding, _ bytes: UnsafeBufferPointer<UInt8>, value: Float) {
-        if let index = field.vocabulary?.index(of: bytes) {
-            append(UInt32(field.offset + index), value)
-        } else if field.oov != nil {
-            appendOOV(f, field, value: value)
+    /// A value `bytes` of a vocabulary field, with its kept `index` if any: that feature, else the OOV
+    /// feature, else an unseen entry (`.max`).
+    @inline(__always)
+    mutating func resolve(_ f: Int, _ code: RawCellCode, _ index: Int?, _ bytes: UnsafeBufferPointer<UInt8>, value: Float) {
+        if let index {
+            append(code.offset + UInt32(truncatingIfNeeded: index), value)
+        } else if code.oov != nil {
+            appendOOV(f, code, value: value)
         } else {
             append(.max, value)
             unseenFields.append(f)
