@@ -24,6 +24,15 @@ extension ModelExport {
             public var cardinality: Int
             /// The field's vocabulary in the export (`vocab/NAME.tsv`), when the checkpoint embeds one.
             public var vocabulary: String?
+            /// `numeric` or `multi`; absent for categorical fields (definition version 2 encodings, as in
+            /// the manifest: with `definition.json` they say how raw cells become features).
+            public var kind: String?
+            /// Local index of the field's out-of-vocabulary feature (global `offset + oov`), when it has one.
+            public var oov: Int?
+            /// Mean of a standardized numeric field: xᵢ = (x − mean) / stddev.
+            public var mean: Double?
+            /// Standard deviation of a standardized numeric field.
+            public var stddev: Double?
         }
         /// The dataset the model was trained on.
         public struct Dataset: Codable, Sendable {
@@ -112,7 +121,8 @@ extension ModelExport {
             fields = zip(header.dataset.fields, paths).map { field, path in
                 Field(
                     name: field.name, offset: field.offset, cardinality: field.cardinality,
-                    vocabulary: field.vocabulary.map(embedded.contains) == true ? path : nil)
+                    vocabulary: field.vocabulary.map(embedded.contains) == true ? path : nil, kind: field.kind, oov: field.oov,
+                    mean: field.mean, stddev: field.stddev)
             }
             dataset = Dataset(name: header.dataset.name, manifestSha256: header.dataset.manifestSHA256, layout: header.dataset.layout)
             definition = header.definition == nil ? nil : ModelExport.definitionFile
