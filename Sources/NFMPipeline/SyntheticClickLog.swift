@@ -11,10 +11,10 @@ import NFMRandom
 ///   exponent, over Criteo's cardinalities (the columns with ≥ 50,000 values scaled to the row count, so a
 ///   10 M-row log has columns of tens of values and columns of millions, most of them rare). The hash of
 ///   a rank is a bijection of 32 bits keyed per column and seed, so distinct values never collide.
-/// - Missing cells: groups of columns are empty together at Criteo's rates (``missingRates``).
+/// - Missing cells: groups of columns are empty together at Criteo's rates (`missingRates`).
 /// - `label`: 1 with probability σ(b + Σ wₖ·eₖ(Cₖ) + w·e(C6, C14) + 0.35·(log(1 + I1) − 0.8) −
 ///   0.15·(log(1 + I5) − 7.5)), where the effects e ∈ [−1, 1) are fixed per value (and per pair) by the
-///   seed and the bias b is calibrated on the first 8,192 rows for ``clickRate`` = 25 % clicks. A model can
+///   seed and the bias b is calibrated on the first 8,192 rows for `clickRate` = 25 % clicks. A model can
 ///   learn it: the effects sit on frequent values of small columns, one of them an interaction.
 ///
 /// Row `i` draws from its own counter-based stream (`RandomStream.syntheticClicks`, index i); per-column
