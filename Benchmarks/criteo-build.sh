@@ -5,9 +5,10 @@
 # GNU time) and output size per tool. Benchmarks are not tests: nothing is asserted.
 #
 # Usage (from anywhere): bash Benchmarks/criteo-build.sh [--rows N] [--runs R] [--seed S] [--tools nfm,polars,pandas]
-#                        [--keep]
+#                        [--keep] [--check]
 #   --rows 10000000 (default; about 2.6 GB of CSV)   --runs 3   --seed 1 (of the synthetic log; peers use 2017)
 #   --keep            leave the generated log and outputs in the work directory (default: delete them at the end)
+#   --check           also check that nfm wrote the polars peer's rows (export-libfm, then criteo_compare.py; slow)
 # Environment: NFM=path/to/nfm (default: bash scripts/build-release.sh), PYTHON=python with pandas/polars/numpy
 # (default: .venv-peers/bin/python here or beside the repository; create it with ../shared/peers/setup_env.sh),
 # BENCH_DIR (default /tmp/nfm-criteo-bench; never inside the repository).
@@ -15,7 +16,7 @@
 # The nfm row is skipped when pipelines/criteo.json is absent, and marked failed when the build fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rows=10000000 runs=3 seed=1 tools=nfm,polars,pandas keep=0
+rows=10000000 runs=3 seed=1 tools=nfm,polars,pandas keep=0 check=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) rows=$2; shift 2 ;;
@@ -23,6 +24,7 @@ while [ $# -gt 0 ]; do
         --seed) seed=$2; shift 2 ;;
         --tools) tools=$2; shift 2 ;;
         --keep) keep=1; shift ;;
+        --check) check=1; shift ;;
         *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
     esac
 done
@@ -87,6 +89,11 @@ for tool in ${tools//,/ }; do
 done
 if [[ ",$tools," == *,polars,* && ",$tools," == *,pandas,* && -d "$work/out-polars" && -d "$work/out-pandas" ]]; then
     echo "## peers agree: $("$PYTHON" Benchmarks/peers/criteo_compare.py "$work/out-polars" "$work/out-pandas" | tail -1)"
+fi
+
+if [ "$check" = 1 ] && [ -f "$work/out-nfm/manifest.json" ] && [ -d "$work/out-polars" ]; then
+    "$nfm" export-libfm "$work/out-nfm" --out "$work/out-nfm-libfm" --force > /dev/null
+    echo "## nfm and polars agree: $("$PYTHON" Benchmarks/peers/criteo_compare.py "$work/out-polars" --libfm "$work/out-nfm-libfm" | tr '\n' ' ')"
 fi
 
 echo "## results ($rows rows, $(stat -c %s "$input") bytes of CSV)"
