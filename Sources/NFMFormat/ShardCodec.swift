@@ -81,10 +81,18 @@ public enum ShardCodec {
             }
         case .sparse:
             payload.reserveCapacity(4 * (2 * rows + 1 + 2 * block.indices.count))
-            for label in block.labels { payload.appendLittleEndian(label.bitPattern) }
-            for offset in block.rowOffsets { payload.appendLittleEndian(offset) }
-            for index in block.indices { payload.appendLittleEndian(index) }
-            for value in block.values { payload.appendLittleEndian(value.bitPattern) }
+            #if _endian(little)
+                // The arrays' bytes are already the little-endian words of the format: copy them whole.
+                block.labels.withUnsafeBytes { payload.append(contentsOf: $0) }
+                block.rowOffsets.withUnsafeBytes { payload.append(contentsOf: $0) }
+                block.indices.withUnsafeBytes { payload.append(contentsOf: $0) }
+                block.values.withUnsafeBytes { payload.append(contentsOf: $0) }
+            #else
+                for label in block.labels { payload.appendLittleEndian(label.bitPattern) }
+                for offset in block.rowOffsets { payload.appendLittleEndian(offset) }
+                for index in block.indices { payload.appendLittleEndian(index) }
+                for value in block.values { payload.appendLittleEndian(value.bitPattern) }
+            #endif
         }
         guard payload.count <= ShardHeader.maxPayloadBytes, block.fieldCount <= ShardHeader.maxFieldCount else {
             throw NFMError(

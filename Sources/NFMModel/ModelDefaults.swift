@@ -1,3 +1,4 @@
+import Foundation
 import NFMFormat
 
 /// The default architecture and learning rate of each model kind: the one source of these values for
@@ -51,5 +52,22 @@ public struct ModelDefaults: Sendable, Equatable {
     /// (`OptimizerKind.defaultLearningRate`), except Adagrad on Wide&Deep and DeepCross: 0.01.
     public static func learningRate(_ kind: ModelKind, optimizer: OptimizerKind) -> Float {
         kind.concatenatesFields && optimizer == .adagrad ? 0.01 : optimizer.defaultLearningRate
+    }
+}
+
+extension ModelDefaults {
+    /// The bias w₀ a model starts from on a dataset: 0 (the authors' initialisation) for datasets with
+    /// sampled negatives; for an explicit label column (manifest `label`), the label mean ȳ under squared
+    /// loss and the log-odds ln(p / (1 − p)) of the positive share p under log loss (p clamped to
+    /// [10⁻⁶, 1 − 10⁻⁶]), so that a 1–5 rating or a 3 % click rate is not learnt from 0 first.
+    public static func initialBias(for manifest: DatasetManifest, loss: LossKind) -> Float {
+        guard let label = manifest.label, manifest.counts.instances > 0 else { return 0 }
+        switch loss {
+        case .squared:
+            return Float(label.mean)
+        case .log:
+            let p = min(max(Double(label.atMaximum) / Double(manifest.counts.instances), 1e-6), 1 - 1e-6)
+            return Float(Foundation.log(p / (1 - p)))
+        }
     }
 }

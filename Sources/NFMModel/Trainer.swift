@@ -47,6 +47,7 @@ public final class Trainer {
         learningRate = options.resolvedLearningRate(for: config.kind)
         model = Model(config: config)
         model.initialize(seed: options.seed)
+        model.bias[0] = ModelDefaults.initialBias(for: dataset.manifest, loss: config.loss)
         if let path = options.initFrom { try pretrain(from: path) }
     }
 

@@ -123,7 +123,36 @@ public struct FieldSpec: Sendable, Equatable {
 
     /// t(x) for `.none` and `.log1p`; `.standardize` returns x (the statistics are applied later).
     @inline(__always)
-    public func transformed(_ x: Double) -> Double {
+    public func transformed(_ x: Double) -> Double { FieldSpec.transform(x, transform) }
+}
+
+/// A field's encoding as plain values, for the builder's per-cell loops (copying a `FieldSpec`, which
+/// holds strings and arrays, costs reference counting on every cell).
+enum CellCode: Equatable {
+    /// One vocabulary value; an empty cell is the OOV feature when `emptyIsOOV`, else the value "".
+    case categorical(emptyIsOOV: Bool)
+    /// A number's bucket from the vocabulary; an empty cell is the bucket "" when `missingOwnValue`, else none.
+    case bucketized(missingOwnValue: Bool)
+    /// A kept number t(x); an empty cell is the indicator feature when `missingOwnValue`, else none.
+    case number(transform: FieldSpec.Transform, missingOwnValue: Bool)
+    /// Several vocabulary values separated by `separator`, each weighted 1 or 1/n.
+    case multi(separator: UInt8, meanWeight: Bool)
+}
+
+extension FieldSpec {
+    /// This field's `CellCode`.
+    var cellCode: CellCode {
+        switch kind {
+        case .categorical: .categorical(emptyIsOOV: missing == .oov)
+        case .numeric where bucketing != nil: .bucketized(missingOwnValue: missing == .ownValue)
+        case .numeric: .number(transform: transform, missingOwnValue: missing == .ownValue)
+        case .multi: .multi(separator: separator.utf8.first ?? UInt8(ascii: "|"), meanWeight: weight == .mean)
+        }
+    }
+
+    /// t(x) as a static function of the transform (see `transformed(_:)`).
+    @inline(__always)
+    static func transform(_ x: Double, _ transform: Transform) -> Double {
         switch transform {
         case .none, .standardize: x
         case .log1p: x < 0 ? -(-x).onePlusLogarithm : x.onePlusLogarithm
@@ -186,8 +215,44 @@ public enum NumericCell {
             guard i > exponentStart else { return nil }
         }
         guard i == n, n <= 64 else { return nil }
+        if let exact = exactValue(bytes) { return exact }
         guard let value = Double(String(decoding: bytes, as: UTF8.self)), value.isFinite else { return nil }
         return value
+    }
+
+    /// Exact powers of ten 10⁰…10²² (every one is a `Double` without rounding).
+    private static let powersOfTen: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { acc, _ in acc * 10 } }
+
+    /// The value of a well-formed decimal without exponent and with at most 15 digits, computed as
+    /// `m / 10^k` from two exact `Double`s: one correctly rounded division, the same result as `strtod`
+    /// (Clinger's fast path). Nil for anything else, which goes to `strtod`.
+    @inline(__always)
+    private static func exactValue(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        var i = 0
+        var negative = false
+        if bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") {
+            negative = bytes[0] == UInt8(ascii: "-")
+            i = 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var fraction = -1
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: ".") {
+                fraction = 0
+            } else if b &- 48 < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(b &- 48)
+                digits += 1
+                if fraction >= 0 { fraction += 1 }
+            } else {
+                return nil  // an exponent
+            }
+            i += 1
+        }
+        guard digits <= 15 else { return nil }
+        let value = Double(mantissa) / powersOfTen[max(fraction, 0)]
+        return negative ? -value : value
     }
 
     /// `x` as text: an integer without fraction when x is integral and below 2⁵³ in magnitude, else Swift's

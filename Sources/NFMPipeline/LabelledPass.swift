@@ -21,6 +21,10 @@ struct LabelledPass {
 
     let plan: BuildPlan
     let specs: [FieldSpec]
+    /// `specs` as plain values for the per-cell loop.
+    private let codes: [CellCode]
+    /// Positions of the numeric fields (parsed before anything else of a row).
+    private let numericFields: [Int]
     let label: LabelColumn
     private let inputs: InputSet
     private(set) var vocabularies: [Vocabulary]
@@ -34,7 +38,6 @@ struct LabelledPass {
     private var record: [UInt32] = []
     /// Parsed numbers of the current row, by field (numeric fields only).
     private var numbers: [Double?]
-    private let separators: [UInt8]
 
     init(plan: BuildPlan, label: LabelColumn, inputs: InputSet, scratchDirectory: String, rejectsPath: String) {
         self.plan = plan
@@ -45,7 +48,9 @@ struct LabelledPass {
         rows = WordSpill(memoryLimit: plan.memoryBudget / 4, path: scratchDirectory + "/rows")
         rejects = RejectLog(path: rejectsPath, enabled: plan.skipBadRows)
         numbers = [Double?](repeating: nil, count: specs.count)
-        separators = specs.map { $0.separator.utf8.first ?? UInt8(ascii: "|") }
+        codes = specs.map(\.cellCode)
+        let specs = plan.definition.fieldSpecs
+        numericFields = specs.indices.filter { specs[$0].kind == .numeric }
     }
 
     /// Reads every row of the inputs; throws `.input` for inputs without valid data rows or (unless bad
@@ -92,18 +97,28 @@ struct LabelledPass {
     private mutating func parseNumbers(_ row: DelimitedReader.Record, _ mapping: HeaderMapping)
         -> (line: Int, column: Int, message: String)?
     {
-        for (f, spec) in specs.enumerated() where spec.kind == .numeric {
+        for f in numericFields {
             let column = mapping.columnOfField[f]
             let cell = row.field(column)
             guard !cell.isEmpty else {
                 numbers[f] = nil
                 continue
             }
-            guard let x = NumericCell.parse(cell), spec.bucketing != nil || Float(spec.transformed(x)).isFinite else {
-                let found = NFMError.excerpt(row.string(column))
-                return (row.line(ofField: column), row.column(ofField: column), "field \(spec.name): expected a number, found '\(found)'")
+            let finite: Bool
+            if let x = NumericCell.parse(cell) {
+                numbers[f] = x
+                if case .number(let transform, _) = codes[f] {
+                    finite = Float(FieldSpec.transform(x, transform)).isFinite
+                } else {
+                    finite = true
+                }
+            } else {
+                finite = false
             }
-            numbers[f] = x
+            guard finite else {
+                let found = NFMError.excerpt(row.string(column))
+                return (row.line(ofField: column), row.column(ofField: column), "field \(specs[f].name): expected a number, found '\(found)'")
+            }
         }
         return nil
     }
@@ -111,19 +126,36 @@ struct LabelledPass {
     /// Appends field `f`'s words for `cell` to `record` (see the type's summary).
     @inline(__always)
     private mutating func encode(_ f: Int, _ cell: UnsafeBufferPointer<UInt8>) {
-        let spec = specs[f]
-        switch spec.kind {
-        case .categorical:
-            record.append(
-                cell.isEmpty && spec.missing == .oov ? LabelledPass.oovWord : UInt32(vocabularies[f].encode(cell)))
+        switch codes[f] {
+        case .categorical(let emptyIsOOV):
+            record.append(cell.isEmpty && emptyIsOOV ? LabelledPass.oovWord : UInt32(vocabularies[f].encode(cell)))
             entries += 1
-        case .numeric:
-            encodeNumber(f, spec)
-        case .multi:
+        case .number(let transform, let missingOwnValue):
+            guard let x = numbers[f] else {
+                if missingOwnValue { entries += 1 }
+                record.append(LabelledPass.noneWord)
+                return
+            }
+            entries += 1
+            record.append(Float(FieldSpec.transform(x, transform)).bitPattern)
+        case .bucketized(let missingOwnValue):
+            guard let x = numbers[f] else {
+                if missingOwnValue {
+                    entries += 1
+                    record.append(UInt32(vocabularies[f].encode(UnsafeBufferPointer(start: nil, count: 0))))
+                } else {
+                    record.append(LabelledPass.noneWord)
+                }
+                return
+            }
+            entries += 1
+            var name = specs[f].bucketName(x)
+            record.append(name.withUTF8 { UInt32(vocabularies[f].encode($0)) })
+        case .multi(let separator, _):
             let countIndex = record.count
             record.append(0)
             var start = 0
-            for i in 0...cell.count where i == cell.count || cell[i] == separators[f] {
+            for i in 0...cell.count where i == cell.count || cell[i] == separator {
                 if i > start {
                     record.append(UInt32(vocabularies[f].encode(UnsafeBufferPointer(rebasing: cell[start..<i]))))
                 }
@@ -132,25 +164,6 @@ struct LabelledPass {
             record[countIndex] = UInt32(record.count - countIndex - 1)
             entries += record.count - countIndex - 1
         }
-    }
-
-    private mutating func encodeNumber(_ f: Int, _ spec: FieldSpec) {
-        guard let x = numbers[f] else {
-            if spec.missing == .zero {
-                record.append(LabelledPass.noneWord)
-                return
-            }
-            entries += 1
-            record.append(spec.bucketing == nil ? LabelledPass.noneWord : UInt32(vocabularies[f].encode(UnsafeBufferPointer(start: nil, count: 0))))
-            return
-        }
-        entries += 1
-        guard spec.bucketing != nil else {
-            record.append(Float(spec.transformed(x)).bitPattern)
-            return
-        }
-        var name = spec.bucketName(x)
-        record.append(name.withUTF8 { UInt32(vocabularies[f].encode($0)) })
     }
 
     /// A malformed row of input `file`: an error, or with `skipBadRows` a line of `rejects.tsv`.

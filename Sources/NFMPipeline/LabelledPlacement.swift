@@ -8,7 +8,7 @@ import NFMFormat
 /// It also gathers what depends on the split: the mean and standard deviation of each standardized field
 /// over the train rows (in input order, so deterministic), and the instances labelled with the maximum.
 struct LabelledPlacement {
-    private let specs: [FieldSpec]
+    private let codes: [CellCode]
     private let layout: LabelledLayout
     private let permutation: FeistelPermutation
     private let maximumLabel: Float
@@ -23,14 +23,14 @@ struct LabelledPlacement {
     private var row = 0
 
     init(pass: LabelledPass, layout: LabelledLayout, scratchDirectory: String) {
-        specs = pass.specs
+        codes = pass.specs.map(\.cellCode)
         self.layout = layout
         permutation = FeistelPermutation(count: UInt64(layout.total), seed: pass.plan.seed)
         maximumLabel = pass.labelRange.maximum
         progress = pass.plan.progress
         buckets = EntryBuckets(
             total: layout.total, entries: pass.entries, memoryBudget: pass.plan.memoryBudget, scratchDirectory: scratchDirectory)
-        standardized = specs.map { $0.kind == .numeric && $0.bucketing == nil && $0.transform == .standardize }
+        standardized = pass.specs.map { $0.kind == .numeric && $0.bucketing == nil && $0.transform == .standardize }
         for (f, isStandardized) in standardized.enumerated() where isStandardized { moments[f] = (0, 0, 0) }
     }
 
@@ -60,21 +60,21 @@ struct LabelledPlacement {
         record.append(words[0])
         if Float(bitPattern: words[0]) == maximumLabel { atMaximum += 1 }
         var w = 1
-        for (f, spec) in specs.enumerated() {
+        for f in 0..<codes.count {
             let offset = UInt32(truncatingIfNeeded: layout.offsets[f])
-            switch spec.kind {
+            switch codes[f] {
             case .categorical:
                 appendValue(f, words[w], offset)
                 w += 1
-            case .numeric where spec.bucketing != nil:
+            case .bucketized:
                 if words[w] != LabelledPass.noneWord { appendValue(f, words[w], offset) }
                 w += 1
-            case .numeric:
-                appendNumber(f, spec, words[w], offset, isTrain: isTrain)
+            case .number(_, let missingOwnValue):
+                appendNumber(f, missingOwnValue, words[w], offset, isTrain: isTrain)
                 w += 1
-            case .multi:
+            case .multi(_, let meanWeight):
                 let n = Int(words[w])
-                let weight = spec.weight == .one ? Float(1) : 1 / Float(n)
+                let weight = meanWeight ? 1 / Float(n) : Float(1)
                 for k in 0..<n { appendValue(f, words[w + 1 + k], offset, weight: weight) }
                 w += 1 + n
             }
@@ -102,9 +102,9 @@ struct LabelledPlacement {
 
     /// A kept number (bits of t(x)), or for an empty cell nothing or the missing indicator.
     @inline(__always)
-    private mutating func appendNumber(_ f: Int, _ spec: FieldSpec, _ word: UInt32, _ offset: UInt32, isTrain: Bool) {
+    private mutating func appendNumber(_ f: Int, _ missingOwnValue: Bool, _ word: UInt32, _ offset: UInt32, isTrain: Bool) {
         guard word != LabelledPass.noneWord else {
-            if spec.missing == .ownValue {
+            if missingOwnValue {
                 record.append(offset + 1)
                 record.append(Float(1).bitPattern)
             }

@@ -112,6 +112,8 @@ struct BuildResult: Encodable {
     var featureCount: Int
     var shards: Int
     var seconds: Double
+    /// The explicit label column's summary (labelled builds).
+    var label: DatasetManifest.LabelSummary?
 
     init(out: String, manifest: DatasetManifest, seconds: Double) {
         let c = manifest.counts
@@ -122,16 +124,19 @@ struct BuildResult: Encodable {
         (train, validation, test) = (c.train, c.validation, c.test)
         featureCount = manifest.featureCount
         shards = manifest.shards.count
+        label = manifest.label
         self.seconds = (seconds * 1000).rounded() / 1000
     }
 
     /// One human-readable line.
     var summary: String {
-        String(
+        let sampling =
+            label.map { String(format: "label '%@' %g…%g (mean %.4g), no negatives sampled", $0.column, $0.minimum, $0.maximum, $0.mean) }
+            ?? "\(unsampleableRows) unsampleable rows"
+        return String(
             format: "built %@: %d rows read (%d rejected), %d instances (train %d, validation %d, test %d), "
-                + "%d features, %d unsampleable rows, %.2f s",
-            directory, rowsRead, rowsRejected, instances, train, validation, test, featureCount, unsampleableRows,
-            seconds)
+                + "%d features, %@, %.2f s",
+            directory, rowsRead, rowsRejected, instances, train, validation, test, featureCount, sampling, seconds)
     }
 
     /// Pretty-printed JSON with sorted keys.

@@ -32,12 +32,18 @@ struct Inspect: ParsableCommand {
                     + " \(c.negatives) negatives, \(c.unsampleableRows) unsampleable")
             lines.append(
                 "instances  \(c.instances): train \(c.train), validation \(c.validation), test \(c.test)")
-            lines.append("labels     positive \(manifest.labels.positive), negative \(manifest.labels.negative)")
+            if let label = manifest.label {
+                lines.append(
+                    "label      column \(label.column) (\(label.type)): \(label.minimum)…\(label.maximum), mean \(label.mean),"
+                        + " \(label.atMaximum) at \(label.maximum); no negatives sampled")
+            } else {
+                lines.append("labels     positive \(manifest.labels.positive), negative \(manifest.labels.negative)")
+            }
             lines.append("features   \(manifest.featureCount) in \(manifest.fields.count) fields (\(manifest.layout))")
             for field in manifest.fields {
                 lines.append(
                     "  \(field.name.padding(toLength: 12, withPad: " ", startingAt: 0)) offset \(field.offset)"
-                        + "  cardinality \(field.cardinality)")
+                        + "  cardinality \(field.cardinality)" + FieldWords.encoding(of: field))
             }
             for split in Split.allCases {
                 let shards = manifest.shards(in: split)
@@ -124,3 +130,15 @@ struct VerifyReportJSON: Encodable {
 
 /// "1 shard", "2 shards", "0 shards".
 func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+
+/// Words for `nfm inspect`.
+enum FieldWords {
+    /// A field's kind, OOV feature and standardize statistics, when it has any (labelled builds).
+    static func encoding(of field: DatasetManifest.Field) -> String {
+        var words: [String] = []
+        if let kind = field.kind { words.append(kind) }
+        if let oov = field.oov { words.append("OOV at \(oov)") }
+        if let mean = field.mean, let stddev = field.stddev { words.append("standardized μ \(mean) σ \(stddev)") }
+        return words.isEmpty ? "" : "  (" + words.joined(separator: ", ") + ")"
+    }
+}

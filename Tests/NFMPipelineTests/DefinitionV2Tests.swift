@@ -104,6 +104,15 @@ import Testing
         for bad in ["", " 1", "1 ", "nan", "inf", "0x10", "1e", "-", ".", "1,5", "1e999"] {
             #expect(parse(bad) == nil, "\(bad)")
         }
+        // The exact fast path (≤ 15 digits, no exponent) agrees bit for bit with strtod.
+        var state: UInt64 = 99
+        for _ in 0..<20_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let digits = String(state >> 14).prefix(Int(state % 17) + 1)
+            let point = Int(state >> 60) % (digits.count + 1)
+            let text = (state & 1 == 0 ? "-" : "") + digits.prefix(point) + "." + digits.dropFirst(point)
+            #expect(parse(text)?.bitPattern == Double(text)?.bitPattern, "\(text)")
+        }
     }
 
     @Test func transformsAndBuckets() {
