@@ -61,13 +61,13 @@ echo "$input: $(stat -c %s "$input") bytes, $rows rows"
 run() {
     local name=$1 out=$2; shift 2
     rm -rf "$out"
-    if ! /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.log" 2>&1; then
+    if ! /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" > "$work/$name.log" 2>&1; then
         echo "$name failed: $(grep -v '^Command exited' "$work/$name.log" | tail -3 | tr '\n' ' ')" >&2
         return 1
     fi
-    local seconds kib
-    read -r seconds kib < <(tail -1 "$work/$name.time")
-    echo -e "$name\t$seconds\t$kib\t$(du -sb "$out" | cut -f1)" >> "$results"
+    local seconds kib user system
+    read -r seconds kib user system < <(tail -1 "$work/$name.time")
+    echo -e "$name\t$seconds\t$kib\t$(du -sb "$out" | cut -f1)\t$(awk "BEGIN { print $user + $system }")" >> "$results"
 }
 
 for tool in ${tools//,/ }; do
@@ -84,7 +84,7 @@ for tool in ${tools//,/ }; do
                     || { echo -e "$tool\tfailed" >> "$results"; break; } ;;
             *) echo "unknown tool $tool" >&2; exit 2 ;;
         esac
-        tail -1 "$results" | awk -F'\t' '{printf "run: %s s, %d MiB\n", $2, $3 / 1024}'
+        tail -1 "$results" | awk -F'\t' '{printf "run: %s s wall, %s s CPU, %d MiB\n", $2, $5, $3 / 1024}'
     done
 done
 if [[ ",$tools," == *,polars,* && ",$tools," == *,pandas,* && -d "$work/out-polars" && -d "$work/out-pandas" ]]; then
@@ -103,14 +103,15 @@ runs = {}
 for line in open(sys.argv[1]):
     name, *rest = line.rstrip("\n").split("\t")
     runs.setdefault(name, []).append(rest)
-print("| tool | runs | wall s (min / median / max) | peak RSS MiB (min / median / max) | output MB |")
-print("|---|---|---|---|---|")
+print("| tool | runs | wall s (min / median / max) | CPU s (median) | peak RSS MiB (min / median / max) | output MB |")
+print("|---|---|---|---|---|---|")
 for name, rs in runs.items():
     ok = [r for r in rs if r[0] != "failed"]
     if not ok:
-        print(f"| {name} | failed | | | |"); continue
+        print(f"| {name} | failed | | | | |"); continue
     t = sorted(float(r[0]) for r in ok); m = sorted(int(r[1]) / 1024 for r in ok)
     fmt = lambda v: f"{min(v):.1f} / {statistics.median(v):.1f} / {max(v):.1f}"
-    print(f"| {name} | {len(ok)} | {fmt(t)} | {fmt(m)} | {int(ok[-1][2]) / 1e6:.0f} |")
+    cpu = statistics.median(float(r[3]) for r in ok)
+    print(f"| {name} | {len(ok)} | {fmt(t)} | {cpu:.1f} | {fmt(m)} | {int(ok[-1][2]) / 1e6:.0f} |")
 PY
 if [ "$keep" = 0 ]; then rm -rf "$input" "$work"/out-*; fi
