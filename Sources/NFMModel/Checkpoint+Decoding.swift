@@ -55,6 +55,7 @@ extension Checkpoint {
             throw fail("config", NFMError.excerpt(error.message), "invalid model configuration")
         }
         try checkTensorSizes(header, payloadBytes: payloadBytes, fail)
+        try header.dataset.checkEncodings(file: name)
         let model = Model(config: header.config)
         let tensors = model.namedTensors
         guard tensors.map(\.name) == header.tensors.map(\.name),

@@ -11,6 +11,13 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
         public var vocabularySHA256: String?
         /// The vocabulary file's path in the dataset directory.
         public var vocabulary: String?
+        /// `numeric` or `multi` (nil: categorical), as in the manifest (definition version 2).
+        public var kind: String?
+        /// Local index of the field's out-of-vocabulary feature, when it has one.
+        public var oov: Int?
+        /// Statistics of a standardized numeric field: xᵢ = (x − mean) / stddev.
+        public var mean: Double?
+        public var stddev: Double?
     }
 
     public var name: String
@@ -29,7 +36,8 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
         fields = manifest.fields.map {
             Field(
                 name: $0.name, offset: $0.offset, cardinality: $0.cardinality, vocabularySHA256: hashes[$0.vocabulary],
-                vocabulary: $0.vocabulary.isEmpty ? nil : $0.vocabulary)
+                vocabulary: $0.vocabulary.isEmpty ? nil : $0.vocabulary, kind: $0.kind, oov: $0.oov, mean: $0.mean,
+                stddev: $0.stddev)
         }
         labels = manifest.labels
     }
@@ -51,6 +59,8 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
                     problems.append("field \(a.name) has \(b.cardinality) values at offset \(b.offset) instead of \(a.cardinality) at \(a.offset)")
                 } else if let x = a.vocabularySHA256, let y = b.vocabularySHA256, x != y {
                     problems.append("field \(a.name) has a different vocabulary (value → index mapping)")
+                } else if a.kind != b.kind || a.oov != b.oov || a.mean != b.mean || a.stddev != b.stddev {
+                    problems.append("field \(a.name) is encoded differently (kind, OOV feature or standardize statistics)")
                 }
             }
         }

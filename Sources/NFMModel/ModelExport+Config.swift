@@ -18,6 +18,14 @@ extension ModelExport {
             public var cardinality: Int
             /// The field's vocabulary in the export (`vocab/NAME.tsv`), when the checkpoint embeds one.
             public var vocabulary: String?
+            /// `numeric` or `multi`; absent for categorical fields (definition version 2 encodings, as in
+            /// the manifest: with `definition.json` they say how raw cells become features).
+            public var kind: String?
+            /// Local index of the field's out-of-vocabulary feature (global `offset + oov`), when it has one.
+            public var oov: Int?
+            /// Standardized numeric fields: xᵢ = (x − mean) / stddev.
+            public var mean: Double?
+            public var stddev: Double?
         }
         public struct Dataset: Codable, Sendable {
             public var name: String
@@ -87,7 +95,8 @@ extension ModelExport {
             fields = zip(header.dataset.fields, paths).map { field, path in
                 Field(
                     name: field.name, offset: field.offset, cardinality: field.cardinality,
-                    vocabulary: field.vocabulary.map(embedded.contains) == true ? path : nil)
+                    vocabulary: field.vocabulary.map(embedded.contains) == true ? path : nil, kind: field.kind, oov: field.oov,
+                    mean: field.mean, stddev: field.stddev)
             }
             dataset = Dataset(name: header.dataset.name, manifestSha256: header.dataset.manifestSHA256, layout: header.dataset.layout)
             definition = header.definition == nil ? nil : ModelExport.definitionFile

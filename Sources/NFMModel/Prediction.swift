@@ -35,6 +35,9 @@ public enum Prediction {
         public var rowsWithUnseen = 0
         /// Unseen values per field name (libFM input: under `"index"`).
         public var unseenByField: [String: Int] = [:]
+        /// Values encoded as their field's OOV feature, per field name (raw input to a model whose fields
+        /// have OOV features; nil otherwise, and then absent from the JSON).
+        public var oovByField: [String: Int]?
         public init() {}
     }
 
@@ -77,59 +80,84 @@ public enum Prediction {
         return String(decoding: buffer.prefix(Int(max(0, min(written, 47)))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The encoder of raw rows rebuilt from the definition and vocabularies a checkpoint embeds, checked
-    /// against the checkpoint's fields (names, cardinalities, offsets).
+    /// The encoder of raw rows rebuilt from what a checkpoint embeds: the definition, the kept-value
+    /// vocabularies and each field's encoding (kind, OOV feature, standardize statistics), checked against
+    /// one another and against the checkpoint's fields (names, cardinalities, consecutive offsets). An
+    /// inconsistent checkpoint is a `.checkpoint` error. O(size of the vocabularies).
     public static func encoder(for checkpoint: Checkpoint) throws -> RawRowEncoder {
         let header = checkpoint.header
         guard let recorded = header.definition else {
             throw NFMError(
                 .checkpoint, "the checkpoint has no dataset definition (trained on an imported libFM dataset?), so raw rows cannot be encoded; use --libfm or --dataset")
         }
-        let definition = try DatasetDefinition.parse(text: recorded.text, file: recorded.file)
+        let definition: DatasetDefinition
+        do { definition = try DatasetDefinition.parse(text: recorded.text, file: recorded.file) } catch let error as NFMError {
+            throw NFMError(.checkpoint, "the embedded definition is invalid: \(error.message)", at: .init(field: "definition"), cause: error)
+        }
         let fields = header.dataset.fields
         guard definition.fields == fields.map(\.name) else {
             throw NFMError(.checkpoint, "the embedded definition's fields differ from the checkpoint's features")
         }
-        var vocabularies: [Vocabulary] = []
-        for field in fields {
+        var encodings: [RawRowEncoder.FieldEncoding] = []
+        var offset = 0
+        for (spec, field) in zip(definition.fieldSpecs, fields) {
+            guard field.offset == offset else {
+                throw NFMError(.checkpoint, "the checkpoint's field offsets do not follow its vocabularies", at: .init(field: field.name))
+            }
+            try encodings.append(encoding(of: field, spec: spec, in: header))
+            offset += field.cardinality
+        }
+        guard offset == header.dataset.featureCount, offset == checkpoint.model.config.featureCount else {
+            throw NFMError(
+                .checkpoint, "the fields hold \(offset) features, the model \(checkpoint.model.config.featureCount)",
+                at: .init(field: "dataset.featureCount", value: "\(header.dataset.featureCount)"))
+        }
+        return RawRowEncoder(definition: definition, fields: encodings)
+    }
+
+    /// One field's encoding from the checkpoint: its embedded vocabulary (vocabulary fields) and recorded
+    /// kind, OOV index and statistics, validated against `spec` (`.checkpoint` errors).
+    private static func encoding(
+        of field: DatasetFingerprint.Field, spec: FieldSpec, in header: Checkpoint.Header
+    ) throws -> RawRowEncoder.FieldEncoding {
+        var vocabulary: Vocabulary?
+        if spec.hasVocabulary {
             guard let path = field.vocabulary, let file = header.vocabularies.first(where: { $0.path == path }) else {
                 throw NFMError(.checkpoint, "the checkpoint has no vocabulary for this field", at: .init(field: field.name))
             }
-            let vocabulary = try Vocabulary.parse(Array(file.text.utf8), file: path)
-            guard vocabulary.count == field.cardinality else {
-                throw NFMError(
-                    .checkpoint, "the vocabulary has \(vocabulary.count) values, the field \(field.cardinality)",
-                    at: .init(file: path, field: field.name))
+            do { vocabulary = try Vocabulary.parse(Array(file.text.utf8), file: path) } catch let error as NFMError {
+                throw NFMError(.checkpoint, "embedded vocabulary: \(error.message)", at: .init(file: path, field: field.name), cause: error)
             }
-            vocabularies.append(vocabulary)
         }
-        let encoder = RawRowEncoder(definition: definition, vocabularies: vocabularies)
-        guard encoder.offsets == fields.map(\.offset) else {
-            throw NFMError(.checkpoint, "the checkpoint's field offsets do not follow its vocabularies")
-        }
-        return encoder
+        return try RawRowEncoder.FieldEncoding(
+            spec: spec, offset: field.offset, cardinality: field.cardinality, kind: field.kind, vocabulary: vocabulary,
+            oov: field.oov, mean: field.mean, stddev: field.stddev, code: .checkpoint, file: field.vocabulary)
     }
 
-    /// Reads raw rows from `inputPath` (the dataset's input format) and calls `output(line, prediction)`
-    /// for every scored row, in input order (`line`: the row's 1-based line in the input).
+    /// Reads raw rows from `inputPath` (the dataset's input format; `.gz`, `.zst` or `-` for standard
+    /// input) and calls `output(line, prediction)` for every scored row, in input order (`line`: the
+    /// row's 1-based line in the input). Values mapped to a field's OOV feature are counted in
+    /// `Report.oovByField`, not as unseen; unseen values of fields without one follow `unseen`.
     public static func run(
         checkpoint: Checkpoint, inputPath: String, unseen: UnseenPolicy, clip: Bool = true, batchRows: Int = 1024,
         output: (_ line: Int, _ prediction: Float) throws -> Void
     ) throws -> Report {
         let encoder = try encoder(for: checkpoint)
         let fieldNames = checkpoint.header.dataset.fields.map(\.name)
-        let batch = RowBatch(checkpoint: checkpoint, capacity: batchRows, clip: clip)
+        let withValues = encoder.hasValues
+        let batch = RowBatch(checkpoint: checkpoint, capacity: batchRows, clip: clip, withValues: withValues)
         var report = Report()
+        if encoder.fields.contains(where: { $0.oov != nil }) { report.oovByField = [:] }
+        let inputName = inputPath == "-" ? "<stdin>" : (inputPath as NSString).lastPathComponent
         try encoder.encode(path: inputPath) { row in
             report.rows += 1
+            for f in row.oovFields { report.oovByField?[fieldNames[f], default: 0] += 1 }
             for (k, f) in row.unseenFields.enumerated() {
                 report.unseenByField[fieldNames[f], default: 0] += 1
                 if unseen == .fail {
                     throw NFMError(
                         .input, "value of field \(fieldNames[f]) never seen in training (use --unseen skip or ignore)",
-                        at: .init(
-                            file: (inputPath as NSString).lastPathComponent, line: row.line, field: fieldNames[f],
-                            value: NFMError.excerpt(row.unseenValues[k])))
+                        at: .init(file: inputName, line: row.line, field: fieldNames[f], value: NFMError.excerpt(row.unseenValues[k])))
                 }
             }
             if !row.unseenFields.isEmpty {
@@ -139,7 +167,15 @@ public enum Prediction {
                     return
                 }
             }
-            for feature in row.features where feature != .max { batch.indices.append(feature) }
+            if row.unseenFields.isEmpty {
+                batch.indices.append(contentsOf: row.features)
+                if withValues { batch.values.append(contentsOf: row.values) }
+            } else {
+                for (feature, value) in zip(row.features, row.values) where feature != .max {
+                    batch.indices.append(feature)
+                    if withValues { batch.values.append(value) }
+                }
+            }
             try batch.endRow(line: row.line, output)
         }
         try batch.flush(output)

@@ -45,7 +45,8 @@ public struct FieldSpec: Sendable, Equatable {
         /// t(x) = sign(x) · log(1 + |x|) (defined for negative counts too).
         case log1p
         /// t(x) = (x − μ) / σ with μ, σ the mean and population standard deviation of the field's
-        /// present values in the train split (σ = 1 when it is 0); recorded in the manifest.
+        /// present values in the train split (σ = 1 when it is 0); recorded in the manifest. x is rounded to
+        /// a 32-bit float first (as pass 1 stores it): xᵢ = Float((Double(Float(x)) − μ) / σ).
         case standardize
     }
 

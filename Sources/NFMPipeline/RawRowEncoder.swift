@@ -5,35 +5,67 @@ import NFMFormat
 public struct RawRow: Sendable {
     /// 1-based line in the input.
     public let line: Int
-    /// Global feature index per field; `UInt32.max` where the value was never seen at build time.
+    /// Global feature index of each entry, in field order; `UInt32.max` for a value never seen at build
+    /// time in a field without an OOV feature. With categorical fields only: one entry per field.
     public let features: [UInt32]
-    /// Positions (in the definition's `fields`) whose value was unseen, and those values.
+    /// The value xᵢ of each entry of `features` (1 for one-hot values).
+    public let values: [Float]
+    /// Positions (in the definition's `fields`) whose value was unseen, and those values (a multi-valued
+    /// cell may add its field several times).
     public let unseenFields: [Int]
     /// The unseen values, in the order of `unseenFields`.
     public let unseenValues: [String]
+    /// Fields (positions, once per entry) whose value went to the field's OOV feature: values kept out of
+    /// the vocabulary (rare or never seen) and, with `missing: oov`, empty cells.
+    public let oovFields: [Int]
 }
 
-/// Encodes raw rows in a dataset's input format with the vocabularies of its build: value indices from
-/// the vocabularies, field offsets their running sums (as the builder assigns them).
+/// Encodes raw rows in a dataset's input format exactly as its build did: per field, kept values from
+/// the vocabularies (OOV feature for the rest, when the field has one), numbers transformed (standardized
+/// with the build's statistics) or bucketized, multi-valued cells split and weighted, entries in field
+/// order (see `FieldEncoding`). The label column, if any, is not read.
 public final class RawRowEncoder {
     /// The definition the dataset was built with.
     public let definition: DatasetDefinition
-    /// One vocabulary per field, in the definition's `fields` order.
+    /// Per field, in the definition's `fields` order: how its cells become features.
+    public let fields: [FieldEncoding]
+    /// Feature offset of each field.
+    public var offsets: [Int] { fields.map(\.offset) }
+    /// The kept values of each field (empty for kept numbers), in the definition's `fields` order.
     public let vocabularies: [Vocabulary]
-    /// Feature offset of each field: `offsets[f] = Σ_{k<f} |V_k|`.
-    public let offsets: [Int]
+    /// Whether some entry may have a value other than 1 (so predictions need `SparseRows.values`).
+    public var hasValues: Bool { fields.contains { $0.hasValues } }
+    /// Per field, what the per-cell loop reads (plain values: no reference counting per cell).
+    private let codes: [RawCellCode]
 
-    /// An encoder over `vocabularies` (one per field of `definition`).
-    public init(definition: DatasetDefinition, vocabularies: [Vocabulary]) {
-        precondition(vocabularies.count == definition.fields.count)
+    /// An encoder over `fields` (one per field of `definition`, as `FieldEncoding.init` checked them).
+    public init(definition: DatasetDefinition, fields: [FieldEncoding]) {
+        precondition(fields.count == definition.fields.count)
         self.definition = definition
-        self.vocabularies = vocabularies
-        var offsets = [0]
-        for vocabulary in vocabularies.dropLast() { offsets.append(offsets.last! + vocabulary.count) }
-        self.offsets = offsets
+        self.fields = fields
+        vocabularies = fields.map { $0.vocabulary ?? Vocabulary() }
+        codes = fields.map(RawCellCode.init)
     }
 
-    /// Loads the definition and vocabularies recorded in a dataset directory's manifest.
+    /// An encoder of a definition whose fields are all plain categorical (every value kept), over one
+    /// vocabulary per field; field offsets are the running sums `offsets[f] = Σ_{k<f} |V_k|` (as the
+    /// version-1 builder assigns them). Other fields are a `.definition` error.
+    public convenience init(definition: DatasetDefinition, vocabularies: [Vocabulary]) throws {
+        precondition(vocabularies.count == definition.fields.count)
+        var offset = 0
+        var fields: [FieldEncoding] = []
+        for (spec, vocabulary) in zip(definition.fieldSpecs, vocabularies) {
+            fields.append(
+                try FieldEncoding(
+                    spec: spec, offset: offset, cardinality: vocabulary.count, kind: nil, vocabulary: vocabulary, oov: nil,
+                    mean: nil, stddev: nil, code: .definition, file: definition.sourceFile))
+            offset += vocabulary.count
+        }
+        self.init(definition: definition, fields: fields)
+    }
+
+    /// Loads the definition, vocabularies and field encodings recorded in a dataset directory's manifest;
+    /// an encoding the definition cannot have produced is a `.manifest` error.
     public convenience init(datasetDirectory: String, manifest: DatasetManifest) throws {
         guard let recorded = manifest.definition else {
             throw NFMError(
@@ -46,43 +78,206 @@ public final class RawRowEncoder {
                 .manifest, "fields \(manifest.fields.map(\.name)) differ from the recorded definition's \(definition.fields)",
                 at: .init(file: datasetDirectory + "/" + DatasetManifest.fileName, field: "fields"))
         }
-        let vocabularies = try manifest.fields.map { try Vocabulary.load(path: datasetDirectory + "/" + $0.vocabulary) }
-        self.init(definition: definition, vocabularies: vocabularies)
+        let file = datasetDirectory + "/" + DatasetManifest.fileName
+        let fields = try zip(definition.fieldSpecs, manifest.fields).map { spec, field in
+            try FieldEncoding(
+                spec: spec, offset: field.offset, cardinality: field.cardinality, kind: field.kind,
+                vocabulary: field.vocabulary.isEmpty ? nil : try Vocabulary.load(path: datasetDirectory + "/" + field.vocabulary),
+                oov: field.oov, mean: field.mean, stddev: field.stddev, code: .manifest, file: file)
+        }
+        self.init(definition: definition, fields: fields)
     }
 
-    /// Streams `path` (same format as the dataset's input; only the field columns are required) and calls
-    /// `body` per data row. Malformed rows are errors with file, line and column.
+    /// Streams `path` (same format as the dataset's input, only the field columns are required; a `.gz` or
+    /// `.zst` file is decompressed, `-` is standard input) and calls `body` per data row. Malformed rows
+    /// (and numeric cells that are not numbers) are `.input` errors with file, line and column.
     public func encode(path: String, _ body: (RawRow) throws -> Void) throws {
-        let name = (path as NSString).lastPathComponent
+        let name = path == "-" ? "<stdin>" : (path as NSString).lastPathComponent
         let reader = try DelimitedReader(
-            path: path, format: try BuildPlan.readerFormat(of: definition.input, file: definition.sourceFile))
+            source: try Self.source(path), name: name,
+            format: try BuildPlan.readerFormat(of: definition.input, file: definition.sourceFile))
         var mapping: HeaderMapping? =
             definition.input.header
             ? nil : try HeaderMapping(columns: definition.columns, fields: definition.fields, file: name)
-        try reader.forEachRecord { row in
+        var row = RowBuilder()
+        try reader.forEachRecord { record in
             guard let known = mapping else {
-                mapping = try HeaderMapping(header: row, required: definition.fields, fields: definition.fields, file: name)
+                mapping = try HeaderMapping(header: record, required: definition.fields, fields: definition.fields, file: name)
                 return
             }
-            if let problem = row.problem ?? known.fieldCountProblem(row) {
+            if let problem = record.problem ?? known.fieldCountProblem(record) {
                 throw NFMError(.input, file: name, line: problem.line, column: problem.column, problem.message)
             }
-            let columnOfField = known.columnOfField
-            var features = [UInt32](repeating: .max, count: columnOfField.count)
-            var unseen: [Int] = []
-            var values: [String] = []
-            for (f, column) in columnOfField.enumerated() {
-                if let index = vocabularies[f].index(of: row.field(column)) {
-                    features[f] = UInt32(offsets[f] + index)
-                } else {
-                    unseen.append(f)
-                    values.append(row.string(column))
-                }
+            row.reset()
+            for (f, column) in known.columnOfField.enumerated() {
+                try encodeCell(f, record, column, into: &row, file: name)
             }
-            try body(RawRow(line: row.line, features: features, unseenFields: unseen, unseenValues: values))
+            try body(row.finish(line: record.line))
         }
         guard mapping != nil else {
             throw NFMError(.input, file: name, line: 1, column: 1, "empty file: expected a header line")
         }
+    }
+
+    /// The bytes of `path`: a plain regular file is read directly; a gzip or zstd file (by its first bytes),
+    /// a stream and `-` (standard input) go through `RawInput`, which decompresses (and hashes, which
+    /// prediction does not need, hence the direct path for the common case).
+    static func source(_ path: String) throws -> any ByteSource {
+        if path != "-", let file = try? ReadableFile(path: path) {
+            var magic = [UInt8](repeating: 0, count: 4)
+            let count = try magic.withUnsafeMutableBytes { try file.read(into: $0) }
+            let head = magic.prefix(count)
+            if !head.starts(with: [0x1F, 0x8B]) && !head.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) {
+                return try ReadableFile(path: path)
+            }
+        }
+        return try RawInput(path: path)
+    }
+
+    /// Appends field `f`'s entries for the cell at `column` of `record` (see `FieldEncoding`).
+    @inline(__always)
+    private func encodeCell(
+        _ f: Int, _ record: DelimitedReader.Record, _ column: Int, into row: inout RowBuilder, file: String
+    ) throws {
+        let code = codes[f]
+        let cell = record.field(column)
+        switch code.kind {
+        case .categorical:
+            if cell.isEmpty && code.emptyIsOOV {
+                row.appendOOV(f, code)
+            } else {
+                row.resolve(f, code, vocabularies[f].index(of: cell), cell, value: 1)
+            }
+        case .multi:
+            var pieces = 0
+            var start = 0
+            for i in 0...cell.count where i == cell.count || cell[i] == code.separator {
+                if i > start { pieces += 1 }
+                start = i + 1
+            }
+            let weight: Float = code.meanWeight && pieces > 0 ? 1 / Float(pieces) : 1
+            start = 0
+            for i in 0...cell.count where i == cell.count || cell[i] == code.separator {
+                if i > start {
+                    let piece = UnsafeBufferPointer(rebasing: cell[start..<i])
+                    row.resolve(f, code, vocabularies[f].index(of: piece), piece, value: weight)
+                }
+                start = i + 1
+            }
+        case .number, .bucket:
+            try encodeNumber(f, code, record, column, into: &row, file: file)
+        }
+    }
+
+    /// A numeric cell: empty (`missing`), bucketized (looked up by its bucket's name) or kept as xᵢ.
+    private func encodeNumber(
+        _ f: Int, _ code: RawCellCode, _ record: DelimitedReader.Record, _ column: Int, into row: inout RowBuilder,
+        file: String
+    ) throws {
+        let cell = record.field(column)
+        guard !cell.isEmpty else {
+            guard code.emptyOwnValue else { return }
+            if code.kind == .bucket {
+                row.resolve(f, code, vocabularies[f].index(of: cell), cell, value: 1)
+            } else {
+                row.append(code.offset + 1, 1)
+            }
+            return
+        }
+        let field = fields[f]
+        guard let x = NumericCell.parse(cell), code.kind == .bucket || Float(field.spec.transformed(x)).isFinite else {
+            throw NFMError(
+                .input, file: file, line: record.line(ofField: column), column: record.column(ofField: column),
+                "field \(field.spec.name): expected a number, found '\(NFMError.excerpt(record.string(column)))'")
+        }
+        guard code.kind == .bucket else {
+            row.append(code.offset, field.value(of: x))
+            return
+        }
+        var name = field.spec.bucketName(x)
+        name.withUTF8 { row.resolve(f, code, vocabularies[f].index(of: $0), $0, value: 1) }
+    }
+}
+
+/// What encoding a cell needs of its field, as plain values.
+private struct RawCellCode {
+    enum Kind { case categorical, multi, number, bucket }
+    let kind: Kind
+    /// Categorical `missing: oov`: an empty cell is the OOV feature.
+    let emptyIsOOV: Bool
+    /// Numeric `missing: own-value`: an empty cell is the indicator (kept numbers) or the value "" (buckets).
+    let emptyOwnValue: Bool
+    /// Multi-valued `weight: mean`.
+    let meanWeight: Bool
+    let separator: UInt8
+    /// The field's first global index (`FieldEncoding.init` keeps `offset + cardinality` within 32 bits).
+    let offset: UInt32
+    /// Global index of the OOV feature, when the field has one.
+    let oov: UInt32?
+
+    init(_ field: RawRowEncoder.FieldEncoding) {
+        let spec = field.spec
+        switch spec.kind {
+        case .categorical: kind = .categorical
+        case .multi: kind = .multi
+        case .numeric: kind = spec.bucketing == nil ? .number : .bucket
+        }
+        emptyIsOOV = spec.kind == .categorical && spec.missing == .oov
+        emptyOwnValue = spec.missing == .ownValue
+        meanWeight = spec.weight == .mean
+        separator = spec.separator.utf8.first ?? UInt8(ascii: "|")
+        offset = UInt32(truncatingIfNeeded: field.offset)
+        oov = field.oov.map { UInt32(truncatingIfNeeded: field.offset + $0) }
+    }
+}
+
+/// The entries of the row being encoded.
+private struct RowBuilder {
+    var features: [UInt32] = []
+    var values: [Float] = []
+    var unseenFields: [Int] = []
+    var unseenValues: [String] = []
+    var oovFields: [Int] = []
+
+    /// Empties the entries, keeping the buffers (the previous `RawRow` is gone by then, so no copy).
+    mutating func reset() {
+        features.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        unseenFields.removeAll(keepingCapacity: true)
+        unseenValues.removeAll(keepingCapacity: true)
+        oovFields.removeAll(keepingCapacity: true)
+    }
+
+    mutating func append(_ feature: UInt32, _ value: Float) {
+        features.append(feature)
+        values.append(value)
+    }
+
+    /// The field's OOV feature, counted in `oovFields`.
+    @inline(__always)
+    mutating func appendOOV(_ f: Int, _ code: RawCellCode, value: Float = 1) {
+        append(code.oov ?? code.offset, value)
+        oovFields.append(f)
+    }
+
+    /// A value `bytes` of a vocabulary field, with its kept `index` if any: that feature, else the OOV
+    /// feature, else an unseen entry (`.max`).
+    @inline(__always)
+    mutating func resolve(_ f: Int, _ code: RawCellCode, _ index: Int?, _ bytes: UnsafeBufferPointer<UInt8>, value: Float) {
+        if let index {
+            append(code.offset + UInt32(truncatingIfNeeded: index), value)
+        } else if code.oov != nil {
+            appendOOV(f, code, value: value)
+        } else {
+            append(.max, value)
+            unseenFields.append(f)
+            unseenValues.append(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    func finish(line: Int) -> RawRow {
+        RawRow(
+            line: line, features: features, values: values, unseenFields: unseenFields, unseenValues: unseenValues,
+            oovFields: oovFields)
     }
 }

@@ -14,14 +14,18 @@ struct Predict: ParsableCommand {
                                         model's features, as for `nfm evaluate`)
               --libfm FILE              libFM text `label index:value …` (labels ignored; indices are the
                                         model's, as `nfm import-libfm` keeps them)
-              --input FILE              raw rows in the dataset's input format, encoded with the
-                                        vocabularies saved in the checkpoint
+              --input FILE              raw rows in the dataset's input format (.gz and .zst files
+                                        are decompressed, - reads standard input), encoded exactly as
+                                        the build did with the encoding saved in the checkpoint
+                                        (vocabularies, OOV features, transforms, statistics, buckets)
             With --dataset and --libfm the output is one prediction per line in input order, as libFM's
             `-out` writes it; with --input it is a header line then `line<TAB>prediction` per scored row.
             A prediction is ŷ clipped to the training labels' range for squared loss (--no-clip: as
             computed) and the probability σ(ŷ) for log loss, printed as C's `%.6g` (libFM's format;
             --precision 9 round-trips every 32-bit float).
-            Unseen values (--input) or feature indices beyond the model's (--libfm): --unseen skip leaves
+            A value a field with an OOV feature did not keep goes to that feature (counted per field in
+            the summary, not as unseen). Other unseen values (--input) or feature indices beyond the
+            model's (--libfm): --unseen skip leaves
             the row out (--input only: it would misalign a one-per-line output), ignore scores the row
             without them, fail stops with the file, line and column (default for --libfm).
             --out never replaces an existing file without --force, and never the checkpoint, an input or
@@ -41,7 +45,7 @@ struct Predict: ParsableCommand {
     @Option(help: "A libFM text file.")
     var libfm: String?
 
-    @Option(help: "Raw rows in the format of the dataset's input (e.g. frappe.csv).")
+    @Option(help: "Raw rows in the format of the dataset's input (e.g. frappe.csv, rows.csv.gz, - for standard input).")
     var input: String?
 
     @Option(help: "Write predictions here instead of standard output.")
@@ -140,10 +144,16 @@ struct Predict: ParsableCommand {
             return
         }
         guard !quiet else { return }
-        let fields = report.unseenByField.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        func list(_ counts: [String: Int]) -> String {
+            counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        }
+        let fields = list(report.unseenByField)
+        let oov = report.oovByField.map { counts in
+            "; \(counts.values.reduce(0, +)) values to OOV features" + (counts.isEmpty ? "" : " (\(list(counts)))")
+        }
         Diagnostics.write(
             "predicted \(report.written) of \(report.rows) rows; \(report.rowsWithUnseen) with unseen values\(fields.isEmpty ? "" : " (\(fields))")"
-                + (report.skipped > 0 ? ", \(report.skipped) skipped" : "") + "\n")
+                + (report.skipped > 0 ? ", \(report.skipped) skipped" : "") + (oov ?? "") + "\n")
     }
 }
 
