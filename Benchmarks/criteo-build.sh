@@ -5,9 +5,10 @@
 # GNU time) and output size per tool. Benchmarks are not tests: nothing is asserted.
 #
 # Usage (from anywhere): bash Benchmarks/criteo-build.sh [--rows N] [--runs R] [--seed S] [--tools nfm,polars,pandas]
-#                        [--keep]
+#                        [--keep] [--check]
 #   --rows 10000000 (default; about 2.6 GB of CSV)   --runs 3   --seed 1 (of the synthetic log; peers use 2017)
 #   --keep            leave the generated log and outputs in the work directory (default: delete them at the end)
+#   --check           also check that nfm wrote the polars peer's rows (export-libfm, then criteo_compare.py; slow)
 # Environment: NFM=path/to/nfm (default: bash scripts/build-release.sh), PYTHON=python with pandas/polars/numpy
 # (default: .venv-peers/bin/python here or beside the repository; create it with ../shared/peers/setup_env.sh),
 # BENCH_DIR (default /tmp/nfm-criteo-bench; never inside the repository).
@@ -15,7 +16,7 @@
 # The nfm row is skipped when pipelines/criteo.json is absent, and marked failed when the build fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rows=10000000 runs=3 seed=1 tools=nfm,polars,pandas keep=0
+rows=10000000 runs=3 seed=1 tools=nfm,polars,pandas keep=0 check=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) rows=$2; shift 2 ;;
@@ -23,6 +24,7 @@ while [ $# -gt 0 ]; do
         --seed) seed=$2; shift 2 ;;
         --tools) tools=$2; shift 2 ;;
         --keep) keep=1; shift ;;
+        --check) check=1; shift ;;
         *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
     esac
 done
@@ -59,13 +61,13 @@ echo "$input: $(stat -c %s "$input") bytes, $rows rows"
 run() {
     local name=$1 out=$2; shift 2
     rm -rf "$out"
-    if ! /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.log" 2>&1; then
+    if ! /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" > "$work/$name.log" 2>&1; then
         echo "$name failed: $(grep -v '^Command exited' "$work/$name.log" | tail -3 | tr '\n' ' ')" >&2
         return 1
     fi
-    local seconds kib
-    read -r seconds kib < <(tail -1 "$work/$name.time")
-    echo -e "$name\t$seconds\t$kib\t$(du -sb "$out" | cut -f1)" >> "$results"
+    local seconds kib user system
+    read -r seconds kib user system < <(tail -1 "$work/$name.time")
+    echo -e "$name\t$seconds\t$kib\t$(du -sb "$out" | cut -f1)\t$(awk "BEGIN { print $user + $system }")" >> "$results"
 }
 
 for tool in ${tools//,/ }; do
@@ -82,11 +84,16 @@ for tool in ${tools//,/ }; do
                     || { echo -e "$tool\tfailed" >> "$results"; break; } ;;
             *) echo "unknown tool $tool" >&2; exit 2 ;;
         esac
-        tail -1 "$results" | awk -F'\t' '{printf "run: %s s, %d MiB\n", $2, $3 / 1024}'
+        tail -1 "$results" | awk -F'\t' '{printf "run: %s s wall, %s s CPU, %d MiB\n", $2, $5, $3 / 1024}'
     done
 done
 if [[ ",$tools," == *,polars,* && ",$tools," == *,pandas,* && -d "$work/out-polars" && -d "$work/out-pandas" ]]; then
     echo "## peers agree: $("$PYTHON" Benchmarks/peers/criteo_compare.py "$work/out-polars" "$work/out-pandas" | tail -1)"
+fi
+
+if [ "$check" = 1 ] && [ -f "$work/out-nfm/manifest.json" ] && [ -d "$work/out-polars" ]; then
+    "$nfm" export-libfm "$work/out-nfm" --out "$work/out-nfm-libfm" --force > /dev/null
+    echo "## nfm and polars agree: $("$PYTHON" Benchmarks/peers/criteo_compare.py "$work/out-polars" --libfm "$work/out-nfm-libfm" | tr '\n' ' ')"
 fi
 
 echo "## results ($rows rows, $(stat -c %s "$input") bytes of CSV)"
@@ -96,14 +103,15 @@ runs = {}
 for line in open(sys.argv[1]):
     name, *rest = line.rstrip("\n").split("\t")
     runs.setdefault(name, []).append(rest)
-print("| tool | runs | wall s (min / median / max) | peak RSS MiB (min / median / max) | output MB |")
-print("|---|---|---|---|---|")
+print("| tool | runs | wall s (min / median / max) | CPU s (median) | peak RSS MiB (min / median / max) | output MB |")
+print("|---|---|---|---|---|---|")
 for name, rs in runs.items():
     ok = [r for r in rs if r[0] != "failed"]
     if not ok:
-        print(f"| {name} | failed | | | |"); continue
+        print(f"| {name} | failed | | | | |"); continue
     t = sorted(float(r[0]) for r in ok); m = sorted(int(r[1]) / 1024 for r in ok)
     fmt = lambda v: f"{min(v):.1f} / {statistics.median(v):.1f} / {max(v):.1f}"
-    print(f"| {name} | {len(ok)} | {fmt(t)} | {fmt(m)} | {int(ok[-1][2]) / 1e6:.0f} |")
+    cpu = statistics.median(float(r[3]) for r in ok)
+    print(f"| {name} | {len(ok)} | {fmt(t)} | {cpu:.1f} | {fmt(m)} | {int(ok[-1][2]) / 1e6:.0f} |")
 PY
 if [ "$keep" = 0 ]; then rm -rf "$input" "$work"/out-*; fi

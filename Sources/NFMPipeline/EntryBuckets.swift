@@ -1,14 +1,18 @@
 import NFMFormat
 
 /// A labelled build's instances held by position `p ∈ 0..<total`, for rows of varying length: bucket
-/// `⌊p / capacity⌋` receives the record `[slot, label bits, index₀, value₀ bits, index₁, …]` with
-/// `slot = p mod capacity`, and `load(_:)` gives one bucket back indexed by slot.
+/// `⌊p / capacity⌋` receives the record `[slot, label bits, entries…]` with `slot = p mod capacity`, and
+/// `load(_:)` gives one bucket back indexed by slot. An entry is `index | unitValue` when its value is 1
+/// (most are: categorical and multi-hot features), else the two words `index, value bits`; labelled
+/// builds keep feature indices below 2³¹ so the flag bit is free.
 ///
 /// `capacity = max(1, ⌊budget / 2 / (4 · w)⌋)` positions with `w = 4 + 2 · (entries / rows)` words per
 /// record on average (positions are a random permutation, so buckets fill evenly); a single bucket keeps
 /// up to ½ of the budget in memory, several share ¼ for their write buffers. The positions, not the
 /// buffers, decide the order: output never depends on the budget.
 struct EntryBuckets {
+    /// The flag of an entry whose value is 1 and has no value word.
+    static let unitValue: UInt32 = 1 << 31
     let total: Int
     /// Positions per bucket.
     let capacity: Int

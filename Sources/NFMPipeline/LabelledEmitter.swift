@@ -41,9 +41,16 @@ struct LabelledEmitter {
                 values.removeAll(keepingCapacity: true)
                 var e = range.lowerBound + 1
                 while e < range.upperBound {
-                    indices.append(words[e])
-                    values.append(value(of: words[e], Float(bitPattern: words[e + 1])))
-                    e += 2
+                    let word = words[e]
+                    if word & EntryBuckets.unitValue != 0 {
+                        indices.append(word & ~EntryBuckets.unitValue)
+                        values.append(1)
+                        e += 1
+                    } else {
+                        indices.append(word)
+                        values.append(value(of: word, Float(bitPattern: words[e + 1])))
+                        e += 2
+                    }
                 }
                 if layout == .fixed {
                     try indices.withUnsafeBufferPointer { try writers[split].append(label: label, features: $0) }

@@ -6,7 +6,7 @@ import NFMFormat
 ///
 /// Field f has `kept_f + 1` features with an OOV feature (its last), `kept_f` without; a kept number one
 /// feature (two with `missing: own-value`: the value, then the missing indicator). Offsets are running
-/// sums of the cardinalities; `featureCount = Σ cardinality_f < 2³² − 1`.
+/// sums of the cardinalities; `featureCount = Σ cardinality_f < 2³¹`.
 struct LabelledLayout {
     /// Per vocabulary field: first-appearance index → feature index within the field (kept values
     /// renumbered, the others → the OOV index); empty for fields that keep every value or have no vocabulary.
@@ -60,8 +60,10 @@ struct LabelledLayout {
         for cardinality in cardinalities.dropLast() { offsets.append(offsets.last! + cardinality) }
         self.offsets = offsets
         featureCount = offsets.last! + cardinalities.last!
-        guard featureCount < Int(UInt32.max) else {
-            throw NFMError(.input, "\(featureCount) features; shards hold at most \(UInt32.max - 1)", at: .init(file: pass.plan.inputName))
+        guard featureCount < Int(EntryBuckets.unitValue) else {
+            throw NFMError(
+                .input, "\(featureCount) features; a labelled build holds at most 2^31 − 1 (raise minCount)",
+                at: .init(file: pass.plan.inputName))
         }
         var counts = pass.counts
         total = counts.positives

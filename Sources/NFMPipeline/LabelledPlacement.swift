@@ -96,18 +96,19 @@ struct LabelledPlacement {
             let table = layout.remap[f]
             local = table.isEmpty ? word : table[Int(word)]
         }
-        record.append(offset + local)
-        record.append(weight.bitPattern)
+        if weight == 1 {
+            record.append((offset + local) | EntryBuckets.unitValue)
+        } else {
+            record.append(offset + local)
+            record.append(weight.bitPattern)
+        }
     }
 
     /// A kept number (bits of t(x)), or for an empty cell nothing or the missing indicator.
     @inline(__always)
     private mutating func appendNumber(_ f: Int, _ missingOwnValue: Bool, _ word: UInt32, _ offset: UInt32, isTrain: Bool) {
         guard word != LabelledPass.noneWord else {
-            if missingOwnValue {
-                record.append(offset + 1)
-                record.append(Float(1).bitPattern)
-            }
+            if missingOwnValue { record.append((offset + 1) | EntryBuckets.unitValue) }
             return
         }
         if isTrain && standardized[f], let m = moments[f] {

@@ -28,8 +28,9 @@ struct SyntheticRatingsCatalog {
     /// Movies by popularity rank (rank 0 is rated most).
     let movies: [Movie]
 
-    /// MovieLens-1M's first and last rating times (Unix seconds).
+    /// MovieLens-1M's first rating time (Unix seconds).
     static let firstTime = 956_703_932
+    /// MovieLens-1M's last rating time (Unix seconds): no timestamp is later.
     static let lastTime = 1_046_454_590
 
     /// The catalog of a `rows`-row log: 6,040 users and 3,706 movies per 1,000,209 rows (at least 5 each).

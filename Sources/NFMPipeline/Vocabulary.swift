@@ -2,67 +2,100 @@ import NFMFormat
 
 /// The values of one field in first-appearance order: value → index, with counts.
 ///
-/// Stored as a byte arena plus an open-addressing table (linear probing, load ≤ ½, 64-bit FNV-1a-style
-/// hash), so encoding a raw field needs no `String` allocation. Index `i` is the `i`-th distinct value seen.
-/// A value type, so that the builder's hot loop mutates it with static (not run-time) exclusivity checks.
+/// Stored as a byte arena plus an open-addressing table (linear probing, load ≤ ½), so encoding a raw field
+/// needs no `String` allocation. Index `i` is the `i`-th distinct value seen. A table slot holds the value's
+/// index, length and a 64-bit key: for values of at most 8 bytes the bytes themselves (so a lookup touches
+/// one cache line and never the arena: hashed ids, small integers, most categories), for longer ones their
+/// 64-bit FNV-1a-style hash (the arena is compared only when hashes agree). A value type, so that the
+/// builder's hot loop mutates it with static (not run-time) exclusivity checks.
 public struct Vocabulary: Sendable {
+    /// One slot of the table: `index < 0` is empty.
+    struct Slot: Sendable {
+        var key: UInt64
+        var index: Int32
+        var length: UInt32
+    }
+
     private var arena: [UInt8] = []
     private var starts: [Int] = [0]
     /// Occurrences of each value, by index.
     public private(set) var counts: [Int] = []
-    private var table: [Int32]
+    private var table: [Slot]
     private var mask: Int
 
     /// An empty vocabulary with table room for about `capacity` values before it grows.
     public init(capacity: Int = 16) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        table = [Int32](repeating: -1, count: size)
+        table = [Slot](repeating: Slot(key: 0, index: -1, length: 0), count: size)
         mask = size - 1
     }
 
     /// Number of distinct values.
     public var count: Int { counts.count }
 
-    @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    /// The slot key of `bytes` and the hash that places it: short values are their own key.
+    @inline(__always) static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> (key: UInt64, hash: UInt64) {
+        if bytes.count <= 8 {
+            var packed: UInt64 = 0
+            for i in 0..<bytes.count { packed |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+            return (packed, mix(packed ^ (UInt64(bytes.count) << 59)))
+        }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        h ^= h >> 29
-        h = h &* 0xbf58_476d_1ce4_e5b9
-        return h ^ (h >> 32)
+        let hash = mix(h)
+        return (hash, hash)
+    }
+
+    /// A 64-bit finaliser (SplitMix64's), so that packed bytes spread over the table.
+    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// The slot holding `bytes`, or the empty slot where it would go.
+    @inline(__always) private func find(_ bytes: UnsafeBufferPointer<UInt8>, _ key: UInt64, _ hash: UInt64) -> Int {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        return table.withUnsafeBufferPointer { table in
+            while true {
+                let entry = table[slot]
+                if entry.index < 0 { return slot }
+                if entry.key == key && Int(entry.length) == bytes.count
+                    && (bytes.count <= 8 || matches(Int(entry.index), bytes))
+                {
+                    return slot
+                }
+                slot = (slot + 1) & mask
+            }
+        }
     }
 
     /// Index of `bytes`, inserting it as a new value when unseen; counts the occurrence.
     @inline(__always)
     public mutating func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var slot = Int(truncatingIfNeeded: Vocabulary.hash(bytes)) & mask
-        while true {
-            let entry = Int(table[slot])
-            if entry < 0 { break }
-            if matches(entry, bytes) {
-                counts[entry] += 1
-                return entry
-            }
-            slot = (slot + 1) & mask
+        let (key, hash) = Vocabulary.key(bytes)
+        let slot = find(bytes, key, hash)
+        let found = Int(table[slot].index)
+        if found >= 0 {
+            counts[found] += 1
+            return found
         }
         let index = counts.count
         arena.append(contentsOf: bytes)
         starts.append(arena.count)
         counts.append(1)
-        table[slot] = Int32(index)
+        table[slot] = Slot(key: key, index: Int32(index), length: UInt32(bytes.count))
         if counts.count * 2 > table.count { rehash() }
         return index
     }
 
     /// Index of `bytes`, or nil when the value was never seen.
     public func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        var slot = Int(truncatingIfNeeded: Vocabulary.hash(bytes)) & mask
-        while true {
-            let entry = Int(table[slot])
-            if entry < 0 { return nil }
-            if matches(entry, bytes) { return entry }
-            slot = (slot + 1) & mask
-        }
+        let (key, hash) = Vocabulary.key(bytes)
+        let found = Int(table[find(bytes, key, hash)].index)
+        return found >= 0 ? found : nil
     }
 
     /// Index of `value`, or nil when it was never seen.
@@ -86,14 +119,16 @@ public struct Vocabulary: Sendable {
     }
 
     private mutating func rehash() {
-        table = [Int32](repeating: -1, count: table.count * 2)
+        let old = table
+        table = [Slot](repeating: Slot(key: 0, index: -1, length: 0), count: old.count * 2)
         mask = table.count - 1
         arena.withUnsafeBufferPointer { a in
-            for entry in 0..<counts.count {
-                let bytes = UnsafeBufferPointer(rebasing: a[starts[entry]..<starts[entry + 1]])
-                var slot = Int(truncatingIfNeeded: Vocabulary.hash(bytes)) & mask
-                while table[slot] >= 0 { slot = (slot + 1) & mask }
-                table[slot] = Int32(entry)
+            for entry in old where entry.index >= 0 {
+                let index = Int(entry.index)
+                let hash = Vocabulary.key(UnsafeBufferPointer(rebasing: a[starts[index]..<starts[index + 1]])).hash
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while table[slot].index >= 0 { slot = (slot + 1) & mask }
+                table[slot] = entry
             }
         }
     }

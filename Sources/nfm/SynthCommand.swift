@@ -19,6 +19,10 @@ struct Synth: ParsableCommand {
                                  genres like Comedy|Drama, user attributes
             """)
 
+    /// The largest `--rows`: 10¹⁰ (about 2.6 TB of Criteo CSV); the Frappe and MovieLens kinds hold tables
+    /// that grow with the row count.
+    static let maximumRows = 10_000_000_000
+
     @Argument(help: "frappe, movielens, criteo or movielens-ratings.")
     var kind: String
 
@@ -40,6 +44,7 @@ struct Synth: ParsableCommand {
             throw ValidationError("kind must be one of: \(kinds)")
         }
         guard rows >= 1 else { throw ValidationError("--rows must be ≥ 1") }
+        guard rows <= Self.maximumRows else { throw ValidationError("--rows must be ≤ \(Self.maximumRows)") }
     }
 
     func run() throws {
