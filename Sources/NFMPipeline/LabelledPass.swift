@@ -104,20 +104,18 @@ struct LabelledPass {
                 numbers[f] = nil
                 continue
             }
-            let finite: Bool
+            var problem: String? = nil
             if let x = NumericCell.parse(cell) {
                 numbers[f] = x
-                if case .number(let transform, _) = codes[f] {
-                    finite = Float(FieldSpec.transform(x, transform)).isFinite
-                } else {
-                    finite = true
+                if case .number(let transform, _) = codes[f], !Float(FieldSpec.transform(x, transform)).isFinite {
+                    problem = "is beyond the range of a 32-bit float after its transform"
                 }
             } else {
-                finite = false
+                problem = "expected a number"
             }
-            guard finite else {
+            if let problem {
                 let found = NFMError.excerpt(row.string(column))
-                return (row.line(ofField: column), row.column(ofField: column), "field \(specs[f].name): expected a number, found '\(found)'")
+                return (row.line(ofField: column), row.column(ofField: column), "field \(specs[f].name): \(problem), found '\(found)'")
             }
         }
         return nil

@@ -156,6 +156,12 @@ import Testing
         let numberError = try #require(throws: NFMError.self) { try Self.build(Self.definition, badNumber) }
         #expect(numberError.position?.line == 7 && numberError.position?.column == 5)
         #expect(numberError.message.contains("field count: expected a number, found '7x'"))
+        let huge = try #require(throws: NFMError.self) {
+            try Self.build(
+                Self.definition.replacingOccurrences(of: "\"log1p\"", with: "\"none\""),
+                Self.log.replacingOccurrences(of: "0,b,7,5,z,e", with: "0,b,1e300,5,z,e"))
+        }
+        #expect(huge.position?.column == 5 && huge.message.contains("beyond the range of a 32-bit float"))
         let (out, manifest) = try Self.build(Self.definition, badNumber.replacingOccurrences(of: "1,a,3,", with: "yes,a,3,")) {
             $0.skipBadRows = true
         }
