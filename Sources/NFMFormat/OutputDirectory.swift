@@ -56,7 +56,14 @@ public final class OutputDirectory: @unchecked Sendable {
     public static func check(_ path: String, kind: Kind, force: Bool, inputs: [String]) throws {
         try OutputPaths.refuseOverlap(output: path, inputs: inputs)
         try refuseIfLocked(path)
-        try checkContents(path, kind: kind, force: force)
+        do {
+            try checkContents(path, kind: kind, force: force)
+        } catch {
+            // Another nfm may have claimed the directory between the two checks (its marker still a
+            // temporary file): then that, not the contents seen mid-claim, is the reason to refuse.
+            try refuseIfLocked(path)
+            throw error
+        }
     }
 
     /// A directory another nfm holds locked is refused as such, whatever it holds at this instant (its
