@@ -12,6 +12,18 @@ final class RejectLog {
         self.enabled = enabled
     }
 
+    /// A malformed data row of input `file`: without `--skip-bad-rows` the `.input` error at its position;
+    /// with it, a line of the log (its reason prefixed by `file` when `nameFile`, i.e. with several inputs).
+    func reject(
+        _ row: DelimitedReader.Record, _ problem: (line: Int, column: Int, message: String), file: String, nameFile: Bool
+    ) throws {
+        guard enabled else {
+            throw NFMError(.input, file: file, line: problem.line, column: problem.column, problem.message)
+        }
+        let reason = nameFile ? file + ": " + problem.message : problem.message
+        try add(line: problem.line, column: problem.column, reason: reason, raw: row.raw)
+    }
+
     func add(line: Int, column: Int, reason: String, raw: UnsafeBufferPointer<UInt8>) throws {
         guard enabled else { return }
         if bytes.isEmpty { bytes = Array("line\tcolumn\treason\trecord\n".utf8) }

@@ -71,11 +71,7 @@ struct VocabularyPass {
     private mutating func reject(
         _ row: DelimitedReader.Record, _ problem: (line: Int, column: Int, message: String), _ file: String
     ) throws {
-        guard plan.skipBadRows else {
-            throw NFMError(.input, file: file, line: problem.line, column: problem.column, problem.message)
-        }
+        try rejects.reject(row, problem, file: file, nameFile: inputs.paths.count > 1)
         counts.rowsRejected += 1
-        let reason = inputs.paths.count > 1 ? file + ": " + problem.message : problem.message
-        try rejects.add(line: problem.line, column: problem.column, reason: reason, raw: row.raw)
     }
 }
