@@ -5,7 +5,7 @@ import NFMPipeline
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a synthetic raw log in the format of a real one (Frappe, MovieLens, Criteo).",
+        abstract: "Write a synthetic raw log in the format of a real one (Frappe, MovieLens tags, Criteo, MovieLens ratings).",
         discussion: """
             Kinds (sizes scale with --rows; output is a pure function of kind, rows, seed):
               frappe             Frappe TSV: user, item, cnt and 8 context columns
