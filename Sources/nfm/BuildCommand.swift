@@ -30,8 +30,8 @@ struct Build: ParsableCommand {
     @Option(help: "A raw log (frappe.csv, part-*.csv.gz, - for standard input); repeatable, globs allowed.")
     var input: [String] = []
 
-    @Option(help: "The output dataset directory (must not exist or be empty, unless --force).")
-    var out: String
+    @Option(help: "The output dataset directory (must not exist or be empty, unless --force; default: data/<definition name>).")
+    var out: String?
 
     @Option(help: "Seed for negatives, split and order (default: the definition's).")
     var seed: UInt64?
@@ -71,9 +71,10 @@ struct Build: ParsableCommand {
     func run() throws {
         try runMapped {
             let started = Date()
+            let loaded = try DatasetDefinition.load(path: definition)
+            let out = self.out ?? "data/" + FileSystem.sanitizedComponent(loaded.name)
             var options = DatasetBuilder.Options(
-                definition: try DatasetDefinition.load(path: definition), inputPaths: try InputPatterns.expand(input),
-                outputDirectory: out)
+                definition: loaded, inputPaths: try InputPatterns.expand(input), outputDirectory: out)
             options.definitionPath = definition
             options.seed = seed
             options.rule = rule
