@@ -122,26 +122,6 @@ public enum DatasetBuilder {
         }
     }
 
-    /// The old overwrite rule, kept only for `import-libfm` until it moves to `OutputDirectory.claim`
-    /// (which `build` uses): refuses a non-directory and, without `force`, a non-empty directory.
-    static func prepareOutput(_ out: String, force: Bool) throws {
-        if FileSystem.exists(out) {
-            guard FileSystem.isDirectory(out) else {
-                throw PipelineError(.refused, "\(out): exists and is not a directory")
-            }
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            if !contents.isEmpty {
-                guard force else {
-                    throw PipelineError(.refused, "\(out): directory is not empty (use --force to replace it)")
-                }
-                // Remove the manifest first, so the directory stops verifying before anything else changes.
-                unlink(out + "/" + DatasetManifest.fileName)
-                FileSystem.remove(out)
-            }
-        }
-        try FileSystem.createDirectory(out)
-    }
-
     // MARK: - The passes
 
     /// Runs the passes into `out` (already claimed) and returns the manifest, not yet written.
