@@ -29,11 +29,14 @@ public final class RawInput: ByteSource {
     private let stored: StoredBytes
     private let decoder: StreamDecoder?
 
-    /// Opens `path` (`-` is standard input) and detects its compression from its first bytes.
-    public init(path: String) throws {
+    /// Opens `path` (`-` is standard input) and detects its compression from its first bytes; `hashing`
+    /// false skips the SHA-256 of the stored bytes (a reader that records no manifest, e.g. prediction).
+    public init(path: String, hashing: Bool = true) throws {
         self.path = path
         displayName = path == "-" ? "<stdin>" : path
-        stored = StoredBytes(try ReadableFile(path: path == "-" ? "/dev/stdin" : path, allowStream: true), name: displayName)
+        stored = StoredBytes(
+            try ReadableFile(path: path == "-" ? "/dev/stdin" : path, allowStream: true), name: displayName,
+            hashing: hashing)
         let magic = try stored.peek(4)
         if magic.starts(with: [0x1F, 0x8B]) {
             compression = .gzip
@@ -52,10 +55,12 @@ public final class RawInput: ByteSource {
 
     private var digest: String?
 
-    /// SHA-256 (hex) of the stored bytes; call once the input is read to its end (it finishes the hash).
+    /// SHA-256 (hex) of the stored bytes; call once the input is read to its end (it finishes the hash),
+    /// and only on an input opened with `hashing` (a programming error otherwise).
     public func sha256() -> String {
         if let digest { return digest }
-        digest = stored.hasher.hexDigest()
+        guard let hasher = stored.hasher else { preconditionFailure("sha256() of a RawInput opened without hashing") }
+        digest = hasher.hexDigest()
         return digest!
     }
 
@@ -70,7 +75,8 @@ public final class RawInput: ByteSource {
 /// The stored bytes of an input, hashed as they are consumed, with a look-ahead window for decoders.
 final class StoredBytes {
     let name: String
-    let hasher = SHA256()
+    /// Hashes the consumed bytes; nil when the reader needs no digest.
+    let hasher: SHA256?
     private let file: ReadableFile
     private var window = [UInt8](repeating: 0, count: 1 << 18)
     private var start = 0
@@ -78,9 +84,10 @@ final class StoredBytes {
     private(set) var consumed = 0
     private(set) var atEnd = false
 
-    init(_ file: ReadableFile, name: String) {
+    init(_ file: ReadableFile, name: String, hashing: Bool) {
         self.file = file
         self.name = name
+        hasher = hashing ? SHA256() : nil
     }
 
     /// The first `count` unconsumed bytes, or fewer at the end of the input.
@@ -106,7 +113,7 @@ final class StoredBytes {
     /// Calls `body` with the unconsumed bytes; `body` returns how many it consumed.
     func consume(_ body: (UnsafeRawBufferPointer) throws -> Int) rethrows {
         let used = try window.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
-        window.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[start..<start + used])) }
+        if let hasher { window.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[start..<start + used])) } }
         start += used
         consumed += used
     }
@@ -117,7 +124,7 @@ final class StoredBytes {
         if start == end, !atEnd, buffer.count >= 4096 {
             let n = try file.read(into: buffer)
             if n == 0 { atEnd = true }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            hasher?.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             consumed += n
             return n
         }
