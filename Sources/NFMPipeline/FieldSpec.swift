@@ -151,6 +151,11 @@ extension FieldSpec {
         }
     }
 
+    /// The transform of a kept number; nil for every other code (buckets included).
+    var keptTransform: Transform? {
+        if case .number(let transform, _) = cellCode { transform } else { nil }
+    }
+
     /// t(x) as a static function of the transform (see `transformed(_:)`).
     @inline(__always)
     static func transform(_ x: Double, _ transform: Transform) -> Double {
@@ -190,8 +195,49 @@ public struct LabelColumn: Sendable, Equatable {
     }
 }
 
+/// The values of a multi-valued cell: the pieces between separators, empty pieces ignored.
+enum MultiCell {
+    /// Calls `body` with each non-empty piece of `cell`, in order.
+    @inline(__always)
+    static func forEachValue(
+        in cell: UnsafeBufferPointer<UInt8>, separator: UInt8, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void
+    ) rethrows {
+        var start = 0
+        for i in 0...cell.count where i == cell.count || cell[i] == separator {
+            if i > start { try body(UnsafeBufferPointer(rebasing: cell[start..<i])) }
+            start = i + 1
+        }
+    }
+
+    /// The number n of non-empty pieces (`weight: mean` gives each 1/n).
+    @inline(__always)
+    static func valueCount(in cell: UnsafeBufferPointer<UInt8>, separator: UInt8) -> Int {
+        var count = 0
+        forEachValue(in: cell, separator: separator) { _ in count += 1 }
+        return count
+    }
+}
+
 /// Strict parsing of the numbers of numeric cells and real labels.
 public enum NumericCell {
+    /// Why a non-empty numeric cell is a bad row.
+    public struct Problem: Error, Sendable, Equatable {
+        /// What was wrong, e.g. "expected a number".
+        public let message: String
+    }
+
+    /// The number of a non-empty numeric cell as the build and `predict` accept it: a plain decimal
+    /// (`parse(_:)`) and, for a kept number (`transform` non-nil; buckets pass nil), one whose t(x) is
+    /// finite as a 32-bit float.
+    @inline(__always)
+    public static func number(_ cell: UnsafeBufferPointer<UInt8>, transform: FieldSpec.Transform?) -> Result<Double, Problem> {
+        guard let x = parse(cell) else { return .failure(Problem(message: "expected a number")) }
+        if let transform, !Float(FieldSpec.transform(x, transform)).isFinite {
+            return .failure(Problem(message: "is beyond the range of a 32-bit float after its transform"))
+        }
+        return .success(x)
+    }
+
     /// The value of a decimal number `[+-]digits[.digits][(e|E)[+-]digits]` (also `.5` and `5.`), or nil for
     /// anything else: empty cells, spaces, `nan`, `inf`, hexadecimal, or a value beyond `Double`'s range.
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {

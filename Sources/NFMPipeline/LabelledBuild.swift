@@ -22,7 +22,8 @@ enum LabelledBuild {
         let emitter = try LabelledEmitter(plan: plan, layout: layout, statistics: statistics, directory: out)
         let shards = try emitter.emit(placement.buckets)
         FileSystem.remove(scratch)
-        var files = try writeVocabularies(pass, layout, out: out)
+        let (vocabularyPaths, vocabularyFiles) = try writeVocabularies(pass, layout, out: out)
+        var files = vocabularyFiles
         if let rejected = try pass.rejects.finish() {
             files.append(.init(path: DatasetBuilder.rejectsFile, bytes: rejected.bytes, sha256: rejected.sha256))
         }
@@ -35,8 +36,8 @@ enum LabelledBuild {
             seed: plan.seed, negativeRule: nil, inputs: inputs.manifestInputs, counts: layout.counts,
             labels: .init(positive: pass.labelRange.maximum, negative: pass.labelRange.minimum),
             layout: emitter.layout,
-            fields: layout.fields(pass.specs, statistics: statistics, vocabularyPaths: files.prefix(pass.specs.count).map(\.path)),
-            featureCount: layout.featureCount, files: files.filter { !$0.path.isEmpty }, shards: shards)
+            fields: layout.fields(pass.specs, statistics: statistics, vocabularyPaths: vocabularyPaths),
+            featureCount: layout.featureCount, files: files, shards: shards)
         manifest.label = .init(
             column: label.column, type: label.kind.rawValue, minimum: pass.labelRange.minimum,
             maximum: pass.labelRange.maximum, mean: pass.labelRange.sum / Double(layout.total),
@@ -44,18 +45,25 @@ enum LabelledBuild {
         return manifest
     }
 
-    /// Writes the kept values of each vocabulary field (in their new order, with their counts); returns
-    /// one file record per field, with an empty path for fields without a vocabulary.
+    /// Writes the kept values of each vocabulary field (in their new order, with their counts); returns the
+    /// path of each field's file (`""` for fields without a vocabulary) and the manifest records of the files.
     private static func writeVocabularies(_ pass: LabelledPass, _ layout: LabelledLayout, out: String) throws
-        -> [DatasetManifest.File]
+        -> (paths: [String], files: [DatasetManifest.File])
     {
         try FileSystem.createDirectory(out + "/vocab")
-        return try pass.specs.enumerated().map { f, spec in
-            guard spec.hasVocabulary else { return .init(path: "", bytes: 0, sha256: "") }
+        var paths: [String] = []
+        var files: [DatasetManifest.File] = []
+        for (f, spec) in pass.specs.enumerated() {
+            guard spec.hasVocabulary else {
+                paths.append("")
+                continue
+            }
             let path = String(format: "vocab/%02d-%@.tsv", f, DatasetBuilder.sanitized(spec.name))
             let bytes = pass.vocabularies[f].fileBytes(keeping: layout.kept[f])
             try FileSystem.writeAtomically(bytes, to: out + "/" + path)
-            return .init(path: path, bytes: bytes.count, sha256: SHA256.hexDigest(of: bytes))
+            paths.append(path)
+            files.append(.init(path: path, bytes: bytes.count, sha256: SHA256.hexDigest(of: bytes)))
         }
+        return (paths, files)
     }
 }

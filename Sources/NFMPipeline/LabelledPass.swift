@@ -25,6 +25,8 @@ struct LabelledPass {
     private let codes: [CellCode]
     /// Positions of the numeric fields (parsed before anything else of a row).
     private let numericFields: [Int]
+    /// The transform of each kept-number field (nil for the others), for `NumericCell.number`.
+    private let transforms: [FieldSpec.Transform?]
     let label: LabelColumn
     private let inputs: InputSet
     private(set) var vocabularies: [Vocabulary]
@@ -51,6 +53,7 @@ struct LabelledPass {
         codes = specs.map(\.cellCode)
         let specs = plan.definition.fieldSpecs
         numericFields = specs.indices.filter { specs[$0].kind == .numeric }
+        transforms = specs.map(\.keptTransform)
     }
 
     /// Reads every row of the inputs; throws `.input` for inputs without valid data rows or (unless bad
@@ -104,18 +107,15 @@ struct LabelledPass {
                 numbers[f] = nil
                 continue
             }
-            var problem: String? = nil
-            if let x = NumericCell.parse(cell) {
+            switch NumericCell.number(cell, transform: transforms[f]) {
+            case .success(let x):
                 numbers[f] = x
-                if case .number(let transform, _) = codes[f], !Float(FieldSpec.transform(x, transform)).isFinite {
-                    problem = "is beyond the range of a 32-bit float after its transform"
-                }
-            } else {
-                problem = "expected a number"
-            }
-            if let problem {
+            case .failure(let problem):
                 let found = NFMError.excerpt(row.string(column))
-                return (row.line(ofField: column), row.column(ofField: column), "field \(specs[f].name): \(problem), found '\(found)'")
+                return (
+                    row.line(ofField: column), row.column(ofField: column),
+                    "field \(specs[f].name): \(problem.message), found '\(found)'"
+                )
             }
         }
         return nil
@@ -152,12 +152,8 @@ struct LabelledPass {
         case .multi(let separator, _):
             let countIndex = record.count
             record.append(0)
-            var start = 0
-            for i in 0...cell.count where i == cell.count || cell[i] == separator {
-                if i > start {
-                    record.append(UInt32(vocabularies[f].encode(UnsafeBufferPointer(rebasing: cell[start..<i]))))
-                }
-                start = i + 1
+            MultiCell.forEachValue(in: cell, separator: separator) { value in
+                record.append(UInt32(vocabularies[f].encode(value)))
             }
             record[countIndex] = UInt32(record.count - countIndex - 1)
             entries += record.count - countIndex - 1

@@ -94,7 +94,7 @@ public final class RawRowEncoder {
     public func encode(path: String, _ body: (RawRow) throws -> Void) throws {
         let name = path == "-" ? "<stdin>" : (path as NSString).lastPathComponent
         let reader = try DelimitedReader(
-            source: try Self.source(path), name: name,
+            source: try RawInput(path: path, hashing: false), name: name,
             format: try BuildPlan.readerFormat(of: definition.input, file: definition.sourceFile))
         var mapping: HeaderMapping? =
             definition.input.header
@@ -119,21 +119,6 @@ public final class RawRowEncoder {
         }
     }
 
-    /// The bytes of `path`: a plain regular file is read directly; a gzip or zstd file (by its first bytes),
-    /// a stream and `-` (standard input) go through `RawInput`, which decompresses (and hashes, which
-    /// prediction does not need, hence the direct path for the common case).
-    static func source(_ path: String) throws -> any ByteSource {
-        if path != "-", let file = try? ReadableFile(path: path) {
-            var magic = [UInt8](repeating: 0, count: 4)
-            let count = try magic.withUnsafeMutableBytes { try file.read(into: $0) }
-            let head = magic.prefix(count)
-            if !head.starts(with: [0x1F, 0x8B]) && !head.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) {
-                return try ReadableFile(path: path)
-            }
-        }
-        return try RawInput(path: path)
-    }
-
     /// Appends field `f`'s entries for the cell at `column` of `record` (see `FieldEncoding`).
     @inline(__always)
     private func encodeCell(
@@ -141,43 +126,34 @@ public final class RawRowEncoder {
     ) throws {
         let code = codes[f]
         let cell = record.field(column)
-        switch code.kind {
-        case .categorical:
-            if cell.isEmpty && code.emptyIsOOV {
+        switch code.cell {
+        case .categorical(let emptyIsOOV):
+            if cell.isEmpty && emptyIsOOV {
                 row.appendOOV(f, code)
             } else {
                 row.resolve(f, code, vocabularies[f].index(of: cell), cell, value: 1)
             }
-        case .multi:
-            var pieces = 0
-            var start = 0
-            for i in 0...cell.count where i == cell.count || cell[i] == code.separator {
-                if i > start { pieces += 1 }
-                start = i + 1
+        case .multi(let separator, let meanWeight):
+            let pieces = MultiCell.valueCount(in: cell, separator: separator)
+            let weight: Float = meanWeight && pieces > 0 ? 1 / Float(pieces) : 1
+            MultiCell.forEachValue(in: cell, separator: separator) { piece in
+                row.resolve(f, code, vocabularies[f].index(of: piece), piece, value: weight)
             }
-            let weight: Float = code.meanWeight && pieces > 0 ? 1 / Float(pieces) : 1
-            start = 0
-            for i in 0...cell.count where i == cell.count || cell[i] == code.separator {
-                if i > start {
-                    let piece = UnsafeBufferPointer(rebasing: cell[start..<i])
-                    row.resolve(f, code, vocabularies[f].index(of: piece), piece, value: weight)
-                }
-                start = i + 1
-            }
-        case .number, .bucket:
-            try encodeNumber(f, code, record, column, into: &row, file: file)
+        case .number(_, let missingOwnValue), .bucketized(let missingOwnValue):
+            try encodeNumber(f, code, missingOwnValue, record, column, into: &row, file: file)
         }
     }
 
     /// A numeric cell: empty (`missing`), bucketized (looked up by its bucket's name) or kept as xᵢ.
     private func encodeNumber(
-        _ f: Int, _ code: RawCellCode, _ record: DelimitedReader.Record, _ column: Int, into row: inout RowBuilder,
-        file: String
+        _ f: Int, _ code: RawCellCode, _ missingOwnValue: Bool, _ record: DelimitedReader.Record, _ column: Int,
+        into row: inout RowBuilder, file: String
     ) throws {
         let cell = record.field(column)
+        let isBucket = code.cell == .bucketized(missingOwnValue: missingOwnValue)
         guard !cell.isEmpty else {
-            guard code.emptyOwnValue else { return }
-            if code.kind == .bucket {
+            guard missingOwnValue else { return }
+            if isBucket {
                 row.resolve(f, code, vocabularies[f].index(of: cell), cell, value: 1)
             } else {
                 row.append(code.offset + 1, 1)
@@ -185,12 +161,15 @@ public final class RawRowEncoder {
             return
         }
         let field = fields[f]
-        guard let x = NumericCell.parse(cell), code.kind == .bucket || Float(field.spec.transformed(x)).isFinite else {
+        let x: Double
+        switch NumericCell.number(cell, transform: field.spec.keptTransform) {
+        case .success(let value): x = value
+        case .failure(let problem):
             throw NFMError(
                 .input, file: file, line: record.line(ofField: column), column: record.column(ofField: column),
-                "field \(field.spec.name): expected a number, found '\(NFMError.excerpt(record.string(column)))'")
+                "field \(field.spec.name): \(problem.message), found '\(NFMError.excerpt(record.string(column)))'")
         }
-        guard code.kind == .bucket else {
+        guard isBucket else {
             row.append(code.offset, field.value(of: x))
             return
         }
@@ -199,33 +178,16 @@ public final class RawRowEncoder {
     }
 }
 
-/// What encoding a cell needs of its field, as plain values.
+/// A field's `CellCode` with its place among the features, as plain values.
 private struct RawCellCode {
-    enum Kind { case categorical, multi, number, bucket }
-    let kind: Kind
-    /// Categorical `missing: oov`: an empty cell is the OOV feature.
-    let emptyIsOOV: Bool
-    /// Numeric `missing: own-value`: an empty cell is the indicator (kept numbers) or the value "" (buckets).
-    let emptyOwnValue: Bool
-    /// Multi-valued `weight: mean`.
-    let meanWeight: Bool
-    let separator: UInt8
+    let cell: CellCode
     /// The field's first global index (`FieldEncoding.init` keeps `offset + cardinality` within 32 bits).
     let offset: UInt32
     /// Global index of the OOV feature, when the field has one.
     let oov: UInt32?
 
     init(_ field: RawRowEncoder.FieldEncoding) {
-        let spec = field.spec
-        switch spec.kind {
-        case .categorical: kind = .categorical
-        case .multi: kind = .multi
-        case .numeric: kind = spec.bucketing == nil ? .number : .bucket
-        }
-        emptyIsOOV = spec.kind == .categorical && spec.missing == .oov
-        emptyOwnValue = spec.missing == .ownValue
-        meanWeight = spec.weight == .mean
-        separator = spec.separator.utf8.first ?? UInt8(ascii: "|")
+        cell = field.spec.cellCode
         offset = UInt32(truncatingIfNeeded: field.offset)
         oov = field.oov.map { UInt32(truncatingIfNeeded: field.offset + $0) }
     }

@@ -104,6 +104,12 @@ import Testing
         #expect(error.code == .input)
         #expect(error.position == .init(file: "bad.csv", line: 3, column: 7))
         #expect(error.message.contains("field cnt: expected a number"))
+        // A number a kept field cannot hold is refused with the build's words, at its cell.
+        let huge = TestSupport.write(
+            "site,dev,plain,cnt,z,b,tags,click\na,x,p,3,1e300,50,,1\n", named: "huge.csv", in: scratch)
+        let range = try #require(throws: NFMError.self) { try encodeAll(try Self.encoder(), huge) }
+        #expect(range.position == .init(file: "huge.csv", line: 2, column: 9))
+        #expect(range.message.contains("field z: is beyond the range of a 32-bit float after its transform"))
     }
 
     @Test func encodingsTheDefinitionCannotProduceAreRefused() throws {
