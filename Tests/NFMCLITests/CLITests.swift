@@ -3,13 +3,14 @@ import NFMFormat
 import NFMTestSupport
 import Testing
 
-/// Runs the built `nfm` executable; returns exit status, standard output and standard error.
+/// Runs the built `nfm` executable; returns exit status, standard output and standard error (in `directory` when given, for default output paths).
 @discardableResult
-func nfm(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+func nfm(_ arguments: [String], in directory: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     let executable = try #require(TestSupport.nfmExecutable, "the nfm executable is built beside the tests")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

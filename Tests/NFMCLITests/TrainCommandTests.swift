@@ -3,24 +3,6 @@ import NFMFormat
 import NFMTestSupport
 import Testing
 
-/// Runs `nfm` in `directory` (for default output paths).
-func nfm(_ arguments: [String], in directory: String) throws -> (status: Int32, stdout: String, stderr: String) {
-    let executable = try #require(TestSupport.nfmExecutable, "the nfm executable is built beside the tests")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
-
 /// `nfm train`, `evaluate` and `experiment` as a careless or hostile user would call them.
 @Suite struct TrainCommandTests {
     static let usage = NFMError.Code.usage.exitCode
