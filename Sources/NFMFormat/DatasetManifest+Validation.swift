@@ -29,6 +29,16 @@ extension DatasetManifest {
         }
         if !labels.positive.isFinite { report("labels.positive", labels.positive, "labels are finite numbers") }
         if !labels.negative.isFinite { report("labels.negative", labels.negative, "labels are finite numbers") }
+        if let label {
+            for (name, value) in [("minimum", Double(label.minimum)), ("maximum", Double(label.maximum)), ("mean", label.mean)]
+            where !value.isFinite {
+                report("label.\(name)", value, "label statistics are finite numbers")
+            }
+            if !(label.minimum <= label.maximum) { report("label.minimum", label.minimum, "is at most label.maximum") }
+            if !(0...c.instances).contains(label.atMaximum) {
+                report("label.atMaximum", label.atMaximum, "counts instances: 0…\(c.instances)")
+            }
+        }
         return problems
     }
 

@@ -149,6 +149,8 @@ private func finishes<T>(within seconds: Double, unblocking fifo: String, _ body
             ("shards[0].rows", { $0.shards[0].rows = 1 << 62 }),
             ("files[0].sha256", { $0.files[0].sha256 = "ABC" }),
             ("fields[2].vocabulary", { $0.files.removeAll { f in f.path == manifest.fields[2].vocabulary } }),
+            ("label.minimum", { $0.label = .init(column: "y", type: "real", minimum: 2, maximum: 1, mean: 1, atMaximum: 1) }),
+            ("label.atMaximum", { $0.label = .init(column: "y", type: "binary", minimum: 0, maximum: 1, mean: 1, atMaximum: 1 << 40) }),
         ]
         for (field, edit) in edits {
             try rewrite(directory, rehash: true) { m in
