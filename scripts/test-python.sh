@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python reader's tests (python/tests): creates a virtualenv in .venv-test (git-ignored), installs
-# ./python with its test and parquet extras, adds torch when a local CPU wheel is at hand (the PyPI default
+# ./python with its test, parquet and distributed (Dask) extras, adds torch when a local CPU wheel is at hand (the PyPI default
 # wheel bundles CUDA, gigabytes), builds the nfm binary when NFM_BIN is not given, and runs pytest.
 # Exits non-zero when a test fails or when no test ran (pytest's exit 5).
 # Environment: NFM_BIN (nfm binary), NFM_PY_VENV (venv folder), PYTHON (interpreter), NFM_PY_TORCH=0 (no torch).
@@ -13,7 +13,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
-"${PIP[@]}" install "./python[test,parquet]"
+"${PIP[@]}" install "./python[test,parquet,distributed]"
 rm -rf python/build python/*.egg-info
 
 if [ "${NFM_PY_TORCH:-1}" = "0" ]; then
