@@ -24,8 +24,8 @@ Every task records its wall time and the bytes of the files it wrote (:class:`Bu
 Command line::
 
     python -m nfm_shards.distributed build DEFINITION --input LOG [--input LOG …] --out OUT
-        [--scheduler ADDRESS | --local-workers N] [--nfm PATH] [--partition-mib M]
-        [--seed S] [--rule R] [--force] [--retries K] [--json]
+        [--scheduler ADDRESS | --scheduler-file FILE | --local-workers N] [--nfm PATH] [--partition-mib M]
+        [--seed S] [--rule R] [--force] [--retries K] [--merge-resource NAME] [--json]
 
 exits with the failing step's exit code (0 on success) and prints the per-step table on standard error
 (``--json``: the report as JSON on standard output).
@@ -283,10 +283,11 @@ def plan_arguments(definition: str, inputs: Sequence[str], out: str, *, seed: Op
 
 def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str = "nfm",
           seed: Optional[int] = None, rule: Optional[str] = None, partition_mib: Optional[int] = None,
-          force: bool = False, retries: int = 2) -> BuildReport:
+          force: bool = False, retries: int = 2, merge_resource: Optional[str] = None) -> BuildReport:
     """Builds the dataset of ``definition`` over ``inputs`` into ``out`` on the Dask ``client``'s cluster.
 
-    ``nfm`` names the binary as the workers see it. Raises :class:`StepFailed` for the first failed step (in
+    ``nfm`` names the binary as the workers see it. ``merge_resource`` names a Dask worker resource
+    (``dask worker --resources "NAME=1"``) that the merge task needs: the large-memory workers. Raises :class:`StepFailed` for the first failed step (in
     step order). The output is byte-identical to ``nfm build`` of the same inputs, definition, seed and rule.
     """
     out = os.path.abspath(out)
@@ -298,7 +299,9 @@ def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str 
 
     def submit(step: str, index: Optional[int], args: List[str], needs: Any):
         key = f"nfm-{step}-{token}" + ("" if index is None else f"-{index}")
-        return client.submit(step_task, nfm, step, args, out, index, needs, key=key, retries=retries, pure=False)
+        resources = {merge_resource: 1} if step == "merge" and merge_resource else None
+        return client.submit(step_task, nfm, step, args, out, index, needs, key=key, retries=retries, pure=False,
+                             resources=resources)
 
     maps = [submit("map", i, [out, "--partition", str(i)], []) for i in range(partitions)]
     merge = submit("merge", None, [out], maps)
@@ -353,6 +356,7 @@ def _parser() -> argparse.ArgumentParser:
     build_parser.add_argument("--out", required=True, help="output directory on storage every worker shares")
     where = build_parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786)")
+    where.add_argument("--scheduler-file", help="the file `dask scheduler --scheduler-file` wrote (Slurm, MPI)")
     where.add_argument("--local-workers", type=int, help="start a local cluster of N worker processes "
                                                           "(default: one per core)")
     build_parser.add_argument("--nfm", default=os.environ.get("NFM_BIN") or shutil.which("nfm") or "nfm",
@@ -362,6 +366,8 @@ def _parser() -> argparse.ArgumentParser:
     build_parser.add_argument("--rule")
     build_parser.add_argument("--force", action="store_true")
     build_parser.add_argument("--retries", type=int, default=2, help="Dask retries of a failed task (default 2)")
+    build_parser.add_argument("--merge-resource", metavar="NAME",
+                              help="run merge only on workers started with --resources NAME=1 (large memory)")
     build_parser.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
     return parser
 
@@ -378,10 +384,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     from distributed import Client
 
-    client = Client(args.scheduler) if args.scheduler else local_client(args.local_workers or os.cpu_count() or 1)
+    if args.scheduler or args.scheduler_file:
+        client = Client(args.scheduler) if args.scheduler else Client(scheduler_file=args.scheduler_file)
+    else:
+        client = local_client(args.local_workers or os.cpu_count() or 1)
+    remote = bool(args.scheduler or args.scheduler_file)
     try:
         report = build(client, args.definition, args.input, args.out, nfm=args.nfm, seed=args.seed, rule=args.rule,
-                       partition_mib=args.partition_mib, force=args.force, retries=args.retries)
+                       partition_mib=args.partition_mib, force=args.force, retries=args.retries,
+                       merge_resource=args.merge_resource)
     except StepFailed as failure:
         sys.stderr.write(failure.stderr if failure.stderr.endswith("\n") else failure.stderr + "\n")
         print(f"nfm_shards.distributed: step {failure.step} failed with exit {failure.exit_code}"
@@ -393,7 +404,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         cluster = client.cluster
         client.close()
-        if cluster is not None and not args.scheduler:
+        if cluster is not None and not remote:
             cluster.close()
     print(report.table(), file=sys.stderr)
     if args.json:
