@@ -4,8 +4,10 @@ tested with the real binary in test_distributed.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -108,3 +110,25 @@ def test_standard_input_is_refused(client, fake, tmp_path):
     with pytest.raises(ValueError, match="standard input"):
         build(client, "def.json", ["-"], str(tmp_path / "out"), nfm=fake)
     assert not os.path.exists(tmp_path / "calls.log")
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "nfm_shards.distributed", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_the_command_line_prints_the_report(fake, tmp_path):
+    (tmp_path / "a.tsv").write_text("x\n")
+    result = cli("build", str(tmp_path / "def.json"), "--input", str(tmp_path / "a.tsv"), "--input",
+                 str(tmp_path / "a.tsv"), "--out", str(tmp_path / "out"), "--nfm", fake, "--local-workers", "1",
+                 "--json", env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert (report["partitions"], report["buckets"], report["instances"]) == (2, 3, 42)
+    assert [p["step"] for p in report["phases"]] == ["plan", "map", "merge", "place", "reduce", "finish"]
+    assert "driver wall" in result.stderr
+
+
+def test_the_command_line_refuses_no_workers(tmp_path):
+    result = cli("build", "def.json", "--input", "a.tsv", "--out", str(tmp_path / "out"), "--local-workers", "0")
+    assert result.returncode == 2 and "--local-workers" in result.stderr
