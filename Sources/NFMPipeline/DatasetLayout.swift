@@ -64,6 +64,20 @@ struct DatasetLayout {
         self.counts = counts
     }
 
+    /// A layout read back from a step file (`BuildSteps`).
+    init(
+        offsets: [Int], featureCount: Int, unsampleableKeys: [Bool], valueCount: Int, counts: DatasetManifest.Counts,
+        total: Int, boundaries: (Int, Int)
+    ) {
+        self.offsets = offsets
+        self.featureCount = featureCount
+        self.unsampleableKeys = unsampleableKeys
+        self.valueCount = valueCount
+        self.counts = counts
+        self.total = total
+        self.boundaries = boundaries
+    }
+
     /// The manifest's field records, with the vocabulary file of field `f` at `vocabularyPaths[f]`.
     func fields(_ plan: BuildPlan, _ vocabularies: [Vocabulary], vocabularyPaths: [String]) -> [DatasetManifest.Field] {
         plan.definition.fields.enumerated().map { f, name in

@@ -28,11 +28,11 @@ struct PartitionScan {
         var escaped: [UInt8]
     }
 
-    private(set) var vocabularies: [Vocabulary]
+    var vocabularies: [Vocabulary]
     /// Distinct rule-key tuples (local value indices' bytes), in first-appearance order, with counts.
-    private(set) var keys = Vocabulary(capacity: 1 << 10)
+    var keys = Vocabulary(capacity: 1 << 10)
     /// Distinct (local key id << 32 | local value index) pairs, in first-appearance order.
-    private(set) var pairs: [UInt64] = []
+    var pairs: [UInt64] = []
     private var pairSet = UInt64Set(capacity: 1 << 10)
     /// The positives: `fieldCount` local indices and the local key id each.
     let rows: RecordSpill
