@@ -1,0 +1,82 @@
+import Foundation
+import NFMFormat
+
+/// The instances of one bucket by slot (position − the bucket's first): label bits and `fieldCount`
+/// global indices each. Slots are disjoint, so several threads may scatter into one bucket at once.
+final class BucketContents: @unchecked Sendable {
+    let positions: Range<Int>
+    let fieldCount: Int
+    private let labels: UnsafeMutableBufferPointer<UInt32>
+    private let features: UnsafeMutableBufferPointer<UInt32>
+    private let width: Int
+
+    /// Room for the instances of `positions`.
+    init(positions: Range<Int>, fieldCount: Int) {
+        self.positions = positions
+        self.fieldCount = fieldCount
+        width = fieldCount + 2
+        labels = .allocate(capacity: max(1, positions.count))
+        features = .allocate(capacity: max(1, positions.count * fieldCount))
+        labels.initialize(repeating: 0)
+        features.initialize(repeating: 0)
+    }
+
+    deinit {
+        labels.deallocate()
+        features.deallocate()
+    }
+
+    /// Puts records `(slot, label bits, features…)` in their slots; `.corruptShard`-free: a slot outside
+    /// the bucket is an `.io` error naming `source` (only a damaged step file can hold one).
+    func scatter(_ records: UnsafeBufferPointer<UInt32>, source: String) throws {
+        let count = positions.count
+        var start = 0
+        while start + width <= records.count {
+            let slot = Int(records[start])
+            guard slot < count else {
+                throw NFMError(.io, "instance slot \(slot) outside its bucket of \(count)", at: .init(file: source))
+            }
+            labels[slot] = records[start + 1]
+            for f in 0..<fieldCount { features[slot * fieldCount + f] = records[start + 2 + f] }
+            start += width
+        }
+    }
+
+    /// The shard block of positions `range` (inside the bucket), in position order.
+    func block(_ range: Range<Int>) -> ShardBlock {
+        var block = ShardBlock(fieldCount: fieldCount)
+        block.labels.reserveCapacity(range.count)
+        block.indices.reserveCapacity(range.count * fieldCount)
+        for position in range {
+            let slot = position - positions.lowerBound
+            block.append(
+                label: Float(bitPattern: labels[slot]),
+                features: UnsafeBufferPointer(rebasing: features[slot * fieldCount..<(slot + 1) * fieldCount]))
+        }
+        return block
+    }
+}
+
+/// The reduce step of a partitioned build: writes the shards of one bucket (the same files, bytes and
+/// zstd frames as `ShardWriter` writes for those rows) and returns their manifest records in order.
+/// Shards are encoded on up to `threads` threads; O(instances of the bucket) time.
+enum BucketReduce {
+    static func writeShards(
+        _ contents: BucketContents, bucket: Int, layout: BucketLayout, level: Int, directory: String, threads: Int
+    ) throws -> [DatasetManifest.Shard] {
+        let shards = Array(layout.shards[layout.buckets[bucket]])
+        for split in Set(shards.map(\.split)) { try FileSystem.createDirectory(directory + "/" + split.rawValue) }
+        let records = ParallelTasks.map(count: shards.count, threads: threads) { i -> DatasetManifest.Shard in
+            let shard = shards[i]
+            let bytes = try ShardCodec.encode(contents.block(shard.positions), level: level)
+            let name = BucketLayout.file(of: shard)
+            let file = try WritableFile(path: directory + "/" + name)
+            try file.write(bytes)
+            try file.close()
+            return DatasetManifest.Shard(
+                split: shard.split, file: name, rows: shard.positions.count, bytes: bytes.count,
+                sha256: SHA256.hexDigest(of: bytes))
+        }
+        return try records.map { try $0.get() }
+    }
+}
