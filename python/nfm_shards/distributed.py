@@ -25,7 +25,8 @@ Command line::
 
     python -m nfm_shards.distributed build DEFINITION --input LOG [--input LOG …] --out OUT
         [--scheduler ADDRESS | --scheduler-file FILE | --local-workers N] [--nfm PATH] [--partition-mib M]
-        [--seed S] [--rule R] [--force] [--retries K] [--merge-resource NAME] [--json]
+        [--memory-mib M] [--skip-bad-rows] [--reduce-threads T] [--seed S] [--rule R] [--force] [--retries K]
+        [--merge-resource NAME] [--json]
 
 exits with the failing step's exit code (0 on success) and prints the per-step table on standard error
 (``--json``: the report as JSON on standard output).
@@ -260,7 +261,8 @@ def _checked(value: Any) -> StepRecord:
 
 
 def plan_arguments(definition: str, inputs: Sequence[str], out: str, *, seed: Optional[int] = None,
-                   rule: Optional[str] = None, partition_mib: Optional[int] = None, force: bool = False) -> List[str]:
+                   rule: Optional[str] = None, partition_mib: Optional[int] = None, memory_mib: Optional[int] = None,
+                   skip_bad_rows: bool = False, force: bool = False) -> List[str]:
     """The arguments of ``nfm build-step plan`` with absolute paths (workers may run in another directory)."""
     if not inputs:
         raise ValueError("at least one --input is needed")
@@ -276,6 +278,10 @@ def plan_arguments(definition: str, inputs: Sequence[str], out: str, *, seed: Op
         args += ["--rule", rule]
     if partition_mib is not None:
         args += ["--partition-mib", str(partition_mib)]
+    if memory_mib is not None:
+        args += ["--memory-mib", str(memory_mib)]
+    if skip_bad_rows:
+        args.append("--skip-bad-rows")
     if force:
         args.append("--force")
     return args
@@ -283,17 +289,21 @@ def plan_arguments(definition: str, inputs: Sequence[str], out: str, *, seed: Op
 
 def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str = "nfm",
           seed: Optional[int] = None, rule: Optional[str] = None, partition_mib: Optional[int] = None,
-          force: bool = False, retries: int = 2, merge_resource: Optional[str] = None) -> BuildReport:
+          memory_mib: Optional[int] = None, skip_bad_rows: bool = False, force: bool = False, retries: int = 2,
+          reduce_threads: int = 1, merge_resource: Optional[str] = None) -> BuildReport:
     """Builds the dataset of ``definition`` over ``inputs`` into ``out`` on the Dask ``client``'s cluster.
 
-    ``nfm`` names the binary as the workers see it. ``merge_resource`` names a Dask worker resource
+    ``nfm`` names the binary as the workers see it. ``partition_mib`` (byte-range size), ``memory_mib`` (the
+    instances a reduce step holds: the bucket size) and ``skip_bad_rows`` go to ``plan``; ``reduce_threads``
+    is each reduce step's compression threads (1: one core per Dask worker thread). ``merge_resource`` names a Dask worker resource
     (``dask worker --resources "NAME=1"``) that the merge task needs: the large-memory workers. Raises :class:`StepFailed` for the first failed step (in
     step order). The output is byte-identical to ``nfm build`` of the same inputs, definition, seed and rule.
     """
     out = os.path.abspath(out)
     clock = time.perf_counter()
-    planned = run_step(nfm, "plan", plan_arguments(definition, inputs, out, seed=seed, rule=rule,
-                                                   partition_mib=partition_mib, force=force), out)
+    planned = run_step(nfm, "plan", plan_arguments(
+        definition, inputs, out, seed=seed, rule=rule, partition_mib=partition_mib, memory_mib=memory_mib,
+        skip_bad_rows=skip_bad_rows, force=force), out)
     partitions = _count(planned, "partitions")
     token = uuid.uuid4().hex[:8]
 
@@ -310,7 +320,8 @@ def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str 
         raise _first_failure(client.gather(maps), merged)
     buckets = _count(merged, "buckets")
     places = [submit("place", i, [out, "--partition", str(i)], [merge]) for i in range(partitions)]
-    reduces = [submit("reduce", j, [out, "--bucket", str(j)], places) for j in range(buckets)]
+    reduces = [submit("reduce", j, [out, "--bucket", str(j), "--threads", str(reduce_threads)], places)
+               for j in range(buckets)]
     finish = submit("finish", None, [out], reduces)
     finished = finish.result()
     if isinstance(finished, StepFailed):
@@ -362,6 +373,10 @@ def _parser() -> argparse.ArgumentParser:
     build_parser.add_argument("--nfm", default=os.environ.get("NFM_BIN") or shutil.which("nfm") or "nfm",
                               help="the nfm binary as the workers see it (default: $NFM_BIN, else nfm on PATH)")
     build_parser.add_argument("--partition-mib", type=int, help="split plain inputs into byte ranges of M MiB")
+    build_parser.add_argument("--memory-mib", type=int, help="MiB of instances one reduce step holds (bucket size)")
+    build_parser.add_argument("--skip-bad-rows", action="store_true", help="list bad rows in rejects.tsv and go on")
+    build_parser.add_argument("--reduce-threads", type=int, default=1,
+                              help="compression threads of each reduce step (default 1: one per worker thread)")
     build_parser.add_argument("--seed", type=int)
     build_parser.add_argument("--rule")
     build_parser.add_argument("--force", action="store_true")
@@ -391,8 +406,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     remote = bool(args.scheduler or args.scheduler_file)
     try:
         report = build(client, args.definition, args.input, args.out, nfm=args.nfm, seed=args.seed, rule=args.rule,
-                       partition_mib=args.partition_mib, force=args.force, retries=args.retries,
-                       merge_resource=args.merge_resource)
+                       partition_mib=args.partition_mib, memory_mib=args.memory_mib,
+                       skip_bad_rows=args.skip_bad_rows, force=args.force, retries=args.retries,
+                       reduce_threads=args.reduce_threads, merge_resource=args.merge_resource)
     except StepFailed as failure:
         sys.stderr.write(failure.stderr if failure.stderr.endswith("\n") else failure.stderr + "\n")
         print(f"nfm_shards.distributed: step {failure.step} failed with exit {failure.exit_code}"

@@ -76,10 +76,12 @@ def test_distributed_build_is_byte_identical_to_nfm_build(steps_nfm, client, inp
     single = tmp_path / "single"
     result = reference(steps_nfm, inputs, single, "--seed", "11")
     assert result.returncode == 0, result.stderr
-    report = build(client, DEFINITION, inputs, str(tmp_path / "dist"), nfm=steps_nfm, seed=11, partition_mib=1)
+    report = build(client, DEFINITION, inputs, str(tmp_path / "dist"), nfm=steps_nfm, seed=11, partition_mib=1,
+                   memory_mib=1)
     assert report.partitions >= 5, "three byte ranges of the large file plus two whole files"
+    assert report.buckets >= 3, "a bucket per shard at --memory-mib 1"
     counts = json.loads((single / "manifest.json").read_text())["counts"]
-    assert report.buckets >= 1 and report.instances == counts["train"] + counts["validation"] + counts["test"]
+    assert report.instances == counts["train"] + counts["validation"] + counts["test"]
     hosts = {record.host for record in report.records}
     assert hosts, "every step reports where it ran"
     expected = digests(single)
@@ -113,3 +115,15 @@ def test_a_bad_row_fails_the_driver_as_it_fails_nfm_build(steps_nfm, client, inp
     cli = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert cli.returncode == single.returncode, cli.stderr
     assert message[0] in cli.stderr.splitlines()
+
+
+def test_skipped_bad_rows_are_listed_as_nfm_build_lists_them(steps_nfm, client, inputs, tmp_path):
+    lines = Path(inputs[1]).read_text().splitlines(keepends=True)
+    broken = tmp_path / "broken.tsv"
+    broken.write_text("".join(lines[:10]) + "a\tb\n" + "".join(lines[10:2000]) + "x\t\"open\n" + "".join(lines[2000:]))
+    bad_inputs = [inputs[0], str(broken), inputs[2]]
+    single = reference(steps_nfm, bad_inputs, tmp_path / "single", "--skip-bad-rows")
+    assert single.returncode == 0, single.stderr
+    assert (tmp_path / "single" / "rejects.tsv").stat().st_size > 0
+    build(client, DEFINITION, bad_inputs, str(tmp_path / "dist"), nfm=steps_nfm, partition_mib=1, skip_bad_rows=True)
+    assert digests(tmp_path / "dist") == digests(tmp_path / "single")
