@@ -120,7 +120,7 @@ def test_a_bad_row_fails_the_driver_as_it_fails_nfm_build(steps_nfm, client, inp
 def test_skipped_bad_rows_are_listed_as_nfm_build_lists_them(steps_nfm, client, inputs, tmp_path):
     lines = Path(inputs[1]).read_text().splitlines(keepends=True)
     broken = tmp_path / "broken.tsv"
-    broken.write_text("".join(lines[:10]) + "a\tb\n" + "".join(lines[10:2000]) + "x\t\"open\n" + "".join(lines[2000:]))
+    broken.write_text("".join(lines[:10]) + "a\tb\n" + "".join(lines[10:2000]) + "\"q\"x\t1\n" + "".join(lines[2000:]))
     bad_inputs = [inputs[0], str(broken), inputs[2]]
     single = reference(steps_nfm, bad_inputs, tmp_path / "single", "--skip-bad-rows")
     assert single.returncode == 0, single.stderr
