@@ -41,6 +41,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -76,7 +77,8 @@ class StepFailed(Exception):
 
 @dataclass
 class StepRecord:
-    """One step run: wall ``seconds`` between ``start`` and ``end`` (Unix time), ``bytes`` written, its JSON."""
+    """One step run: wall ``seconds`` between ``start`` and ``end`` (Unix time), ``bytes`` written, its JSON,
+    and the process's CPU seconds (user + system) and peak resident set (KiB) where ``os.wait4`` exists."""
 
     step: str
     index: Optional[int]
@@ -86,6 +88,8 @@ class StepRecord:
     bytes: int
     host: str
     result: Dict[str, Any]
+    cpu_seconds: Optional[float] = None
+    peak_rss_kib: Optional[int] = None
 
 
 @dataclass
@@ -100,7 +104,8 @@ class BuildReport:
     records: List[StepRecord] = field(default_factory=list)
 
     def phases(self) -> List[Dict[str, Any]]:
-        """Per step: tasks, wall (first start to last end), task-seconds summed and max, bytes written."""
+        """Per step: tasks, wall (first start to last end), task-seconds summed and max, CPU seconds summed,
+        the largest peak RSS, bytes written."""
         rows = []
         for step in STEPS:
             mine = [r for r in self.records if r.step == step]
@@ -110,24 +115,34 @@ class BuildReport:
                 "step": step, "tasks": len(mine),
                 "wall_seconds": max(r.end for r in mine) - min(r.start for r in mine),
                 "task_seconds": sum(r.seconds for r in mine), "max_task_seconds": max(r.seconds for r in mine),
+                "cpu_seconds": _total([r.cpu_seconds for r in mine]),
+                "peak_rss_kib": max((r.peak_rss_kib for r in mine if r.peak_rss_kib is not None), default=None),
                 "bytes": sum(r.bytes for r in mine),
             })
         return rows
 
     def to_json(self) -> Dict[str, Any]:
+        """The report as plain JSON values (phases and every record)."""
         return {"out": self.out, "partitions": self.partitions, "buckets": self.buckets,
                 "instances": self.instances, "wall_seconds": self.wall_seconds, "phases": self.phases(),
                 "records": [asdict(r) for r in self.records]}
 
     def table(self) -> str:
         """The phases as a fixed-width text table."""
-        lines = [f"{'step':<7} {'tasks':>5} {'wall s':>8} {'sum task s':>10} {'max task s':>10} {'MiB written':>11}"]
+        lines = [f"{'step':<7} {'tasks':>5} {'wall s':>8} {'sum task s':>10} {'max task s':>10} {'CPU s':>8} "
+                 f"{'max RSS MiB':>11} {'MiB written':>11}"]
         for p in self.phases():
+            cpu = "-" if p["cpu_seconds"] is None else f"{p['cpu_seconds']:.3f}"
+            rss = "-" if p["peak_rss_kib"] is None else f"{p['peak_rss_kib'] / 1024:.1f}"
             lines.append(f"{p['step']:<7} {p['tasks']:>5} {p['wall_seconds']:>8.3f} {p['task_seconds']:>10.3f} "
-                         f"{p['max_task_seconds']:>10.3f} {p['bytes'] / 2**20:>11.2f}")
+                         f"{p['max_task_seconds']:>10.3f} {cpu:>8} {rss:>11} {p['bytes'] / 2**20:>11.2f}")
         lines.append(f"driver wall {self.wall_seconds:.3f} s: {self.partitions} partitions, {self.buckets} buckets, "
                      f"{self.instances} instances")
         return "\n".join(lines)
+
+
+def _total(values: List[Optional[float]]) -> Optional[float]:
+    return None if any(v is None for v in values) else sum(values)
 
 
 def _tree_bytes(path: str) -> int:
@@ -200,24 +215,47 @@ def run_step(nfm: str, step: str, args: Sequence[str], out: str, index: Optional
     start = time.time()
     clock = time.perf_counter()
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True)
+        returncode, stdout, stderr, usage = _spawn(argv)
     except OSError as error:  # the binary is missing or not executable on this worker
         raise StepFailed(step, argv, 127, f"error: cannot run {nfm}: {error}\n", host) from None
     seconds = time.perf_counter() - clock
     end = start + seconds
-    if proc.returncode != 0:
-        code = proc.returncode if proc.returncode > 0 else 128 - proc.returncode
-        raise StepFailed(step, argv, code, proc.stderr, host)
-    result = _last_json(proc.stdout)
+    if returncode != 0:
+        code = returncode if returncode > 0 else 128 - returncode
+        raise StepFailed(step, argv, code, stderr, host)
+    result = _last_json(stdout)
     if result is None:
         raise StepFailed(step, argv, 4, f"error: nfm build-step {step} printed no JSON object on its last line: "
-                                        f"{proc.stdout[-200:]!r}\n", host)
+                                        f"{stdout[-200:]!r}\n", host)
     if before is not None:  # finish: the files it added or changed outside .steps (vocabularies, manifest, …)
         after = _dataset_files(out)
         written = sum(size for path, size in after.items() if before.get(path) != size)
     else:
         written = step_bytes(out, step, index)
-    return StepRecord(step, index, start, end, seconds, written, host, result)
+    cpu = None if usage is None else usage.ru_utime + usage.ru_stime
+    return StepRecord(step, index, start, end, seconds, written, host, result, cpu,
+                      None if usage is None else int(usage.ru_maxrss))
+
+
+def _spawn(argv: Sequence[str]):
+    """(exit status, stdout, stderr, resource usage of the child or None): ``subprocess.run`` where
+    ``os.wait4`` is missing, else the child is reaped with ``wait4`` for its own CPU time and peak RSS."""
+    if not hasattr(os, "wait4"):
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        return proc.returncode, proc.stdout, proc.stderr, None
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        proc = subprocess.Popen(argv, stdout=out_file, stderr=err_file, stdin=subprocess.DEVNULL)
+        while True:
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+                break
+            except InterruptedError:
+                continue
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out_file.seek(0)
+        err_file.seek(0)
+        decode = lambda raw: raw.decode("utf-8", "replace")  # noqa: E731
+        return proc.returncode, decode(out_file.read()), decode(err_file.read()), usage
 
 
 def _last_json(stdout: str) -> Optional[Dict[str, Any]]:

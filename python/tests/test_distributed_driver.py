@@ -72,6 +72,8 @@ def test_steps_run_in_dependency_order_and_report_bytes(client, fake, tmp_path):
     assert phases["reduce"]["bytes"] == 3 * (1000 + reduce_record)
     assert phases["finish"]["bytes"] == 10
     assert all(r.end >= r.start for r in report.records)
+    assert all(r.cpu_seconds > 0 and r.peak_rss_kib > 1000 for r in report.records), "wait4's usage of each step"
+    assert phases["map"]["cpu_seconds"] >= max(r.cpu_seconds for r in report.records if r.step == "map")
 
 
 def test_a_final_failure_is_raised_once_with_its_exit_code(client, fake, tmp_path, monkeypatch):
