@@ -435,13 +435,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.local_workers is not None and args.local_workers < 1:
         print("error: --local-workers must be at least 1", file=sys.stderr)
         return 2
-    from distributed import Client
+    from distributed import Client, KilledWorker
 
-    if args.scheduler or args.scheduler_file:
-        client = Client(args.scheduler) if args.scheduler else Client(scheduler_file=args.scheduler_file)
-    else:
-        client = local_client(args.local_workers or os.cpu_count() or 1)
     remote = bool(args.scheduler or args.scheduler_file)
+    try:
+        if remote:
+            client = Client(args.scheduler) if args.scheduler else Client(scheduler_file=args.scheduler_file)
+        else:
+            client = local_client(args.local_workers or os.cpu_count() or 1)
+    except (OSError, TimeoutError) as error:
+        print(f"error: cannot reach the Dask scheduler: {error}", file=sys.stderr)
+        return 3
     try:
         report = build(client, args.definition, args.input, args.out, nfm=args.nfm, seed=args.seed, rule=args.rule,
                        partition_mib=args.partition_mib, memory_mib=args.memory_mib,
@@ -455,6 +459,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KilledWorker as error:  # a task's worker died more often than Dask's allowed-failures
+        print(f"error: Dask lost the workers of a task: {error}", file=sys.stderr)
+        return 3
     finally:
         cluster = client.cluster
         client.close()
