@@ -292,6 +292,14 @@ def step_task(nfm: str, step: str, args: Sequence[str], out: str, index: Optiona
         raise
 
 
+def barrier(needs: Any) -> Optional[StepFailed]:
+    """A task that ends when all of ``needs`` have: the first :class:`StepFailed` among them, or None."""
+    for need in _flatten([needs]):
+        if isinstance(need, StepFailed):
+            return need
+    return None
+
+
 def _checked(value: Any) -> StepRecord:
     if isinstance(value, StepFailed):
         raise value
@@ -331,11 +339,15 @@ def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str 
           reduce_threads: int = 1, merge_resource: Optional[str] = None) -> BuildReport:
     """Builds the dataset of ``definition`` over ``inputs`` into ``out`` on the Dask ``client``'s cluster.
 
-    ``nfm`` names the binary as the workers see it. ``partition_mib`` (byte-range size), ``memory_mib`` (the
-    instances a reduce step holds: the bucket size) and ``skip_bad_rows`` go to ``plan``; ``reduce_threads``
-    is each reduce step's compression threads (1: one core per Dask worker thread). ``merge_resource`` names a Dask worker resource
-    (``dask worker --resources "NAME=1"``) that the merge task needs: the large-memory workers. Raises :class:`StepFailed` for the first failed step (in
-    step order). The output is byte-identical to ``nfm build`` of the same inputs, definition, seed and rule.
+    ``nfm`` names the binary as the workers see it. ``partition_mib`` (byte-range size), ``memory_mib``
+    (the instances a reduce step holds: the bucket size) and ``skip_bad_rows`` go to ``plan``;
+    ``reduce_threads`` is each reduce step's compression threads (1: one core per Dask worker thread).
+    ``merge_resource`` names a Dask worker resource (``dask worker --resources "NAME=1"``) that the merge
+    task needs: the large-memory workers. Raises :class:`StepFailed` for the first failed step (in step
+    order). The output is byte-identical to ``nfm build`` of the same inputs, definition, seed and rule.
+
+    Graph: P maps → merge → P places → one barrier task → B reduces → finish, so the graph has O(P + B)
+    edges (every reduce reads every place's files, but depends on the barrier, not on P futures).
     """
     out = os.path.abspath(out)
     clock = time.perf_counter()
@@ -358,7 +370,8 @@ def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str 
         raise _first_failure(client.gather(maps), merged)
     buckets = _count(merged, "buckets")
     places = [submit("place", i, [out, "--partition", str(i)], [merge]) for i in range(partitions)]
-    reduces = [submit("reduce", j, [out, "--bucket", str(j), "--threads", str(reduce_threads)], places)
+    placed = client.submit(barrier, places, key=f"nfm-placed-{token}", pure=False)
+    reduces = [submit("reduce", j, [out, "--bucket", str(j), "--threads", str(reduce_threads)], placed)
                for j in range(buckets)]
     finish = submit("finish", None, [out], reduces)
     finished = finish.result()

@@ -98,6 +98,15 @@ def test_a_final_map_failure_skips_the_merge(client, fake, tmp_path, monkeypatch
     assert steps.count("map") == 3 and "merge" not in steps
 
 
+def test_a_final_place_failure_skips_every_reduce(client, fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL", "place:1:1")
+    with pytest.raises(StepFailed) as caught:
+        run(client, fake, tmp_path)
+    assert (caught.value.step, caught.value.exit_code) == ("place", 1)
+    steps = [step for step, _ in calls(tmp_path)]
+    assert steps.count("place") == 3 and "reduce" not in steps and "finish" not in steps
+
+
 def test_a_transient_failure_is_retried(client, fake, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_FLAKY", "reduce:1")
     report = run(client, fake, tmp_path)
