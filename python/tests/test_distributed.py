@@ -85,8 +85,9 @@ def test_distributed_build_is_byte_identical_to_nfm_build(steps_nfm, client, inp
     assert report.buckets >= 3, "a bucket per shard at --memory-mib 1"
     counts = json.loads((single / "manifest.json").read_text())["counts"]
     assert report.instances == counts["train"] + counts["validation"] + counts["test"]
-    hosts = {record.host for record in report.records}
-    assert hosts, "every step reports where it ran"
+    workers = client.run(os.getpid)
+    assert len(set(workers.values())) == 2 and os.getpid() not in workers.values(), "two worker processes"
+    assert all(record.host for record in report.records), "every step reports where it ran"
     expected = digests(single)
     assert "manifest.json" in expected and any(path.endswith(".nfms") for path in expected)
     assert digests(tmp_path / "dist") == expected
