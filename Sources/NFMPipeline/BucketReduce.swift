@@ -42,6 +42,13 @@ final class BucketContents: @unchecked Sendable {
         }
     }
 
+    /// Puts one instance in slot `slot` (< `positions.count`, which the permutation guarantees).
+    @inline(__always)
+    func put(slot: Int, label: UInt32, features source: UnsafePointer<UInt32>) {
+        labels[slot] = label
+        (features.baseAddress! + slot * fieldCount).update(from: source, count: fieldCount)
+    }
+
     /// The shard block of positions `range` (inside the bucket), in position order.
     func block(_ range: Range<Int>) -> ShardBlock {
         var block = ShardBlock(fieldCount: fieldCount)

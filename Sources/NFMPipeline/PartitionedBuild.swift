@@ -169,6 +169,8 @@ final class DirectSink: InProcessSink, @unchecked Sendable {
         try contents.scatter(records, source: "memory")
     }
 
+    var direct: BucketContents? { contents }
+
     func load(_ bucket: Int, positions: Range<Int>, fieldCount: Int) throws -> BucketContents { contents }
 }
 
