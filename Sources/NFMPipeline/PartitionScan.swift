@@ -109,8 +109,16 @@ struct PartitionScan {
             return
         }
         onRows?(rowsRead & 0xFFFF)
+        pairSet = UInt64Set(capacity: 0)
         lines = reader.linesConsumed
         if let raw { stored = .init(name: name, bytes: raw.storedBytes, sha256: raw.sha256()) }
+    }
+
+    /// Frees the local vocabularies, keys and pairs once merged (the rows, counts and rejects stay).
+    mutating func releaseStatistics() {
+        vocabularies = []
+        keys = Vocabulary()
+        pairs = []
     }
 
     /// One well-formed data row: its local indices, key and pair, appended to `rows`.
