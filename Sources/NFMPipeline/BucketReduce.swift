@@ -17,8 +17,8 @@ final class BucketContents: @unchecked Sendable {
         width = fieldCount + 2
         labels = .allocate(capacity: max(1, positions.count))
         features = .allocate(capacity: max(1, positions.count * fieldCount))
-        labels.initialize(repeating: 0)
-        features.initialize(repeating: 0)
+        // Not zeroed: every slot is written before it is read (a bijection fills the bucket; the steps
+        // check the count of scattered records).
     }
 
     deinit {
@@ -42,17 +42,20 @@ final class BucketContents: @unchecked Sendable {
         }
     }
 
-    /// The shard block of positions `range` (inside the bucket), in position order.
+    /// Puts one instance in slot `slot` (< `positions.count`, which the permutation guarantees).
+    @inline(__always)
+    func put(slot: Int, label: UInt32, features source: UnsafePointer<UInt32>) {
+        labels[slot] = label
+        (features.baseAddress! + slot * fieldCount).update(from: source, count: fieldCount)
+    }
+
+    /// The shard block of positions `range` (inside the bucket), in position order: the slots are
+    /// consecutive, so labels and indices are copied whole.
     func block(_ range: Range<Int>) -> ShardBlock {
         var block = ShardBlock(fieldCount: fieldCount)
-        block.labels.reserveCapacity(range.count)
-        block.indices.reserveCapacity(range.count * fieldCount)
-        for position in range {
-            let slot = position - positions.lowerBound
-            block.append(
-                label: Float(bitPattern: labels[slot]),
-                features: UnsafeBufferPointer(rebasing: features[slot * fieldCount..<(slot + 1) * fieldCount]))
-        }
+        let first = range.lowerBound - positions.lowerBound
+        block.labels = UnsafeBufferPointer(rebasing: labels[first..<first + range.count]).map { Float(bitPattern: $0) }
+        block.indices = Array(UnsafeBufferPointer(rebasing: features[first * fieldCount..<(first + range.count) * fieldCount]))
         return block
     }
 }

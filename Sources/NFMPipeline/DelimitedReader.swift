@@ -347,12 +347,32 @@ public final class DelimitedReader {
             if recordEnd > start, recordEnd[-1] == carriageReturn { recordEnd -= 1 }
             let consumed = (p < end) ? (p - start + 1) : (p - start)
             let linesConsumed = currentLine - line + (p < end ? 1 : 0)
-            if problem == nil { problem = DelimitedReader.validateUTF8(spans, fieldCount: fieldCount) }
+            if problem == nil && !DelimitedReader.isASCII(start, recordEnd - start) {
+                problem = DelimitedReader.validateUTF8(spans, fieldCount: fieldCount)
+            }
             let record = Record(
                 line: line, fieldCount: fieldCount, problem: problem, base: UnsafePointer(spans.baseAddress!),
                 raw: UnsafeBufferPointer(start: start, count: recordEnd - start))
             return .record(record, consumed: consumed, lines: linesConsumed)
         }
+    }
+
+    /// Whether the `count` bytes at `start` are all below 0x80 (8 bytes per step): then every field of the
+    /// record, which holds only bytes of it, is valid UTF-8.
+    @inline(__always)
+    private static func isASCII(_ start: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        let raw = UnsafeRawPointer(start)
+        var high: UInt64 = 0
+        var i = 0
+        while i + 8 <= count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count {
+            high |= UInt64(start[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     private static func validateUTF8(_ spans: UnsafeMutableBufferPointer<FieldSpan>, fieldCount: Int)

@@ -6,6 +6,25 @@ import NFMFormat
 protocol BucketSink: AnyObject {
     /// Takes whole records of bucket `bucket`.
     func write(bucket: Int, records: UnsafeBufferPointer<UInt32>) throws
+    /// The one bucket's contents when instances may be put straight into their slots (no records).
+    var direct: BucketContents? { get }
+}
+
+extension BucketSink {
+    var direct: BucketContents? { nil }
+}
+
+/// A few words of plain memory for a per-row loop (the record being encoded, the instance being
+/// placed), written without the uniqueness checks of an array.
+final class WordBuffer {
+    let words: UnsafeMutableBufferPointer<UInt32>
+
+    init(width: Int) {
+        words = .allocate(capacity: width)
+        words.initialize(repeating: 0)
+    }
+
+    deinit { words.deallocate() }
 }
 
 /// The place step of a partitioned build: partition `i`'s positives with global indices, each followed by
@@ -29,8 +48,9 @@ struct PartitionPlacement {
     private let valueCount: Int
     private let buckets: BucketLayout
     private let sink: any BucketSink
+    private let direct: BucketContents?
     private var pending: [[UInt32]]
-    private var instance: [UInt32]
+    private let instance: WordBuffer
     private var drawn: [Int] = []
     private var nextID: UInt64
     private var row: Int
@@ -55,8 +75,9 @@ struct PartitionPlacement {
         valueCount = layout.valueCount
         self.buckets = buckets
         self.sink = sink
-        pending = [[UInt32]](repeating: [], count: buckets.count)
-        instance = [UInt32](repeating: 0, count: plan.fieldCount + 2)
+        direct = sink.direct
+        pending = [[UInt32]](repeating: [], count: direct == nil ? buckets.count : 0)
+        instance = WordBuffer(width: plan.fieldCount + 2)
         nextID = UInt64(instanceOffset)
         row = rowOffset
     }
@@ -73,14 +94,15 @@ struct PartitionPlacement {
     /// Places the positives of one chunk of whole records, each followed by its negatives.
     private mutating func place(_ chunk: UnsafeBufferPointer<UInt32>, _ sampler: NegativeSampler) throws {
         var start = 0
+        let instance = self.instance.words
         while start < chunk.count {
             let key = Int(keyRemap[Int(chunk[start + fieldCount])])
-            for f in 0..<fieldCount { instance[2 + f] = featureOffsets[f] + remaps[f][Int(chunk[start + f])] }
+            for f in 0..<fieldCount { instance[2 + f] = featureOffsets[f] &+ remaps[f][Int(chunk[start + f])] }
             try emit(labelPositive)
             if !unsampleableKeys[key] {
                 sampler.draw(row: row, key: key, into: &drawn, valueCount: valueCount)
                 for value in drawn {
-                    instance[2 + corrupted] = featureOffsets[corrupted] + UInt32(value)
+                    instance[2 + corrupted] = featureOffsets[corrupted] &+ UInt32(truncatingIfNeeded: value)
                     try emit(labelNegative)
                 }
             }
@@ -89,17 +111,29 @@ struct PartitionPlacement {
         }
     }
 
-    /// Buffers `instance` with `label` for position `π(nextID)`.
+    /// Buffers `instance` with `label` for position `π(nextID)`, or puts it in its slot at once.
     @inline(__always)
     private mutating func emit(_ label: UInt32) throws {
         let position = Int(permutation.position(of: nextID))
         nextID += 1
         placed += 1
+        let instance = self.instance.words
+        guard direct == nil else {
+            putDirect(position, label, instance)
+            return
+        }
         let bucket = buckets.bucket(of: position)
         instance[0] = UInt32(truncatingIfNeeded: position - buckets.starts[bucket])
         instance[1] = label
         pending[bucket].append(contentsOf: instance)
         if pending[bucket].count >= 8192 { try flush(bucket) }
+    }
+
+    /// One bucket holds every position: the instance goes straight to its slot.
+    @inline(never)
+    private func putDirect(_ position: Int, _ label: UInt32, _ instance: UnsafeMutableBufferPointer<UInt32>) {
+        guard let direct else { return }
+        direct.put(slot: position - direct.positions.lowerBound, label: label, features: UnsafePointer(instance.baseAddress! + 2))
     }
 
     private mutating func flush(_ bucket: Int) throws {

@@ -50,8 +50,10 @@ struct PartitionScan {
     private let fieldCount: Int
     private let ruleKey: [Int]
     private let corrupted: Int
-    private var record: [UInt32]
-    private var keyTuple: [UInt32]
+    private let record: WordBuffer
+    /// The rule key's local indices as little-endian bytes (the key vocabulary's values).
+    private let keyTuple: UnsafeMutableBufferPointer<UInt8>
+    private let keyTupleOwner: ByteBuffer
 
     /// An empty scan for a build of `plan`, holding rows in memory up to `rowMemory` bytes (more goes to
     /// `rowSpillPath`).
@@ -61,8 +63,9 @@ struct PartitionScan {
         corrupted = plan.corrupted
         vocabularies = (0..<plan.fieldCount).map { _ in Vocabulary() }
         rows = RecordSpill(recordWidth: plan.fieldCount + 1, memoryLimit: rowMemory, path: rowSpillPath)
-        record = [UInt32](repeating: 0, count: plan.fieldCount + 1)
-        keyTuple = [UInt32](repeating: 0, count: plan.ruleKey.count)
+        record = WordBuffer(width: plan.fieldCount + 1)
+        keyTupleOwner = ByteBuffer(count: 4 * plan.ruleKey.count)
+        keyTuple = keyTupleOwner.bytes
     }
 
     /// Scans `partition` of `inputs` (see the type). Throws `.io`, `.compression` or a reader error for
@@ -106,22 +109,46 @@ struct PartitionScan {
             return
         }
         onRows?(rowsRead & 0xFFFF)
+        pairSet = UInt64Set(capacity: 0)
         lines = reader.linesConsumed
         if let raw { stored = .init(name: name, bytes: raw.storedBytes, sha256: raw.sha256()) }
+    }
+
+    /// Frees the local vocabularies, keys and pairs once merged (the rows, counts and rejects stay).
+    mutating func releaseStatistics() {
+        vocabularies = []
+        keys = Vocabulary()
+        pairs = []
     }
 
     /// One well-formed data row: its local indices, key and pair, appended to `rows`.
     @inline(__always)
     private mutating func consume(_ row: DelimitedReader.Record, _ mapping: HeaderMapping) throws {
+        let record = self.record.words
         for f in 0..<fieldCount {
             record[f] = UInt32(truncatingIfNeeded: vocabularies[f].encode(row.field(mapping.columnOfField[f])))
         }
-        for (k, f) in ruleKey.enumerated() { keyTuple[k] = record[f] }
-        let key = keyTuple.withUnsafeBytes { keys.encode($0.bindMemory(to: UInt8.self)) }
+        for (k, f) in ruleKey.enumerated() {
+            let value = record[f]
+            for b in 0..<4 { keyTuple[4 * k + b] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(b))) }
+        }
+        let key = keys.encode(UnsafeBufferPointer(rebasing: keyTuple[0..<4 * ruleKey.count]))
         record[fieldCount] = UInt32(truncatingIfNeeded: key)
         let pair = UInt64(key) << 32 | UInt64(record[corrupted])
         if pairSet.insert(pair &+ 1) { pairs.append(pair) }
-        try record.withUnsafeBufferPointer { try rows.append($0) }
+        try rows.append(UnsafeBufferPointer(record))
         positives += 1
     }
+}
+
+/// Bytes of plain memory owned by an object (freed with it).
+final class ByteBuffer {
+    let bytes: UnsafeMutableBufferPointer<UInt8>
+
+    init(count: Int) {
+        bytes = .allocate(capacity: max(count, 1))
+        bytes.initialize(repeating: 0)
+    }
+
+    deinit { bytes.deallocate() }
 }

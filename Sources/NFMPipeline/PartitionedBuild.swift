@@ -18,8 +18,10 @@ enum PartitionedBuild {
         try FileSystem.createDirectory(scratch)
         let partitions = try inputs.partitions(chunk: chunkBytes(plan, inputs))
         let relay = ProgressRelay(plan.progress)
-        let (scans, stored) = try scanAll(partitions, plan, inputs, scratch: scratch, relay: relay)
-        let merge = try VocabularyMerge(plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names)
+        var (scans, stored) = try scanAll(partitions, plan, inputs, scratch: scratch, relay: relay)
+        let merge = try VocabularyMerge(
+            plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names, keepingPairs: false)
+        for i in scans.indices { scans[i].releaseStatistics() }
         let layout = merge.layout
         let width = plan.fieldCount + 2
         let capacity = min(max(1, plan.memoryBudget / 2 / (width * 4)), Int(UInt32.max))
@@ -37,6 +39,9 @@ enum PartitionedBuild {
             try placement.run(scans[i].rows, sampler: merge.sampler)
             let done = placed.add(placement.placed)
             relay.report(.init(phase: .sample, done: done, total: layout.total, rows: nil))
+        }
+        guard placed.value == layout.total else {
+            throw NFMError(.sampling, "placed \(placed.value) instances, expected \(layout.total)")
         }
         var shards: [DatasetManifest.Shard] = []
         for bucket in 0..<buckets.count {
@@ -168,6 +173,8 @@ final class DirectSink: InProcessSink, @unchecked Sendable {
     func write(bucket: Int, records: UnsafeBufferPointer<UInt32>) throws {
         try contents.scatter(records, source: "memory")
     }
+
+    var direct: BucketContents? { contents }
 
     func load(_ bucket: Int, positions: Range<Int>, fieldCount: Int) throws -> BucketContents { contents }
 }

@@ -22,7 +22,8 @@ struct VocabularyMerge {
     private(set) var keyRemaps: [[UInt32]] = []
     /// The global positive pairs and the seed: draws the negatives.
     private(set) var sampler: NegativeSampler
-    /// Global positive pairs as the sampler stores them, in first-appearance order (for step files).
+    /// Global positive pairs as the sampler stores them, in first-appearance order (for step files; empty
+    /// unless kept).
     private(set) var pairs: [UInt64] = []
     /// Offsets, counts, split boundaries.
     let layout: DatasetLayout
@@ -33,7 +34,10 @@ struct VocabularyMerge {
 
     /// Merges `scans` (one per partition of `partitions`, in order). Throws the first bad row (`.input`),
     /// `.input` when no row is valid, and what `DatasetLayout` throws.
-    init(plan: BuildPlan, partitions: [BuildPartition], scans: [PartitionScan], inputNames: [String]) throws {
+    init(
+        plan: BuildPlan, partitions: [BuildPartition], scans: [PartitionScan], inputNames: [String],
+        keepingPairs: Bool = true
+    ) throws {
         try VocabularyMerge.throwFirstBadRow(partitions, scans, inputNames)
         var counts = DatasetManifest.Counts()
         for scan in scans {
@@ -46,7 +50,7 @@ struct VocabularyMerge {
         }
         var tables = Tables(
             vocabularies: (0..<plan.fieldCount).map { _ in Vocabulary() },
-            sampler: NegativeSampler(perPositive: plan.perPositive, seed: plan.seed))
+            sampler: NegativeSampler(perPositive: plan.perPositive, seed: plan.seed), keepingPairs: keepingPairs)
         var keys = Vocabulary(capacity: 1 << 12)
         for scan in scans {
             tables.mergeValues(scan)
@@ -109,10 +113,12 @@ private struct Tables {
     var remaps: [[[UInt32]]] = []
     var keyRemaps: [[UInt32]] = []
     var pairs: [UInt64] = []
+    let keepingPairs: Bool
 
-    init(vocabularies: [Vocabulary], sampler: NegativeSampler) {
+    init(vocabularies: [Vocabulary], sampler: NegativeSampler, keepingPairs: Bool) {
         self.vocabularies = vocabularies
         self.sampler = sampler
+        self.keepingPairs = keepingPairs
     }
 
     /// Adds a partition's values to the global vocabularies and records its remap tables.
@@ -153,7 +159,7 @@ private struct Tables {
             let value = Int(values[Int(pair & 0xFFFF_FFFF)])
             let before = sampler.excluded.count
             sampler.recordPositive(key: key, value: value)
-            if sampler.excluded.count != before { pairs.append(NegativeSampler.pair(key: key, value: value)) }
+            if keepingPairs && sampler.excluded.count != before { pairs.append(NegativeSampler.pair(key: key, value: value)) }
         }
     }
 }
