@@ -16,6 +16,13 @@
 # ../shared/datasets/frappe/frappe.csv), PEERS (default ../shared/peers), BENCH_DIR (work dir, default
 # /tmp/nfm-parallel-bench; the synthetic logs are generated once and kept there).
 set -euo pipefail
+# Paths given relative to the caller's directory stay valid after the cd below.
+for var in PYTHON NFM FRAPPE PEERS BENCH_DIR; do
+    value=${!var:-}
+    if [ -n "$value" ] && [ "${value#/}" = "$value" ] && [[ "$value" == */* ]]; then
+        printf -v "$var" '%s' "$PWD/$value"
+    fi
+done
 cd "$(dirname "$0")/.."
 
 frappe_runs=20 runs=5 peer_runs=2 rows_3m=3000000 rows_10m=10000000 pandas=1
