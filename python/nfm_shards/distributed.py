@@ -19,7 +19,8 @@ request (exit 2, 64) — is returned as a value instead, skips every task that d
 on the client as :class:`StepFailed` with the step's exit code and standard error, which for a bad row is
 the same message as ``nfm build``'s.
 
-Every task records its wall time and the bytes of the files it wrote (:class:`BuildReport`).
+Every task records its wall time, the CPU seconds and peak RSS of its ``nfm`` process and the bytes of the
+files it wrote (:class:`BuildReport`).
 
 Command line::
 
