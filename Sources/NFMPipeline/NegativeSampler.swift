@@ -14,8 +14,9 @@ struct NegativeSampler {
     var excluded = UInt64Set(capacity: 1 << 16)
     /// Distinct excluded values per key id.
     var excludedCount: [Int32] = []
-    /// The pairs frozen per key (a partitioned build's merge): used instead of `excluded` when set.
-    var frozen: PairTable?
+    /// The pairs frozen per key (a partitioned build's merge): used instead of `excluded` when `isFrozen`.
+    private(set) var frozen = PairTable.empty
+    private(set) var isFrozen = false
 
     init(perPositive: Int, seed: UInt64) {
         self.perPositive = perPositive
@@ -26,11 +27,12 @@ struct NegativeSampler {
     init(perPositive: Int, seed: UInt64, pairs: PairTable) {
         self.init(perPositive: perPositive, seed: seed)
         frozen = pairs
+        isFrozen = true
     }
 
     /// Whether `key` was seen with `value` in a positive.
     @inline(__always) func isExcluded(key: Int, value: Int) -> Bool {
-        if let frozen { return frozen.contains(key: key, value: value) }
+        if isFrozen { return frozen.contains(key: key, value: value) }
         return excluded.contains(NegativeSampler.pair(key: key, value: value))
     }
 
@@ -45,7 +47,7 @@ struct NegativeSampler {
     }
 
     func isSampleable(key: Int, valueCount: Int) -> Bool {
-        valueCount - (frozen?.count(key: key) ?? Int(excludedCount[key])) >= perPositive
+        valueCount - (isFrozen ? frozen.count(key: key) : Int(excludedCount[key])) >= perPositive
     }
 
     /// Draws `perPositive` distinct allowed values (of `0..<valueCount`) for positive row `row` with rule

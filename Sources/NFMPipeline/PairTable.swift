@@ -11,6 +11,9 @@ struct PairTable: Sendable, Equatable {
     /// Each key's distinct values, ascending.
     let values: [UInt32]
 
+    /// No keys.
+    static let empty = PairTable(offsets: [0], values: [])!
+
     /// Number of keys.
     var keyCount: Int { offsets.count - 1 }
 
