@@ -28,9 +28,12 @@ struct PartitionScan {
         var escaped: [UInt8]
     }
 
-    var vocabularies: [Vocabulary]
+    /// Per field, the distinct values in first-appearance order with counts (filled when the scan ends).
+    var fieldValues: [ValueList] = []
     /// Distinct rule-key tuples (local value indices' bytes), in first-appearance order, with counts.
-    var keys = Vocabulary(capacity: 1 << 10)
+    var keyValues = ValueList(Vocabulary())
+    private var vocabularies: [Vocabulary]
+    private var keys = Vocabulary(capacity: 1 << 10)
     /// Distinct (local key id << 32 | local value index) pairs, in first-appearance order.
     var pairs: [UInt64] = []
     private var pairSet = UInt64Set(capacity: 1 << 10)
@@ -106,18 +109,30 @@ struct PartitionScan {
                 if rowsRead & 0xFFFF == 0 { onRows?(0x10000) }
             }
         } catch is Stop {
+            compact()
             return
         }
         onRows?(rowsRead & 0xFFFF)
-        pairSet = UInt64Set(capacity: 0)
+        compact()
         lines = reader.linesConsumed
         if let raw { stored = .init(name: name, bytes: raw.storedBytes, sha256: raw.sha256()) }
     }
 
-    /// Frees the local vocabularies, keys and pairs once merged (the rows, counts and rejects stay).
-    mutating func releaseStatistics() {
+    /// Keeps the statistics in their compact form only: value lists instead of vocabularies, the pair list
+    /// at its exact size, no pair set.
+    private mutating func compact() {
+        fieldValues = vocabularies.map(ValueList.init)
+        keyValues = ValueList(keys)
         vocabularies = []
         keys = Vocabulary()
+        pairSet = UInt64Set(capacity: 0)
+        pairs = Array(pairs)
+    }
+
+    /// Frees the local statistics once merged (the rows, counts and rejects stay).
+    mutating func releaseStatistics() {
+        fieldValues = []
+        keyValues = ValueList(Vocabulary())
         pairs = []
     }
 

@@ -16,11 +16,12 @@ enum PartitionedBuild {
     static func run(_ plan: BuildPlan, _ inputs: InputSet, into out: String) throws -> DatasetManifest {
         let scratch = out + "/.scratch"
         try FileSystem.createDirectory(scratch)
+        PartitionedBuild.returnLargeBlocksToTheSystem()
         let partitions = try inputs.partitions(chunk: chunkBytes(plan, inputs))
         let relay = ProgressRelay(plan.progress)
         var (scans, stored) = try scanAll(partitions, plan, inputs, scratch: scratch, relay: relay)
         let merge = try VocabularyMerge(
-            plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names, keepingPairs: false)
+            plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names)
         for i in scans.indices { scans[i].releaseStatistics() }
         let layout = merge.layout
         let width = plan.fieldCount + 2
@@ -62,6 +63,18 @@ enum PartitionedBuild {
         }
         return try DatasetBuilder.manifest(
             plan, merge.vocabularies, rejects, layout, shards, stored, out: out)
+    }
+
+    /// Fixes glibc's mmap threshold at 256 KiB: its default moves up to 32 MiB after large blocks are freed,
+    /// and then the build's freed partition buffers stay in the threads' heaps (10 M rows on 2 threads: peak
+    /// 479 MB instead of 338 MB). Process-wide and harmless for the rest of nfm.
+    static func returnLargeBlocksToTheSystem() {
+        #if canImport(Glibc)
+            // mallopt(M_MMAP_THRESHOLD = -3, bytes), looked up at run time (<malloc.h> is not in the Glibc module).
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+            _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 256 << 10)
+        #endif
     }
 
     /// Bytes per partition: the hidden option when set; one partition per input with one thread; else about

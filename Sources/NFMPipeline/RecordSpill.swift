@@ -34,10 +34,11 @@ final class RecordSpill {
         if count * 4 >= memoryLimit { try spill() }
     }
 
-    /// Room for `needed` words: doubling, but not much past the memory limit.
+    /// Room for `needed` words: the whole memory limit at once when it is below 1 TiB (untouched pages
+    /// cost nothing, and nothing is copied), else doubling.
     private func grow(to needed: Int) {
         let limit = memoryLimit / 4 + recordWidth
-        let next = max(needed, min(max(capacity * 2, 1024), max(limit, needed)))
+        let next = max(needed, memoryLimit < 1 << 40 ? limit : max(capacity * 2, 1024))
         let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: next)
         bigger.update(from: buffer, count: count)
         buffer.deallocate()

@@ -3,8 +3,8 @@ import NFMFormat
 /// What the merge step hands to place, reduce and finish (`merge/state.bin`).
 struct MergeState {
     let layout: DatasetLayout
-    /// Global positive pairs as `NegativeSampler.pair` values.
-    let pairs: [UInt64]
+    /// The global positive pairs.
+    let pairs: PairTable
     let rowOffsets: [Int]
     let instanceOffsets: [Int]
     /// Lines of each partition (line offsets of rejects).
@@ -12,14 +12,9 @@ struct MergeState {
     /// Positions per bucket.
     let capacity: Int
 
-    /// The sampler holding the global pairs.
+    /// The sampler over the global pairs.
     func sampler(_ plan: BuildPlan) -> NegativeSampler {
-        var sampler = NegativeSampler(perPositive: plan.perPositive, seed: plan.seed)
-        for pair in pairs {
-            let raw = pair &- 1
-            sampler.recordPositive(key: Int(raw >> 32), value: Int(raw & 0xFFFF_FFFF))
-        }
-        return sampler
+        NegativeSampler(perPositive: plan.perPositive, seed: plan.seed, pairs: pairs)
     }
 }
 
@@ -50,9 +45,9 @@ enum StepCodec {
             w.u64(stored.bytes)
             w.string(stored.sha256)
         }
-        w.u64(scan.vocabularies.count)
-        for v in scan.vocabularies { w.vocabulary(v) }
-        w.vocabulary(scan.keys)
+        w.u64(scan.fieldValues.count)
+        for v in scan.fieldValues { w.values(v) }
+        w.values(scan.keyValues)
         w.longs(scan.pairs)
         return w
     }
@@ -76,8 +71,8 @@ enum StepCodec {
         guard try r.int() == plan.fieldCount else {
             throw NFMError(.dataset, "damaged step file: field count", at: .init(file: r.path))
         }
-        scan.vocabularies = try (0..<plan.fieldCount).map { _ in try r.vocabulary() }
-        scan.keys = try r.vocabulary()
+        scan.fieldValues = try (0..<plan.fieldCount).map { _ in try r.values() }
+        scan.keyValues = try r.values()
         scan.pairs = try r.longs()
         try checkScan(scan, path: r.path, plan: plan)
         return scan
@@ -85,18 +80,18 @@ enum StepCodec {
 
     /// Every local index a scan refers to exists.
     private static func checkScan(_ scan: PartitionScan, path: String, plan: BuildPlan) throws {
-        let values = UInt64(scan.vocabularies[plan.corrupted].count)
-        let keys = UInt64(scan.keys.count)
+        let values = UInt64(scan.fieldValues[plan.corrupted].count)
+        let keys = UInt64(scan.keyValues.count)
         for pair in scan.pairs where pair >> 32 >= keys || pair & 0xFFFF_FFFF >= values {
             throw NFMError(.dataset, "damaged step file: a pair outside the vocabularies", at: .init(file: path))
         }
-        for key in 0..<scan.keys.count where scan.keys.withValue(at: key, { $0.count }) != 4 * plan.ruleKey.count {
+        for key in 0..<scan.keyValues.count where scan.keyValues.withValue(at: key, { $0.count }) != 4 * plan.ruleKey.count {
             throw NFMError(.dataset, "damaged step file: a rule key of the wrong width", at: .init(file: path))
         }
     }
 
     /// `MRGE`: offsets, featureCount, unsampleable keys (bytes), valueCount, the eight counts, total, the two
-    /// split boundaries, pairs, rowOffsets, instanceOffsets, lines, capacity.
+    /// split boundaries, the pair table (offsets, values), rowOffsets, instanceOffsets, lines, capacity.
     static func encode(_ s: MergeState) -> StepWriter {
         var w = StepWriter()
         let l = s.layout
@@ -111,7 +106,8 @@ enum StepCodec {
         w.u64(l.total)
         w.u64(l.boundaries.0)
         w.u64(l.boundaries.1)
-        w.longs(s.pairs)
+        w.ints(s.pairs.offsets)
+        w.words(s.pairs.values)
         w.ints(s.rowOffsets)
         w.ints(s.instanceOffsets)
         w.ints(s.lines)
@@ -139,8 +135,11 @@ enum StepCodec {
         let layout = DatasetLayout(
             offsets: offsets, featureCount: featureCount, unsampleableKeys: unsampleable, valueCount: valueCount,
             counts: c, total: total, boundaries: (b0, b1))
+        guard let pairs = PairTable(offsets: try r.ints(), values: try r.words()),
+            pairs.keyCount == unsampleable.count
+        else { throw NFMError(.dataset, "damaged step file: pair table", at: .init(file: r.path)) }
         let state = MergeState(
-            layout: layout, pairs: try r.longs(), rowOffsets: try r.ints(), instanceOffsets: try r.ints(),
+            layout: layout, pairs: pairs, rowOffsets: try r.ints(), instanceOffsets: try r.ints(),
             lines: try r.ints(), capacity: try r.int(limit: Int(UInt32.max)))
         guard offsets.count == plan.fieldCount, state.rowOffsets.count == partitions,
             state.instanceOffsets.count == partitions, state.lines.count == partitions, state.capacity >= 1,

@@ -131,10 +131,10 @@ struct StepWriter {
         u64(value.count)
         value.withUnsafeBytes { bytes += $0 }
     }
-    mutating func vocabulary(_ value: Vocabulary) {
-        let (arena, ends) = value.storage
-        bytes(arena)
-        ints(Array(ends))
+    mutating func vocabulary(_ value: Vocabulary) { values(ValueList(value)) }
+    mutating func values(_ value: ValueList) {
+        bytes(value.arena)
+        ints(value.ends)
         ints(value.counts)
     }
 }
@@ -210,6 +210,14 @@ struct StepReader {
     mutating func ints() throws -> [Int] {
         let n = try count(of: 8)
         return try (0..<n).map { _ in try int() }
+    }
+
+    /// A value list written by `StepWriter.values` (checked by `ValueList.init?`).
+    mutating func values() throws -> ValueList {
+        guard let list = ValueList(arena: try bytes(), ends: try ints(), counts: try ints()) else {
+            throw damaged("value list")
+        }
+        return list
     }
 
     /// A vocabulary written by `StepWriter.vocabulary`: ends ascending within the arena, one count per value,

@@ -6,7 +6,7 @@ import NFMFormat
 /// Field `f`'s global vocabulary is partition 0's values in their order, then partition 1's values not
 /// seen before in theirs, and so on: first appearance over the whole input, as a single pass numbers
 /// them; counts add up. Rule keys likewise (tuples of global indices), and the positive (key, value)
-/// pairs are re-keyed into the global sampler. Each partition gets remap tables (local → global index
+/// pairs are re-keyed into one `PairTable`. Each partition gets remap tables (local → global index
 /// per field and per key), the global index of its first positive (`rowOffsets`) and of its first
 /// instance (`instanceOffsets`: a positive is followed by `perPositive` negatives unless its key is
 /// unsampleable). O(distinct values + distinct keys and pairs) time, independent of the rows.
@@ -22,9 +22,8 @@ struct VocabularyMerge {
     private(set) var keyRemaps: [[UInt32]] = []
     /// The global positive pairs and the seed: draws the negatives.
     private(set) var sampler: NegativeSampler
-    /// Global positive pairs as the sampler stores them, in first-appearance order (for step files; empty
-    /// unless kept).
-    private(set) var pairs: [UInt64] = []
+    /// The global positive pairs, per key.
+    let pairs: PairTable
     /// Offsets, counts, split boundaries.
     let layout: DatasetLayout
     /// Global index of each partition's first positive.
@@ -34,10 +33,7 @@ struct VocabularyMerge {
 
     /// Merges `scans` (one per partition of `partitions`, in order). Throws the first bad row (`.input`),
     /// `.input` when no row is valid, and what `DatasetLayout` throws.
-    init(
-        plan: BuildPlan, partitions: [BuildPartition], scans: [PartitionScan], inputNames: [String],
-        keepingPairs: Bool = true
-    ) throws {
+    init(plan: BuildPlan, partitions: [BuildPartition], scans: [PartitionScan], inputNames: [String]) throws {
         try VocabularyMerge.throwFirstBadRow(partitions, scans, inputNames)
         var counts = DatasetManifest.Counts()
         for scan in scans {
@@ -48,19 +44,24 @@ struct VocabularyMerge {
         guard counts.positives > 0 else {
             throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: plan.inputName))
         }
-        var tables = Tables(
-            vocabularies: (0..<plan.fieldCount).map { _ in Vocabulary() },
-            sampler: NegativeSampler(perPositive: plan.perPositive, seed: plan.seed), keepingPairs: keepingPairs)
+        var tables = Tables(vocabularies: (0..<plan.fieldCount).map { _ in Vocabulary() })
         var keys = Vocabulary(capacity: 1 << 12)
         for scan in scans {
             tables.mergeValues(scan)
             tables.mergeKeys(scan, plan, &keys)
         }
-        (vocabularies, remaps, keyRemaps, sampler, pairs) =
-            (tables.vocabularies, tables.remaps, tables.keyRemaps, tables.sampler, tables.pairs)
+        (vocabularies, remaps, keyRemaps) = (tables.vocabularies, tables.remaps, tables.keyRemaps)
+        let pairs = PairTable(keyCount: keys.count) { yield in
+            for (i, scan) in scans.enumerated() {
+                let (keyRemap, values) = (tables.keyRemaps[i], tables.remaps[i][plan.corrupted])
+                for pair in scan.pairs { yield(Int(keyRemap[Int(pair >> 32)]), values[Int(pair & 0xFFFF_FFFF)]) }
+            }
+        }
+        self.pairs = pairs
+        sampler = NegativeSampler(perPositive: plan.perPositive, seed: plan.seed, pairs: pairs)
         let layout = try DatasetLayout(
             plan: plan, counts: counts, vocabularySizes: tables.vocabularies.map(\.count), keyCounts: keys.counts,
-            sampler: tables.sampler)
+            sampler: sampler)
         self.layout = layout
         var rowOffsets: [Int] = []
         var instanceOffsets: [Int] = []
@@ -69,8 +70,8 @@ struct VocabularyMerge {
             rowOffsets.append(row)
             instanceOffsets.append(instance)
             var unsampleable = 0
-            for local in 0..<scan.keys.count where layout.unsampleableKeys[Int(tables.keyRemaps[i][local])] {
-                unsampleable += scan.keys.counts[local]
+            for local in 0..<scan.keyValues.count where layout.unsampleableKeys[Int(tables.keyRemaps[i][local])] {
+                unsampleable += scan.keyValues.counts[local]
             }
             row += scan.positives
             instance += scan.positives + plan.perPositive * (scan.positives - unsampleable)
@@ -109,23 +110,16 @@ struct VocabularyMerge {
 /// The global numbering as partitions are merged into it, in order.
 private struct Tables {
     var vocabularies: [Vocabulary]
-    var sampler: NegativeSampler
     var remaps: [[[UInt32]]] = []
     var keyRemaps: [[UInt32]] = []
-    var pairs: [UInt64] = []
-    let keepingPairs: Bool
 
-    init(vocabularies: [Vocabulary], sampler: NegativeSampler, keepingPairs: Bool) {
-        self.vocabularies = vocabularies
-        self.sampler = sampler
-        self.keepingPairs = keepingPairs
-    }
+    init(vocabularies: [Vocabulary]) { self.vocabularies = vocabularies }
 
     /// Adds a partition's values to the global vocabularies and records its remap tables.
     mutating func mergeValues(_ scan: PartitionScan) {
         var tables: [[UInt32]] = []
         for f in vocabularies.indices {
-            let local = scan.vocabularies[f]
+            let local = scan.fieldValues[f]
             var table = [UInt32](repeating: 0, count: local.count)
             for index in 0..<local.count {
                 table[index] = UInt32(
@@ -136,30 +130,22 @@ private struct Tables {
         remaps.append(tables)
     }
 
-    /// Re-keys a partition's rule keys (tuples of local indices) and positive pairs globally.
+    /// Re-keys a partition's rule keys (tuples of local indices) globally.
     mutating func mergeKeys(_ scan: PartitionScan, _ plan: BuildPlan, _ keys: inout Vocabulary) {
         let tables = remaps[remaps.count - 1]
         var tuple = [UInt32](repeating: 0, count: plan.ruleKey.count)
-        var table = [UInt32](repeating: 0, count: scan.keys.count)
-        for local in 0..<scan.keys.count {
-            scan.keys.withValue(at: local) { bytes in
+        var table = [UInt32](repeating: 0, count: scan.keyValues.count)
+        for local in 0..<scan.keyValues.count {
+            scan.keyValues.withValue(at: local) { bytes in
                 for (k, f) in plan.ruleKey.enumerated() {
                     var index: UInt32 = 0
                     for b in 0..<4 { index |= UInt32(bytes[4 * k + b]) << (8 * UInt32(b)) }
                     tuple[k] = tables[f][Int(index)]
                 }
             }
-            let global = tuple.withUnsafeBytes { keys.encode($0.bindMemory(to: UInt8.self), count: scan.keys.counts[local]) }
+            let global = tuple.withUnsafeBytes { keys.encode($0.bindMemory(to: UInt8.self), count: scan.keyValues.counts[local]) }
             table[local] = UInt32(truncatingIfNeeded: global)
         }
         keyRemaps.append(table)
-        let values = tables[plan.corrupted]
-        for pair in scan.pairs {
-            let key = Int(table[Int(pair >> 32)])
-            let value = Int(values[Int(pair & 0xFFFF_FFFF)])
-            let before = sampler.excluded.count
-            sampler.recordPositive(key: key, value: value)
-            if keepingPairs && sampler.excluded.count != before { pairs.append(NegativeSampler.pair(key: key, value: value)) }
-        }
     }
 }
