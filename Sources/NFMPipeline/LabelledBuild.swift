@@ -5,7 +5,9 @@ import NFMFormat
 /// vocabularies; `LabelledLayout` keeps the values seen ≥ `minCount` times and fixes the features;
 /// pass 2 (`LabelledPlacement`) places row g at position π(g) of the seeded permutation, as the sampling
 /// build does, into `EntryBuckets`; `LabelledEmitter` writes the splits. Same inputs, definition and seed
-/// give byte-identical output, whatever the buffer sizes or memory budget.
+/// give byte-identical output, whatever the buffer sizes or memory budget. `run` takes the partitioned
+/// path (`LabelledPartitionedBuild`, the same passes per partition on `--threads` threads); the single
+/// pass stays the reference (`--single-pass`, and standard input).
 enum LabelledBuild {
     /// Runs the build into `out` (already claimed) and returns the manifest, not yet written: partitioned
     /// on `plan.threads` threads (`LabelledPartitionedBuild`) unless the plan asks for the single pass or

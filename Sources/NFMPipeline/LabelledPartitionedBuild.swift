@@ -20,8 +20,9 @@ enum LabelledPartitionedBuild {
         PartitionedBuild.returnLargeBlocksToTheSystem()
         let partitions = try inputs.partitions(chunk: PartitionedBuild.chunkBytes(plan, inputs))
         let relay = ProgressRelay(plan.progress)
-        let (scans, stored) = try scanAll(partitions, plan, label, inputs, scratch: scratch, relay: relay)
+        var (scans, stored) = try scanAll(partitions, plan, label, inputs, scratch: scratch, relay: relay)
         let merge = try LabelledMerge(plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names)
+        for i in scans.indices { scans[i].releaseStatistics() }
         let layout = merge.layout
         let placed = LockedCounter()
         let results = ParallelTasks.map(count: partitions.count, threads: plan.threads) { i -> LabelledPlacement in

@@ -86,6 +86,12 @@ struct LabelledPass {
         }
     }
 
+    /// Frees the local vocabularies and labels once merged (partition mode; the rows, counts and rejects stay).
+    mutating func releaseStatistics() {
+        vocabularies = []
+        labels = []
+    }
+
     /// Scans one partition of the inputs (partition mode): its rows, its local vocabularies, and its first
     /// bad row or rejects at lines counted from the partition's first byte.
     mutating func run(_ partition: BuildPartition) throws {
