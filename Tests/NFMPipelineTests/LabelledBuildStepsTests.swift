@@ -20,8 +20,27 @@ import Testing
         ]
     }
 
-    static func options(_ paths: [String], out: String, skipBadRows: Bool = true) throws -> DatasetBuilder.Options {
-        let definition = try DatasetDefinition.parse(text: LabelledPartitionedBuildTests.definition, file: "criteo-like.json")
+    /// Every field one-hot: the shards take the fixed layout.
+    static let oneHot = """
+        {
+          "name": "one-hot",
+          "input": { "delimiter": ",", "quote": "\\"", "header": true },
+          "label": { "column": "y", "type": "real", "map": { "yes": 1 } },
+          "columns": ["y", "I1", "I2", "I3", "I4", "C1", "C2", "T"],
+          "fields": [
+            { "name": "I3", "type": "numeric", "bucketize": "log2-squared", "missing": "own-value" },
+            { "name": "C1", "type": "categorical", "minCount": 3, "missing": "oov" },
+            { "name": "C2", "type": "categorical" }
+          ],
+          "split": { "train": 0.5, "validation": 0.3, "test": 0.2 },
+          "seed": 4, "shardRows": 100
+        }
+        """
+
+    static func options(
+        _ paths: [String], out: String, skipBadRows: Bool = true, text: String = LabelledPartitionedBuildTests.definition
+    ) throws -> DatasetBuilder.Options {
+        let definition = try DatasetDefinition.parse(text: text, file: "criteo-like.json")
         var options = DatasetBuilder.Options(definition: definition, inputPaths: paths, outputDirectory: out)
         options.skipBadRows = skipBadRows
         options.memoryBudget = 40_000  // a few hundred positions per bucket: several buckets
@@ -54,6 +73,22 @@ import Testing
         let snapshot = TestSupport.snapshot(reference)
         #expect(snapshot.keys.contains("rejects.tsv"))
         #expect(PartitionedBuildTests.differences(out, snapshot) == [])
+    }
+
+    @Test func oneHotLabelledStepsGiveTheFixedLayoutOfABuild() throws {
+        let paths = try Self.inputs(rows: 900)
+        let out = TestSupport.temporaryDirectory("labelled-steps") + "/out"
+        let partitions = try BuildSteps.plan(try Self.options(paths, out: out, text: Self.oneHot), partitionBytes: 9000)
+        for i in 0..<partitions { _ = try BuildSteps.map(out: out, partition: i) }
+        let (buckets, _) = try BuildSteps.merge(out: out)
+        for i in 0..<partitions { _ = try BuildSteps.place(out: out, partition: i) }
+        for j in 0..<buckets { _ = try BuildSteps.reduce(out: out, bucket: j, threads: 1) }
+        let manifest = try BuildSteps.finish(out: out)
+        #expect(manifest.layout == .fixed && partitions >= 2 && buckets >= 2)
+        var options = try Self.options(paths, out: TestSupport.temporaryDirectory("labelled-steps") + "/ref", text: Self.oneHot)
+        options.singlePass = true
+        try DatasetBuilder.build(options)
+        #expect(PartitionedBuildTests.differences(out, TestSupport.snapshot(options.outputDirectory)) == [])
     }
 
     @Test func theFirstBadRowSurfacesAtMergeWithItsInputLine() throws {
