@@ -9,7 +9,8 @@ import NFMFormat
 /// Files (`StepFile` layout unless JSON): `plan.json`; `map/I.scan` (`SCAN`) and `map/I.rows` (`ROWS`);
 /// `merge/vocab.bin` (`VOCB`), `merge/state.bin` (`MRGE`) and `merge/remap-I.bin` (`RMAP`);
 /// `place/I/bucket-J.bin` (`BCKT`); `reduce/J.json`. Every step rewrites its outputs atomically, so a
-/// retried task replaces them.
+/// retried task replaces them. A definition with a label column runs `LabelledSteps` (its own step
+/// files, same entry points and outputs).
 public enum BuildSteps {
     /// Validates the build, claims `OUT` (as `nfm build` does), cuts the inputs into partitions of about
     /// `partitionBytes` bytes and writes `OUT/.steps/plan.json`; returns the number of partitions.

@@ -101,7 +101,13 @@ enum LabelledSteps {
         let rowsPath = context.steps + "/map/\(partition).lrows"
         var rowsReader = try StepFile.read(rowsPath, kind: "LROW", plan: context.id)
         let rows = WordSpill(memoryLimit: 1 << 50, path: "")
-        try LabelledStepCodec.forEachRecord(try rowsReader.words(), path: rowsPath) { try rows.append($0) }
+        let check = RowCheck(codes: context.plan.definition.fieldSpecs.map(\.cellCode), tables: tables, layout: state.layout)
+        try LabelledStepCodec.forEachRecord(try rowsReader.words(), path: rowsPath) { record in
+            guard check.isValid(record) else {
+                throw NFMError(.dataset, "damaged step file: a row outside its vocabularies", at: .init(file: rowsPath))
+            }
+            try rows.append(record)
+        }
         let layout = buckets(context, state)
         var placement = LabelledPlacement(
             plan: context.plan, specs: context.plan.definition.fieldSpecs, layout: state.layout,
@@ -235,5 +241,42 @@ enum LabelledSteps {
         return try LabelledBuild.manifest(
             plan, label, summary, layout, statistics, shardLayout(context), shards, rejected: rejects.finish(),
             out: context.out)
+    }
+
+    /// Checks a row read back from `map/I.lrows` before placement: its words follow the fields' codes
+    /// (`LabelledPass`'s record) and every vocabulary word has a feature. O(words of the row).
+    struct RowCheck {
+        let codes: [CellCode]
+        let tables: [[UInt32]]
+        let layout: LabelledLayout
+
+        /// Whether `word` of field `f` is the OOV word or a word with a feature.
+        private func hasFeature(_ f: Int, _ word: UInt32) -> Bool {
+            word == LabelledPass.oovWord
+                || (tables[f].isEmpty ? Int(word) < layout.cardinalities[f] : Int(word) < tables[f].count)
+        }
+
+        func isValid(_ words: UnsafeBufferPointer<UInt32>) -> Bool {
+            var w = 1
+            for f in codes.indices {
+                guard w < words.count else { return false }
+                switch codes[f] {
+                case .categorical:
+                    guard hasFeature(f, words[w]) else { return false }
+                    w += 1
+                case .bucketized:
+                    guard words[w] == LabelledPass.noneWord || hasFeature(f, words[w]) else { return false }
+                    w += 1
+                case .number:
+                    w += 1
+                case .multi:
+                    let n = Int(words[w])
+                    guard n <= words.count - w - 1 else { return false }
+                    for k in 0..<n where !hasFeature(f, words[w + 1 + k]) { return false }
+                    w += 1 + n
+                }
+            }
+            return w == words.count
+        }
     }
 }
