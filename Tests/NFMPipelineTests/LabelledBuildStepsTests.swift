@@ -126,6 +126,13 @@ import Testing
         try FileSystem.writeAtomically(damaged, to: bucket)
         let error = #expect(throws: NFMError.self) { try BuildSteps.reduce(out: out, bucket: 0, threads: 1) }
         #expect(error?.code == .dataset && error?.position?.file == bucket && error?.message.contains("checksum") == true)
+        // A rows file with a valid header whose row does not follow the fields is refused before placement.
+        var crafted = StepWriter()
+        crafted.words([2, 0, 0xFFFF_FFF0])
+        let rows = out + "/.steps/map/0.lrows"
+        try StepFile.write(crafted, kind: "LROW", plan: try StepContext(out: out).id, to: rows)
+        let bad = #expect(throws: NFMError.self) { try BuildSteps.place(out: out, partition: 0) }
+        #expect(bad?.code == .dataset && bad?.position?.file == rows && bad?.message.contains("outside") == true)
         FileSystem.remove(out + "/.steps/merge/lstate.bin")
         let missing = #expect(throws: NFMError.self) { try BuildSteps.place(out: out, partition: 0) }
         #expect(missing?.code == .dataset && missing?.position?.file == out + "/.steps/merge/lstate.bin")
