@@ -3,8 +3,8 @@ import NFMFormat
 /// The map step of a partitioned build: one partition's rows read once into local statistics.
 ///
 /// Per field, a local vocabulary in the partition's first-appearance order with counts; the distinct
-/// rule-key tuples (of local indices) likewise; the distinct positive (local key, local value) pairs in
-/// first-appearance order; every positive as its local indices followed by its local key id
+/// rule-key tuples (of local indices) likewise; the distinct positive (local key, local value) pairs,
+/// ascending; every positive as its local indices followed by its local key id
 /// (`fieldCount + 1` words, in `rows`); the counts; and the first bad row (at a line local to the
 /// partition) or, with `skipBadRows`, the rejected rows. `VocabularyMerge` turns these into the global
 /// numbering, which equals a single pass's because partitions are merged in input order.
@@ -34,9 +34,10 @@ struct PartitionScan {
     var keyValues = ValueList(Vocabulary())
     private var vocabularies: [Vocabulary]
     private var keys = Vocabulary(capacity: 1 << 10)
-    /// Distinct (local key id << 32 | local value index) pairs, in first-appearance order.
+    /// Distinct (local key id << 32 | local value index) pairs, ascending once the scan ends (during it:
+    /// every positive's pair, duplicates included — appended without a hash lookup, deduplicated per key
+    /// by `compact`, which touches each key's few values together instead of a large set at random).
     var pairs: [UInt64] = []
-    private var pairSet = UInt64Set(capacity: 1 << 10)
     /// The positives: `fieldCount` local indices and the local key id each.
     let rows: RecordSpill
     var rowsRead = 0
@@ -52,6 +53,9 @@ struct PartitionScan {
 
     private let fieldCount: Int
     private let ruleKey: [Int]
+    /// The rule key's field when the key is one field (its local key ids are then that field's local value
+    /// indices: a key first appears with its value), else −1.
+    private let keyField: Int
     private let corrupted: Int
     private let record: WordBuffer
     /// The rule key's local indices as little-endian bytes (the key vocabulary's values).
@@ -63,6 +67,7 @@ struct PartitionScan {
     init(plan: BuildPlan, rowMemory: Int, rowSpillPath: String) {
         fieldCount = plan.fieldCount
         ruleKey = plan.ruleKey
+        keyField = plan.ruleKey.count == 1 ? plan.ruleKey[0] : -1
         corrupted = plan.corrupted
         vocabularies = (0..<plan.fieldCount).map { _ in Vocabulary() }
         rows = RecordSpill(recordWidth: plan.fieldCount + 1, memoryLimit: rowMemory, path: rowSpillPath)
@@ -118,15 +123,28 @@ struct PartitionScan {
         if let raw { stored = .init(name: name, bytes: raw.storedBytes, sha256: raw.sha256()) }
     }
 
-    /// Keeps the statistics in their compact form only: value lists instead of vocabularies, the pair list
-    /// at its exact size, no pair set.
+    /// Keeps the statistics in their compact form only: value lists instead of vocabularies, the distinct
+    /// pairs (ascending) at their exact size.
     private mutating func compact() {
         fieldValues = vocabularies.map(ValueList.init)
-        keyValues = ValueList(keys)
+        keyValues = keyField >= 0 ? ValueList(indexTuples: fieldValues[keyField].counts) : ValueList(keys)
         vocabularies = []
         keys = Vocabulary()
-        pairSet = UInt64Set(capacity: 0)
-        pairs = Array(pairs)
+        pairs = PartitionScan.distinct(pairs, keyCount: keyValues.count)
+    }
+
+    /// The distinct values of `pairs` (`key << 32 | value`, keys below `keyCount`), ascending: a counting
+    /// sort by key, then each key's values sorted and deduplicated. O(pairs + keys) plus the per-key sorts.
+    static func distinct(_ pairs: [UInt64], keyCount: Int) -> [UInt64] {
+        let table = PairTable(keyCount: keyCount) { yield in
+            for pair in pairs { yield(Int(pair >> 32), UInt32(truncatingIfNeeded: pair)) }
+        }
+        var out: [UInt64] = []
+        out.reserveCapacity(table.values.count)
+        for key in 0..<keyCount {
+            for i in table.offsets[key]..<table.offsets[key + 1] { out.append(UInt64(key) << 32 | UInt64(table.values[i])) }
+        }
+        return out
     }
 
     /// Frees the local statistics once merged (the rows, counts and rejects stay).
@@ -143,14 +161,18 @@ struct PartitionScan {
         for f in 0..<fieldCount {
             record[f] = UInt32(truncatingIfNeeded: vocabularies[f].encode(row.field(mapping.columnOfField[f])))
         }
-        for (k, f) in ruleKey.enumerated() {
-            let value = record[f]
-            for b in 0..<4 { keyTuple[4 * k + b] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(b))) }
+        let key: UInt32
+        if keyField >= 0 {
+            key = record[keyField]
+        } else {
+            for (k, f) in ruleKey.enumerated() {
+                let value = record[f]
+                for b in 0..<4 { keyTuple[4 * k + b] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(b))) }
+            }
+            key = UInt32(truncatingIfNeeded: keys.encode(UnsafeBufferPointer(rebasing: keyTuple[0..<4 * ruleKey.count])))
         }
-        let key = keys.encode(UnsafeBufferPointer(rebasing: keyTuple[0..<4 * ruleKey.count]))
-        record[fieldCount] = UInt32(truncatingIfNeeded: key)
-        let pair = UInt64(key) << 32 | UInt64(record[corrupted])
-        if pairSet.insert(pair &+ 1) { pairs.append(pair) }
+        record[fieldCount] = key
+        pairs.append(UInt64(key) << 32 | UInt64(record[corrupted]))
         try rows.append(UnsafeBufferPointer(record))
         positives += 1
     }

@@ -52,7 +52,8 @@ final class RecordSpill {
         count = 0
     }
 
-    /// Calls `body` with consecutive runs of whole records, in append order; frees memory afterwards.
+    /// Calls `body` with consecutive runs of whole records, in append order (the spilled file's, then the
+    /// records still in memory); frees memory afterwards.
     func drain(_ body: (UnsafeBufferPointer<UInt32>) throws -> Void) throws {
         defer {
             buffer.deallocate()
@@ -63,11 +64,9 @@ final class RecordSpill {
             try body(UnsafeBufferPointer(start: buffer, count: count))
             return
         }
-        try spill()
+        // The file holds the earlier records, memory the later ones: the file is read back first and the
+        // records still in memory follow as they are (never written out only to be read back).
         try file!.close()
-        buffer.deallocate()
-        buffer = .allocate(capacity: 0)
-        (capacity, count) = (0, 0)
         let reader = try ReadableFile(path: path)
         let chunkRecords = max(1, (4 << 20) / (recordWidth * 4))
         var chunk = [UInt32](repeating: 0, count: chunkRecords * recordWidth)
@@ -92,5 +91,6 @@ final class RecordSpill {
         }
         unlink(path)
         file = nil
+        if count > 0 { try body(UnsafeBufferPointer(start: buffer, count: count)) }
     }
 }

@@ -19,6 +19,18 @@ struct ValueList: Sendable, Equatable {
         counts = vocabulary.counts
     }
 
+    /// The values `0..<counts.count` as 4-byte little-endian tuples, value `i` seen `counts[i]` times: the
+    /// rule keys of a one-field rule, whose key ids are the field's value indices.
+    init(indexTuples counts: [Int]) {
+        var arena = [UInt8](repeating: 0, count: 4 * counts.count)
+        for i in counts.indices {
+            for b in 0..<4 { arena[4 * i + b] = UInt8(truncatingIfNeeded: i >> (8 * b)) }
+        }
+        self.arena = arena
+        ends = counts.indices.map { 4 * ($0 + 1) }
+        self.counts = counts
+    }
+
     /// A list read back from a step file; nil unless the ends ascend within the arena, there is one count
     /// per value and every count is positive.
     init?(arena: [UInt8], ends: [Int], counts: [Int]) {
