@@ -56,10 +56,22 @@ public func scaleShiftColumns(
 /// Batch normalisation with batch statistics (Ioffe & Szegedy 2015), in place on `x`:
 /// `x̂ = (x − μ)/√(σ² + ε)`, `x ← γx̂ + β`. μ and the biased σ² are per column over the `rows` rows.
 /// Writes `x̂` to `normalized`, and μ, σ², 1/√(σ² + ε) to `mean`, `variance`, `invStd`.
+/// (`batchNormStatistics` then `batchNormApply` on every row.)
 public func batchNormForwardTraining(
     rows: Int, width n: Int, _ x: UnsafeMutablePointer<Float>,
     gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float,
     normalized: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+    variance: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
+) {
+    batchNormStatistics(rows: rows, width: n, x, epsilon: epsilon, mean: mean, variance: variance, invStd: invStd)
+    batchNormApply(
+        rows: rows, width: n, x, gamma: gamma, beta: beta, mean: mean, invStd: invStd, normalized: normalized)
+}
+
+/// The batch statistics of `batchNormForwardTraining`: per column, μ = Σ_r x/rows (rows summed in order),
+/// σ² = Σ_r (x − μ)²/rows, and 1/√(σ² + ε). O(rows·n).
+public func batchNormStatistics(
+    rows: Int, width n: Int, _ x: UnsafePointer<Float>, epsilon: Float, mean: UnsafeMutablePointer<Float>,
     variance: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
 ) {
     columnSums(rows: rows, width: n, x, into: mean)
@@ -84,6 +96,15 @@ public func batchNormForwardTraining(
         variance[j] *= scale
         invStd[j] = 1 / (variance[j] + epsilon).squareRoot()
     }
+}
+
+/// Normalises `rows` rows of `x` in place with given statistics: `x̂ = (x − μ)·invStd` (to
+/// `normalized`), `x ← γx̂ + β`. Rows are independent. O(rows·n).
+public func batchNormApply(
+    rows: Int, width n: Int, _ x: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>,
+    beta: UnsafePointer<Float>, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+    normalized: UnsafeMutablePointer<Float>
+) {
     for r in 0..<rows {
         let xr = x + r * n
         let hr = normalized + r * n
@@ -104,10 +125,23 @@ public func batchNormForwardTraining(
 }
 
 /// Backward of `batchNormForwardTraining`, in place on `grad` (∂L/∂y in, ∂L/∂x out):
-/// `∂x = γ/(N·σ̃) · (N·∂y − Σ∂y − x̂·Σ(∂y·x̂))`; writes ∂γ = Σ ∂y·x̂ and ∂β = Σ ∂y.
+/// `∂β = Σ_r g`, `∂γ = Σ_r g·x̂`, `∂x = γ·invStd/N · (N·g − ∂β − x̂·∂γ)`.
+/// (`batchNormParameterGradients` then `batchNormInputGradient` on every row.)
 public func batchNormBackward(
     rows: Int, width n: Int, grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
     gamma: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+    gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
+) {
+    batchNormParameterGradients(
+        rows: rows, width: n, grad: grad, normalized: normalized, gradGamma: gradGamma, gradBeta: gradBeta)
+    batchNormInputGradient(
+        rows: rows, batchRows: rows, width: n, grad: grad, normalized: normalized, gamma: gamma, invStd: invStd,
+        gradGamma: gradGamma, gradBeta: gradBeta)
+}
+
+/// `∂β = Σ_r g` and `∂γ = Σ_r g·x̂` per column, rows summed in order. O(rows·n).
+public func batchNormParameterGradients(
+    rows: Int, width n: Int, grad: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
     gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
 ) {
     gradGamma.update(repeating: 0, count: n)
@@ -128,7 +162,16 @@ public func batchNormBackward(
             j += 1
         }
     }
-    let count = Float(rows)
+}
+
+/// `∂x = γ·invStd/N · (N·g − ∂β − x̂·∂γ)` in place on `rows` rows of `grad`, `N = batchRows` the rows of
+/// the whole batch. Rows are independent. O(rows·n).
+public func batchNormInputGradient(
+    rows: Int, batchRows: Int, width n: Int, grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
+    gamma: UnsafePointer<Float>, invStd: UnsafePointer<Float>, gradGamma: UnsafePointer<Float>,
+    gradBeta: UnsafePointer<Float>
+) {
+    let count = Float(batchRows)
     let inverseCount = 1 / count
     for r in 0..<rows {
         let gr = grad + r * n
@@ -254,19 +297,45 @@ public func rowDotsBackward(
     rows: Int, width n: Int, _ a: UnsafePointer<Float>, _ h: UnsafePointer<Float>, grad g: UnsafePointer<Float>,
     gradH: UnsafeMutablePointer<Float>, gradA: UnsafeMutablePointer<Float>
 ) {
-    gradH.update(repeating: 0, count: n)
+    weightedColumnSums(rows: rows, width: n, a, weights: g, into: gradH)
+    scaledRows(rows: rows, width: n, h, scales: g, into: gradA)
+}
+
+/// `out[j] = Σ_r w[r]·a[r, j]`, rows summed in order (the `∂h` of `rowDotsBackward`). O(rows·n).
+public func weightedColumnSums(
+    rows: Int, width n: Int, _ a: UnsafePointer<Float>, weights g: UnsafePointer<Float>,
+    into out: UnsafeMutablePointer<Float>
+) {
+    out.update(repeating: 0, count: n)
     for r in 0..<rows {
         let ar = a + r * n
-        let dr = gradA + r * n
         let gr = V8(repeating: g[r])
         var j = 0
         while j + 8 <= n {
-            store8(gr * load8(ar + j) + load8(gradH + j), gradH + j)
+            store8(gr * load8(ar + j) + load8(out + j), out + j)
+            j += 8
+        }
+        while j < n {
+            out[j] += g[r] * ar[j]
+            j += 1
+        }
+    }
+}
+
+/// `out[r, j] = s[r]·h[j]` (the `∂a` of `rowDotsBackward`); rows are independent. O(rows·n).
+public func scaledRows(
+    rows: Int, width n: Int, _ h: UnsafePointer<Float>, scales g: UnsafePointer<Float>,
+    into out: UnsafeMutablePointer<Float>
+) {
+    for r in 0..<rows {
+        let dr = out + r * n
+        let gr = V8(repeating: g[r])
+        var j = 0
+        while j + 8 <= n {
             store8(gr * load8(h + j), dr + j)
             j += 8
         }
         while j < n {
-            gradH[j] += g[r] * ar[j]
             dr[j] = g[r] * h[j]
             j += 1
         }

@@ -50,30 +50,52 @@ public final class BatchNormParameters: @unchecked Sendable {
     }
 
     /// Normalises `x` (`rows × width`) in place: with the batch's statistics (kept in `scratch`, moving
-    /// averages updated) when training, with `scale`/`shift` otherwise.
-    func forward(rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool) {
+    /// averages updated) when training, with `scale`/`shift` otherwise. The statistics are summed on the
+    /// calling thread, rows in order; the rows are normalised in blocks on `pool`.
+    func forward(
+        rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool, pool: WorkerPool
+    ) {
+        let n = width
         guard training else {
-            scaleShiftColumns(rows: rows, width: width, x, scale: scale.pointer, shift: shift.pointer)
+            let (scale, shift) = (scale.pointer, shift.pointer)
+            pool.forEachRowBlock(rows) { block in
+                scaleShiftColumns(rows: block.count, width: n, x + block.lowerBound * n, scale: scale, shift: shift)
+            }
             return
         }
-        batchNormForwardTraining(
-            rows: rows, width: width, x, gamma: gamma.pointer, beta: beta.pointer, epsilon: epsilon,
-            normalized: scratch.normalized.pointer, mean: scratch.mean.pointer, variance: scratch.variance.pointer,
-            invStd: scratch.invStd.pointer)
+        let (mean, invStd, normalized) = (scratch.mean.pointer, scratch.invStd.pointer, scratch.normalized.pointer)
+        batchNormStatistics(
+            rows: rows, width: n, x, epsilon: epsilon, mean: mean, variance: scratch.variance.pointer, invStd: invStd)
+        let (gamma, beta) = (gamma.pointer, beta.pointer)
+        pool.forEachRowBlock(rows) { block in
+            let offset = block.lowerBound * n
+            batchNormApply(
+                rows: block.count, width: n, x + offset, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
+                normalized: normalized + offset)
+        }
         for j in 0..<width {
             movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
             movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
         }
     }
 
-    /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β.
+    /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β (summed on the
+    /// calling thread, rows in order), then the input gradient in row blocks on `pool`.
     func backward(
         rows: Int, gradient: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, gradGamma: FloatBuffer,
-        gradBeta: FloatBuffer
+        gradBeta: FloatBuffer, pool: WorkerPool
     ) {
-        batchNormBackward(
-            rows: rows, width: width, grad: gradient, normalized: scratch.normalized.pointer, gamma: gamma.pointer,
-            invStd: scratch.invStd.pointer, gradGamma: gradGamma.pointer, gradBeta: gradBeta.pointer)
+        let n = width
+        let (normalized, invStd, gamma) = (scratch.normalized.pointer, scratch.invStd.pointer, gamma.pointer)
+        let (gradGamma, gradBeta) = (gradGamma.pointer, gradBeta.pointer)
+        batchNormParameterGradients(
+            rows: rows, width: n, grad: gradient, normalized: normalized, gradGamma: gradGamma, gradBeta: gradBeta)
+        pool.forEachRowBlock(rows) { block in
+            let offset = block.lowerBound * n
+            batchNormInputGradient(
+                rows: block.count, batchRows: rows, width: n, grad: gradient + offset, normalized: normalized + offset,
+                gamma: gamma, invStd: invStd, gradGamma: gradGamma, gradBeta: gradBeta)
+        }
     }
 }
 

@@ -14,19 +14,27 @@ final class DropoutScratch {
         dropped = FloatBuffer(count: ratio > 0 ? count : 0)
     }
 
-    /// `x ⊙ mask` (a fresh mask from `random`) when training with a positive ratio, else `x` itself.
+    /// `x ⊙ mask` (a fresh mask from `random`) when training with a positive ratio, else `x` itself. The
+    /// mask is drawn on the calling thread (one stream, in order), the product in blocks on `pool`.
     func forward(
-        count: Int, _ x: UnsafeMutablePointer<Float>, training: Bool, random: inout Xoshiro256
+        count: Int, _ x: UnsafeMutablePointer<Float>, training: Bool, random: inout Xoshiro256, pool: WorkerPool
     ) -> UnsafeMutablePointer<Float> {
         guard training && ratio > 0 else { return x }
         dropoutMask(count: count, keep: 1 - ratio, into: mask.pointer, random: &random)
-        dropped.pointer.update(from: x, count: count)
-        multiply(count: count, dropped.pointer, by: mask.pointer)
-        return dropped.pointer
+        let (dropped, mask) = (dropped.pointer, mask.pointer)
+        pool.forEachElementBlock(count) { block in
+            (dropped + block.lowerBound).update(from: x + block.lowerBound, count: block.count)
+            multiply(count: block.count, dropped + block.lowerBound, by: mask + block.lowerBound)
+        }
+        return dropped
     }
 
-    /// `∂L/∂x = ∂L/∂y ⊙ mask`, in place (after a training-mode forward).
-    func backward(count: Int, _ gradient: UnsafeMutablePointer<Float>) {
-        if ratio > 0 { multiply(count: count, gradient, by: mask.pointer) }
+    /// `∂L/∂x = ∂L/∂y ⊙ mask`, in place (after a training-mode forward), in blocks on `pool`.
+    func backward(count: Int, _ gradient: UnsafeMutablePointer<Float>, pool: WorkerPool) {
+        guard ratio > 0 else { return }
+        let mask = mask.pointer
+        pool.forEachElementBlock(count) { block in
+            multiply(count: block.count, gradient + block.lowerBound, by: mask + block.lowerBound)
+        }
     }
 }

@@ -39,17 +39,10 @@ extension Model {
         assignSlots(x, workspace: ws)
         backward(x, workspace: ws)
         optimizer.beginStep()
-        for (parameter, gradient) in zip(denseTrainable, ws.denseGradients) {
-            optimizer.update(parameter, gradient: gradient)
-        }
         ws.slots.slotFeature.withUnsafeBufferPointer { rows in
-            for (parameters, scratch) in zip(sparseTrainable, ws.stages) {
-                for (parameter, gradient) in zip(parameters, scratch.sparseGradients) {
-                    optimizer.updateRows(
-                        parameter.table, width: parameter.width, rows: rows.baseAddress!, count: ws.slots.count,
-                        gradients: gradient.pointer, l2: parameter.regularized ? optimizer.l2 : 0)
-                }
-            }
+            optimizer.apply(
+                dense: Array(zip(denseTrainable, ws.denseGradients)), sparse: sparseGradients(in: ws),
+                rows: rows.baseAddress!, slots: ws.slots.count, pool: ws.pool)
         }
         releaseSlots(workspace: ws)
         return loss

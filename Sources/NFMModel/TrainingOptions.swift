@@ -18,7 +18,9 @@ public struct TrainingOptions: Sendable {
     public var patience = 4
     /// Seed of initialisation, shuffling and dropout.
     public var seed: UInt64 = 2016
-    /// Threads for evaluation; training steps run on one thread, so results never depend on it.
+    /// Threads of each training step and of evaluation (1…`TrainingLimits.maxThreads`). Metrics, predictions
+    /// and checkpoints are bit-identical for every value: each step's work is cut into tasks fixed by the
+    /// batch's shape, never by the thread count (`WorkerPool+Batch.swift`, docs/TRAINING.md).
     public var threads = 2
     /// An FM (or NFM) checkpoint whose embeddings, first-order weights and bias initialise the model.
     public var initFrom: String?

@@ -1,0 +1,56 @@
+import NFMKernels
+
+/// How a training step cuts its work into tasks for the `WorkerPool`. Every cut is fixed by the shapes
+/// (rows, widths, slots), never by the thread count, and every task writes its own part of the output
+/// with the same arithmetic as the whole, so results are bit-identical for every `--threads`.
+extension WorkerPool {
+    /// The serial pool (no worker threads).
+    static let serial = WorkerPool(threads: 1)
+    /// Rows per task of a row-wise operation (a multiple of the GEMM's 4-row blocks).
+    static let rowGrain = 32
+    /// Values per task of an element-wise operation (a multiple of the SIMD width).
+    static let elementGrain = 4096
+    /// Gradient slots (distinct features) per task of a sparse backward pass or update.
+    static let slotGrain = 64
+
+    /// `body` on fixed blocks of `rowGrain` rows of `0..<rows`.
+    func forEachRowBlock(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        forEachRange(rows, grain: Self.rowGrain, body)
+    }
+
+    /// `body` on fixed blocks of `elementGrain` values of `0..<count`.
+    func forEachElementBlock(_ count: Int, _ body: (Range<Int>) -> Void) {
+        forEachRange(count, grain: Self.elementGrain, body)
+    }
+
+    /// `C (+)= A·B` (see `gemm`) with the rows of `C` cut into blocks: `rowGrain` rows for activations,
+    /// or, for weight gradients `Aᵀ·dZ` (`aColStride ≠ 1`), 16 rows up to `m` = 256 and 256 rows beyond.
+    /// Each element of `C` sums its products over `p` in order whatever the block, so the result is that
+    /// of one `gemm` call.
+    func gemm(
+        m: Int, n: Int, p: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        let grain = aColStride == 1 ? Self.rowGrain : (m <= 256 ? 16 : 256)
+        forEachRange(m, grain: grain) { block in
+            NFMKernels.gemm(
+                m: block.count, n: n, p: p, a: a + block.lowerBound * aRowStride, aRowStride: aRowStride,
+                aColStride: aColStride, b: b, c: c + block.lowerBound * n, accumulate: accumulate)
+        }
+    }
+
+    /// `out[n×m] = inᵀ` for a row-major `m × n` matrix, in blocks of 32 input rows.
+    func transpose(rows m: Int, columns n: Int, _ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        forEachRange(m, grain: 32) { block in
+            var j0 = 0
+            while j0 < n {
+                let j1 = min(j0 + 32, n)
+                for i in block {
+                    let row = input + i * n
+                    for j in j0..<j1 { out[j * m + i] = row[j] }
+                }
+                j0 = j1
+            }
+        }
+    }
+}
