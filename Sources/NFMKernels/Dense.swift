@@ -204,7 +204,10 @@ public func activationForward(_ kind: ActivationKind, count: Int, _ x: UnsafeMut
     case .relu:
         var i = 0
         while i + 8 <= count {
-            store8(pointwiseMax(load8(x + i), V8()), x + i)
+            // `max(x, 0)` as `pointwiseMax` computes it (x when x > 0, else +0, NaN → 0), without its
+            // unspecialised per-lane loop.
+            let v = load8(x + i)
+            store8(V8().replacing(with: v, where: v .> 0), x + i)
             i += 8
         }
         while i < count {

@@ -155,6 +155,11 @@ public final class Trainer {
             }
             observer.epochFinished?(record, decision.isBest)
             try directory?.writeReports(records: records, loss: config.loss, title: chartTitle)
+            if let target = options.stopAt, record.validation.primary <= target {
+                observer.message?(
+                    "validation \(config.loss == .squared ? "RMSE" : "log loss") \(record.validation.primary) reached the target \(target) at epoch \(epoch)")
+                break
+            }
             if decision.stop {
                 stoppedEarly = true
                 observer.message?(

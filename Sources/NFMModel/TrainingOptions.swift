@@ -30,6 +30,9 @@ public struct TrainingOptions: Sendable {
     public var outDirectory: String?
     /// Rows of the shuffle buffer when the dataset is streamed (shard order is shuffled too).
     public var shuffleBuffer = 1 << 17
+    /// A validation target: training stops after the first epoch whose validation metric (RMSE, or log
+    /// loss) is at or below it; nil trains on (time to accuracy: `TrainingSummary.target`).
+    public var stopAt: Double?
 
     /// The paper's Frappe settings: 200 epochs, batch 128, Adagrad, early stopping after 4 epochs.
     public init() {}
@@ -48,6 +51,9 @@ public struct TrainingOptions: Sendable {
         try TrainingLimits.check(shuffleBuffer, in: 1...TrainingLimits.maxShuffleBuffer, option: "--shuffle-buffer")
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
             throw NFMError(.configuration, "must be a positive finite number", at: .init(field: "--lr", value: "\(learningRate)"))
+        }
+        if let stopAt, !(stopAt > 0 && stopAt.isFinite) {
+            throw NFMError(.configuration, "must be a positive finite number", at: .init(field: "--stop-at", value: "\(stopAt)"))
         }
         guard l2 >= 0 && l2.isFinite else {
             throw NFMError(.configuration, "must be a finite number ≥ 0", at: .init(field: "--l2", value: "\(l2)"))
