@@ -13,11 +13,15 @@ import Synchronization
 public final class WorkerPool: @unchecked Sendable {
     /// Threads that run a job's tasks, the caller included (1…).
     public let threads: Int
+    /// Jobs estimated below this many operations are meant to run on the calling thread (callers such as
+    /// the model's `forEachBlock` consult it; waking the workers costs more than such jobs).
+    public let minimumParallelCost: Int
     private let state: PoolState
 
     /// A pool running jobs on `threads` threads (at least 1): the caller and `threads − 1` workers.
-    public init(threads: Int) {
+    public init(threads: Int, minimumParallelCost: Int = 40_000) {
         self.threads = max(1, threads)
+        self.minimumParallelCost = minimumParallelCost
         state = PoolState()
         for index in 1..<self.threads {
             let state = state

@@ -45,7 +45,7 @@ final class AnovaStage: SparseInputStage {
         let (k, embeddings, sum, sumSquares, kernel) = (
             factors, embeddings.pointer, s.sum.pointer, s.sumSquares.pointer, s.kernel.pointer
         )
-        s.pool.forEachRowBlock(x.rowCount) { block in
+        s.pool.forEachRowBlock(x.rowCount, perRow: max(1, x.entryCount / max(1, x.rowCount)) * k * 8) { block in
             let offset = block.lowerBound * k
             anova3Forward(
                 x.rows(block), factors: k, embeddings: embeddings, sum: sum + offset, sumSquares: sumSquares + offset,
@@ -60,7 +60,7 @@ final class AnovaStage: SparseInputStage {
         let s = scratch.of(Scratch.self)
         let (k, embeddings, sum, sumSquares) = (factors, embeddings.pointer, s.sum.pointer, s.sumSquares.pointer)
         let (entries, gradEmbeddings) = (slots.entries, s.sparseGradients[0].pointer)
-        s.pool.forEachRange(slots.count, grain: WorkerPool.slotGrain) { range in
+        s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 10) { range in
             anova3Backward(
                 x, factors: k, embeddings: embeddings, sum: sum, sumSquares: sumSquares, gradKernel: gradient,
                 entries: entries, slots: range, gradEmbeddings: gradEmbeddings)

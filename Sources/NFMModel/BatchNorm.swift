@@ -58,7 +58,7 @@ public final class BatchNormParameters: @unchecked Sendable {
         let n = width
         guard training else {
             let (scale, shift) = (scale.pointer, shift.pointer)
-            pool.forEachRowBlock(rows) { block in
+            pool.forEachRowBlock(rows, perRow: 2 * n) { block in
                 scaleShiftColumns(rows: block.count, width: n, x + block.lowerBound * n, scale: scale, shift: shift)
             }
             return
@@ -67,7 +67,7 @@ public final class BatchNormParameters: @unchecked Sendable {
         batchNormStatistics(
             rows: rows, width: n, x, epsilon: epsilon, mean: mean, variance: scratch.variance.pointer, invStd: invStd)
         let (gamma, beta) = (gamma.pointer, beta.pointer)
-        pool.forEachRowBlock(rows) { block in
+        pool.forEachRowBlock(rows, perRow: 4 * n) { block in
             let offset = block.lowerBound * n
             batchNormApply(
                 rows: block.count, width: n, x + offset, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
@@ -90,7 +90,7 @@ public final class BatchNormParameters: @unchecked Sendable {
         let (gradGamma, gradBeta) = (gradGamma.pointer, gradBeta.pointer)
         batchNormParameterGradients(
             rows: rows, width: n, grad: gradient, normalized: normalized, gradGamma: gradGamma, gradBeta: gradBeta)
-        pool.forEachRowBlock(rows) { block in
+        pool.forEachRowBlock(rows, perRow: 6 * n) { block in
             let offset = block.lowerBound * n
             batchNormInputGradient(
                 rows: block.count, batchRows: rows, width: n, grad: gradient + offset, normalized: normalized + offset,

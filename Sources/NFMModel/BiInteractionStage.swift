@@ -56,7 +56,7 @@ final class BiInteractionStage: SparseInputStage {
         let s = scratch.of(Scratch.self)
         let rows = x.rowCount
         let (k, embeddings, sum, pooled) = (factors, embeddings.pointer, s.sum.pointer, s.pooled.pointer)
-        s.pool.forEachRowBlock(rows) { block in
+        s.pool.forEachRowBlock(rows, perRow: max(1, x.entryCount / max(1, x.rowCount)) * k * 3) { block in
             let offset = block.lowerBound * k
             biInteractionForward(
                 x.rows(block), factors: k, embeddings: embeddings, sum: sum + offset, interaction: pooled + offset)
@@ -79,7 +79,7 @@ final class BiInteractionStage: SparseInputStage {
         }
         let (k, embeddings, sum, entries) = (factors, embeddings.pointer, s.sum.pointer, slots.entries)
         let gradEmbeddings = s.sparseGradients[0].pointer
-        s.pool.forEachRange(slots.count, grain: WorkerPool.slotGrain) { range in
+        s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 4) { range in
             biInteractionBackward(
                 x, factors: k, embeddings: embeddings, sum: sum, gradInteraction: gradient, entries: entries,
                 slots: range, gradEmbeddings: gradEmbeddings)

@@ -103,7 +103,7 @@ final class DenseStack: HiddenStage {
             let (n, p, bias, weight, input) = (layer.width, layer.inputWidth, layer.bias.pointer, layer.weight.pointer, current)
             let activateNow = layer.norm == nil
             let activation = activation
-            pool.forEachRowBlock(rows) { block in
+            pool.forEachRowBlock(rows, perRow: 2 * n * p) { block in
                 let hb = h + block.lowerBound * n
                 for r in 0..<block.count { (hb + r * n).update(from: bias, count: n) }
                 NFMKernels.gemm(

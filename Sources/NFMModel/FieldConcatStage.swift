@@ -59,7 +59,7 @@ final class FieldConcatStage: SparseInputStage {
         let (k, fields, width, embeddings, concat) = (factors, fieldCount, outputWidth, embeddings.pointer, s.concat.pointer)
         fieldOf.withUnsafeBufferPointer { fieldOf in
             let fieldOf = fieldOf.baseAddress!
-            s.pool.forEachRowBlock(x.rowCount) { block in
+            s.pool.forEachRowBlock(x.rowCount, perRow: width + max(1, x.entryCount / max(1, x.rowCount)) * k) { block in
                 fieldConcatForward(
                     x.rows(block), factors: k, fieldCount: fields, fieldOf: fieldOf, embeddings: embeddings,
                     out: concat + block.lowerBound * width)
@@ -76,7 +76,7 @@ final class FieldConcatStage: SparseInputStage {
         let (k, fields, entries, gradEmbeddings) = (factors, fieldCount, slots.entries, s.sparseGradients[0].pointer)
         fieldOf.withUnsafeBufferPointer { fieldOf in
             let fieldOf = fieldOf.baseAddress!
-            s.pool.forEachRange(slots.count, grain: WorkerPool.slotGrain) { range in
+            s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 2) { range in
                 fieldConcatBackward(
                     x, factors: k, fieldCount: fields, fieldOf: fieldOf, gradConcat: gradient, entries: entries,
                     slots: range, gradEmbeddings: gradEmbeddings)

@@ -35,7 +35,7 @@ final class LinearTerm: ModelStage {
     func forward(_ x: SparseRows, output: UnsafeMutablePointer<Float>, pool: WorkerPool) {
         if hasWeights {
             let (weights, bias) = (weights.pointer, bias[0])
-            pool.forEachRowBlock(x.rowCount) { rows in
+            pool.forEachRowBlock(x.rowCount, perRow: max(1, x.entryCount / max(1, x.rowCount))) { rows in
                 linearForward(x.rows(rows), weights: weights, bias: bias, out: output + rows.lowerBound)
             }
         } else {
@@ -50,7 +50,7 @@ final class LinearTerm: ModelStage {
         scratch.denseGradients[0][0] = total
         if hasWeights {
             let (entries, gradient) = (slots.entries, scratch.sparseGradients[0].pointer)
-            scratch.pool.forEachRange(slots.count, grain: WorkerPool.slotGrain) { range in
+            scratch.pool.forEachSlotBlock(slots.count, cost: 2 * x.entryCount) { range in
                 linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: gradient)
             }
         }

@@ -139,8 +139,9 @@ public final class Optimizer {
                 tasks.append(UpdateTask(parameter: parameter.table, gradient: gradient, state: state, range: range, width: parameter.width, l2: l2))
             }
         }
-        pool.run(tasks.count) { t in
-            let task = tasks[t]
+        let values = tasks.reduce(0) { $0 + $1.range.count * max(1, $1.width) }
+        pool.forEachBlock(tasks.count, grain: 1, cost: 6 * values) { block in
+            let task = tasks[block.lowerBound]
             if task.width == 0 {
                 let at = task.range.lowerBound
                 apply(

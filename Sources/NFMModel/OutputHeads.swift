@@ -43,7 +43,7 @@ final class PredictionVector: OutputHead {
         random: inout Xoshiro256, output: UnsafeMutablePointer<Float>
     ) {
         let (n, h) = (weights.count, weights.pointer)
-        scratch.pool.forEachRowBlock(rows) { block in
+        scratch.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
             addRowDots(rows: block.count, width: n, input + block.lowerBound * n, h, into: output + block.lowerBound)
         }
     }
@@ -55,7 +55,7 @@ final class PredictionVector: OutputHead {
         let gradH = trained ? s.denseGradients[0] : s.unusedGradient
         let (n, h, gradA) = (weights.count, weights.pointer, s.gradInput.pointer)
         if trained { weightedColumnSums(rows: rows, width: n, input, weights: gradOutput, into: gradH.pointer) }
-        s.pool.forEachRowBlock(rows) { block in
+        s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
             let at = block.lowerBound
             scaledRows(rows: block.count, width: n, h, scales: gradOutput + at, into: gradA + at * n)
         }
@@ -99,7 +99,7 @@ final class PooledSum: OutputHead {
         let masked = training && dropout > 0
         if masked { dropoutMask(count: rows * width, keep: 1 - dropout, into: s.mask.pointer, random: &random) }
         let (n, mask) = (width, masked ? s.mask.pointer : nil)
-        s.pool.forEachRowBlock(rows) { block in
+        s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
             let at = block.lowerBound
             addRowSums(rows: block.count, width: n, input + at * n, mask: mask.map { $0 + at * n }, into: output + at)
         }
@@ -110,7 +110,7 @@ final class PooledSum: OutputHead {
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
         let (n, mask, gradA) = (width, dropout > 0 ? s.mask.pointer : nil, s.gradInput.pointer)
-        s.pool.forEachRowBlock(rows) { block in
+        s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
             let at = block.lowerBound
             rowSumsBackward(
                 rows: block.count, width: n, grad: gradOutput + at, mask: mask.map { $0 + at * n }, into: gradA + at * n)

@@ -102,7 +102,7 @@ final class ResidualStack: HiddenStage {
         for (u, unit) in units.enumerated() {
             let (out, inner, input, d, h, activation) = (s.output[u].pointer, s.inner[u].pointer, current, width, unit.hidden, activation)
             let (w1, b1, w2, b2) = (unit.weight1.pointer, unit.bias1.pointer, unit.weight2.pointer, unit.bias2.pointer)
-            s.pool.forEachRowBlock(rows) { block in
+            s.pool.forEachRowBlock(rows, perRow: 4 * d * h) { block in
                 let at = block.lowerBound
                 residualUnitForward(
                     rows: block.count, width: d, hidden: h, input: input + at * d, w1: w1, b1: b1, w2: w2, b2: b2,
@@ -146,7 +146,7 @@ final class ResidualStack: HiddenStage {
         columnSums(rows: rows, width: d, grad, into: gradB2)
         pool.gemm(m: h, n: d, p: rows, a: inner, aRowStride: 1, aColStride: h, b: grad, c: gradW2, accumulate: false)
         pool.transpose(rows: h, columns: d, unit.weight2.pointer, into: transposed)
-        pool.forEachRowBlock(rows) { block in
+        pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
             let at = block.lowerBound
             NFMKernels.gemm(
                 m: block.count, n: h, p: d, a: grad + at * d, aRowStride: d, aColStride: 1, b: transposed,
@@ -156,7 +156,7 @@ final class ResidualStack: HiddenStage {
         columnSums(rows: rows, width: h, gradInner, into: gradB1)
         pool.gemm(m: d, n: h, p: rows, a: x, aRowStride: 1, aColStride: d, b: gradInner, c: gradW1, accumulate: false)
         pool.transpose(rows: d, columns: h, unit.weight1.pointer, into: transposed)
-        pool.forEachRowBlock(rows) { block in
+        pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
             let at = block.lowerBound
             (gradInput + at * d).update(from: grad + at * d, count: block.count * d)
             NFMKernels.gemm(

@@ -270,7 +270,9 @@ public final class Trainer {
                     isLog: trainer.config.loss == .log, random: shuffleRandom)
             }
             optimizer = Optimizer(kind: options.optimizer, learningRate: trainer.learningRate, l2: options.l2)
-            workspace = Workspace(model: trainer.model, capacity: options.batchSize, threads: options.threads)
+            let pool = options.threads > 1
+                ? WorkerPool(threads: options.threads, minimumParallelCost: options.minimumParallelCost) : .serial
+            workspace = Workspace(model: trainer.model, capacity: options.batchSize, pool: pool)
             predictor = Predictor(model: trainer.model, threads: options.threads)
             bestModel = Model(config: trainer.config)
             bestModel.copyParameters(from: trainer.model)

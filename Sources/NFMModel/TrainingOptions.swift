@@ -33,6 +33,9 @@ public struct TrainingOptions: Sendable {
     /// A validation target: training stops after the first epoch whose validation metric (RMSE, or log
     /// loss) is at or below it; nil trains on (time to accuracy: `TrainingSummary.target`).
     public var stopAt: Double?
+    /// The `WorkerPool.minimumParallelCost` of the training workspace (tests set 0 to run every job of
+    /// their small batches on the pool).
+    var minimumParallelCost = 40_000
 
     /// The paper's Frappe settings: 200 epochs, batch 128, Adagrad, early stopping after 4 epochs.
     public init() {}

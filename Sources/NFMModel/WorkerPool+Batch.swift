@@ -13,14 +13,34 @@ extension WorkerPool {
     /// Gradient slots (distinct features) per task of a sparse backward pass or update.
     static let slotGrain = 64
 
-    /// `body` on fixed blocks of `rowGrain` rows of `0..<rows`.
-    func forEachRowBlock(_ rows: Int, _ body: (Range<Int>) -> Void) {
-        forEachRange(rows, grain: Self.rowGrain, body)
+    /// `body` on the fixed blocks of `grain` values of `0..<total`: on the pool when `cost` (estimated
+    /// operations of the whole job) reaches `minimumParallelCost`, else in order on the calling thread
+    /// (waking the workers would cost more than the work). The blocks are the same either way.
+    func forEachBlock(_ total: Int, grain: Int, cost: Int, _ body: (Range<Int>) -> Void) {
+        if threads > 1 && cost >= minimumParallelCost {
+            forEachRange(total, grain: grain, body)
+            return
+        }
+        var start = 0
+        while start < total {
+            body(start..<min(total, start + grain))
+            start += grain
+        }
     }
 
-    /// `body` on fixed blocks of `elementGrain` values of `0..<count`.
-    func forEachElementBlock(_ count: Int, _ body: (Range<Int>) -> Void) {
-        forEachRange(count, grain: Self.elementGrain, body)
+    /// `body` on fixed blocks of `rowGrain` rows of `0..<rows`, `perRow` estimated operations each.
+    func forEachRowBlock(_ rows: Int, perRow: Int, _ body: (Range<Int>) -> Void) {
+        forEachBlock(rows, grain: Self.rowGrain, cost: rows * perRow, body)
+    }
+
+    /// `body` on fixed blocks of `elementGrain` values of `0..<count`, `perValue` estimated operations each.
+    func forEachElementBlock(_ count: Int, perValue: Int = 1, _ body: (Range<Int>) -> Void) {
+        forEachBlock(count, grain: Self.elementGrain, cost: count * perValue, body)
+    }
+
+    /// `body` on fixed blocks of `slotGrain` gradient slots of `0..<slots`; `cost` estimates the whole job.
+    func forEachSlotBlock(_ slots: Int, cost: Int, _ body: (Range<Int>) -> Void) {
+        forEachBlock(slots, grain: Self.slotGrain, cost: cost, body)
     }
 
     /// `C (+)= A·B` (see `gemm`) with the rows of `C` cut into blocks: `rowGrain` rows for activations,
@@ -32,7 +52,7 @@ extension WorkerPool {
         c: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
         let grain = aColStride == 1 ? Self.rowGrain : (m <= 256 ? 16 : 256)
-        forEachRange(m, grain: grain) { block in
+        forEachBlock(m, grain: grain, cost: 2 * m * n * p) { block in
             NFMKernels.gemm(
                 m: block.count, n: n, p: p, a: a + block.lowerBound * aRowStride, aRowStride: aRowStride,
                 aColStride: aColStride, b: b, c: c + block.lowerBound * n, accumulate: accumulate)
@@ -41,7 +61,7 @@ extension WorkerPool {
 
     /// `out[n×m] = inᵀ` for a row-major `m × n` matrix, in blocks of 32 input rows.
     func transpose(rows m: Int, columns n: Int, _ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        forEachRange(m, grain: 32) { block in
+        forEachBlock(m, grain: 32, cost: m * n) { block in
             var j0 = 0
             while j0 < n {
                 let j1 = min(j0 + 32, n)

@@ -22,7 +22,13 @@ public final class Workspace: @unchecked Sendable {
     /// Scratch for `model` (and models of the same configuration) over at most `capacity` rows: about
     /// `capacity × (sum of the stages' widths)` floats. `threads` threads run each pass (1: the caller
     /// alone); the results are the same bits for every thread count.
-    public init(model: Model, capacity: Int, threads: Int = 1) {
+    public convenience init(model: Model, capacity: Int, threads: Int = 1) {
+        self.init(model: model, capacity: capacity, pool: threads > 1 ? WorkerPool(threads: threads) : .serial)
+    }
+
+    /// Scratch whose passes run on `pool` (tests pass a pool with `minimumParallelCost` 0, so that every
+    /// job of a small batch takes the parallel path).
+    init(model: Model, capacity: Int, pool: WorkerPool) {
         self.capacity = capacity
         output = FloatBuffer(count: capacity)
         gradOutput = FloatBuffer(count: capacity)
@@ -31,7 +37,7 @@ public final class Workspace: @unchecked Sendable {
         stages = [linear] + terms.flatMap(\.stages)
         denseGradients = stages.flatMap(\.denseGradients)
         slots = SlotAssignment(featureCount: model.config.featureCount)
-        pool = threads > 1 ? WorkerPool(threads: threads) : .serial
+        self.pool = pool
         for scratch in stages { scratch.pool = pool }
     }
 

@@ -54,6 +54,7 @@ import Testing
             options.batchSize = 45
             options.earlyStop = false
             options.threads = threads
+            options.minimumParallelCost = 0
             options.learningRate = c.kind == .deepCross || c.kind == .wideDeep ? 0.01 : 0.05
             options.outDirectory = dir + "/run\(threads)"
             let result = try Trainer(dataset: dataset, config: config, options: options).run()
@@ -105,7 +106,7 @@ import Testing
 
     /// Every dense and slot gradient of one backward pass, in order.
     func gradients(_ model: Model, _ x: SparseRows, rows: Int, targets: [Float], threads: Int) -> [[Float]]? {
-        let ws = Workspace(model: model, capacity: rows, threads: threads)
+        let ws = Workspace(model: model, capacity: rows, pool: WorkerPool(threads: threads, minimumParallelCost: 0))
         var random = Xoshiro256(seed: 77)
         model.forward(x, workspace: ws, training: true, random: &random)
         _ = model.lossGradient(rows: rows, targets: targets, workspace: ws)

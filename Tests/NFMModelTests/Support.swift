@@ -109,7 +109,7 @@ func checkModelGradients(
     _ model: Model, _ x: SparseRows, rows: Int, targets: [Float], featureCount: Int, step: Float = 4e-3,
     retrySmallerStep: Bool = false, threads: Int = 1
 ) -> GradientCheck {
-    let ws = Workspace(model: model, capacity: rows, threads: threads)
+    let ws = Workspace(model: model, capacity: rows, pool: WorkerPool(threads: threads, minimumParallelCost: 0))
     func loss() -> Double {
         var random = Xoshiro256(seed: 77)  // same dropout masks every time
         model.forward(x, workspace: ws, training: true, random: &random)
