@@ -18,11 +18,15 @@ public func addRowVector(rows: Int, width n: Int, _ x: UnsafeMutablePointer<Floa
     }
 }
 
-/// `out[j] = Σ_r x[r, j]` (rows summed in order).
-public func columnSums(rows: Int, width n: Int, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+/// `out[j] = Σ_r x[r, j]` (rows summed in order); with `rowStride` (default `n`) the `n` columns are a
+/// block of wider rows.
+public func columnSums(
+    rows: Int, width n: Int, rowStride: Int? = nil, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>
+) {
+    let stride = rowStride ?? n
     out.update(repeating: 0, count: n)
     for r in 0..<rows {
-        let xr = x + r * n
+        let xr = x + r * stride
         var j = 0
         while j + 8 <= n {
             store8(load8(out + j) + load8(xr + j), out + j)
@@ -69,17 +73,19 @@ public func batchNormForwardTraining(
 }
 
 /// The batch statistics of `batchNormForwardTraining`: per column, μ = Σ_r x/rows (rows summed in order),
-/// σ² = Σ_r (x − μ)²/rows, and 1/√(σ² + ε). O(rows·n).
+/// σ² = Σ_r (x − μ)²/rows, and 1/√(σ² + ε). O(rows·n). With `rowStride` (default `n`) the `n` columns
+/// are a block of wider rows (each column's statistics depend on that column alone).
 public func batchNormStatistics(
-    rows: Int, width n: Int, _ x: UnsafePointer<Float>, epsilon: Float, mean: UnsafeMutablePointer<Float>,
-    variance: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
+    rows: Int, width n: Int, rowStride: Int? = nil, _ x: UnsafePointer<Float>, epsilon: Float,
+    mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
 ) {
-    columnSums(rows: rows, width: n, x, into: mean)
+    let stride = rowStride ?? n
+    columnSums(rows: rows, width: n, rowStride: stride, x, into: mean)
     let scale = 1 / Float(rows)
     for j in 0..<n { mean[j] *= scale }
     variance.update(repeating: 0, count: n)
     for r in 0..<rows {
-        let xr = x + r * n
+        let xr = x + r * stride
         var j = 0
         while j + 8 <= n {
             let d = load8(xr + j) - load8(mean + j)
@@ -139,16 +145,18 @@ public func batchNormBackward(
         gradGamma: gradGamma, gradBeta: gradBeta)
 }
 
-/// `∂β = Σ_r g` and `∂γ = Σ_r g·x̂` per column, rows summed in order. O(rows·n).
+/// `∂β = Σ_r g` and `∂γ = Σ_r g·x̂` per column, rows summed in order. O(rows·n). With `rowStride`
+/// (default `n`) the `n` columns are a block of wider rows.
 public func batchNormParameterGradients(
-    rows: Int, width n: Int, grad: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+    rows: Int, width n: Int, rowStride: Int? = nil, grad: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
     gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
 ) {
+    let stride = rowStride ?? n
     gradGamma.update(repeating: 0, count: n)
     gradBeta.update(repeating: 0, count: n)
     for r in 0..<rows {
-        let gr = grad + r * n
-        let hr = normalized + r * n
+        let gr = grad + r * stride
+        let hr = normalized + r * stride
         var j = 0
         while j + 8 <= n {
             let g = load8(gr + j)
@@ -304,14 +312,16 @@ public func rowDotsBackward(
     scaledRows(rows: rows, width: n, h, scales: g, into: gradA)
 }
 
-/// `out[j] = Σ_r w[r]·a[r, j]`, rows summed in order (the `∂h` of `rowDotsBackward`). O(rows·n).
+/// `out[j] = Σ_r w[r]·a[r, j]`, rows summed in order (the `∂h` of `rowDotsBackward`). O(rows·n). With
+/// `rowStride` (default `n`) the `n` columns are a block of wider rows.
 public func weightedColumnSums(
-    rows: Int, width n: Int, _ a: UnsafePointer<Float>, weights g: UnsafePointer<Float>,
+    rows: Int, width n: Int, rowStride: Int? = nil, _ a: UnsafePointer<Float>, weights g: UnsafePointer<Float>,
     into out: UnsafeMutablePointer<Float>
 ) {
+    let stride = rowStride ?? n
     out.update(repeating: 0, count: n)
     for r in 0..<rows {
-        let ar = a + r * n
+        let ar = a + r * stride
         let gr = V8(repeating: g[r])
         var j = 0
         while j + 8 <= n {

@@ -50,8 +50,8 @@ public final class BatchNormParameters: @unchecked Sendable {
     }
 
     /// Normalises `x` (`rows × width`) in place: with the batch's statistics (kept in `scratch`, moving
-    /// averages updated) when training, with `scale`/`shift` otherwise. The statistics are summed on the
-    /// calling thread, rows in order; the rows are normalised in blocks on `pool`.
+    /// averages updated) when training, with `scale`/`shift` otherwise. The statistics are summed in blocks
+    /// of columns on `pool` (each column over the rows in order), then the rows normalised in row blocks.
     func forward(
         rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool, pool: WorkerPool
     ) {
@@ -64,8 +64,13 @@ public final class BatchNormParameters: @unchecked Sendable {
             return
         }
         let (mean, invStd, normalized) = (scratch.mean.pointer, scratch.invStd.pointer, scratch.normalized.pointer)
-        batchNormStatistics(
-            rows: rows, width: n, x, epsilon: epsilon, mean: mean, variance: scratch.variance.pointer, invStd: invStd)
+        let (variance, epsilon) = (scratch.variance.pointer, epsilon)
+        pool.forEachColumnBlock(n, rows: rows, perCell: 4) { block in
+            let at = block.lowerBound
+            batchNormStatistics(
+                rows: rows, width: block.count, rowStride: n, x + at, epsilon: epsilon, mean: mean + at,
+                variance: variance + at, invStd: invStd + at)
+        }
         let (gamma, beta) = (gamma.pointer, beta.pointer)
         pool.forEachRowBlock(rows, perRow: 4 * n) { block in
             let offset = block.lowerBound * n
@@ -79,8 +84,8 @@ public final class BatchNormParameters: @unchecked Sendable {
         }
     }
 
-    /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β (summed on the
-    /// calling thread, rows in order), then the input gradient in row blocks on `pool`.
+    /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β (in column blocks,
+    /// each column over the rows in order), then the input gradient in row blocks on `pool`.
     func backward(
         rows: Int, gradient: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, gradGamma: FloatBuffer,
         gradBeta: FloatBuffer, pool: WorkerPool
@@ -88,8 +93,12 @@ public final class BatchNormParameters: @unchecked Sendable {
         let n = width
         let (normalized, invStd, gamma) = (scratch.normalized.pointer, scratch.invStd.pointer, gamma.pointer)
         let (gradGamma, gradBeta) = (gradGamma.pointer, gradBeta.pointer)
-        batchNormParameterGradients(
-            rows: rows, width: n, grad: gradient, normalized: normalized, gradGamma: gradGamma, gradBeta: gradBeta)
+        pool.forEachColumnBlock(n, rows: rows, perCell: 3) { block in
+            let at = block.lowerBound
+            batchNormParameterGradients(
+                rows: rows, width: block.count, rowStride: n, grad: gradient + at, normalized: normalized + at,
+                gradGamma: gradGamma + at, gradBeta: gradBeta + at)
+        }
         pool.forEachRowBlock(rows, perRow: 6 * n) { block in
             let offset = block.lowerBound * n
             batchNormInputGradient(

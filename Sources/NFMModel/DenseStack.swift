@@ -157,7 +157,7 @@ final class DenseStack: HiddenStage {
             norm.backward(
                 rows: rows, gradient: d, scratch: normScratch, gradGamma: gradients[2], gradBeta: gradients[3], pool: pool)
         }
-        columnSums(rows: rows, width: layer.width, d, into: gradients[1].pointer)
+        pool.columnSums(rows: rows, width: layer.width, d, into: gradients[1].pointer)
         pool.gemm(
             m: layer.inputWidth, n: layer.width, p: rows, a: input, aRowStride: 1, aColStride: layer.inputWidth,
             b: d, c: gradients[0].pointer, accumulate: false)

@@ -54,7 +54,14 @@ final class PredictionVector: OutputHead {
         let s = scratch.of(Scratch.self)
         let gradH = trained ? s.denseGradients[0] : s.unusedGradient
         let (n, h, gradA) = (weights.count, weights.pointer, s.gradInput.pointer)
-        if trained { weightedColumnSums(rows: rows, width: n, input, weights: gradOutput, into: gradH.pointer) }
+        if trained {
+            let gradH = gradH.pointer
+            s.pool.forEachColumnBlock(n, rows: rows, perCell: 2) { block in
+                let at = block.lowerBound
+                weightedColumnSums(
+                    rows: rows, width: block.count, rowStride: n, input + at, weights: gradOutput, into: gradH + at)
+            }
+        }
         s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
             let at = block.lowerBound
             scaledRows(rows: block.count, width: n, h, scales: gradOutput + at, into: gradA + at * n)

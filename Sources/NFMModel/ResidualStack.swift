@@ -143,7 +143,7 @@ final class ResidualStack: HiddenStage {
         pool.forEachElementBlock(rows * d) { block in
             activationBackward(activation, count: block.count, output: y + block.lowerBound, grad: grad + block.lowerBound)
         }
-        columnSums(rows: rows, width: d, grad, into: gradB2)
+        pool.columnSums(rows: rows, width: d, grad, into: gradB2)
         pool.gemm(m: h, n: d, p: rows, a: inner, aRowStride: 1, aColStride: h, b: grad, c: gradW2, accumulate: false)
         pool.transpose(rows: h, columns: d, unit.weight2.pointer, into: transposed)
         pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
@@ -153,7 +153,7 @@ final class ResidualStack: HiddenStage {
                 c: gradInner + at * h, accumulate: false)
             activationBackward(activation, count: block.count * h, output: inner + at * h, grad: gradInner + at * h)
         }
-        columnSums(rows: rows, width: h, gradInner, into: gradB1)
+        pool.columnSums(rows: rows, width: h, gradInner, into: gradB1)
         pool.gemm(m: d, n: h, p: rows, a: x, aRowStride: 1, aColStride: d, b: gradInner, c: gradW1, accumulate: false)
         pool.transpose(rows: d, columns: h, unit.weight1.pointer, into: transposed)
         pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in

@@ -38,6 +38,20 @@ extension WorkerPool {
         forEachBlock(count, grain: Self.elementGrain, cost: count * perValue, body)
     }
 
+    /// `body` on fixed blocks of 16 columns of a `rows × width` matrix, for reductions over the rows (each
+    /// column sums its rows in order, whichever block it is in); `perCell` estimated operations per value.
+    func forEachColumnBlock(_ width: Int, rows: Int, perCell: Int, _ body: (Range<Int>) -> Void) {
+        forEachBlock(width, grain: 16, cost: rows * width * perCell, body)
+    }
+
+    /// `columnSums` of a `rows × width` matrix, in column blocks.
+    func columnSums(rows: Int, width: Int, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        forEachColumnBlock(width, rows: rows, perCell: 1) { block in
+            NFMKernels.columnSums(
+                rows: rows, width: block.count, rowStride: width, x + block.lowerBound, into: out + block.lowerBound)
+        }
+    }
+
     /// `body` on fixed blocks of `slotGrain` gradient slots of `0..<slots`; `cost` estimates the whole job.
     func forEachSlotBlock(_ slots: Int, cost: Int, _ body: (Range<Int>) -> Void) {
         forEachBlock(slots, grain: Self.slotGrain, cost: cost, body)
