@@ -50,6 +50,10 @@ final class BiInteractionStage: SparseInputStage {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        scratch.of(Scratch.self).dropout.request(count: rows * factors).map { [$0] } ?? []
+    }
+
     func forward(
         _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
     ) -> UnsafeMutablePointer<Float> {

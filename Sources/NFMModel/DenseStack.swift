@@ -91,6 +91,10 @@ final class DenseStack: HiddenStage {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        zip(layers, scratch.of(Scratch.self).dropouts).compactMap { layer, dropout in dropout.request(count: rows * layer.width) }
+    }
+
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
         random: inout Xoshiro256

@@ -7,6 +7,8 @@ final class DropoutScratch {
     let ratio: Float
     let mask: FloatBuffer
     let dropped: FloatBuffer
+    /// Whether `mask` already holds the next forward pass's mask (`request(count:)`).
+    private var predrawn = false
 
     init(ratio: Float, count: Int) {
         self.ratio = ratio
@@ -20,7 +22,11 @@ final class DropoutScratch {
         count: Int, _ x: UnsafeMutablePointer<Float>, training: Bool, random: inout Xoshiro256, pool: WorkerPool
     ) -> UnsafeMutablePointer<Float> {
         guard training && ratio > 0 else { return x }
-        dropoutMask(count: count, keep: 1 - ratio, into: mask.pointer, random: &random)
+        if predrawn {
+            predrawn = false
+        } else {
+            dropoutMask(count: count, keep: 1 - ratio, into: mask.pointer, random: &random)
+        }
         let (dropped, mask) = (dropped.pointer, mask.pointer)
         pool.forEachElementBlock(count) { block in
             (dropped + block.lowerBound).update(from: x + block.lowerBound, count: block.count)
@@ -37,4 +43,23 @@ final class DropoutScratch {
             multiply(count: block.count, gradient + block.lowerBound, by: mask + block.lowerBound)
         }
     }
+
+    /// The mask of the next training-mode forward pass over `count` values, to be drawn ahead by the
+    /// caller (`MaskRequest.draw`, in the order the forward pass would draw it); nil without dropout.
+    func request(count: Int) -> MaskRequest? {
+        guard ratio > 0 else { return nil }
+        predrawn = true
+        return MaskRequest(mask: mask.pointer, count: count, keep: 1 - ratio)
+    }
+}
+
+/// A dropout mask that a training step draws before its forward pass (with the slot assignment, in
+/// parallel), in the forward pass's order, so that the masks are the same as when drawn in place.
+struct MaskRequest {
+    let mask: UnsafeMutablePointer<Float>
+    let count: Int
+    let keep: Float
+
+    /// Draws the mask from `random` (`dropoutMask`).
+    func draw(random: inout Xoshiro256) { dropoutMask(count: count, keep: keep, into: mask, random: &random) }
 }

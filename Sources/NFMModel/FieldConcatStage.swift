@@ -52,6 +52,10 @@ final class FieldConcatStage: SparseInputStage {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        scratch.of(Scratch.self).dropout.request(count: rows * outputWidth).map { [$0] } ?? []
+    }
+
     func forward(
         _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
     ) -> UnsafeMutablePointer<Float> {

@@ -21,6 +21,9 @@ protocol ModelStage: AnyObject {
     func initialize(random: inout Xoshiro256)
     /// Scratch for passes over at most `capacity` rows.
     func makeScratch(capacity: Int) -> StageScratch
+    /// The dropout masks the next training-mode forward pass over `rows` rows will use, in the order it
+    /// draws them; the pass then uses them instead of drawing (`DropoutScratch.request`).
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest]
 }
 
 extension ModelStage {
@@ -28,6 +31,7 @@ extension ModelStage {
     var sparseTrainable: [SparseParameter] { [] }
     var batchNorms: [BatchNormParameters] { [] }
     func initialize(random: inout Xoshiro256) {}
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] { [] }
 }
 
 /// The order in which stages draw their initial values from the one initialisation stream: the order in

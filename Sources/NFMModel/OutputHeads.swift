@@ -88,6 +88,8 @@ final class PooledSum: OutputHead {
     final class Scratch: StageScratch {
         let mask: FloatBuffer
         let gradInput: FloatBuffer
+        /// Whether `mask` already holds the next forward pass's mask (`maskRequests`).
+        var predrawn = false
 
         init(stage: PooledSum, capacity: Int) {
             mask = FloatBuffer(count: capacity * stage.width)
@@ -98,13 +100,21 @@ final class PooledSum: OutputHead {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        guard dropout > 0 else { return [] }
+        let s = scratch.of(Scratch.self)
+        s.predrawn = true
+        return [MaskRequest(mask: s.mask.pointer, count: rows * width, keep: 1 - dropout)]
+    }
+
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
         random: inout Xoshiro256, output: UnsafeMutablePointer<Float>
     ) {
         let s = scratch.of(Scratch.self)
         let masked = training && dropout > 0
-        if masked { dropoutMask(count: rows * width, keep: 1 - dropout, into: s.mask.pointer, random: &random) }
+        if masked && !s.predrawn { dropoutMask(count: rows * width, keep: 1 - dropout, into: s.mask.pointer, random: &random) }
+        s.predrawn = false
         let (n, mask) = (width, masked ? s.mask.pointer : nil)
         s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
             let at = block.lowerBound

@@ -93,6 +93,10 @@ final class ResidualStack: HiddenStage {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        scratch.of(Scratch.self).dropouts.compactMap { $0.request(count: rows * width) }
+    }
+
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
         random: inout Xoshiro256

@@ -34,9 +34,20 @@ extension Model {
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
         random: inout Xoshiro256
     ) -> Double {
+        // The step's dropout masks (in the forward pass's order, so the same masks) and its gradient slots,
+        // side by side.
+        let masks = x.rowCount == 0 ? [] : zip(terms, ws.terms).flatMap { term, scratch in
+            zip(term.stages, scratch.stages).flatMap { $0.maskRequests(rows: x.rowCount, scratch: $1) }
+        }
+        ws.pool.run(2) { task in
+            if task == 0 {
+                for mask in masks { mask.draw(random: &random) }
+            } else {
+                assignSlots(x, workspace: ws)
+            }
+        }
         forward(x, workspace: ws, training: true, random: &random)
         let loss = lossGradient(rows: x.rowCount, targets: targets, workspace: ws)
-        assignSlots(x, workspace: ws)
         backward(x, workspace: ws)
         optimizer.beginStep()
         ws.slots.slotFeature.withUnsafeBufferPointer { rows in
