@@ -68,6 +68,23 @@ public func biInteractionBackward(
         let v = embeddings + Int(x.indices[first + Int(entries.entries[range.lowerBound])]) * k
         let out = gradEmbeddings + s * k
         var c = 0
+        if x.values == nil {
+            // 32 columns per pass over the slot's entries (four accumulators).
+            while c + 32 <= k {
+                var a0 = V8(), a1 = V8(), a2 = V8(), a3 = V8()
+                let v0 = load8(v + c), v1 = load8(v + c + 8), v2 = load8(v + c + 16), v3 = load8(v + c + 24)
+                for i in range {
+                    let r = Int(entries.rows[Int(entries.entries[i])]) * k + c
+                    let g = gradInteraction + r, sr = sum + r
+                    a0 = load8(g) * (load8(sr) - v0) + a0
+                    a1 = load8(g + 8) * (load8(sr + 8) - v1) + a1
+                    a2 = load8(g + 16) * (load8(sr + 16) - v2) + a2
+                    a3 = load8(g + 24) * (load8(sr + 24) - v3) + a3
+                }
+                store8(a0, out + c); store8(a1, out + c + 8); store8(a2, out + c + 16); store8(a3, out + c + 24)
+                c += 32
+            }
+        }
         while c + 8 <= k {
             var acc = V8()
             let v8 = load8(v + c)
