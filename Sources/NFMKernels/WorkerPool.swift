@@ -5,11 +5,13 @@ import Synchronization
 /// taking part. Threads only choose which task they run, so a job whose tasks write disjoint outputs
 /// gives the same bytes for every thread count.
 ///
-/// Workers are created once (`threads − 1` of them) and live as long as the pool. A task is claimed by a
-/// compare-and-swap on one word holding the job's generation and next task, so a worker that wakes late
-/// can never claim a task of a job other than the one it read; the caller returns once every task has
-/// run (a worker that was not scheduled in time simply takes no task). Between jobs a worker spins
-/// briefly, then yields, then sleeps on a condition variable. With one thread every job runs inline.
+/// Workers are created once (`threads − 1` of them) and live as long as the pool. Thread `t` of `T`
+/// first runs the tasks of its own share `[t·count/T, (t+1)·count/T)` — so that consecutive jobs over the
+/// same rows keep each block's data in the same core's cache — then takes what the others left. A task is
+/// claimed by a compare-and-swap of its claim word to the job's generation, and a worker re-checks the
+/// generation before running what it claimed, so a worker that wakes late never runs a task of another
+/// job; the caller returns once every task has run. Between jobs a worker spins briefly (yielding), then
+/// sleeps on a condition variable. With one thread every job runs inline.
 public final class WorkerPool: @unchecked Sendable {
     /// Threads that run a job's tasks, the caller included (1…).
     public let threads: Int
@@ -22,10 +24,10 @@ public final class WorkerPool: @unchecked Sendable {
     public init(threads: Int, minimumParallelCost: Int = 16_000) {
         self.threads = max(1, threads)
         self.minimumParallelCost = minimumParallelCost
-        state = PoolState()
+        state = PoolState(threads: self.threads)
         for index in 1..<self.threads {
             let state = state
-            let thread = Thread { state.workerLoop() }
+            let thread = Thread { state.workerLoop(index: index) }
             thread.name = "nfm-worker-\(index)"
             thread.stackSize = 1 << 20
             thread.start()
@@ -40,6 +42,14 @@ public final class WorkerPool: @unchecked Sendable {
     public func run(_ count: Int, _ body: (Int) -> Void) {
         if threads == 1 || count <= 1 {
             for i in 0..<count { body(i) }
+            return
+        }
+        if count > PoolState.maxTasks {
+            // More tasks than claim words: run them in `maxTasks` groups of consecutive tasks.
+            let groups = PoolState.maxTasks
+            run(groups) { g in
+                for i in (count * g / groups)..<(count * (g + 1) / groups) { body(i) }
+            }
             return
         }
         withoutActuallyEscaping(body) { escaping in
@@ -58,19 +68,36 @@ public final class WorkerPool: @unchecked Sendable {
 
 /// The pool's shared state, owned by the pool and its workers (so that workers never outlive it).
 ///
-/// `word` = generation << 32 | next task. Job `g`'s count and body pointer live in slot `g % 2`; the
-/// caller writes slot `(g + 1) % 2` only while the generation is `g`, so a worker that read slot `g % 2`
-/// and then claims with a successful compare-and-swap on `(g, i)` read a stable slot.
+/// Job `g` (generations count from 1) keeps its task count and body pointer in slot `g % 2`; the caller
+/// writes slot `(g + 1) % 2` only while the generation is `g`. Task `i` is claimed by a compare-and-swap
+/// of `claims[i]` from a value below `g` to `g`; a worker that claimed then checks that the generation is
+/// still `g` — it was `g` from before it read the slot until then, so what it read was job `g`'s — and
+/// otherwise drops the task (job `g` is over, so the task was one it did not have).
 private final class PoolState: @unchecked Sendable {
-    let word = Atomic<UInt64>(0)
-    let finished = Atomic<Int>(0)
-    let sleepers = Atomic<Int>(0)
-    let stopping = Atomic<Bool>(false)
+    static let maxTasks = 1024
+    /// Atomics one per 64-byte line (`lineWords` words apart), so that the caller's and the workers'
+    /// writes never share a cache line.
+    static let lineWords = 8
+    let threads: Int
+    private let lines: UnsafeMutableRawPointer
+    /// The current job's generation (written by the caller, watched by the workers).
+    var generation: UnsafeMutablePointer<Atomic<UInt64>> { atomic(0) }
+    /// Tasks of the current job that have run (added to by every thread, watched by the caller).
+    var finished: UnsafeMutablePointer<Atomic<UInt64>> { atomic(1) }
+    /// Workers asleep on `condition`.
+    var sleepers: UnsafeMutablePointer<Atomic<UInt64>> { atomic(2) }
+    var stopping: UnsafeMutablePointer<Atomic<UInt64>> { atomic(3) }
+    /// `claims(i)`: the generation of the job that claimed task `i`.
+    func claims(_ i: Int) -> UnsafeMutablePointer<Atomic<UInt64>> { atomic(4 + i) }
     let condition = NSCondition()
     let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2)
     let bodies = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: 2)
 
-    init() {
+    init(threads: Int) {
+        self.threads = threads
+        let count = 4 + Self.maxTasks
+        lines = UnsafeMutableRawPointer.allocate(byteCount: count * 64, alignment: 64)
+        for i in 0..<count { (lines + i * 64).bindMemory(to: Atomic<UInt64>.self, capacity: 1).initialize(to: Atomic(0)) }
         counts.initialize(repeating: 0, count: 2)
         bodies.initialize(repeating: nil, count: 2)
     }
@@ -78,86 +105,133 @@ private final class PoolState: @unchecked Sendable {
     deinit {
         counts.deallocate()
         bodies.deallocate()
+        for i in 0..<(4 + Self.maxTasks) { atomic(i).deinitialize(count: 1) }
+        lines.deallocate()
+    }
+
+    private func atomic(_ i: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        (lines + i * 64).assumingMemoryBound(to: Atomic<UInt64>.self)
     }
 
     func run(_ count: Int, body: UnsafePointer<(Int) -> Void>) {
-        let generation = (word.load(ordering: .relaxed) >> 32) + 1
-        let slot = Int(generation & 1)
+        let job = generation.pointee.load(ordering: .relaxed) + 1
+        let slot = Int(job & 1)
         counts[slot] = count
         bodies[slot] = UnsafeRawPointer(body)
-        finished.store(0, ordering: .relaxed)
-        word.store(generation << 32, ordering: .sequentiallyConsistent)
+        finished.pointee.store(0, ordering: .relaxed)
+        generation.pointee.store(job, ordering: .sequentiallyConsistent)
         wakeSleepers()
-        let done = work(generation: generation, count: count, body: body)
-        if done > 0 { finished.add(done, ordering: .relaxed) }
+        let done = work(job: job, index: 0, count: count, body: body)
+        if done > 0 { finished.pointee.add(UInt64(done), ordering: .relaxed) }
         var spins = 0
-        while finished.load(ordering: .acquiring) < count {
+        var deadline: UInt64 = 0
+        while finished.pointee.load(ordering: .acquiring) < UInt64(count) {
             spins += 1
-            if spins > 200 { sched_yield() }
+            if spins & 255 != 0 { continue }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if deadline == 0 { deadline = now + Self.waitNanoseconds }
+            if now >= deadline { sched_yield() }
         }
     }
 
     func stop() {
-        stopping.store(true, ordering: .sequentiallyConsistent)
-        word.add(1 << 32, ordering: .sequentiallyConsistent)
+        stopping.pointee.store(1, ordering: .sequentiallyConsistent)
+        generation.pointee.add(1, ordering: .sequentiallyConsistent)
         wakeSleepers()
     }
 
     private func wakeSleepers() {
-        guard sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        guard sleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 else { return }
         condition.lock()
         condition.broadcast()
         condition.unlock()
     }
 
-    /// Claims and runs tasks of job `generation` until none is left or the job changed; returns how many.
-    private func work(generation: UInt64, count: Int, body: UnsafePointer<(Int) -> Void>) -> Int {
+    /// Thread `index` claims and runs tasks of `job`: its own share first, then the others' leftovers in
+    /// order after it. Returns how many it ran.
+    private func work(job: UInt64, index: Int, count: Int, body: UnsafePointer<(Int) -> Void>) -> Int {
         var done = 0
-        var current = word.load(ordering: .acquiring)
-        while current >> 32 == generation {
-            let i = Int(current & 0xFFFF_FFFF)
-            guard i < count else { break }
-            let (exchanged, original) = word.compareExchange(
-                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
-            if exchanged {
-                body.pointee(i)
-                done += 1
-                current = current + 1
-            } else {
-                current = original
-            }
+        let own = count * index / threads
+        let ownEnd = count * (index + 1) / threads
+        for step in 0..<count {
+            let i = (own + step) % count
+            if step == ownEnd - own { graceBeforeStealing(job: job, count: count) }
+            let claim = claims(i)
+            let seen = claim.pointee.load(ordering: .relaxed)
+            guard seen < job else { continue }
+            guard claim.pointee.compareExchange(expected: seen, desired: job, ordering: .acquiringAndReleasing).exchanged
+            else { continue }
+            guard generation.pointee.load(ordering: .acquiring) == job else { return done }
+            body.pointee(i)
+            done += 1
         }
         return done
     }
 
-    func workerLoop() {
-        var seen: UInt64 = 0
+    /// Waits up to `graceNanoseconds` for the other threads to claim their shares (`finished` plus
+    /// claimed tasks cannot be read cheaply, so it watches whether every claim word reached `job`).
+    private func graceBeforeStealing(job: UInt64, count: Int) {
+        var deadline: UInt64 = 0
+        var spins = 0
         while true {
-            let current = waitForJob(after: seen)
-            seen = current >> 32
-            if stopping.load(ordering: .acquiring) { return }
-            let slot = Int(seen & 1)
-            let (count, raw) = (counts[slot], bodies[slot])
-            guard let raw, Int(current & 0xFFFF_FFFF) < count else { continue }
-            let done = work(generation: seen, count: count, body: raw.assumingMemoryBound(to: ((Int) -> Void).self))
-            if done > 0 { finished.add(done, ordering: .releasing) }
+            var unclaimed = false
+            for i in 0..<count where claims(i).pointee.load(ordering: .relaxed) < job {
+                unclaimed = true
+                break
+            }
+            if !unclaimed { return }
+            spins += 1
+            if spins & 63 != 0 { continue }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if deadline == 0 { deadline = now + Self.graceNanoseconds }
+            if now >= deadline { return }
         }
     }
 
-    /// Spins, then yields, then sleeps until the generation differs from `seen`; returns the word.
+    func workerLoop(index: Int) {
+        var seen: UInt64 = 0
+        while true {
+            let job = waitForJob(after: seen)
+            seen = job
+            if stopping.pointee.load(ordering: .acquiring) != 0 { return }
+            let slot = Int(job & 1)
+            let (count, raw) = (counts[slot], bodies[slot])
+            guard let raw, count <= Self.maxTasks else { continue }
+            let done = work(job: job, index: index, count: count, body: raw.assumingMemoryBound(to: ((Int) -> Void).self))
+            if done > 0 { finished.pointee.add(UInt64(done), ordering: .releasing) }
+        }
+    }
+
+    /// Spins (yielding) for up to `spinNanoseconds`, then sleeps, until the generation differs from
+    /// `seen`; returns it. (Spinning keeps a worker ready between the jobs of a training step,
+    /// microseconds apart; sleeping frees its core between epochs and runs.)
     private func waitForJob(after seen: UInt64) -> UInt64 {
         var spins = 0
+        var deadline: UInt64 = 0
         while true {
-            let current = word.load(ordering: .acquiring)
-            if current >> 32 != seen { return current }
+            let current = generation.pointee.load(ordering: .acquiring)
+            if current != seen { return current }
             spins += 1
-            if spins < 20_000 { continue }
-            if spins < 20_100 { sched_yield(); continue }
+            if spins < 4096 || spins & 15 != 0 { continue }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if deadline == 0 { deadline = now + Self.spinNanoseconds }
+            if now < deadline {
+                sched_yield()
+                continue
+            }
             condition.lock()
-            sleepers.add(1, ordering: .sequentiallyConsistent)
-            while word.load(ordering: .sequentiallyConsistent) >> 32 == seen { condition.wait() }
-            sleepers.subtract(1, ordering: .sequentiallyConsistent)
+            sleepers.pointee.add(1, ordering: .sequentiallyConsistent)
+            while generation.pointee.load(ordering: .sequentiallyConsistent) == seen { condition.wait() }
+            sleepers.pointee.subtract(1, ordering: .sequentiallyConsistent)
             condition.unlock()
         }
     }
+
+    /// How long a thread that ran its share waits for the others to start theirs before it takes them.
+    static let graceNanoseconds: UInt64 = 3_000
+    /// How long an idle worker spins before it sleeps.
+    static let spinNanoseconds: UInt64 = 200_000
+    /// How long the caller spins on unfinished tasks before it yields its core (a worker holding a task
+    /// was probably preempted).
+    static let waitNanoseconds: UInt64 = 50_000
 }
