@@ -21,7 +21,7 @@ public final class WorkerPool: @unchecked Sendable {
     private let state: PoolState
 
     /// A pool running jobs on `threads` threads (at least 1): the caller and `threads − 1` workers.
-    public init(threads: Int, minimumParallelCost: Int = 16_000) {
+    public init(threads: Int, minimumParallelCost: Int = 100_000) {
         self.threads = max(1, threads)
         self.minimumParallelCost = minimumParallelCost
         state = PoolState(threads: self.threads)
