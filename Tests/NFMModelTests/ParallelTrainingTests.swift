@@ -118,6 +118,63 @@ import Testing
             + model.sparseGradients(in: ws).map { Array($0.gradient.array.prefix(slots * $0.parameter.width)) }
     }
 
+    /// The slot-major sparse backward kernels give the same bits as the row-major scatter they replace
+    /// (same sums, same order), on unit rows and on ragged weighted rows, with many duplicated features.
+    @Test(arguments: [false, true])
+    func slotMajorKernelsEqualTheRowMajorScatter(weighted: Bool) {
+        let (rows, k, fields, features) = (40, 12, 3, 30)
+        var random = Xoshiro256(seed: 21)
+        var indices: [UInt32] = [], values: [Float] = [], offsets: [UInt32] = [0]
+        for _ in 0..<rows {
+            let count = weighted ? 1 + random.next(below: 4) : fields
+            for f in 0..<count {
+                indices.append(UInt32((f % fields) * 10 + random.next(below: 10)))
+                values.append(Float(0.5 + random.nextUnit()))
+            }
+            offsets.append(UInt32(indices.count))
+        }
+        let fieldOf = (0..<features).map { Int32($0 / 10) }
+        let embeddings = (0..<(features * k)).map { _ in Float(random.nextNormal()) }
+        let perRow = (0..<(rows * fields * k)).map { _ in Float(random.nextNormal()) }
+        let sums = (0..<(rows * k)).map { _ in Float(random.nextNormal()) }
+        let squares = (0..<(rows * k)).map { _ in Float(random.nextNormal()) }
+        let g = (0..<rows).map { _ in Float(random.nextNormal()) }
+        indices.withUnsafeBufferPointer { idx in
+            values.withUnsafeBufferPointer { val in
+                offsets.withUnsafeBufferPointer { off in
+                    let x = weighted
+                        ? SparseRows(rowCount: rows, fieldCount: 0, indices: idx.baseAddress!, offsets: off.baseAddress!, values: val.baseAddress!)
+                        : SparseRows(rowCount: rows, fieldCount: fields, indices: idx.baseAddress!)
+                    let slots = SlotAssignment(featureCount: features)
+                    slots.assign(x)
+                    #expect(slots.count < x.entryCount)
+                    let n = slots.count
+                    slots.entrySlots.withUnsafeBufferPointer { entrySlots in
+                        let es = entrySlots.baseAddress!
+                        var a = [Float](repeating: 0, count: n * k), b = a
+                        biInteractionBackward(x, factors: k, embeddings: embeddings, sum: sums, gradInteraction: perRow, entrySlots: es, gradEmbeddings: &a)
+                        biInteractionBackward(x, factors: k, embeddings: embeddings, sum: sums, gradInteraction: perRow, entries: slots.entries, slots: 0..<n, gradEmbeddings: &b)
+                        #expect(a == b)
+                        (a, b) = ([Float](repeating: 0, count: n * k), [Float](repeating: 0, count: n * k))
+                        anova3Backward(x, factors: k, embeddings: embeddings, sum: sums, sumSquares: squares, gradKernel: perRow, entrySlots: es, gradEmbeddings: &a)
+                        anova3Backward(x, factors: k, embeddings: embeddings, sum: sums, sumSquares: squares, gradKernel: perRow, entries: slots.entries, slots: 0..<n, gradEmbeddings: &b)
+                        #expect(a == b)
+                        (a, b) = ([Float](repeating: 0, count: n * k), [Float](repeating: 0, count: n * k))
+                        fieldOf.withUnsafeBufferPointer { fo in
+                            fieldConcatBackward(x, factors: k, fieldCount: fields, fieldOf: fo.baseAddress!, gradConcat: perRow, entrySlots: es, gradEmbeddings: &a)
+                            fieldConcatBackward(x, factors: k, fieldCount: fields, fieldOf: fo.baseAddress!, gradConcat: perRow, entries: slots.entries, slots: 0..<n, gradEmbeddings: &b)
+                        }
+                        #expect(a == b)
+                        (a, b) = ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+                        linearBackward(x, gradOutput: g, entrySlots: es, gradWeights: &a)
+                        linearBackward(x, gradOutput: g, entries: slots.entries, slots: 0..<n, gradWeights: &b)
+                        #expect(a == b && a.contains { $0 != 0 })
+                    }
+                }
+            }
+        }
+    }
+
     @Test func poolRunsEveryTaskOnceInFixedRanges() {
         let pool = WorkerPool(threads: 3)
         for count in [0, 1, 2, 7, 100, 3000] {  // 3000: more tasks than claim words (run in groups)
