@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Workers are created once (`threads − 1` of them) and live as long as the pool. Thread `t` of `T`
 /// first runs the tasks of its own share `[t·count/T, (t+1)·count/T)` — so that consecutive jobs over the
-/// same rows keep each block's data in the same core's cache — then takes what the others left. A task is
+/// same rows keep each block's data in the same core's cache — then, once the others have started (or
+/// after 3 µs), takes what they left, from the end backwards. A task is
 /// claimed by a compare-and-swap of its claim word to the job's generation, and a worker re-checks the
 /// generation before running what it claimed, so a worker that wakes late never runs a task of another
 /// job; the caller returns once every task has run. Between jobs a worker spins briefly (yielding), then
@@ -147,39 +148,63 @@ private final class PoolState: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Thread `index` claims and runs tasks of `job`: its own share first, then the others' leftovers in
-    /// order after it. Returns how many it ran.
+    /// Thread `index` claims and runs tasks of `job`: its own share first; then, once the other threads
+    /// have started theirs (or a short grace has passed), what they left, from the end backwards.
+    /// Returns how many it ran.
     private func work(job: UInt64, index: Int, count: Int, body: UnsafePointer<(Int) -> Void>) -> Int {
         var done = 0
         let own = count * index / threads
         let ownEnd = count * (index + 1) / threads
-        for step in 0..<count {
-            let i = (own + step) % count
-            if step == ownEnd - own { graceBeforeStealing(job: job, count: count) }
-            let claim = claims(i)
-            let seen = claim.pointee.load(ordering: .relaxed)
-            guard seen < job else { continue }
-            guard claim.pointee.compareExchange(expected: seen, desired: job, ordering: .acquiringAndReleasing).exchanged
-            else { continue }
-            guard generation.pointee.load(ordering: .acquiring) == job else { return done }
-            body.pointee(i)
-            done += 1
+        for i in own..<ownEnd {
+            switch claim(i, job: job) {
+            case .taken: continue
+            case .stale: return done
+            case .claimed:
+                body.pointee(i)
+                done += 1
+            }
+        }
+        graceBeforeStealing(job: job, count: count, index: index)
+        for i in stride(from: count - 1, through: 0, by: -1) where !(own..<ownEnd).contains(i) {
+            switch claim(i, job: job) {
+            case .taken: continue
+            case .stale: return done
+            case .claimed:
+                body.pointee(i)
+                done += 1
+            }
         }
         return done
     }
 
-    /// Waits up to `graceNanoseconds` for the other threads to claim their shares (`finished` plus
-    /// claimed tasks cannot be read cheaply, so it watches whether every claim word reached `job`).
-    private func graceBeforeStealing(job: UInt64, count: Int) {
+    private enum Claim { case claimed, taken, stale }
+
+    /// Claims task `i` of `job`: `.taken` when another thread has it, `.stale` when the job is over.
+    private func claim(_ i: Int, job: UInt64) -> Claim {
+        let word = claims(i)
+        let seen = word.pointee.load(ordering: .relaxed)
+        guard seen < job else { return .taken }
+        guard word.pointee.compareExchange(expected: seen, desired: job, ordering: .acquiringAndReleasing).exchanged
+        else { return .taken }
+        return generation.pointee.load(ordering: .acquiring) == job ? .claimed : .stale
+    }
+
+    /// Waits up to `graceNanoseconds` until every other thread has claimed the first task of its share
+    /// (it is awake and working), so that a thread does not take work whose data sits in another core's
+    /// cache only because that thread was a moment late.
+    private func graceBeforeStealing(job: UInt64, count: Int, index: Int) {
         var deadline: UInt64 = 0
         var spins = 0
         while true {
-            var unclaimed = false
-            for i in 0..<count where claims(i).pointee.load(ordering: .relaxed) < job {
-                unclaimed = true
-                break
+            var waiting = false
+            for t in 0..<threads where t != index {
+                let start = count * t / threads
+                if start < count * (t + 1) / threads && claims(start).pointee.load(ordering: .relaxed) < job {
+                    waiting = true
+                    break
+                }
             }
-            if !unclaimed { return }
+            if !waiting { return }
             spins += 1
             if spins & 63 != 0 { continue }
             let now = DispatchTime.now().uptimeNanoseconds
