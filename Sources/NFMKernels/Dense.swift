@@ -271,6 +271,21 @@ public func activationBackward(
     }
 }
 
+/// `out[i] = x[i]·m[i]` (the dropout product, without first copying `x`). O(count).
+public func multiply(
+    count: Int, _ x: UnsafePointer<Float>, by m: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>
+) {
+    var i = 0
+    while i + 8 <= count {
+        store8(load8(x + i) * load8(m + i), out + i)
+        i += 8
+    }
+    while i < count {
+        out[i] = x[i] * m[i]
+        i += 1
+    }
+}
+
 /// `x[i] *= m[i]`.
 public func multiply(count: Int, _ x: UnsafeMutablePointer<Float>, by m: UnsafePointer<Float>) {
     var i = 0

@@ -29,8 +29,8 @@ final class DropoutScratch {
         }
         let (dropped, mask) = (dropped.pointer, mask.pointer)
         pool.forEachElementBlock(count) { block in
-            (dropped + block.lowerBound).update(from: x + block.lowerBound, count: block.count)
-            multiply(count: block.count, dropped + block.lowerBound, by: mask + block.lowerBound)
+            let at = block.lowerBound
+            multiply(count: block.count, x + at, by: mask + at, into: dropped + at)
         }
         return dropped
     }
