@@ -10,7 +10,7 @@
 # Usage: bash Benchmarks/train-parallel.sh [path/to/frappe.csv]
 #   NFM=path/to/nfm uses another build; PEERS_PYTHON (default ../.venv-peers/bin/python, see
 #   ../shared/peers/README.md) runs torchfm, SKIP_TORCH=1 skips it; EPOCHS (5), TARGET (0.310),
-#   BIG_BATCH (1024), BIG_LR (0.2), BENCH_DIR (/tmp/nfm-train-bench).
+#   BIG_BATCH (384), BIG_LR (0.05), BENCH_DIR (/tmp/nfm-train-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${NFM:-}" ]; then nfm=$(bash scripts/build-release.sh); else nfm=$NFM; fi
@@ -20,8 +20,8 @@ python=${PEERS_PYTHON:-../.venv-peers/bin/python}
 work=${BENCH_DIR:-/tmp/nfm-train-bench}
 epochs=${EPOCHS:-5}
 target=${TARGET:-0.310}
-big_batch=${BIG_BATCH:-1024}
-big_lr=${BIG_LR:-0.2}
+big_batch=${BIG_BATCH:-384}
+big_lr=${BIG_LR:-0.05}
 mkdir -p "$work"
 
 # min/median/max of the per-epoch training seconds of a summary.json.
