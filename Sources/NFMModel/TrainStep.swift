@@ -28,7 +28,8 @@ extension Model {
     }
 
     /// One optimisation step on a batch: forward (training mode), loss, backward, sparse and dense
-    /// updates. Returns the batch loss (before the update).
+    /// updates, every part on the workspace's pool (the same bits for every thread count). Returns the
+    /// batch loss (before the update).
     @discardableResult
     public func trainStep(
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
