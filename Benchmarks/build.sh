@@ -15,10 +15,21 @@ mkdir -p "$work"
 peak() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
 
 echo "## machine"; lscpu | grep -E "Model name|^CPU\(s\)"; free -g | sed -n 2p
-echo "## real Frappe build"
+echo "## real Frappe build (all cores, then --threads 1)"
 hyperfine -N -w 2 -r 20 --export-json "$work/frappe.json" \
     "$nfm build pipelines/frappe.json --input $frappe --out $work/frappe --force --quiet" | grep -E "Time|Range"
+hyperfine -N -w 2 -r 20 \
+    "$nfm build pipelines/frappe.json --input $frappe --out $work/frappe1 --force --quiet --threads 1" | grep -E "Time|Range"
 echo "peak RSS KiB: $(peak $nfm build pipelines/frappe.json --input $frappe --out $work/frappe --force --quiet)"
+
+echo "## 3-million-row synthetic Frappe build (--threads 1 and 2), byte-identical"
+[ -f "$work/frappe-3m.tsv" ] || $nfm synth frappe --rows 3000000 --out "$work/frappe-3m.tsv"
+for threads in 1 2; do
+    /usr/bin/time -f "threads $threads: %e s wall, %U s user, %M KiB peak RSS" \
+        $nfm build pipelines/frappe.json --input "$work/frappe-3m.tsv" --out "$work/f3m-$threads" --force --quiet --threads $threads
+done
+for threads in 1 2; do (cd "$work/f3m-$threads" && find . -type f | sort | xargs sha256sum | sha256sum); done | uniq | wc -l \
+    | grep -qx 1 && echo "threads 1 and 2: identical files" || echo "threads 1 and 2: OUTPUTS DIFFER"
 
 echo "## MovieLens-sized synthetic build (668,953 tag rows)"
 [ -f "$work/ml.csv" ] || $nfm synth movielens --rows 668953 --out "$work/ml.csv"

@@ -42,10 +42,12 @@ public enum ShardCodec {
             columns = (0..<fields).map { f in
                 var low = UInt32.max
                 var high = UInt32.min
-                for r in 0..<rows {
-                    let value = block.indices[r * fields + f]
-                    low = min(low, value)
-                    high = max(high, value)
+                block.indices.withUnsafeBufferPointer { indices in
+                    for r in 0..<rows {
+                        let value = indices[r * fields + f]
+                        low = min(low, value)
+                        high = max(high, value)
+                    }
                 }
                 if rows == 0 { low = 0; high = 0 }
                 let span = high - low

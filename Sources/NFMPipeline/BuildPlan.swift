@@ -31,6 +31,10 @@ struct BuildPlan {
     let readBufferSize: Int
     let memoryBudget: Int
     let skipBadRows: Bool
+    /// Bytes per partition (hidden option), nil: chosen from the thread count.
+    let partitionBytes: Int?
+    /// Whether to run the single-pass reference path.
+    let singlePass: Bool
     let progress: ((DatasetBuilder.Progress) -> Void)?
 
     /// Validates `options`; throws `.definition` for a definition the builder cannot use, `.usage` for an
@@ -76,6 +80,11 @@ struct BuildPlan {
         readBufferSize = options.readBufferSize
         memoryBudget = options.memoryBudget
         skipBadRows = options.skipBadRows
+        if let chunk = options.partitionBytes, chunk < 1 {
+            throw NFMError(.usage, "partition size must be ≥ 1 (got \(chunk))")
+        }
+        partitionBytes = options.partitionBytes
+        singlePass = options.singlePass
         progress = options.progress
         _ = try HeaderMapping(columns: definition.columns, fields: definition.fields, file: file)
     }

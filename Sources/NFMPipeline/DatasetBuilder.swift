@@ -37,7 +37,7 @@ public enum DatasetBuilder {
         public var seed: UInt64?
         /// Negative rule, one of the definition's; the definition's own when nil.
         public var rule: String?
-        /// Threads compressing shards (≥ 1).
+        /// Threads scanning, sampling, placing and compressing (≥ 1); the output never depends on it.
         public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         /// Initial read buffer in bytes (≥ 16); a longer record grows it.
         public var readBufferSize = 1 << 20
@@ -50,6 +50,11 @@ public enum DatasetBuilder {
         public var force = false
         /// The definition file, when there is one: the output may neither be nor contain it.
         public var definitionPath: String?
+        /// Bytes per partition of a plain input (hidden, for tests: many partitions on small inputs); nil
+        /// chooses from the thread count. The output never depends on it.
+        public var partitionBytes: Int?
+        /// Run the single-pass reference path (one thread scans and samples) instead of the partitioned one.
+        public var singlePass = false
         /// Called every 65,536 rows of each pass and once per bucket written.
         public var progress: ((Progress) -> Void)?
 
@@ -127,6 +132,9 @@ public enum DatasetBuilder {
     /// Runs the passes into `out` (already claimed) and returns the manifest, not yet written.
     static func run(_ plan: BuildPlan, _ inputs: InputSet, into out: String) throws -> DatasetManifest {
         if let label = plan.definition.label { return try LabelledBuild.run(plan, label, inputs, into: out) }
+        if !plan.singlePass && !plan.inputPaths.contains("-") {
+            return try PartitionedBuild.run(plan, inputs, into: out)
+        }
         let scratch = out + "/.scratch"
         try FileSystem.createDirectory(scratch)
         var vocabularyPass = VocabularyPass(
@@ -137,13 +145,14 @@ public enum DatasetBuilder {
             vocabularyPass.positives, sampler: vocabularyPass.sampler, plan: plan, layout: layout, scratchDirectory: scratch)
         let shards = try ShardEmitter(plan: plan, layout: layout, directory: out).emit(&buckets)
         FileSystem.remove(scratch)
-        return try manifest(plan, vocabularyPass, layout, shards, inputs.manifestInputs, out: out)
+        return try manifest(
+            plan, vocabularyPass.vocabularies, vocabularyPass.rejects, layout, shards, inputs.manifestInputs, out: out)
     }
 
     /// Writes the vocabularies and rejects, and returns the manifest that lists them with the shards.
-    private static func manifest(
-        _ plan: BuildPlan, _ pass: VocabularyPass, _ layout: DatasetLayout, _ shards: [DatasetManifest.Shard],
-        _ inputs: [DatasetManifest.Input], out: String
+    static func manifest(
+        _ plan: BuildPlan, _ vocabularies: [Vocabulary], _ rejects: RejectLog, _ layout: DatasetLayout,
+        _ shards: [DatasetManifest.Shard], _ inputs: [DatasetManifest.Input], out: String
     ) throws -> DatasetManifest {
         let definition = plan.definition
         try FileSystem.createDirectory(out + "/vocab")
@@ -151,12 +160,12 @@ public enum DatasetBuilder {
         var paths: [String] = []
         for (f, name) in definition.fields.enumerated() {
             let path = String(format: "vocab/%02d-%@.tsv", f, sanitized(name))
-            let bytes = pass.vocabularies[f].fileBytes()
+            let bytes = vocabularies[f].fileBytes()
             try FileSystem.writeAtomically(bytes, to: out + "/" + path)
             files.append(.init(path: path, bytes: bytes.count, sha256: SHA256.hexDigest(of: bytes)))
             paths.append(path)
         }
-        if let rejected = try pass.rejects.finish() {
+        if let rejected = try rejects.finish() {
             files.append(.init(path: rejectsFile, bytes: rejected.bytes, sha256: rejected.sha256))
         }
         return DatasetManifest(
@@ -166,7 +175,7 @@ public enum DatasetBuilder {
                 text: definition.sourceText),
             seed: plan.seed, negativeRule: plan.ruleName, inputs: inputs,
             counts: layout.counts, labels: .init(positive: plan.labels.positive, negative: plan.labels.negative),
-            layout: .fixed, fields: layout.fields(plan, pass, vocabularyPaths: paths), featureCount: layout.featureCount,
+            layout: .fixed, fields: layout.fields(plan, vocabularies, vocabularyPaths: paths), featureCount: layout.featureCount,
             files: files, shards: shards)
     }
 

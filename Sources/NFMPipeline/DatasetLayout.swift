@@ -21,16 +21,26 @@ struct DatasetLayout {
     /// `(⌈0.7N⌉, ⌈0.9N⌉)` for the default ratios: see `DatasetBuilder.splitBoundaries`.
     let boundaries: (Int, Int)
 
-    /// Throws `.sampling` when the instance count overflows, `.input` when the features do not fit the
-    /// shards' 32-bit indices.
+    /// The layout after pass 1 of a single-pass build.
     init(_ pass: VocabularyPass) throws {
-        let plan = pass.plan
-        var counts = pass.counts
-        valueCount = pass.vocabularies[plan.corrupted].count
-        var unsampleable = [Bool](repeating: false, count: pass.keys.count)
-        for key in 0..<pass.keys.count where !pass.sampler.isSampleable(key: key, valueCount: valueCount) {
+        try self.init(
+            plan: pass.plan, counts: pass.counts, vocabularySizes: pass.vocabularies.map(\.count),
+            keyCounts: pass.keys.counts, sampler: pass.sampler)
+    }
+
+    /// The layout of vocabularies of `vocabularySizes` values, rule keys seen `keyCounts` times and the
+    /// positive pairs of `sampler`. Throws `.sampling` when the instance count overflows, `.input` when
+    /// the features do not fit the shards' 32-bit indices.
+    init(
+        plan: BuildPlan, counts: DatasetManifest.Counts, vocabularySizes: [Int], keyCounts: [Int],
+        sampler: NegativeSampler
+    ) throws {
+        var counts = counts
+        valueCount = vocabularySizes[plan.corrupted]
+        var unsampleable = [Bool](repeating: false, count: keyCounts.count)
+        for key in 0..<keyCounts.count where !sampler.isSampleable(key: key, valueCount: valueCount) {
             unsampleable[key] = true
-            counts.unsampleableRows += pass.keys.counts[key]
+            counts.unsampleableRows += keyCounts[key]
         }
         unsampleableKeys = unsampleable
         let (negatives, overflow) = plan.perPositive.multipliedReportingOverflow(
@@ -42,9 +52,9 @@ struct DatasetLayout {
         counts.negatives = negatives
         self.total = total
         var offsets = [Int](repeating: 0, count: plan.fieldCount)
-        for f in 1..<max(plan.fieldCount, 1) { offsets[f] = offsets[f - 1] + pass.vocabularies[f - 1].count }
+        for f in 1..<max(plan.fieldCount, 1) { offsets[f] = offsets[f - 1] + vocabularySizes[f - 1] }
         self.offsets = offsets
-        featureCount = offsets[plan.fieldCount - 1] + pass.vocabularies[plan.fieldCount - 1].count
+        featureCount = offsets[plan.fieldCount - 1] + vocabularySizes[plan.fieldCount - 1]
         guard featureCount < Int(UInt32.max) else {
             throw NFMError(.input, "\(featureCount) features; shards hold at most \(UInt32.max - 1)", at: .init(file: plan.inputName))
         }
@@ -54,10 +64,24 @@ struct DatasetLayout {
         self.counts = counts
     }
 
+    /// A layout read back from a step file (`BuildSteps`).
+    init(
+        offsets: [Int], featureCount: Int, unsampleableKeys: [Bool], valueCount: Int, counts: DatasetManifest.Counts,
+        total: Int, boundaries: (Int, Int)
+    ) {
+        self.offsets = offsets
+        self.featureCount = featureCount
+        self.unsampleableKeys = unsampleableKeys
+        self.valueCount = valueCount
+        self.counts = counts
+        self.total = total
+        self.boundaries = boundaries
+    }
+
     /// The manifest's field records, with the vocabulary file of field `f` at `vocabularyPaths[f]`.
-    func fields(_ plan: BuildPlan, _ pass: VocabularyPass, vocabularyPaths: [String]) -> [DatasetManifest.Field] {
+    func fields(_ plan: BuildPlan, _ vocabularies: [Vocabulary], vocabularyPaths: [String]) -> [DatasetManifest.Field] {
         plan.definition.fields.enumerated().map { f, name in
-            .init(name: name, offset: offsets[f], cardinality: pass.vocabularies[f].count, vocabulary: vocabularyPaths[f])
+            .init(name: name, offset: offsets[f], cardinality: vocabularies[f].count, vocabulary: vocabularyPaths[f])
         }
     }
 }

@@ -72,6 +72,12 @@ public final class DelimitedReader {
     public var displayName: String { path.split(separator: "/").last.map(String.init) ?? path }
     /// A record (with its quoted line breaks) longer than this is an error instead of unbounded growth.
     public let maximumRecordBytes: Int
+    /// False for a source that starts in the middle of a file (a partition's byte range): no byte-order
+    /// mark is skipped and no compression magic is looked for there.
+    var atFileStart = true
+    /// Lines consumed once `forEachRecord` returned: the line the next record would start on, minus 1
+    /// (what a reader of the following byte range adds to its line numbers).
+    private(set) var linesConsumed = 0
 
     /// Reads the file at `path`: a regular file or a stream (a pipe, `/dev/stdin`), read once.
     ///
@@ -123,12 +129,12 @@ public final class DelimitedReader {
             if n == 0 { eof = true } else { end += n }
         }
         let head = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<end])
-        if let format = InputSignature.compression(of: head) {
+        if atFileStart, let format = InputSignature.compression(of: head) {
             throw NFMError(
                 .input, file: displayName, line: 1, column: 1,
                 "the file is \(format)-compressed; decompress it first")
         }
-        var begin = InputSignature.hasByteOrderMark(head) ? 3 : 0  // first unparsed byte in buffer
+        var begin = atFileStart && InputSignature.hasByteOrderMark(head) ? 3 : 0  // first unparsed byte in buffer
         var line = 1
         while true {
             if !eof && (end - begin) < buffer.count / 2 || begin == end && !eof {
@@ -144,7 +150,10 @@ public final class DelimitedReader {
                 let n = try readMore(at: end)
                 if n == 0 { eof = true } else { end += n }
             }
-            if begin == end && eof { return }
+            if begin == end && eof {
+                linesConsumed = line - 1
+                return
+            }
             let base = UnsafePointer(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
             switch parse(base + begin, base + end, eof: eof, line: line) {
             case .needMore:
@@ -338,12 +347,32 @@ public final class DelimitedReader {
             if recordEnd > start, recordEnd[-1] == carriageReturn { recordEnd -= 1 }
             let consumed = (p < end) ? (p - start + 1) : (p - start)
             let linesConsumed = currentLine - line + (p < end ? 1 : 0)
-            if problem == nil { problem = DelimitedReader.validateUTF8(spans, fieldCount: fieldCount) }
+            if problem == nil && !DelimitedReader.isASCII(start, recordEnd - start) {
+                problem = DelimitedReader.validateUTF8(spans, fieldCount: fieldCount)
+            }
             let record = Record(
                 line: line, fieldCount: fieldCount, problem: problem, base: UnsafePointer(spans.baseAddress!),
                 raw: UnsafeBufferPointer(start: start, count: recordEnd - start))
             return .record(record, consumed: consumed, lines: linesConsumed)
         }
+    }
+
+    /// Whether the `count` bytes at `start` are all below 0x80 (8 bytes per step): then every field of the
+    /// record, which holds only bytes of it, is valid UTF-8.
+    @inline(__always)
+    private static func isASCII(_ start: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        let raw = UnsafeRawPointer(start)
+        var high: UInt64 = 0
+        var i = 0
+        while i + 8 <= count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count {
+            high |= UInt64(start[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     private static func validateUTF8(_ spans: UnsafeMutableBufferPointer<FieldSpan>, fieldCount: Int)

@@ -14,10 +14,26 @@ struct NegativeSampler {
     var excluded = UInt64Set(capacity: 1 << 16)
     /// Distinct excluded values per key id.
     var excludedCount: [Int32] = []
+    /// The pairs frozen per key (a partitioned build's merge): used instead of `excluded` when `isFrozen`.
+    private(set) var frozen = PairTable.empty
+    private(set) var isFrozen = false
 
     init(perPositive: Int, seed: UInt64) {
         self.perPositive = perPositive
         self.seed = seed
+    }
+
+    /// A sampler over the frozen pairs `pairs`.
+    init(perPositive: Int, seed: UInt64, pairs: PairTable) {
+        self.init(perPositive: perPositive, seed: seed)
+        frozen = pairs
+        isFrozen = true
+    }
+
+    /// Whether `key` was seen with `value` in a positive.
+    @inline(__always) func isExcluded(key: Int, value: Int) -> Bool {
+        if isFrozen { return frozen.contains(key: key, value: value) }
+        return excluded.contains(NegativeSampler.pair(key: key, value: value))
     }
 
     @inline(__always) static func pair(key: Int, value: Int) -> UInt64 {
@@ -31,7 +47,7 @@ struct NegativeSampler {
     }
 
     func isSampleable(key: Int, valueCount: Int) -> Bool {
-        valueCount - Int(excludedCount[key]) >= perPositive
+        valueCount - (isFrozen ? frozen.count(key: key) : Int(excludedCount[key])) >= perPositive
     }
 
     /// Draws `perPositive` distinct allowed values (of `0..<valueCount`) for positive row `row` with rule
@@ -42,7 +58,7 @@ struct NegativeSampler {
         var rejections = 0
         while out.count < perPositive {
             let value = Int(generator.below(UInt64(valueCount)))
-            if excluded.contains(NegativeSampler.pair(key: key, value: value)) || out.contains(value) {
+            if isExcluded(key: key, value: value) || out.contains(value) {
                 rejections += 1
                 if rejections == 64 { break }
                 continue
@@ -52,7 +68,7 @@ struct NegativeSampler {
         if out.count == perPositive { return }
         var allowed: [Int] = []
         for value in 0..<valueCount
-        where !excluded.contains(NegativeSampler.pair(key: key, value: value)) && !out.contains(value) {
+        where !isExcluded(key: key, value: value) && !out.contains(value) {
             allowed.append(value)
         }
         while out.count < perPositive {

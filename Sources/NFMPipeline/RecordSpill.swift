@@ -7,67 +7,90 @@ final class RecordSpill {
     let recordWidth: Int
     private let memoryLimit: Int
     private let path: String
-    /// Appended to once per record in the builder's hot loops: exempt from run-time exclusivity checks
-    /// (only `append` and `drain` touch it, never re-entrantly), as swift-collections does for its
-    /// storage. Measured on the Frappe build: 192,407 `swift_beginAccess` calls (15 M instructions).
-    @exclusivity(unchecked) private var buffer: [UInt32] = []
+    /// Words held in memory: plain memory (appended to once per record in the builder's hot loops, so no
+    /// array uniqueness or exclusivity checks), grown by doubling up to the memory limit.
+    private var buffer: UnsafeMutablePointer<UInt32>
+    private var capacity = 0
+    private var count = 0
     private var file: WritableFile?
 
     init(recordWidth: Int, memoryLimit: Int, path: String) {
         self.recordWidth = recordWidth
         self.memoryLimit = max(memoryLimit, recordWidth * 4)
         self.path = path
+        buffer = .allocate(capacity: 0)
     }
 
-    deinit { if file != nil { unlink(path) } }
+    deinit {
+        buffer.deallocate()
+        if file != nil { unlink(path) }
+    }
 
-    @inline(__always) func append(_ record: UnsafeBufferPointer<UInt32>) throws {
-        if buffer.capacity == 0 && memoryLimit < 1 << 40 {
-            buffer.reserveCapacity(memoryLimit / 4 + recordWidth)  // never grows past the limit
-        }
-        buffer.append(contentsOf: record)
-        if buffer.count * 4 >= memoryLimit { try spill() }
+    /// Appends whole records (`words.count` a multiple of `recordWidth`).
+    @inline(__always) func append(_ words: UnsafeBufferPointer<UInt32>) throws {
+        if count + words.count > capacity { grow(to: count + words.count) }
+        (buffer + count).update(from: words.baseAddress!, count: words.count)
+        count += words.count
+        if count * 4 >= memoryLimit { try spill() }
+    }
+
+    /// Room for `needed` words: the whole memory limit at once when it is below 1 TiB (untouched pages
+    /// cost nothing, and nothing is copied), else doubling.
+    private func grow(to needed: Int) {
+        let limit = memoryLimit / 4 + recordWidth
+        let next = max(needed, memoryLimit < 1 << 40 ? limit : max(capacity * 2, 1024))
+        let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: next)
+        bigger.update(from: buffer, count: count)
+        buffer.deallocate()
+        buffer = bigger
+        capacity = next
     }
 
     private func spill() throws {
         if file == nil { file = try WritableFile(path: path) }
-        try buffer.withUnsafeBytes { try file!.write($0) }
-        buffer.removeAll(keepingCapacity: true)
+        try file!.write(UnsafeRawBufferPointer(start: buffer, count: count * 4))
+        count = 0
     }
 
     /// Calls `body` with consecutive runs of whole records, in append order; frees memory afterwards.
     func drain(_ body: (UnsafeBufferPointer<UInt32>) throws -> Void) throws {
-        if file != nil {
-            try spill()
-            try file!.close()
-            buffer = []
-            let reader = try ReadableFile(path: path)
-            let chunkRecords = max(1, (4 << 20) / (recordWidth * 4))
-            var chunk = [UInt32](repeating: 0, count: chunkRecords * recordWidth)
-            // The file holds whole records and the chunk is a whole number of records, so every full
-            // chunk (and the final partial one) ends on a record boundary.
-            var eof = false
-            while !eof {
-                var filled = 0
-                while filled < chunk.count * 4 {
-                    let n = try chunk.withUnsafeMutableBytes { raw in
-                        try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
-                    }
-                    if n == 0 {
-                        eof = true
-                        break
-                    }
-                    filled += n
-                }
-                if filled > 0 {
-                    try chunk.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<filled / 4])) }
-                }
-            }
-            unlink(path)
-            file = nil
-        } else {
-            try buffer.withUnsafeBufferPointer { try body($0) }
-            buffer = []
+        defer {
+            buffer.deallocate()
+            buffer = .allocate(capacity: 0)
+            (capacity, count) = (0, 0)
         }
+        guard file != nil else {
+            try body(UnsafeBufferPointer(start: buffer, count: count))
+            return
+        }
+        try spill()
+        try file!.close()
+        buffer.deallocate()
+        buffer = .allocate(capacity: 0)
+        (capacity, count) = (0, 0)
+        let reader = try ReadableFile(path: path)
+        let chunkRecords = max(1, (4 << 20) / (recordWidth * 4))
+        var chunk = [UInt32](repeating: 0, count: chunkRecords * recordWidth)
+        // The file holds whole records and the chunk is a whole number of records, so every full
+        // chunk (and the final partial one) ends on a record boundary.
+        var eof = false
+        while !eof {
+            var filled = 0
+            while filled < chunk.count * 4 {
+                let n = try chunk.withUnsafeMutableBytes { raw in
+                    try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                }
+                if n == 0 {
+                    eof = true
+                    break
+                }
+                filled += n
+            }
+            if filled > 0 {
+                try chunk.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<filled / 4])) }
+            }
+        }
+        unlink(path)
+        file = nil
     }
 }

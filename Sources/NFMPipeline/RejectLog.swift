@@ -32,6 +32,15 @@ final class RejectLog {
         bytes.append(10)
     }
 
+    /// A line of the log whose record is already escaped.
+    func add(line: Int, column: Int, reason: String, escaped: [UInt8]) {
+        guard enabled else { return }
+        if bytes.isEmpty { bytes = Array("line\tcolumn\treason\trecord\n".utf8) }
+        bytes += Array("\(line)\t\(column)\t\(reason)\t".utf8)
+        bytes += escaped
+        bytes.append(10)
+    }
+
     /// Writes the file when anything was rejected.
     func finish() throws -> (bytes: Int, sha256: String)? {
         guard enabled, !bytes.isEmpty else { return nil }

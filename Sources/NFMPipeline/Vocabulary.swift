@@ -91,6 +91,26 @@ public struct Vocabulary: Sendable {
         return index
     }
 
+    /// Index of `bytes`, inserting it when unseen; adds `count` occurrences (merging partitions'
+    /// vocabularies: values arrive in their first-appearance order, so indices stay first-appearance).
+    @inline(__always)
+    mutating func encode(_ bytes: UnsafeBufferPointer<UInt8>, count: Int) -> Int {
+        let index = encode(bytes)
+        counts[index] += count - 1
+        return index
+    }
+
+    /// Calls `body` with the bytes of the value with index `index` (`0..<count`).
+    @inline(__always)
+    func withValue<R>(at index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try arena.withUnsafeBufferPointer { a in
+            try body(UnsafeBufferPointer(rebasing: a[starts[index]..<starts[index + 1]]))
+        }
+    }
+
+    /// The arena and the end offset of every value, for the private step files of a partitioned build.
+    var storage: (arena: [UInt8], ends: ArraySlice<Int>) { (arena, starts.dropFirst()) }
+
     /// Index of `bytes`, or nil when the value was never seen.
     public func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         let (key, hash) = Vocabulary.key(bytes)

@@ -39,7 +39,7 @@ struct Build: ParsableCommand {
     @Option(help: "Negative-sampling rule, one of the definition's rules (Frappe: user, context).")
     var rule: String?
 
-    @Option(help: "Threads for compressing shards (1…1024); the output never depends on it.")
+    @Option(help: "Threads for parsing, sampling, placing and compressing (1…1024, default: all cores); the output never depends on it.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "MiB of instances held in memory while shuffling; more spills to disk.")
@@ -47,6 +47,12 @@ struct Build: ParsableCommand {
 
     @Option(help: .hidden)
     var readBuffer: Int = 1 << 20
+
+    @Option(help: .hidden)
+    var partitionBytes: Int?
+
+    @Flag(help: .hidden)
+    var singlePass = false
 
     @Flag(help: "Count malformed rows, write them to rejects.tsv and go on, instead of stopping.")
     var skipBadRows = false
@@ -63,6 +69,7 @@ struct Build: ParsableCommand {
     func validate() throws {
         guard (1...1024).contains(threads) else { throw ValidationError("--threads must be 1…1024") }
         guard (1...(1 << 20)).contains(memoryMib) else { throw ValidationError("--memory-mib must be 1…1048576") }
+        if let partitionBytes, partitionBytes < 1 { throw ValidationError("--partition-bytes must be ≥ 1") }
         guard readBuffer >= 16 && readBuffer <= 1 << 30 else {
             throw ValidationError("--read-buffer must be 16…1073741824")
         }
@@ -81,6 +88,8 @@ struct Build: ParsableCommand {
             options.threads = threads
             options.memoryBudget = memoryMib << 20
             options.readBufferSize = readBuffer
+            options.partitionBytes = partitionBytes
+            options.singlePass = singlePass
             options.skipBadRows = skipBadRows
             options.force = force
             let progress = ProgressLine(enabled: !quiet)

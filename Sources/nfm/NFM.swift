@@ -7,5 +7,5 @@ struct NFM: ParsableCommand {
         commandName: "nfm",
         abstract: "Build Neural Factorization Machine datasets from raw logs and train NFM and its baselines (FM, LR, Wide&Deep, DeepCross, HOFM).",
         version: ToolInfo.version,
-        subcommands: [Build.self, Inspect.self, Verify.self, Synth.self, ExportLibFM.self, ImportLibFM.self, Train.self, Evaluate.self, Predict.self, ExportModel.self, ExperimentCommand.self])
+        subcommands: [Build.self, BuildStep.self, Inspect.self, Verify.self, Synth.self, ExportLibFM.self, ImportLibFM.self, Train.self, Evaluate.self, Predict.self, ExportModel.self, ExperimentCommand.self])
 }

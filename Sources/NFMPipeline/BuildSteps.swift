@@ -1,0 +1,219 @@
+import Foundation
+import NFMFormat
+
+/// The partitioned build as separate steps over shared storage (`nfm build-step`): each step reads the
+/// files of the steps before it from `OUT/.steps` and writes its own, so a distributed engine can run the
+/// map, place and reduce steps as independent tasks. The merged dataset is byte-identical to `nfm build`'s
+/// (the same library types do the work: see `PartitionedBuild`).
+///
+/// Files (`StepFile` layout unless JSON): `plan.json`; `map/I.scan` (`SCAN`) and `map/I.rows` (`ROWS`);
+/// `merge/vocab.bin` (`VOCB`), `merge/state.bin` (`MRGE`) and `merge/remap-I.bin` (`RMAP`);
+/// `place/I/bucket-J.bin` (`BCKT`); `reduce/J.json`. Every step rewrites its outputs atomically, so a
+/// retried task replaces them.
+public enum BuildSteps {
+    /// Validates the build, claims `OUT` (as `nfm build` does), cuts the inputs into partitions of about
+    /// `partitionBytes` bytes and writes `OUT/.steps/plan.json`; returns the number of partitions.
+    /// Refuses a definition with a label column and standard input (`.usage`).
+    public static func plan(_ options: DatasetBuilder.Options, partitionBytes: Int) throws -> Int {
+        var options = options
+        options.inputPaths = options.inputPaths.map(absolute)
+        let plan = try BuildPlan(options)
+        guard plan.definition.label == nil else {
+            throw NFMError(
+                .usage, "build-step does not support definitions with a label column yet; use nfm build",
+                at: .init(file: plan.definition.sourceFile, field: "label"))
+        }
+        guard !options.inputPaths.contains("-") else {
+            throw NFMError(.usage, "build-step reads files only, not standard input (-)")
+        }
+        guard partitionBytes >= 1 else { throw NFMError(.usage, "--partition-mib must be ≥ 1") }
+        let inputs = try plan.openInputs()
+        let output = try OutputDirectory.claim(
+            options.outputDirectory, kind: .dataset, force: options.force, inputs: plan.protectedPaths)
+        defer { output.close() }
+        do {
+            let partitions = try inputs.partitions(chunk: partitionBytes)
+            var hashed: [StepPlan.Stored] = []
+            for input in inputs.paths.indices where partitions.count(where: { $0.input == input }) > 1 {
+                let sha = try SHA256.hexDigest(ofFile: inputs.paths[input])
+                let size = try PositionedFile(path: inputs.paths[input]).size()
+                hashed.append(.init(input: input, name: inputs.names[input], bytes: size, sha256: sha))
+            }
+            let stepPlan = StepPlan(options: options, memoryBudget: plan.memoryBudget, partitions: partitions, hashed: hashed)
+            try FileSystem.createDirectory(options.outputDirectory + "/.steps")
+            try FileSystem.writeAtomically(try stepPlan.encoded(), to: StepContext.planPath(options.outputDirectory))
+            output.commit()
+            return partitions.count
+        } catch {
+            output.abandon()
+            throw error
+        }
+    }
+
+    /// Scans partition `partition` into `map/I.scan` and `map/I.rows`; returns its counts.
+    public static func map(out: String, partition: Int) throws -> [String: Int] {
+        let context = try StepContext(out: out)
+        let part = try context.partition(partition)
+        let inputs = try context.plan.openInputs()
+        var scan = PartitionScan(plan: context.plan, rowMemory: 1 << 41, rowSpillPath: context.steps + "/map/\(partition).spill")
+        try scan.run(part, inputs: inputs, plan: context.plan)
+        var rows = StepWriter()
+        var words: [UInt32] = []
+        try scan.rows.drain { words += $0 }
+        rows.words(words)
+        try StepFile.write(rows, kind: "ROWS", plan: context.id, to: context.steps + "/map/\(partition).rows")
+        try StepFile.write(StepCodec.encode(scan), kind: "SCAN", plan: context.id, to: context.steps + "/map/\(partition).scan")
+        return ["rows": scan.rowsRead, "positives": scan.positives, "rejected": scan.rowsRejected]
+    }
+
+    /// Merges every partition's scan (throwing the first bad row); writes `merge/*`. Returns the number of
+    /// buckets and of instances.
+    public static func merge(out: String) throws -> (buckets: Int, instances: Int) {
+        let context = try StepContext(out: out)
+        let scans = try (0..<context.partitions.count).map { try context.scan($0) }
+        let merge = try VocabularyMerge(
+            plan: context.plan, partitions: context.partitions, scans: scans, inputNames: context.inputNames)
+        var vocab = StepWriter()
+        vocab.u64(merge.vocabularies.count)
+        for vocabulary in merge.vocabularies { vocab.vocabulary(vocabulary) }
+        try StepFile.write(vocab, kind: "VOCB", plan: context.id, to: context.steps + "/merge/vocab.bin")
+        for i in scans.indices {
+            var remap = StepWriter()
+            remap.u64(merge.remaps[i].count)
+            for table in merge.remaps[i] { remap.words(table) }
+            remap.words(merge.keyRemaps[i])
+            try StepFile.write(remap, kind: "RMAP", plan: context.id, to: context.steps + "/merge/remap-\(i).bin")
+        }
+        let state = MergeState(
+            layout: merge.layout, pairs: merge.pairs, rowOffsets: merge.rowOffsets,
+            instanceOffsets: merge.instanceOffsets, lines: scans.map(\.lines),
+            capacity: min(max(1, context.plan.memoryBudget / 2 / ((context.plan.fieldCount + 2) * 4)), Int(UInt32.max)))
+        try StepFile.write(StepCodec.encode(state), kind: "MRGE", plan: context.id, to: context.steps + "/merge/state.bin")
+        return (context.buckets(state).count, merge.layout.total)
+    }
+
+    /// Places partition `partition`'s instances into `place/I/bucket-J.bin` (one file per bucket);
+    /// returns the number placed.
+    public static func place(out: String, partition: Int) throws -> Int {
+        let context = try StepContext(out: out)
+        _ = try context.partition(partition)
+        let state = try context.state()
+        var reader = try StepFile.read(context.steps + "/merge/remap-\(partition).bin", kind: "RMAP", plan: context.id)
+        let fields = try reader.int(limit: context.plan.fieldCount)
+        let remaps = try (0..<fields).map { _ in try reader.words() }
+        let keyRemap = try reader.words()
+        var rowsReader = try StepFile.read(context.steps + "/map/\(partition).rows", kind: "ROWS", plan: context.id)
+        let words = try rowsReader.words()
+        let rows = RecordSpill(recordWidth: context.plan.fieldCount + 1, memoryLimit: 1 << 41, path: "")
+        try words.withUnsafeBufferPointer { try rows.append($0) }
+        let buckets = context.buckets(state)
+        let sink = MemorySink(buckets: buckets.count)
+        var placement = PartitionPlacement(
+            plan: context.plan, layout: state.layout, buckets: buckets, remaps: remaps, keyRemap: keyRemap,
+            rowOffset: state.rowOffsets[partition], instanceOffset: state.instanceOffsets[partition], sink: sink)
+        try placement.run(rows, sampler: state.sampler(context.plan))
+        for bucket in 0..<buckets.count {
+            var writer = StepWriter()
+            writer.words(sink.records[bucket])
+            try StepFile.write(
+                writer, kind: "BCKT", plan: context.id, to: context.steps + "/place/\(partition)/bucket-\(bucket).bin")
+        }
+        return placement.placed
+    }
+
+    /// Writes the shards of bucket `bucket` from every partition's `place/*/bucket-J.bin`, and their records
+    /// to `reduce/J.json`; returns the number of shards.
+    public static func reduce(out: String, bucket: Int, threads: Int) throws -> Int {
+        let context = try StepContext(out: out)
+        let state = try context.state()
+        let buckets = context.buckets(state)
+        guard (0..<buckets.count).contains(bucket) else {
+            throw NFMError(.usage, "--bucket must be in 0..<\(buckets.count)")
+        }
+        let contents = BucketContents(positions: buckets.positions(of: bucket), fieldCount: context.plan.fieldCount)
+        var records = 0
+        for partition in context.partitions.indices {
+            let path = context.steps + "/place/\(partition)/bucket-\(bucket).bin"
+            var reader = try StepFile.read(path, kind: "BCKT", plan: context.id)
+            let words = try reader.words()
+            records += words.count / (context.plan.fieldCount + 2)
+            try words.withUnsafeBufferPointer { try contents.scatter($0, source: path) }
+        }
+        guard records == contents.positions.count else {
+            throw NFMError(
+                .dataset, "bucket \(bucket) holds \(records) instances, expected \(contents.positions.count) (stale place files?)",
+                at: .init(file: context.steps + "/place"))
+        }
+        let shards = try BucketReduce.writeShards(
+            contents, bucket: bucket, layout: buckets, level: context.plan.definition.zstdLevel, directory: out,
+            threads: threads)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let file = ReduceRecord(plan: String(context.id), shards: shards)
+        try FileSystem.createDirectory(context.steps + "/reduce")
+        try FileSystem.writeAtomically(Array(try encoder.encode(file)), to: context.steps + "/reduce/\(bucket).json")
+        return shards.count
+    }
+
+    /// Writes the vocabularies, rejects and manifest (last), and removes `.steps`.
+    public static func finish(out: String) throws -> DatasetManifest {
+        let context = try StepContext(out: out)
+        let state = try context.state()
+        let buckets = context.buckets(state)
+        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
+        let vocabularies = try (0..<(try vocab.int(limit: context.plan.fieldCount))).map { _ in try vocab.vocabulary() }
+        var shards: [DatasetManifest.Shard] = []
+        for bucket in 0..<buckets.count {
+            let path = context.steps + "/reduce/\(bucket).json"
+            guard let bytes = try? ReadableFile.readAll(path),
+                let record = try? JSONDecoder().decode(ReduceRecord.self, from: Data(bytes)), record.plan == String(context.id)
+            else { throw NFMError(.dataset, "missing, damaged or stale reduce record (run reduce \(bucket))", at: .init(file: path)) }
+            shards += record.shards
+        }
+        let rejects = RejectLog(path: out + "/" + DatasetBuilder.rejectsFile, enabled: context.plan.skipBadRows)
+        let offsets = VocabularyMerge.lineOffsets(context.partitions, lines: state.lines)
+        var stored: [Int: DatasetManifest.Input] = [:]
+        for hashed in context.stepPlan.hashed { stored[hashed.input] = .init(name: hashed.name, bytes: hashed.bytes, sha256: hashed.sha256) }
+        for (i, partition) in context.partitions.enumerated() {
+            let scan = try context.scan(i)
+            for r in scan.rejects { rejects.add(line: r.line + offsets[i], column: r.column, reason: r.reason, escaped: r.escaped) }
+            if let record = scan.stored { stored[partition.input] = record }
+        }
+        let inputs = try context.inputNames.indices.map { input in
+            guard let record = stored[input] else { throw NFMError(.dataset, "no size and hash of input \(input)", at: .init(file: context.steps)) }
+            return record
+        }
+        for split in Split.allCases { try FileSystem.createDirectory(out + "/" + split.rawValue) }
+        let manifest = try DatasetBuilder.manifest(
+            context.plan, vocabularies, rejects, state.layout, shards, inputs, out: out)
+        try manifest.write(to: out)
+        FileSystem.remove(context.steps)
+        return manifest
+    }
+
+    private static func absolute(_ path: String) -> String {
+        path == "-" || path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}
+
+/// The shard records a reduce step wrote.
+struct ReduceRecord: Codable {
+    var format = "nfm-build-reduce"
+    var version = 1
+    var plan: String
+    var shards: [DatasetManifest.Shard]
+
+    init(plan: String, shards: [DatasetManifest.Shard]) {
+        self.plan = plan
+        self.shards = shards
+    }
+}
+
+/// A place step's records, kept per bucket in memory until written.
+final class MemorySink: BucketSink {
+    private(set) var records: [[UInt32]]
+
+    init(buckets: Int) { records = Array(repeating: [], count: buckets) }
+
+    func write(bucket: Int, records chunk: UnsafeBufferPointer<UInt32>) throws { records[bucket] += chunk }
+}

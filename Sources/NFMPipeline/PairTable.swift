@@ -1,0 +1,79 @@
+/// The positive (rule key, corrupted value) pairs of a build, frozen per key: key `k`'s distinct values,
+/// sorted, are `values[offsets[k]..<offsets[k + 1]]` (compressed sparse rows).
+///
+/// What negatives must avoid, in 4 bytes per pair (a hash set of pairs takes 16–32): `contains` is a
+/// binary search among one key's values, O(log values of the key). Built by the merge of a partitioned
+/// build from the partitions' pairs in two counting passes; membership, not order, is what sampling
+/// reads, so it answers exactly as the single pass's `UInt64Set`.
+struct PairTable: Sendable, Equatable {
+    /// `keyCount + 1` ascending offsets into `values`.
+    let offsets: [Int]
+    /// Each key's distinct values, ascending.
+    let values: [UInt32]
+
+    /// No keys.
+    static let empty = PairTable(offsets: [0], values: [])!
+
+    /// Number of keys.
+    var keyCount: Int { offsets.count - 1 }
+
+    /// A table read back from a step file; `nil` unless the offsets ascend from 0 to `values.count` and each
+    /// key's values strictly ascend.
+    init?(offsets: [Int], values: [UInt32]) {
+        guard offsets.first == 0, offsets.last == values.count else { return nil }
+        for k in 0..<max(offsets.count - 1, 0) {
+            guard offsets[k] <= offsets[k + 1] else { return nil }
+            for i in offsets[k]..<max(offsets[k], offsets[k + 1] - 1) where values[i] >= values[i + 1] { return nil }
+        }
+        self.offsets = offsets
+        self.values = values
+    }
+
+    /// The table of `keyCount` keys whose pairs `forEachPair` yields (duplicates allowed): it is called
+    /// twice, once to count and once to fill.
+    init(keyCount: Int, forEachPair: ((_ key: Int, _ value: UInt32) -> Void) -> Void) {
+        var counts = [Int](repeating: 0, count: keyCount + 1)
+        forEachPair { key, _ in counts[key + 1] += 1 }
+        for k in 0..<keyCount { counts[k + 1] += counts[k] }
+        var fill = counts
+        var raw = [UInt32](repeating: 0, count: counts[keyCount])
+        forEachPair { key, value in
+            raw[fill[key]] = value
+            fill[key] += 1
+        }
+        var offsets = [Int](repeating: 0, count: keyCount + 1)
+        var kept = 0
+        raw.withUnsafeMutableBufferPointer { raw in
+            for k in 0..<keyCount {
+                var segment = UnsafeMutableBufferPointer(rebasing: raw[counts[k]..<counts[k + 1]])
+                segment.sort()
+                var previous: UInt32? = nil
+                for i in counts[k]..<counts[k + 1] where raw[i] != previous {
+                    previous = raw[i]
+                    raw[kept] = raw[i]
+                    kept += 1
+                }
+                offsets[k + 1] = kept
+            }
+        }
+        self.offsets = offsets
+        values = Array(raw[0..<kept])
+    }
+
+    /// Distinct values of `key`.
+    @inline(__always) func count(key: Int) -> Int { offsets[key + 1] - offsets[key] }
+
+    /// Whether `key` was seen with `value` in a positive.
+    @inline(__always) func contains(key: Int, value: Int) -> Bool {
+        guard value >= 0, value <= Int(UInt32.max) else { return false }
+        let target = UInt32(value)
+        return values.withUnsafeBufferPointer { values in
+            var (low, high) = (offsets[key], offsets[key + 1])
+            while low < high {
+                let mid = (low + high) / 2
+                if values[mid] < target { low = mid + 1 } else { high = mid }
+            }
+            return low < offsets[key + 1] && values[low] == target
+        }
+    }
+}

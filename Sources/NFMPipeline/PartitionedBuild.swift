@@ -1,0 +1,217 @@
+import Foundation
+import NFMFormat
+
+/// The sampling build as the partitioned decomposition, run in one process on `plan.threads` threads:
+/// scan every partition (`PartitionScan`), merge (`VocabularyMerge`), place every partition's instances
+/// into position-range buckets (`PartitionPlacement`), write each bucket's shards (`BucketReduce`), and
+/// finish (vocabularies, rejects, manifest).
+///
+/// Byte identity with the single pass: partitions are record-aligned pieces in input order and are
+/// merged in that order, so every vocabulary index, rule-key id, global row index (the negative stream)
+/// and instance id (the position) is the single pass's; the threads only decide which partition or shard
+/// is worked on when, never a number. Errors are taken in partition order: the first failing partition's
+/// error, or its first bad row at its line in its input.
+enum PartitionedBuild {
+    /// Runs the build into `out` (already claimed) and returns the manifest, not yet written.
+    static func run(_ plan: BuildPlan, _ inputs: InputSet, into out: String) throws -> DatasetManifest {
+        let scratch = out + "/.scratch"
+        try FileSystem.createDirectory(scratch)
+        PartitionedBuild.returnLargeBlocksToTheSystem()
+        let partitions = try inputs.partitions(chunk: chunkBytes(plan, inputs))
+        let relay = ProgressRelay(plan.progress)
+        var (scans, stored) = try scanAll(partitions, plan, inputs, scratch: scratch, relay: relay)
+        let merge = try VocabularyMerge(
+            plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names)
+        for i in scans.indices { scans[i].releaseStatistics() }
+        let layout = merge.layout
+        let width = plan.fieldCount + 2
+        let capacity = min(max(1, plan.memoryBudget / 2 / (width * 4)), Int(UInt32.max))
+        let buckets = BucketLayout(
+            total: layout.total, boundaries: layout.boundaries, rowsPerShard: plan.definition.shardRows, capacity: capacity)
+        let sink: any InProcessSink =
+            buckets.count == 1
+            ? DirectSink(positions: buckets.positions(of: 0), fieldCount: plan.fieldCount)
+            : SpillSink(buckets: buckets.count, width: width, memory: plan.memoryBudget / 4, scratch: scratch)
+        let placed = LockedCounter()
+        try ParallelTasks.forEach(count: partitions.count, threads: plan.threads) { i in
+            var placement = PartitionPlacement(
+                plan: plan, layout: layout, buckets: buckets, remaps: merge.remaps[i], keyRemap: merge.keyRemaps[i],
+                rowOffset: merge.rowOffsets[i], instanceOffset: merge.instanceOffsets[i], sink: sink)
+            try placement.run(scans[i].rows, sampler: merge.sampler)
+            let done = placed.add(placement.placed)
+            relay.report(.init(phase: .sample, done: done, total: layout.total, rows: nil))
+        }
+        guard placed.value == layout.total else {
+            throw NFMError(.sampling, "placed \(placed.value) instances, expected \(layout.total)")
+        }
+        var shards: [DatasetManifest.Shard] = []
+        for bucket in 0..<buckets.count {
+            let contents = try sink.load(bucket, positions: buckets.positions(of: bucket), fieldCount: plan.fieldCount)
+            shards += try BucketReduce.writeShards(
+                contents, bucket: bucket, layout: buckets, level: plan.definition.zstdLevel, directory: out,
+                threads: plan.threads)
+            relay.report(.init(phase: .write, done: buckets.positions(of: bucket).upperBound, total: layout.total, rows: nil))
+        }
+        for split in Split.allCases { try FileSystem.createDirectory(out + "/" + split.rawValue) }
+        FileSystem.remove(scratch)
+        let lineOffsets = VocabularyMerge.lineOffsets(partitions, lines: scans.map(\.lines))
+        let rejects = RejectLog(path: out + "/" + DatasetBuilder.rejectsFile, enabled: plan.skipBadRows)
+        for (scan, offset) in zip(scans, lineOffsets) {
+            for reject in scan.rejects {
+                rejects.add(line: reject.line + offset, column: reject.column, reason: reject.reason, escaped: reject.escaped)
+            }
+        }
+        return try DatasetBuilder.manifest(
+            plan, merge.vocabularies, rejects, layout, shards, stored, out: out)
+    }
+
+    /// Fixes glibc's mmap threshold at 256 KiB: its default moves up to 32 MiB after large blocks are freed,
+    /// and then the build's freed partition buffers stay in the threads' heaps (10 M rows on 2 threads: peak
+    /// 479 MB instead of 338 MB). Process-wide and harmless for the rest of nfm.
+    static func returnLargeBlocksToTheSystem() {
+        #if canImport(Glibc)
+            // mallopt(M_MMAP_THRESHOLD = -3, bytes), looked up at run time (<malloc.h> is not in the Glibc module).
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+            _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 256 << 10)
+        #endif
+    }
+
+    /// Bytes per partition: the hidden option when set; one partition per input with one thread; else about
+    /// four partitions per thread, between 1 MiB and 64 MiB.
+    static func chunkBytes(_ plan: BuildPlan, _ inputs: InputSet) -> Int {
+        if let chunk = plan.partitionBytes { return chunk }
+        guard plan.threads > 1, let total = inputs.expectedBytes else { return Int.max }
+        return min(64 << 20, max(1 << 20, total / (plan.threads * 4)))
+    }
+
+    /// Scans every partition and hashes every input cut into several; throws the first error in input
+    /// order (a failing partition, or the first bad row). Returns the scans and the manifest's inputs.
+    private static func scanAll(
+        _ partitions: [BuildPartition], _ plan: BuildPlan, _ inputs: InputSet, scratch: String, relay: ProgressRelay
+    ) throws -> ([PartitionScan], [DatasetManifest.Input]) {
+        let split = inputs.paths.indices.filter { input in partitions.count { $0.input == input } > 1 }
+        let rowMemory = max(1 << 16, plan.memoryBudget / 4 / partitions.count)
+        let bytes = LockedCounter()
+        let rows = LockedCounter()
+        let results = ParallelTasks.map(count: partitions.count + split.count, threads: plan.threads) {
+            t -> PartitionScan? in
+            guard t < partitions.count else {
+                try Self.hash(inputs, split[t - partitions.count], into: relay)
+                return nil
+            }
+            var scan = PartitionScan(plan: plan, rowMemory: rowMemory, rowSpillPath: scratch + "/positives-\(t)")
+            try scan.run(partitions[t], inputs: inputs, plan: plan) { n in
+                let sofar = rows.add(n)
+                relay.report(.init(phase: .read, done: bytes.value, total: inputs.expectedBytes, rows: sofar))
+            }
+            let partition = partitions[t]
+            let size = try (partition.end ?? PositionedFile(path: inputs.paths[partition.input]).size()) - partition.start
+            relay.report(.init(phase: .read, done: bytes.add(size), total: inputs.expectedBytes, rows: rows.value))
+            return scan
+        }
+        var scans: [PartitionScan] = []
+        var lineOffset = 0
+        for (i, partition) in partitions.enumerated() {
+            if i > 0 && partition.input != partitions[i - 1].input { lineOffset = 0 }
+            let scan = try results[i].get()!
+            if let bad = scan.badRow {
+                throw NFMError(
+                    .input, file: inputs.names[partition.input], line: bad.line + lineOffset, column: bad.column,
+                    bad.message)
+            }
+            lineOffset += scan.lines
+            scans.append(scan)
+        }
+        for result in results[partitions.count...] { _ = try result.get() }
+        let stored = inputs.paths.indices.map { input in
+            scans[partitions.firstIndex { $0.input == input }!].stored ?? relay.hashed(input)!
+        }
+        return (scans, stored)
+    }
+
+    /// The stored size and SHA-256 of input `input` (a plain file read in several partitions).
+    private static func hash(_ inputs: InputSet, _ input: Int, into relay: ProgressRelay) throws {
+        let file = try ReadableFile(path: inputs.paths[input])
+        let sha = SHA256()
+        var size = 0
+        try file.forEachChunk(size: 1 << 20) { chunk in
+            sha.update(chunk)
+            size += chunk.count
+        }
+        relay.setHash(input, .init(name: inputs.names[input], bytes: size, sha256: sha.hexDigest()))
+    }
+}
+
+/// A counter shared by threads.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+
+    /// Adds `n`; returns the new total.
+    @discardableResult func add(_ n: Int) -> Int { lock.withLock { total += n; return total } }
+    var value: Int { lock.withLock { total } }
+}
+
+/// Progress reports from worker threads, passed on one at a time; also holds the inputs' hashes.
+final class ProgressRelay: @unchecked Sendable {
+    private let lock = NSLock()
+    private let progress: ((DatasetBuilder.Progress) -> Void)?
+    private var hashes: [Int: DatasetManifest.Input] = [:]
+
+    init(_ progress: ((DatasetBuilder.Progress) -> Void)?) { self.progress = progress }
+
+    func report(_ step: DatasetBuilder.Progress) {
+        guard let progress else { return }
+        lock.withLock { progress(step) }
+    }
+
+    func setHash(_ input: Int, _ record: DatasetManifest.Input) { lock.withLock { hashes[input] = record } }
+    func hashed(_ input: Int) -> DatasetManifest.Input? { lock.withLock { hashes[input] } }
+}
+
+/// A `BucketSink` of an in-process build that also hands each bucket back, loaded, for its reduce.
+protocol InProcessSink: BucketSink {
+    func load(_ bucket: Int, positions: Range<Int>, fieldCount: Int) throws -> BucketContents
+}
+
+/// One bucket holding every position: records are scattered into it as they come.
+final class DirectSink: InProcessSink, @unchecked Sendable {
+    private let contents: BucketContents
+
+    init(positions: Range<Int>, fieldCount: Int) {
+        contents = BucketContents(positions: positions, fieldCount: fieldCount)
+    }
+
+    func write(bucket: Int, records: UnsafeBufferPointer<UInt32>) throws {
+        try contents.scatter(records, source: "memory")
+    }
+
+    var direct: BucketContents? { contents }
+
+    func load(_ bucket: Int, positions: Range<Int>, fieldCount: Int) throws -> BucketContents { contents }
+}
+
+/// Several buckets: records are appended to each bucket's spill (in memory up to its share of the budget,
+/// then in `.scratch/bucket-J`), and a bucket is scattered when loaded.
+final class SpillSink: InProcessSink, @unchecked Sendable {
+    private let spills: [RecordSpill]
+    private let locks: [NSLock]
+
+    init(buckets: Int, width: Int, memory: Int, scratch: String) {
+        spills = (0..<buckets).map { b in
+            RecordSpill(recordWidth: width, memoryLimit: max(width * 4, memory / buckets), path: scratch + "/bucket-\(b)")
+        }
+        locks = (0..<buckets).map { _ in NSLock() }
+    }
+
+    func write(bucket: Int, records: UnsafeBufferPointer<UInt32>) throws {
+        try locks[bucket].withLock { try spills[bucket].append(records) }
+    }
+
+    func load(_ bucket: Int, positions: Range<Int>, fieldCount: Int) throws -> BucketContents {
+        let contents = BucketContents(positions: positions, fieldCount: fieldCount)
+        try spills[bucket].drain { try contents.scatter($0, source: "bucket-\(bucket)") }
+        return contents
+    }
+}

@@ -1,0 +1,150 @@
+import NFMFormat
+
+/// What the merge step hands to place, reduce and finish (`merge/state.bin`).
+struct MergeState {
+    let layout: DatasetLayout
+    /// The global positive pairs.
+    let pairs: PairTable
+    let rowOffsets: [Int]
+    let instanceOffsets: [Int]
+    /// Lines of each partition (line offsets of rejects).
+    let lines: [Int]
+    /// Positions per bucket.
+    let capacity: Int
+
+    /// The sampler over the global pairs.
+    func sampler(_ plan: BuildPlan) -> NegativeSampler {
+        NegativeSampler(perPositive: plan.perPositive, seed: plan.seed, pairs: pairs)
+    }
+}
+
+/// Payloads of the `SCAN` and `MRGE` step files (field by field, in declaration order).
+enum StepCodec {
+    /// `SCAN`: rowsRead, rowsRejected, positives, lines; bad row (flag, line, column, message); rejects
+    /// (count; line, column, reason, escaped record); stored input (flag, name, bytes, sha256); field count
+    /// and vocabularies; keys; pairs.
+    static func encode(_ scan: PartitionScan) -> StepWriter {
+        var w = StepWriter()
+        for n in [scan.rowsRead, scan.rowsRejected, scan.positives, scan.lines] { w.u64(n) }
+        w.bool(scan.badRow != nil)
+        if let bad = scan.badRow {
+            w.u64(bad.line)
+            w.u64(bad.column)
+            w.string(bad.message)
+        }
+        w.u64(scan.rejects.count)
+        for r in scan.rejects {
+            w.u64(r.line)
+            w.u64(r.column)
+            w.string(r.reason)
+            w.bytes(r.escaped)
+        }
+        w.bool(scan.stored != nil)
+        if let stored = scan.stored {
+            w.string(stored.name)
+            w.u64(stored.bytes)
+            w.string(stored.sha256)
+        }
+        w.u64(scan.fieldValues.count)
+        for v in scan.fieldValues { w.values(v) }
+        w.values(scan.keyValues)
+        w.longs(scan.pairs)
+        return w
+    }
+
+    static func decodeScan(_ r: inout StepReader, plan: BuildPlan) throws -> PartitionScan {
+        var scan = PartitionScan(plan: plan, rowMemory: 1 << 41, rowSpillPath: "")
+        scan.rowsRead = try r.int()
+        scan.rowsRejected = try r.int()
+        scan.positives = try r.int()
+        scan.lines = try r.int()
+        if try r.bool() {
+            scan.badRow = .init(line: try r.int(), column: try r.int(), message: try r.string())
+        }
+        let rejects = try r.int(limit: 1 << 40)
+        for _ in 0..<rejects {
+            scan.rejects.append(.init(line: try r.int(), column: try r.int(), reason: try r.string(), escaped: try r.bytes()))
+        }
+        if try r.bool() {
+            scan.stored = .init(name: try r.string(), bytes: try r.int(), sha256: try r.string())
+        }
+        guard try r.int() == plan.fieldCount else {
+            throw NFMError(.dataset, "damaged step file: field count", at: .init(file: r.path))
+        }
+        scan.fieldValues = try (0..<plan.fieldCount).map { _ in try r.values() }
+        scan.keyValues = try r.values()
+        scan.pairs = try r.longs()
+        try checkScan(scan, path: r.path, plan: plan)
+        return scan
+    }
+
+    /// Every local index a scan refers to exists.
+    private static func checkScan(_ scan: PartitionScan, path: String, plan: BuildPlan) throws {
+        let values = UInt64(scan.fieldValues[plan.corrupted].count)
+        let keys = UInt64(scan.keyValues.count)
+        for pair in scan.pairs where pair >> 32 >= keys || pair & 0xFFFF_FFFF >= values {
+            throw NFMError(.dataset, "damaged step file: a pair outside the vocabularies", at: .init(file: path))
+        }
+        for key in 0..<scan.keyValues.count where scan.keyValues.withValue(at: key, { $0.count }) != 4 * plan.ruleKey.count {
+            throw NFMError(.dataset, "damaged step file: a rule key of the wrong width", at: .init(file: path))
+        }
+    }
+
+    /// `MRGE`: offsets, featureCount, unsampleable keys (bytes), valueCount, the eight counts, total, the two
+    /// split boundaries, the pair table (offsets, values), rowOffsets, instanceOffsets, lines, capacity.
+    static func encode(_ s: MergeState) -> StepWriter {
+        var w = StepWriter()
+        let l = s.layout
+        w.ints(l.offsets)
+        w.u64(l.featureCount)
+        w.bytes(l.unsampleableKeys.map { $0 ? 1 : 0 })
+        w.u64(l.valueCount)
+        let c = l.counts
+        for n in [c.rowsRead, c.rowsRejected, c.positives, c.negatives, c.unsampleableRows, c.train, c.validation, c.test] {
+            w.u64(n)
+        }
+        w.u64(l.total)
+        w.u64(l.boundaries.0)
+        w.u64(l.boundaries.1)
+        w.ints(s.pairs.offsets)
+        w.words(s.pairs.values)
+        w.ints(s.rowOffsets)
+        w.ints(s.instanceOffsets)
+        w.ints(s.lines)
+        w.u64(s.capacity)
+        return w
+    }
+
+    static func decodeState(_ r: inout StepReader, plan: BuildPlan, partitions: Int) throws -> MergeState {
+        let offsets = try r.ints()
+        let featureCount = try r.int()
+        let unsampleable = try r.bytes().map { $0 != 0 }
+        let valueCount = try r.int()
+        var c = DatasetManifest.Counts()
+        c.rowsRead = try r.int()
+        c.rowsRejected = try r.int()
+        c.positives = try r.int()
+        c.negatives = try r.int()
+        c.unsampleableRows = try r.int()
+        c.train = try r.int()
+        c.validation = try r.int()
+        c.test = try r.int()
+        let total = try r.int(limit: 1 << 62)
+        let b0 = try r.int(limit: total)
+        let b1 = try r.int(limit: total)
+        let layout = DatasetLayout(
+            offsets: offsets, featureCount: featureCount, unsampleableKeys: unsampleable, valueCount: valueCount,
+            counts: c, total: total, boundaries: (b0, b1))
+        guard let pairs = PairTable(offsets: try r.ints(), values: try r.words()),
+            pairs.keyCount == unsampleable.count
+        else { throw NFMError(.dataset, "damaged step file: pair table", at: .init(file: r.path)) }
+        let state = MergeState(
+            layout: layout, pairs: pairs, rowOffsets: try r.ints(), instanceOffsets: try r.ints(),
+            lines: try r.ints(), capacity: try r.int(limit: Int(UInt32.max)))
+        guard offsets.count == plan.fieldCount, state.rowOffsets.count == partitions,
+            state.instanceOffsets.count == partitions, state.lines.count == partitions, state.capacity >= 1,
+            total > 0, b0 <= b1, r.isAtEnd
+        else { throw NFMError(.dataset, "damaged step file: merge state", at: .init(file: r.path)) }
+        return state
+    }
+}
