@@ -64,42 +64,17 @@ enum RecordBoundaries {
         return nil
     }
 
-    /// The quote-aware scan: the first record start at or after each target.
+    /// The quote-aware scan (`QuotedRecordScanner`): the first record start at or after each target.
     private static func quotedCuts(path: String, targets: [Int], quote: UInt8, delimiter: UInt8) throws -> [Int] {
         let file = try ReadableFile(path: path)
-        var state: UInt8 = 0  // 0 field start, 1 unquoted, 2 quoted, 3 quote seen inside quoted, 4 tail
+        var scanner = QuotedRecordScanner(quote: quote, delimiter: delimiter, targets: targets)
         var offset = 0
-        var next = 0
-        var cuts: [Int] = []
-        var first = true
         try file.forEachChunk(size: 1 << 20) { chunk in
-            let bytes = chunk.bindMemory(to: UInt8.self)
-            var i = 0
-            if first {
-                first = false
-                if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
-            }
-            while i < bytes.count {
-                let c = bytes[i]
-                var boundary = false
-                switch state {
-                case 0: state = c == quote ? 2 : c == 10 ? 0 : c == delimiter ? 0 : 1; boundary = c == 10
-                case 1: if c == 10 { state = 0; boundary = true } else if c == delimiter { state = 0 }
-                case 2: if c == quote { state = 3 }
-                case 3:
-                    if c == quote { state = 2 } else if c == delimiter { state = 0 }
-                    else if c == 10 { state = 0; boundary = true } else { state = 4 }
-                default: if c == 10 { state = 0; boundary = true }
-                }
-                i += 1
-                if boundary, next < targets.count, offset + i >= targets[next] {
-                    cuts.append(offset + i)
-                    while next < targets.count, targets[next] <= offset + i { next += 1 }
-                }
-            }
-            offset += bytes.count
+            let bom = offset == 0 && chunk.count >= 3 && chunk[0] == 0xEF && chunk[1] == 0xBB && chunk[2] == 0xBF
+            scanner.scan(chunk, offset: offset, from: bom ? 3 : 0)
+            offset += chunk.count
         }
-        return cuts.filter { $0 < offset }
+        return scanner.cuts.filter { $0 < offset }
     }
 }
 

@@ -20,13 +20,19 @@ struct EntryBuckets {
     let count: Int
     private let spills: [WordSpill]
 
-    init(total: Int, entries: Int, memoryBudget: Int, scratchDirectory: String) {
+    /// Buckets for `total` instances holding `entries` entries in all. With `partition` set, the buckets of
+    /// one of `partitions` partitions placing into the same positions (their memory shares divided by
+    /// `partitions`, files `entries-i-b`); `load(_:from:)` then reads a bucket from all of them.
+    init(
+        total: Int, entries: Int, memoryBudget: Int, scratchDirectory: String, partition: Int? = nil, partitions: Int = 1
+    ) {
         self.total = total
         let wordsPerRecord = 4 + 2 * (entries + total - 1) / max(total, 1)
         capacity = min(max(1, memoryBudget / 2 / (4 * wordsPerRecord)), Int(UInt32.max))
         count = max(1, (total + capacity - 1) / capacity)
-        let limit = count == 1 ? memoryBudget / 2 : memoryBudget / (4 * count)
-        spills = (0..<count).map { b in WordSpill(memoryLimit: limit, path: scratchDirectory + "/entries-\(b)") }
+        let limit = (count == 1 ? memoryBudget / 2 : memoryBudget / (4 * count)) / max(partitions, 1)
+        let prefix = scratchDirectory + "/entries-" + (partition.map { "\($0)-" } ?? "")
+        spills = (0..<count).map { b in WordSpill(memoryLimit: limit, path: prefix + "\(b)") }
     }
 
     /// Puts `record` (slot word first, filled in here) at `position`.
@@ -39,19 +45,30 @@ struct EntryBuckets {
     /// Bucket `bucket`'s records: its positions, the words of its records (without the slot word) and,
     /// per slot, the range of its record in those words. Frees the bucket's spill.
     func load(_ bucket: Int) throws -> (positions: Range<Int>, words: [UInt32], ranges: [Range<Int>]) {
+        try EntryBuckets.load(bucket, from: [self])
+    }
+
+    /// Bucket `bucket`'s records from the buckets of every partition (same `total` and `capacity`), as
+    /// `load(_:)`: each record carries its slot, so the order of the parts never changes the result.
+    static func load(_ bucket: Int, from parts: [EntryBuckets]) throws
+        -> (positions: Range<Int>, words: [UInt32], ranges: [Range<Int>])
+    {
+        let (capacity, total) = (parts[0].capacity, parts[0].total)
         let base = bucket * capacity
         let positions = base..<min(base + capacity, total)
         var words: [UInt32] = []
         var ranges = [Range<Int>](repeating: 0..<0, count: positions.count)
         var filled = 0
-        try spills[bucket].forEachRecord { record in
-            let slot = Int(record[0])
-            guard slot < ranges.count else { throw NFMError(.io, "scratch bucket \(bucket) holds slot \(slot) of \(ranges.count)") }
-            words.append(contentsOf: record.dropFirst())
-            ranges[slot] = words.count - record.count + 1..<words.count
-            filled += 1
+        for part in parts {
+            try part.spills[bucket].forEachRecord { record in
+                let slot = Int(record[0])
+                guard slot < ranges.count else { throw NFMError(.io, "scratch bucket \(bucket) holds slot \(slot) of \(ranges.count)") }
+                words.append(contentsOf: record.dropFirst())
+                ranges[slot] = words.count - record.count + 1..<words.count
+                filled += 1
+            }
+            part.spills[bucket].removeAll()
         }
-        spills[bucket].removeAll()
         guard filled == positions.count else {
             throw NFMError(.sampling, "bucket \(bucket) holds \(filled) instances, expected \(positions.count)")
         }

@@ -28,11 +28,15 @@ struct LabelledEmitter {
     }
 
     /// Writes every instance of `buckets` and finishes the writers; returns the shards written.
-    func emit(_ buckets: EntryBuckets) throws -> [DatasetManifest.Shard] {
+    func emit(_ buckets: EntryBuckets) throws -> [DatasetManifest.Shard] { try emit([buckets]) }
+
+    /// Writes every instance of the partitions' `parts` (same positions) and finishes the writers.
+    func emit(_ parts: [EntryBuckets]) throws -> [DatasetManifest.Shard] {
+        let buckets = parts[0]
         var indices: [UInt32] = []
         var values: [Float] = []
         for bucket in 0..<buckets.count {
-            let (positions, words, ranges) = try buckets.load(bucket)
+            let (positions, words, ranges) = try EntryBuckets.load(bucket, from: parts)
             for (slot, position) in positions.enumerated() {
                 let split = position < boundaries.0 ? 0 : position < boundaries.1 ? 1 : 2
                 let range = ranges[slot]

@@ -25,14 +25,20 @@ struct LabelledLayout {
     /// Cumulative split boundaries, see `DatasetBuilder.splitBoundaries`.
     let boundaries: (Int, Int)
 
-    /// Throws `.input` when the features do not fit the shards' 32-bit indices.
+    /// The layout of a single pass; throws `.input` when the features do not fit the shards' 32-bit indices.
     init(_ pass: LabelledPass) throws {
+        try self.init(plan: pass.plan, specs: pass.specs, vocabularies: pass.vocabularies, counts: pass.counts)
+    }
+
+    /// The layout of the whole input's vocabularies (values in first-appearance order, with their counts)
+    /// and counts; throws `.input` when the features do not fit the shards' 32-bit indices.
+    init(plan: BuildPlan, specs: [FieldSpec], vocabularies: [Vocabulary], counts: DatasetManifest.Counts) throws {
         var remap: [[UInt32]] = []
         var kept: [[Int]] = []
         var oov: [Int?] = []
         var cardinalities: [Int] = []
-        for (f, spec) in pass.specs.enumerated() {
-            let vocabulary = pass.vocabularies[f]
+        for (f, spec) in specs.enumerated() {
+            let vocabulary = vocabularies[f]
             guard spec.hasVocabulary else {
                 remap.append([])
                 kept.append([])
@@ -63,11 +69,11 @@ struct LabelledLayout {
         guard featureCount < Int(EntryBuckets.unitValue) else {
             throw NFMError(
                 .input, "\(featureCount) features; a labelled build holds at most 2^31 − 1 (raise minCount)",
-                at: .init(file: pass.plan.inputName))
+                at: .init(file: plan.inputName))
         }
-        var counts = pass.counts
+        var counts = counts
         total = counts.positives
-        boundaries = DatasetBuilder.splitBoundaries(total: total, ratios: pass.plan.definition.split)
+        boundaries = DatasetBuilder.splitBoundaries(total: total, ratios: plan.definition.split)
         (counts.train, counts.validation, counts.test) = (boundaries.0, boundaries.1 - boundaries.0, total - boundaries.1)
         self.counts = counts
     }

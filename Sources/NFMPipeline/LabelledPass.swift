@@ -40,14 +40,35 @@ struct LabelledPass {
     private var record: [UInt32] = []
     /// Parsed numbers of the current row, by field (numeric fields only).
     private var numbers: [Double?]
+    /// Whether this pass scans one partition (`run(_:)` with a partition): bad rows are kept in `badRow`
+    /// or `partitionRejects` at partition-local lines, and the labels in `labels`.
+    private let scansPartition: Bool
+    /// Partition mode: the accepted rows' labels in order (the manifest's mean sums them in input order).
+    private(set) var labels: [Float] = []
+    /// Partition mode: the first malformed row when bad rows are not skipped (the scan stops there).
+    private(set) var badRow: PartitionScan.BadRow?
+    /// Partition mode with `skipBadRows`: the rejected rows at partition-local lines.
+    private(set) var partitionRejects: [PartitionScan.Reject] = []
+    /// Partition mode: the lines the partition's bytes hold.
+    private(set) var lines = 0
+    /// Partition mode: stored size and SHA-256 of a whole-input partition.
+    private(set) var stored: DatasetManifest.Input?
 
-    init(plan: BuildPlan, label: LabelColumn, inputs: InputSet, scratchDirectory: String, rejectsPath: String) {
+    /// A pass over every input (rows spilled to `scratchDirectory/rows`, rejects to `rejectsPath`); with
+    /// `partition` set, a scan of one partition (rows in `rows-i` within `rowMemory` bytes, rejects kept).
+    init(
+        plan: BuildPlan, label: LabelColumn, inputs: InputSet, scratchDirectory: String, rejectsPath: String,
+        partition: Int? = nil, rowMemory: Int? = nil
+    ) {
         self.plan = plan
         self.label = label
         self.inputs = inputs
         specs = plan.definition.fieldSpecs
         vocabularies = specs.map { _ in Vocabulary() }
-        rows = WordSpill(memoryLimit: plan.memoryBudget / 4, path: scratchDirectory + "/rows")
+        scansPartition = partition != nil
+        rows = WordSpill(
+            memoryLimit: rowMemory ?? plan.memoryBudget / 4,
+            path: scratchDirectory + (partition.map { "/rows-\($0)" } ?? "/rows"))
         rejects = RejectLog(path: rejectsPath, enabled: plan.skipBadRows)
         numbers = [Double?](repeating: nil, count: specs.count)
         codes = specs.map(\.cellCode)
@@ -63,6 +84,39 @@ struct LabelledPass {
         guard counts.positives > 0 else {
             throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: inputs.names.first))
         }
+    }
+
+    /// Frees the local vocabularies and labels once merged (partition mode; the rows, counts and rejects stay).
+    mutating func releaseStatistics() {
+        vocabularies = []
+        labels = []
+    }
+
+    /// Scans one partition of the inputs (partition mode): its rows, its local vocabularies, and its first
+    /// bad row or rejects at lines counted from the partition's first byte.
+    mutating func run(_ partition: BuildPartition) throws {
+        struct Stop: Error {}
+        let path = inputs.paths[partition.input]
+        let name = inputs.names[partition.input]
+        let raw: RawInput? = partition.isWholeInput ? try RawInput(path: path) : nil
+        let source: any ByteSource = try raw ?? FileRangeSource(path: path, start: partition.start, end: partition.end)
+        let reader = try DelimitedReader(source: source, name: name, format: inputs.format, bufferSize: plan.readBufferSize)
+        reader.atFileStart = partition.start == 0
+        var skipFirst = partition.skipsHeader
+        do {
+            try reader.forEachRecord { row in
+                if skipFirst {
+                    skipFirst = false
+                    return
+                }
+                try consume(row, partition.mapping, name)
+                if badRow != nil { throw Stop() }
+            }
+        } catch is Stop {
+            return
+        }
+        lines = reader.linesConsumed
+        if let raw { stored = .init(name: name, bytes: raw.storedBytes, sha256: raw.sha256()) }
     }
 
     private mutating func consume(_ row: DelimitedReader.Record, _ mapping: HeaderMapping, _ file: String) throws {
@@ -89,8 +143,9 @@ struct LabelledPass {
         for f in 0..<specs.count { encode(f, row.field(mapping.columnOfField[f])) }
         try record.withUnsafeBufferPointer { try rows.append($0) }
         counts.positives += 1
+        if scansPartition { labels.append(value) }
         labelRange = (min(labelRange.minimum, value), max(labelRange.maximum, value), labelRange.sum + Double(value))
-        if counts.rowsRead & 0xFFFF == 0, let progress = plan.progress {
+        if !scansPartition, counts.rowsRead & 0xFFFF == 0, let progress = plan.progress {
             progress(.init(phase: .read, done: inputs.bytesRead, total: inputs.expectedBytes, rows: counts.rowsRead))
         }
     }
@@ -164,7 +219,18 @@ struct LabelledPass {
     private mutating func reject(
         _ row: DelimitedReader.Record, _ problem: (line: Int, column: Int, message: String), _ file: String
     ) throws {
-        try rejects.reject(row, problem, file: file, nameFile: inputs.paths.count > 1)
+        if scansPartition {
+            guard plan.skipBadRows else {
+                badRow = .init(line: problem.line, column: problem.column, message: problem.message)
+                return
+            }
+            var escaped: [UInt8] = []
+            Vocabulary.appendEscaped(row.raw, to: &escaped)
+            let reason = inputs.paths.count > 1 ? file + ": " + problem.message : problem.message
+            partitionRejects.append(.init(line: problem.line, column: problem.column, reason: reason, escaped: escaped))
+        } else {
+            try rejects.reject(row, problem, file: file, nameFile: inputs.paths.count > 1)
+        }
         counts.rowsRejected += 1
     }
 }

@@ -10,50 +10,86 @@ import NFMFormat
 struct LabelledPlacement {
     private let codes: [CellCode]
     private let layout: LabelledLayout
+    /// Per field: the row's vocabulary word → feature index within the field (the layout's remap, composed
+    /// with a partition's local → global table); empty when the word is already that index.
+    private let tables: [[UInt32]]
     private let permutation: FeistelPermutation
     private let maximumLabel: Float
     private let progress: ((DatasetBuilder.Progress) -> Void)?
     private(set) var buckets: EntryBuckets
-    /// Σx, Σx², n over train rows, per standardized field.
-    private var moments: [Int: (sum: Double, squares: Double, count: Double)] = [:]
-    /// Whether field f is standardized (checked before touching `moments`).
+    /// Per standardized field (empty arrays for the others): its values in the train rows, in input order.
+    private(set) var trainValues: [[Float]]
+    /// Whether field f is standardized.
     private let standardized: [Bool]
     private(set) var atMaximum = 0
     private var record: [UInt32] = []
-    private var row = 0
+    /// Rows placed so far; row r of these rows is global row `rowOffset + r`.
+    private(set) var row = 0
+    private let rowOffset: Int
 
+    /// The placement of a single pass's rows.
     init(pass: LabelledPass, layout: LabelledLayout, scratchDirectory: String) {
-        codes = pass.specs.map(\.cellCode)
-        self.layout = layout
-        permutation = FeistelPermutation(count: UInt64(layout.total), seed: pass.plan.seed)
-        maximumLabel = pass.labelRange.maximum
-        progress = pass.plan.progress
-        buckets = EntryBuckets(
-            total: layout.total, entries: pass.entries, memoryBudget: pass.plan.memoryBudget, scratchDirectory: scratchDirectory)
-        standardized = pass.specs.map { $0.kind == .numeric && $0.bucketing == nil && $0.transform == .standardize }
-        for (f, isStandardized) in standardized.enumerated() where isStandardized { moments[f] = (0, 0, 0) }
+        self.init(
+            plan: pass.plan, specs: pass.specs, layout: layout, maximumLabel: pass.labelRange.maximum,
+            buckets: EntryBuckets(
+                total: layout.total, entries: pass.entries, memoryBudget: pass.plan.memoryBudget,
+                scratchDirectory: scratchDirectory),
+            tables: layout.remap, rowOffset: 0, reportsProgress: true)
     }
 
-    /// Places every row of `rows`; throws when their number differs from the layout's.
-    mutating func run(_ rows: WordSpill) throws {
+    /// The placement of rows whose first is global row `rowOffset`, whose vocabulary words `tables` maps
+    /// to feature indices within their fields, into `buckets`.
+    init(
+        plan: BuildPlan, specs: [FieldSpec], layout: LabelledLayout, maximumLabel: Float, buckets: EntryBuckets,
+        tables: [[UInt32]], rowOffset: Int, reportsProgress: Bool
+    ) {
+        codes = specs.map(\.cellCode)
+        self.layout = layout
+        self.tables = tables
+        self.rowOffset = rowOffset
+        permutation = FeistelPermutation(count: UInt64(layout.total), seed: plan.seed)
+        self.maximumLabel = maximumLabel
+        progress = reportsProgress ? plan.progress : nil
+        self.buckets = buckets
+        standardized = specs.map { $0.kind == .numeric && $0.bucketing == nil && $0.transform == .standardize }
+        trainValues = specs.map { _ in [] }
+    }
+
+    /// Places every row of `rows` (`expected` of them: all instances for a single pass); throws when their
+    /// number differs.
+    mutating func run(_ rows: WordSpill, expected: Int) throws {
         try rows.forEachRecord { words in try place(words) }
         rows.removeAll()
-        guard row == layout.total else { throw NFMError(.sampling, "placed \(row) instances, expected \(layout.total)") }
+        guard row == expected else { throw NFMError(.sampling, "placed \(row) instances, expected \(expected)") }
     }
 
-    /// Each standardized field's (μ, σ) over the train rows: σ is the population standard deviation, 1
-    /// when it is 0 or there were no values (then μ = 0).
-    func statistics() -> [Int: (mean: Double, stddev: Double)] {
-        moments.mapValues { m in
-            guard m.count > 0 else { return (0, 1) }
-            let mean = m.sum / m.count
-            let variance = max(0, m.squares / m.count - mean * mean)
-            return (mean, variance > 0 ? variance.squareRoot() : 1)
+    /// Each standardized field's (μ, σ) over the train rows of `placements` (in input order): Σx, Σx² and n
+    /// summed one value at a time in that order, as one pass over the rows would. σ is the population
+    /// standard deviation, 1 when it is 0 or there were no values (then μ = 0).
+    static func statistics(_ placements: [LabelledPlacement]) -> [Int: (mean: Double, stddev: Double)] {
+        guard let first = placements.first else { return [:] }
+        var statistics: [Int: (mean: Double, stddev: Double)] = [:]
+        for f in first.standardized.indices where first.standardized[f] {
+            var (sum, squares, count) = (0.0, 0.0, 0.0)
+            for placement in placements {
+                for value in placement.trainValues[f] {
+                    let x = Double(value)
+                    (sum, squares, count) = (sum + x, squares + x * x, count + 1)
+                }
+            }
+            guard count > 0 else {
+                statistics[f] = (0, 1)
+                continue
+            }
+            let mean = sum / count
+            let variance = max(0, squares / count - mean * mean)
+            statistics[f] = (mean, variance > 0 ? variance.squareRoot() : 1)
         }
+        return statistics
     }
 
     private mutating func place(_ words: UnsafeBufferPointer<UInt32>) throws {
-        let position = Int(permutation.position(of: UInt64(row)))
+        let position = Int(permutation.position(of: UInt64(rowOffset + row)))
         let isTrain = position < layout.boundaries.0
         record.removeAll(keepingCapacity: true)
         record.append(0)
@@ -93,7 +129,7 @@ struct LabelledPlacement {
         if word == LabelledPass.oovWord {
             local = UInt32(layout.oov[f] ?? 0)
         } else {
-            let table = layout.remap[f]
+            let table = tables[f]
             local = table.isEmpty ? word : table[Int(word)]
         }
         if weight == 1 {
@@ -111,10 +147,7 @@ struct LabelledPlacement {
             if missingOwnValue { record.append((offset + 1) | EntryBuckets.unitValue) }
             return
         }
-        if isTrain && standardized[f], let m = moments[f] {
-            let x = Double(Float(bitPattern: word))
-            moments[f] = (m.sum + x, m.squares + x * x, m.count + 1)
-        }
+        if isTrain && standardized[f] { trainValues[f].append(Float(bitPattern: word)) }
         record.append(offset)
         record.append(word)
     }
