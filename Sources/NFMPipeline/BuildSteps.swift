@@ -9,20 +9,16 @@ import NFMFormat
 /// Files (`StepFile` layout unless JSON): `plan.json`; `map/I.scan` (`SCAN`) and `map/I.rows` (`ROWS`);
 /// `merge/vocab.bin` (`VOCB`), `merge/state.bin` (`MRGE`) and `merge/remap-I.bin` (`RMAP`);
 /// `place/I/bucket-J.bin` (`BCKT`); `reduce/J.json`. Every step rewrites its outputs atomically, so a
-/// retried task replaces them.
+/// retried task replaces them. A definition with a label column runs `LabelledSteps` (its own step
+/// files, same entry points and outputs).
 public enum BuildSteps {
     /// Validates the build, claims `OUT` (as `nfm build` does), cuts the inputs into partitions of about
     /// `partitionBytes` bytes and writes `OUT/.steps/plan.json`; returns the number of partitions.
-    /// Refuses a definition with a label column and standard input (`.usage`).
+    /// Refuses standard input (`.usage`). A definition with a label column runs `LabelledSteps`.
     public static func plan(_ options: DatasetBuilder.Options, partitionBytes: Int) throws -> Int {
         var options = options
         options.inputPaths = options.inputPaths.map(absolute)
         let plan = try BuildPlan(options)
-        guard plan.definition.label == nil else {
-            throw NFMError(
-                .usage, "build-step does not support definitions with a label column yet; use nfm build",
-                at: .init(file: plan.definition.sourceFile, field: "label"))
-        }
         guard !options.inputPaths.contains("-") else {
             throw NFMError(.usage, "build-step reads files only, not standard input (-)")
         }
@@ -53,6 +49,7 @@ public enum BuildSteps {
     /// Scans partition `partition` into `map/I.scan` and `map/I.rows`; returns its counts.
     public static func map(out: String, partition: Int) throws -> [String: Int] {
         let context = try StepContext(out: out)
+        if let label = context.plan.definition.label { return try LabelledSteps.map(context, label, partition: partition) }
         let part = try context.partition(partition)
         let inputs = try context.plan.openInputs()
         var scan = PartitionScan(plan: context.plan, rowMemory: 1 << 41, rowSpillPath: context.steps + "/map/\(partition).spill")
@@ -70,6 +67,7 @@ public enum BuildSteps {
     /// buckets and of instances.
     public static func merge(out: String) throws -> (buckets: Int, instances: Int) {
         let context = try StepContext(out: out)
+        if context.plan.definition.label != nil { return try LabelledSteps.merge(context) }
         let scans = try (0..<context.partitions.count).map { try context.scan($0) }
         let merge = try VocabularyMerge(
             plan: context.plan, partitions: context.partitions, scans: scans, inputNames: context.inputNames)
@@ -96,6 +94,7 @@ public enum BuildSteps {
     /// returns the number placed.
     public static func place(out: String, partition: Int) throws -> Int {
         let context = try StepContext(out: out)
+        if context.plan.definition.label != nil { return try LabelledSteps.place(context, partition: partition) }
         _ = try context.partition(partition)
         let state = try context.state()
         var reader = try StepFile.read(context.steps + "/merge/remap-\(partition).bin", kind: "RMAP", plan: context.id)
@@ -125,6 +124,22 @@ public enum BuildSteps {
     /// to `reduce/J.json`; returns the number of shards.
     public static func reduce(out: String, bucket: Int, threads: Int) throws -> Int {
         let context = try StepContext(out: out)
+        let shards: [DatasetManifest.Shard]
+        if context.plan.definition.label != nil {
+            shards = try LabelledSteps.reduce(context, bucket: bucket, threads: threads)
+        } else {
+            shards = try reduceSampling(context, bucket: bucket, threads: threads)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let file = ReduceRecord(plan: String(context.id), shards: shards)
+        try FileSystem.createDirectory(context.steps + "/reduce")
+        try FileSystem.writeAtomically(Array(try encoder.encode(file)), to: context.steps + "/reduce/\(bucket).json")
+        return shards.count
+    }
+
+    /// The shards of bucket `bucket` of a sampling build, written from every partition's place files.
+    private static func reduceSampling(_ context: StepContext, bucket: Int, threads: Int) throws -> [DatasetManifest.Shard] {
         let state = try context.state()
         let buckets = context.buckets(state)
         guard (0..<buckets.count).contains(bucket) else {
@@ -144,32 +159,40 @@ public enum BuildSteps {
                 .dataset, "bucket \(bucket) holds \(records) instances, expected \(contents.positions.count) (stale place files?)",
                 at: .init(file: context.steps + "/place"))
         }
-        let shards = try BucketReduce.writeShards(
-            contents, bucket: bucket, layout: buckets, level: context.plan.definition.zstdLevel, directory: out,
+        return try BucketReduce.writeShards(
+            contents, bucket: bucket, layout: buckets, level: context.plan.definition.zstdLevel, directory: context.out,
             threads: threads)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let file = ReduceRecord(plan: String(context.id), shards: shards)
-        try FileSystem.createDirectory(context.steps + "/reduce")
-        try FileSystem.writeAtomically(Array(try encoder.encode(file)), to: context.steps + "/reduce/\(bucket).json")
-        return shards.count
     }
 
-    /// Writes the vocabularies, rejects and manifest (last), and removes `.steps`.
-    public static func finish(out: String) throws -> DatasetManifest {
-        let context = try StepContext(out: out)
-        let state = try context.state()
-        let buckets = context.buckets(state)
-        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
-        let vocabularies = try (0..<(try vocab.int(limit: context.plan.fieldCount))).map { _ in try vocab.vocabulary() }
+    /// The shard records of every bucket's `reduce/J.json`, in bucket order.
+    private static func reducedShards(_ context: StepContext, buckets: Int) throws -> [DatasetManifest.Shard] {
         var shards: [DatasetManifest.Shard] = []
-        for bucket in 0..<buckets.count {
+        for bucket in 0..<buckets {
             let path = context.steps + "/reduce/\(bucket).json"
             guard let bytes = try? ReadableFile.readAll(path),
                 let record = try? JSONDecoder().decode(ReduceRecord.self, from: Data(bytes)), record.plan == String(context.id)
             else { throw NFMError(.dataset, "missing, damaged or stale reduce record (run reduce \(bucket))", at: .init(file: path)) }
             shards += record.shards
         }
+        return shards
+    }
+
+    /// Writes the vocabularies, rejects and manifest (last), and removes `.steps`.
+    public static func finish(out: String) throws -> DatasetManifest {
+        let context = try StepContext(out: out)
+        if let label = context.plan.definition.label {
+            let state = try LabelledSteps.state(context)
+            let shards = try reducedShards(context, buckets: LabelledSteps.buckets(context, state).count)
+            let manifest = try LabelledSteps.finish(context, label, shards: shards)
+            try manifest.write(to: out)
+            FileSystem.remove(context.steps)
+            return manifest
+        }
+        let state = try context.state()
+        let buckets = context.buckets(state)
+        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
+        let vocabularies = try (0..<(try vocab.int(limit: context.plan.fieldCount))).map { _ in try vocab.vocabulary() }
+        let shards = try reducedShards(context, buckets: buckets.count)
         let rejects = RejectLog(path: out + "/" + DatasetBuilder.rejectsFile, enabled: context.plan.skipBadRows)
         let offsets = VocabularyMerge.lineOffsets(context.partitions, lines: state.lines)
         var stored: [Int: DatasetManifest.Input] = [:]

@@ -19,6 +19,8 @@ struct EntryBuckets {
     /// Number of buckets, `⌈total / capacity⌉`.
     let count: Int
     private let spills: [WordSpill]
+    /// Shard-aligned buckets (the step build's `BucketLayout`) instead of `capacity`-wide ones.
+    private let aligned: BucketLayout?
 
     /// Buckets for `total` instances holding `entries` entries in all. With `partition` set, the buckets of
     /// one of `partitions` partitions placing into the same positions (their memory shares divided by
@@ -33,11 +35,38 @@ struct EntryBuckets {
         let limit = (count == 1 ? memoryBudget / 2 : memoryBudget / (4 * count)) / max(partitions, 1)
         let prefix = scratchDirectory + "/entries-" + (partition.map { "\($0)-" } ?? "")
         spills = (0..<count).map { b in WordSpill(memoryLimit: limit, path: prefix + "\(b)") }
+        aligned = nil
+    }
+
+    /// Buckets kept in memory whose ranges are `layout`'s shard-aligned buckets (a place step: bucket
+    /// `b` = `layout.bucket(of: p)`, slot `p − layout.starts[b]`).
+    init(aligned layout: BucketLayout) {
+        total = layout.total
+        capacity = max(1, (0..<layout.count).map { layout.positions(of: $0).count }.max() ?? 1)
+        count = layout.count
+        spills = (0..<layout.count).map { _ in WordSpill(memoryLimit: 1 << 50, path: "") }
+        aligned = layout
+    }
+
+    /// Bucket `bucket`'s records as one array of length-prefixed records (`WordSpill`'s layout).
+    func words(of bucket: Int) throws -> [UInt32] {
+        var out: [UInt32] = []
+        try spills[bucket].forEachRecord { record in
+            out.append(UInt32(truncatingIfNeeded: record.count))
+            out += record
+        }
+        return out
     }
 
     /// Puts `record` (slot word first, filled in here) at `position`.
     @inline(__always)
     mutating func place(_ record: inout [UInt32], at position: Int) throws {
+        if let aligned {
+            let bucket = aligned.bucket(of: position)
+            record[0] = UInt32(truncatingIfNeeded: position - aligned.starts[bucket])
+            try record.withUnsafeBufferPointer { try spills[bucket].append($0) }
+            return
+        }
         record[0] = UInt32(truncatingIfNeeded: position % capacity)
         try record.withUnsafeBufferPointer { try spills[position / capacity].append($0) }
     }
@@ -55,23 +84,45 @@ struct EntryBuckets {
     {
         let (capacity, total) = (parts[0].capacity, parts[0].total)
         let base = bucket * capacity
-        let positions = base..<min(base + capacity, total)
-        var words: [UInt32] = []
-        var ranges = [Range<Int>](repeating: 0..<0, count: positions.count)
-        var filled = 0
+        var gather = Gather(bucket: bucket, positions: base..<min(base + capacity, total))
         for part in parts {
-            try part.spills[bucket].forEachRecord { record in
-                let slot = Int(record[0])
-                guard slot < ranges.count else { throw NFMError(.io, "scratch bucket \(bucket) holds slot \(slot) of \(ranges.count)") }
-                words.append(contentsOf: record.dropFirst())
-                ranges[slot] = words.count - record.count + 1..<words.count
-                filled += 1
-            }
+            try part.spills[bucket].forEachRecord { try gather.add($0) }
             part.spills[bucket].removeAll()
         }
-        guard filled == positions.count else {
-            throw NFMError(.sampling, "bucket \(bucket) holds \(filled) instances, expected \(positions.count)")
-        }
-        return (positions, words, ranges)
+        return try gather.finish()
     }
+
+    /// Collects one bucket's records `[slot, label bits, entries…]` from its parts, in any order.
+    struct Gather {
+        let bucket: Int
+        let positions: Range<Int>
+        private(set) var words: [UInt32] = []
+        private(set) var ranges: [Range<Int>]
+        private var filled = 0
+
+        init(bucket: Int, positions: Range<Int>) {
+            self.bucket = bucket
+            self.positions = positions
+            ranges = [Range<Int>](repeating: 0..<0, count: positions.count)
+        }
+
+        /// Adds one record; `.io` when its slot is outside the bucket or it has no label word.
+        mutating func add(_ record: UnsafeBufferPointer<UInt32>) throws {
+            guard record.count >= 2, Int(record[0]) < ranges.count else {
+                throw NFMError(.io, "bucket \(bucket) holds a record outside its \(ranges.count) slots")
+            }
+            words.append(contentsOf: record.dropFirst())
+            ranges[Int(record[0])] = words.count - record.count + 1..<words.count
+            filled += 1
+        }
+
+        /// The bucket's positions, words and per-slot ranges; `.sampling` when a slot is missing.
+        func finish() throws -> (positions: Range<Int>, words: [UInt32], ranges: [Range<Int>]) {
+            guard filled == positions.count else {
+                throw NFMError(.sampling, "bucket \(bucket) holds \(filled) instances, expected \(positions.count)")
+            }
+            return (positions, words, ranges)
+        }
+    }
+
 }

@@ -21,9 +21,7 @@ struct LabelledEmitter {
                 rowsPerShard: plan.definition.shardRows, level: plan.definition.zstdLevel, threads: plan.threads)
         }
         boundaries = layout.boundaries
-        var standardize: [UInt32: (mean: Double, stddev: Double)] = [:]
-        for (f, stats) in statistics { standardize[UInt32(layout.offsets[f])] = stats }
-        self.standardize = standardize
+        standardize = LabelledEmitter.standardize(layout, statistics)
         progress = plan.progress
     }
 
@@ -40,22 +38,7 @@ struct LabelledEmitter {
             for (slot, position) in positions.enumerated() {
                 let split = position < boundaries.0 ? 0 : position < boundaries.1 ? 1 : 2
                 let range = ranges[slot]
-                let label = Float(bitPattern: words[range.lowerBound])
-                indices.removeAll(keepingCapacity: true)
-                values.removeAll(keepingCapacity: true)
-                var e = range.lowerBound + 1
-                while e < range.upperBound {
-                    let word = words[e]
-                    if word & EntryBuckets.unitValue != 0 {
-                        indices.append(word & ~EntryBuckets.unitValue)
-                        values.append(1)
-                        e += 1
-                    } else {
-                        indices.append(word)
-                        values.append(value(of: word, Float(bitPattern: words[e + 1])))
-                        e += 2
-                    }
-                }
+                let label = entries(words, range, into: &indices, &values)
                 if layout == .fixed {
                     try indices.withUnsafeBufferPointer { try writers[split].append(label: label, features: $0) }
                 } else {
@@ -67,6 +50,47 @@ struct LabelledEmitter {
         var shards: [DatasetManifest.Shard] = []
         for writer in writers { shards += try writer.finish() }
         return shards
+    }
+
+    /// Standardizes with `statistics` (global index of each standardized field's value feature → (μ, σ)).
+    init(layout: ShardBlock.Layout, boundaries: (Int, Int), standardize: [UInt32: (mean: Double, stddev: Double)]) {
+        self.layout = layout
+        writers = []
+        self.boundaries = boundaries
+        self.standardize = standardize
+        progress = nil
+    }
+
+    /// Global index of each standardized field's value feature → its (μ, σ).
+    static func standardize(_ layout: LabelledLayout, _ statistics: [Int: (mean: Double, stddev: Double)])
+        -> [UInt32: (mean: Double, stddev: Double)]
+    {
+        var standardize: [UInt32: (mean: Double, stddev: Double)] = [:]
+        for (f, stats) in statistics { standardize[UInt32(layout.offsets[f])] = stats }
+        return standardize
+    }
+
+    /// The label of the record `words[range]` (label bits, then entries; see `EntryBuckets`); its features
+    /// into `indices` and `values` (emptied first), standardized values applied.
+    @inline(__always)
+    func entries(_ words: [UInt32], _ range: Range<Int>, into indices: inout [UInt32], _ values: inout [Float]) -> Float {
+        let label = Float(bitPattern: words[range.lowerBound])
+        indices.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        var e = range.lowerBound + 1
+        while e < range.upperBound {
+            let word = words[e]
+            if word & EntryBuckets.unitValue != 0 {
+                indices.append(word & ~EntryBuckets.unitValue)
+                values.append(1)
+                e += 1
+            } else {
+                indices.append(word)
+                values.append(e + 1 < range.upperBound ? value(of: word, Float(bitPattern: words[e + 1])) : 0)
+                e += 2
+            }
+        }
+        return label
     }
 
     @inline(__always)

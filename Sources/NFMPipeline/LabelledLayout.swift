@@ -25,6 +25,23 @@ struct LabelledLayout {
     /// Cumulative split boundaries, see `DatasetBuilder.splitBoundaries`.
     let boundaries: (Int, Int)
 
+    /// A layout read back from a step file (`remap` and `kept` empty: a step needing them recomputes the
+    /// layout from the vocabularies).
+    init(
+        oov: [Int?], cardinalities: [Int], offsets: [Int], featureCount: Int, counts: DatasetManifest.Counts,
+        total: Int, boundaries: (Int, Int)
+    ) {
+        remap = oov.map { _ in [] }
+        kept = oov.map { _ in [] }
+        self.oov = oov
+        self.cardinalities = cardinalities
+        self.offsets = offsets
+        self.featureCount = featureCount
+        self.counts = counts
+        self.total = total
+        self.boundaries = boundaries
+    }
+
     /// The layout of a single pass; throws `.input` when the features do not fit the shards' 32-bit indices.
     init(_ pass: LabelledPass) throws {
         try self.init(plan: pass.plan, specs: pass.specs, vocabularies: pass.vocabularies, counts: pass.counts)

@@ -26,7 +26,7 @@ struct LabelledMerge {
 
     /// Merges `scans` (one per partition, in order, none with a bad row); throws `.input` when no row was
     /// accepted or the features do not fit 32-bit indices.
-    init(plan: BuildPlan, partitions: [BuildPartition], scans: [LabelledPass], inputNames: [String]) throws {
+    init<Scan: LabelledScanSummary>(plan: BuildPlan, partitions: [BuildPartition], scans: [Scan], inputNames: [String]) throws {
         specs = plan.definition.fieldSpecs
         var counts = DatasetManifest.Counts()
         var range: (minimum: Float, maximum: Float, sum: Double) = (.infinity, -.infinity, 0)
@@ -64,7 +64,7 @@ struct LabelledMerge {
 
     /// Adds a partition's values (in its first-appearance order, with counts) to the global vocabularies;
     /// returns its local → global index table per field (empty for kept numbers).
-    private static func mergeValues(_ scan: LabelledPass, _ specs: [FieldSpec], into vocabularies: inout [Vocabulary])
+    private static func mergeValues<Scan: LabelledScanSummary>(_ scan: Scan, _ specs: [FieldSpec], into vocabularies: inout [Vocabulary])
         -> [[UInt32]]
     {
         specs.indices.map { f in
@@ -76,3 +76,18 @@ struct LabelledMerge {
         }
     }
 }
+
+/// What the merge needs from a partition's labelled scan (`LabelledPass`, or one read back from a step file).
+protocol LabelledScanSummary {
+    var counts: DatasetManifest.Counts { get }
+    /// Entries over the partition's accepted rows.
+    var entries: Int { get }
+    /// Smallest, largest and summed label of the accepted rows.
+    var labelRange: (minimum: Float, maximum: Float, sum: Double) { get }
+    /// The accepted rows' labels, in order.
+    var labels: [Float] { get }
+    /// Per field, the local vocabulary (first-appearance order, with counts).
+    var vocabularies: [Vocabulary] { get }
+}
+
+extension LabelledPass: LabelledScanSummary {}

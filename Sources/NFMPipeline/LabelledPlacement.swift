@@ -51,7 +51,7 @@ struct LabelledPlacement {
         self.maximumLabel = maximumLabel
         progress = reportsProgress ? plan.progress : nil
         self.buckets = buckets
-        standardized = specs.map { $0.kind == .numeric && $0.bucketing == nil && $0.transform == .standardize }
+        standardized = LabelledPlacement.standardized(specs)
         trainValues = specs.map { _ in [] }
     }
 
@@ -68,11 +68,17 @@ struct LabelledPlacement {
     /// standard deviation, 1 when it is 0 or there were no values (then μ = 0).
     static func statistics(_ placements: [LabelledPlacement]) -> [Int: (mean: Double, stddev: Double)] {
         guard let first = placements.first else { return [:] }
+        return statistics(placements.map(\.trainValues), standardized: first.standardized)
+    }
+
+    /// The same statistics from each partition's train values per field (`parts[i][f]`, partitions in
+    /// input order); `standardized[f]` says which fields have them.
+    static func statistics(_ parts: [[[Float]]], standardized: [Bool]) -> [Int: (mean: Double, stddev: Double)] {
         var statistics: [Int: (mean: Double, stddev: Double)] = [:]
-        for f in first.standardized.indices where first.standardized[f] {
+        for f in standardized.indices where standardized[f] {
             var (sum, squares, count) = (0.0, 0.0, 0.0)
-            for placement in placements {
-                for value in placement.trainValues[f] {
+            for part in parts where f < part.count {
+                for value in part[f] {
                     let x = Double(value)
                     (sum, squares, count) = (sum + x, squares + x * x, count + 1)
                 }
@@ -86,6 +92,11 @@ struct LabelledPlacement {
             statistics[f] = (mean, variance > 0 ? variance.squareRoot() : 1)
         }
         return statistics
+    }
+
+    /// Whether field f of `specs` is standardized (its train values are kept).
+    static func standardized(_ specs: [FieldSpec]) -> [Bool] {
+        specs.map { $0.kind == .numeric && $0.bucketing == nil && $0.transform == .standardize }
     }
 
     private mutating func place(_ words: UnsafeBufferPointer<UInt32>) throws {

@@ -4,9 +4,9 @@ import NFMFormat
 /// The private binary files between the steps of a partitioned build (`OUT/.steps`).
 ///
 /// Layout (little-endian): magic `NFMSTEP\0` (8 bytes), version `u32` (1), kind `u32` (four ASCII bytes:
-/// `SCAN`, `ROWS`, `VOCB`, `MRGE`, `RMAP`, `BCKT`), plan id `u64` (the first 8 bytes of the SHA-256 of the
-/// build's `plan.json`), payload length `u64`, payload checksum `u64` (`StepFile.checksum`), then the
-/// payload. A reader refuses a missing file, another kind or version, another plan (stale), a length
+/// `SCAN`, `ROWS`, `VOCB`, `MRGE`, `RMAP`, `BCKT`; labelled builds: `LSCN`, `LROW`, `LMRG`, `LTBL`,
+/// `LBKT`, `LTRN`), plan id `u64` (the first 8 bytes of the SHA-256 of the build's `plan.json`),
+/// payload length `u64`, payload checksum `u64` (`StepFile.checksum`), then the payload. A reader refuses a missing file, another kind or version, another plan (stale), a length
 /// other than the file's, a checksum mismatch, and any size inside the payload that exceeds what is left:
 /// each an `NFMError` `.dataset` (exit 4) naming the file.
 enum StepFile {

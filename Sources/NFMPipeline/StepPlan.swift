@@ -103,7 +103,7 @@ struct StepContext {
         partitions = try decoded.partitions.map { part in
             guard decoded.inputs.indices.contains(part.input), part.start >= 0,
                 part.columnOfField.allSatisfy({ $0 >= 0 && $0 < part.expectedColumns }),
-                part.columnOfField.count == definition.fields.count
+                part.columnOfField.count == definition.fields.count + (definition.label == nil ? 0 : 1)
             else { throw NFMError(.dataset, "damaged plan: a partition is out of range", at: .init(file: path)) }
             return BuildPartition(
                 input: part.input, start: part.start, end: part.end,

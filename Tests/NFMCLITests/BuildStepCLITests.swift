@@ -39,15 +39,40 @@ import Testing
         #expect(TestSupport.snapshot(out) == TestSupport.snapshot(reference))
     }
 
-    @Test func aStepWithoutItsInputsOrALabelledPlanFailsWithItsExitCode() throws {
+    @Test func aStepWithoutItsInputsFailsWithItsExitCode() throws {
         let d = TestSupport.temporaryDirectory("build-step")
         let missing = try nfm(["build-step", "merge", d + "/nothing"])
         #expect(missing.status == 4 && missing.stderr.contains("plan.json"))
-        let labelled = try nfm([
-            "build-step", "plan", TestSupport.pipeline("movielens-ratings.json"), "--input",
-            TestSupport.fixture("movielens-synthetic.csv"), "--out", d + "/out",
-        ])
-        #expect(labelled.status == 2 && labelled.stderr.contains("label column"))
-        #expect(!FileSystem.exists(d + "/out"))
+    }
+
+    @Test func labelledStepsBuildWhatBuildBuilds() throws {
+        let d = TestSupport.temporaryDirectory("build-step")
+        let definition = TestSupport.write(
+            """
+            { "name": "labelled", "input": { "delimiter": ",", "header": true },
+              "label": { "column": "y", "type": "real" },
+              "fields": [ { "name": "x", "type": "numeric", "transform": "standardize" },
+                          { "name": "c", "type": "categorical", "minCount": 2, "missing": "oov" },
+                          { "name": "t", "type": "multi", "weight": "mean" } ],
+              "split": { "train": 0.6, "validation": 0.2, "test": 0.2 }, "seed": 3, "shardRows": 40 }
+            """, named: "labelled.json", in: d)
+        let rows = (0..<500).map { r in "\(Double(r % 13) / 4),\(r * 7 % 101),c\(r % 37),t\(r % 5)|t\(r % 3)" }
+        let fixture = TestSupport.write((["y,x,c,t"] + rows).joined(separator: "\n") + "\n", named: "log.csv", in: d)
+        let (out, reference) = (d + "/steps", d + "/ref")
+        let plan = try nfm(["build-step", "plan", definition, "--input", fixture, "--out", out, "--memory-mib", "1"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let partitions = try #require(try lastJSON(plan.stdout)["partitions"] as? Int)
+        for i in 0..<partitions { #expect(try nfm(["build-step", "map", out, "--partition", "\(i)"]).status == 0) }
+        let merge = try nfm(["build-step", "merge", out])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        let buckets = try #require(try lastJSON(merge.stdout)["buckets"] as? Int)
+        for i in 0..<partitions { #expect(try nfm(["build-step", "place", out, "--partition", "\(i)"]).status == 0) }
+        for j in 0..<buckets { #expect(try nfm(["build-step", "reduce", out, "--bucket", "\(j)"]).status == 0) }
+        let finish = try nfm(["build-step", "finish", out])
+        #expect(finish.status == 0, "\(finish.stderr)")
+        #expect(try lastJSON(finish.stdout)["ok"] as? Bool == true)
+        #expect(try nfm(["build", definition, "--input", fixture, "--out", reference, "--quiet"]).status == 0)
+        let snapshot = TestSupport.snapshot(reference)
+        #expect(snapshot.keys.contains("manifest.json") && TestSupport.snapshot(out) == snapshot)
     }
 }

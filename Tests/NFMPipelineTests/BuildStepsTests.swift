@@ -107,33 +107,14 @@ import Testing
         #expect(missing?.code == .dataset && missing?.message.contains("missing") == true)
     }
 
-    @Test func aLabelledDefinitionIsRefusedByThePlan() throws {
-        var options = try Self.options(try Self.inputs(), out: TestSupport.temporaryDirectory("steps") + "/out")
-        options.definition = try DatasetDefinition.load(path: TestSupport.pipeline("movielens-ratings.json"))
+    @Test func aLabelledDefinitionIsPlannedAndStandardInputRefused() throws {
+        let out = TestSupport.temporaryDirectory("steps") + "/out"
+        var options = try LabelledBuildStepsTests.options(try LabelledBuildStepsTests.inputs(rows: 100), out: out)
+        #expect(try BuildSteps.plan(options, partitionBytes: 1 << 20) == 2)
+        #expect(FileSystem.exists(out + "/.steps/plan.json"))
+        options.inputPaths = ["-"]
+        options.outputDirectory = out + "-stdin"
         let error = #expect(throws: NFMError.self) { try BuildSteps.plan(options, partitionBytes: 1 << 20) }
-        #expect(error?.code == .usage && error?.message.contains("label column") == true)
-    }
-}
-
-/// `PairTable`: membership equal to a hash set of the same pairs; damaged tables are refused.
-@Suite struct PairTableTests {
-    @Test func membershipEqualsASetOfThePairs() {
-        var generator = SplitMix64(seed: 7, stream: RandomStream.negatives, index: 0)
-        let pairs = (0..<5000).map { _ in (Int(generator.below(50)), UInt32(generator.below(300))) }
-        let table = PairTable(keyCount: 50) { yield in for (k, v) in pairs { yield(k, v) } }
-        var set = UInt64Set(capacity: 8192)
-        for (k, v) in pairs { _ = set.insert(NegativeSampler.pair(key: k, value: Int(v))) }
-        #expect(table.values.count == set.count)
-        var mismatches = 0
-        for key in 0..<50 {
-            for value in 0..<310 where table.contains(key: key, value: value) != set.contains(NegativeSampler.pair(key: key, value: value)) {
-                mismatches += 1
-            }
-        }
-        #expect(mismatches == 0)
-        #expect(PairTable(offsets: table.offsets, values: table.values) == table)
-        #expect(PairTable(offsets: [0, 2], values: [3, 3]) == nil)  // not strictly ascending
-        #expect(PairTable(offsets: [0, 3], values: [1, 2]) == nil)  // offsets past the values
-        #expect(PairTable(offsets: [1, 2], values: [1, 2]) == nil)
+        #expect(error?.code == .usage && error?.message.contains("standard input") == true)
     }
 }
