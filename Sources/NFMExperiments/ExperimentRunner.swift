@@ -7,8 +7,9 @@ import NFMModel
 /// exists (so an interrupted experiment resumes without redoing finished runs).
 ///
 /// Runs that pre-train from another group wait until every run of that group has finished, then start
-/// from the checkpoint of that group's best-validation run. Each run trains on one thread, so its metrics
-/// depend only on its spec and seed, never on `jobs`.
+/// from the checkpoint of that group's best-validation run. Each run trains on `threadsPerRun` threads
+/// (default: 1 when several runs train at once, else every core); its metrics depend only on its spec
+/// and seed, never on `jobs` or the threads.
 public final class ExperimentRunner: @unchecked Sendable {
     /// The dataset every run trains on (one load shared by all runs).
     public let dataset: Dataset
@@ -20,6 +21,8 @@ public final class ExperimentRunner: @unchecked Sendable {
     public let jobs: Int
     /// Start over: replace an existing experiment directory (only one nfm wrote) instead of resuming it.
     public let force: Bool
+    /// Threads of each run's training steps and evaluation.
+    public let threadsPerRun: Int
     private let log: @Sendable (String) -> Void
     private let lock = NSLock()
     private var claimed: OutputDirectory?
@@ -27,13 +30,15 @@ public final class ExperimentRunner: @unchecked Sendable {
     /// A runner; nothing is claimed or trained until it runs. `log` receives one line per run event.
     public init(
         dataset: Dataset, experiment: Experiment, directory: String, jobs: Int, force: Bool = false,
-        log: @escaping @Sendable (String) -> Void
+        threadsPerRun: Int? = nil, log: @escaping @Sendable (String) -> Void
     ) {
         self.dataset = dataset
         self.experiment = experiment
         self.directory = directory
         self.jobs = max(1, jobs)
         self.force = force
+        let cores = min(ProcessInfo.processInfo.activeProcessorCount, TrainingLimits.maxThreads)
+        self.threadsPerRun = max(1, threadsPerRun ?? (self.jobs > 1 ? 1 : cores))
         self.log = log
     }
 
@@ -150,7 +155,7 @@ public final class ExperimentRunner: @unchecked Sendable {
     private func train(_ spec: RunSpec, initFrom: String?) throws -> RunResult {
         let started = Date()
         let config = try spec.modelConfig(featureCount: dataset.manifest.featureCount)
-        let options = spec.trainingOptions(initFrom: initFrom, threads: jobs > 1 ? 1 : 2)
+        let options = spec.trainingOptions(initFrom: initFrom, threads: threadsPerRun)
         let trainer = try Trainer(dataset: dataset, config: config, options: options)
         let run = try RunDirectory.claim(runDirectory(spec), force: true, inputs: [dataset.directory] + (initFrom.map { [$0] } ?? []))
         do {

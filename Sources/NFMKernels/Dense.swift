@@ -18,11 +18,15 @@ public func addRowVector(rows: Int, width n: Int, _ x: UnsafeMutablePointer<Floa
     }
 }
 
-/// `out[j] = Σ_r x[r, j]` (rows summed in order).
-public func columnSums(rows: Int, width n: Int, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+/// `out[j] = Σ_r x[r, j]` (rows summed in order); with `rowStride` (default `n`) the `n` columns are a
+/// block of wider rows.
+public func columnSums(
+    rows: Int, width n: Int, rowStride: Int? = nil, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>
+) {
+    let stride = rowStride ?? n
     out.update(repeating: 0, count: n)
     for r in 0..<rows {
-        let xr = x + r * n
+        let xr = x + r * stride
         var j = 0
         while j + 8 <= n {
             store8(load8(out + j) + load8(xr + j), out + j)
@@ -56,18 +60,32 @@ public func scaleShiftColumns(
 /// Batch normalisation with batch statistics (Ioffe & Szegedy 2015), in place on `x`:
 /// `x̂ = (x − μ)/√(σ² + ε)`, `x ← γx̂ + β`. μ and the biased σ² are per column over the `rows` rows.
 /// Writes `x̂` to `normalized`, and μ, σ², 1/√(σ² + ε) to `mean`, `variance`, `invStd`.
+/// (`batchNormStatistics` then `batchNormApply` on every row.)
 public func batchNormForwardTraining(
     rows: Int, width n: Int, _ x: UnsafeMutablePointer<Float>,
     gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float,
     normalized: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
     variance: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
 ) {
-    columnSums(rows: rows, width: n, x, into: mean)
+    batchNormStatistics(rows: rows, width: n, x, epsilon: epsilon, mean: mean, variance: variance, invStd: invStd)
+    batchNormApply(
+        rows: rows, width: n, x, gamma: gamma, beta: beta, mean: mean, invStd: invStd, normalized: normalized)
+}
+
+/// The batch statistics of `batchNormForwardTraining`: per column, μ = Σ_r x/rows (rows summed in order),
+/// σ² = Σ_r (x − μ)²/rows, and 1/√(σ² + ε). O(rows·n). With `rowStride` (default `n`) the `n` columns
+/// are a block of wider rows (each column's statistics depend on that column alone).
+public func batchNormStatistics(
+    rows: Int, width n: Int, rowStride: Int? = nil, _ x: UnsafePointer<Float>, epsilon: Float,
+    mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
+) {
+    let stride = rowStride ?? n
+    columnSums(rows: rows, width: n, rowStride: stride, x, into: mean)
     let scale = 1 / Float(rows)
     for j in 0..<n { mean[j] *= scale }
     variance.update(repeating: 0, count: n)
     for r in 0..<rows {
-        let xr = x + r * n
+        let xr = x + r * stride
         var j = 0
         while j + 8 <= n {
             let d = load8(xr + j) - load8(mean + j)
@@ -84,6 +102,15 @@ public func batchNormForwardTraining(
         variance[j] *= scale
         invStd[j] = 1 / (variance[j] + epsilon).squareRoot()
     }
+}
+
+/// Normalises `rows` rows of `x` in place with given statistics: `x̂ = (x − μ)·invStd` (to
+/// `normalized`), `x ← γx̂ + β`. Rows are independent. O(rows·n).
+public func batchNormApply(
+    rows: Int, width n: Int, _ x: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>,
+    beta: UnsafePointer<Float>, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+    normalized: UnsafeMutablePointer<Float>
+) {
     for r in 0..<rows {
         let xr = x + r * n
         let hr = normalized + r * n
@@ -104,17 +131,32 @@ public func batchNormForwardTraining(
 }
 
 /// Backward of `batchNormForwardTraining`, in place on `grad` (∂L/∂y in, ∂L/∂x out):
-/// `∂x = γ/(N·σ̃) · (N·∂y − Σ∂y − x̂·Σ(∂y·x̂))`; writes ∂γ = Σ ∂y·x̂ and ∂β = Σ ∂y.
+/// `∂β = Σ_r g`, `∂γ = Σ_r g·x̂`, `∂x = γ·invStd/N · (N·g − ∂β − x̂·∂γ)`.
+/// (`batchNormParameterGradients` then `batchNormInputGradient` on every row.)
 public func batchNormBackward(
     rows: Int, width n: Int, grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
     gamma: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
     gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
 ) {
+    batchNormParameterGradients(
+        rows: rows, width: n, grad: grad, normalized: normalized, gradGamma: gradGamma, gradBeta: gradBeta)
+    batchNormInputGradient(
+        rows: rows, batchRows: rows, width: n, grad: grad, normalized: normalized, gamma: gamma, invStd: invStd,
+        gradGamma: gradGamma, gradBeta: gradBeta)
+}
+
+/// `∂β = Σ_r g` and `∂γ = Σ_r g·x̂` per column, rows summed in order. O(rows·n). With `rowStride`
+/// (default `n`) the `n` columns are a block of wider rows.
+public func batchNormParameterGradients(
+    rows: Int, width n: Int, rowStride: Int? = nil, grad: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+    gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
+) {
+    let stride = rowStride ?? n
     gradGamma.update(repeating: 0, count: n)
     gradBeta.update(repeating: 0, count: n)
     for r in 0..<rows {
-        let gr = grad + r * n
-        let hr = normalized + r * n
+        let gr = grad + r * stride
+        let hr = normalized + r * stride
         var j = 0
         while j + 8 <= n {
             let g = load8(gr + j)
@@ -128,7 +170,16 @@ public func batchNormBackward(
             j += 1
         }
     }
-    let count = Float(rows)
+}
+
+/// `∂x = γ·invStd/N · (N·g − ∂β − x̂·∂γ)` in place on `rows` rows of `grad`, `N = batchRows` the rows of
+/// the whole batch. Rows are independent. O(rows·n).
+public func batchNormInputGradient(
+    rows: Int, batchRows: Int, width n: Int, grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
+    gamma: UnsafePointer<Float>, invStd: UnsafePointer<Float>, gradGamma: UnsafePointer<Float>,
+    gradBeta: UnsafePointer<Float>
+) {
+    let count = Float(batchRows)
     let inverseCount = 1 / count
     for r in 0..<rows {
         let gr = grad + r * n
@@ -161,7 +212,10 @@ public func activationForward(_ kind: ActivationKind, count: Int, _ x: UnsafeMut
     case .relu:
         var i = 0
         while i + 8 <= count {
-            store8(pointwiseMax(load8(x + i), V8()), x + i)
+            // `max(x, 0)` as `pointwiseMax` computes it (x when x > 0, else +0, NaN → 0), without its
+            // unspecialised per-lane loop.
+            let v = load8(x + i)
+            store8(V8().replacing(with: v, where: v .> 0), x + i)
             i += 8
         }
         while i < count {
@@ -217,6 +271,21 @@ public func activationBackward(
     }
 }
 
+/// `out[i] = x[i]·m[i]` (the dropout product, without first copying `x`). O(count).
+public func multiply(
+    count: Int, _ x: UnsafePointer<Float>, by m: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>
+) {
+    var i = 0
+    while i + 8 <= count {
+        store8(load8(x + i) * load8(m + i), out + i)
+        i += 8
+    }
+    while i < count {
+        out[i] = x[i] * m[i]
+        i += 1
+    }
+}
+
 /// `x[i] *= m[i]`.
 public func multiply(count: Int, _ x: UnsafeMutablePointer<Float>, by m: UnsafePointer<Float>) {
     var i = 0
@@ -254,19 +323,47 @@ public func rowDotsBackward(
     rows: Int, width n: Int, _ a: UnsafePointer<Float>, _ h: UnsafePointer<Float>, grad g: UnsafePointer<Float>,
     gradH: UnsafeMutablePointer<Float>, gradA: UnsafeMutablePointer<Float>
 ) {
-    gradH.update(repeating: 0, count: n)
+    weightedColumnSums(rows: rows, width: n, a, weights: g, into: gradH)
+    scaledRows(rows: rows, width: n, h, scales: g, into: gradA)
+}
+
+/// `out[j] = Σ_r w[r]·a[r, j]`, rows summed in order (the `∂h` of `rowDotsBackward`). O(rows·n). With
+/// `rowStride` (default `n`) the `n` columns are a block of wider rows.
+public func weightedColumnSums(
+    rows: Int, width n: Int, rowStride: Int? = nil, _ a: UnsafePointer<Float>, weights g: UnsafePointer<Float>,
+    into out: UnsafeMutablePointer<Float>
+) {
+    let stride = rowStride ?? n
+    out.update(repeating: 0, count: n)
     for r in 0..<rows {
-        let ar = a + r * n
-        let dr = gradA + r * n
+        let ar = a + r * stride
         let gr = V8(repeating: g[r])
         var j = 0
         while j + 8 <= n {
-            store8(gr * load8(ar + j) + load8(gradH + j), gradH + j)
+            store8(gr * load8(ar + j) + load8(out + j), out + j)
+            j += 8
+        }
+        while j < n {
+            out[j] += g[r] * ar[j]
+            j += 1
+        }
+    }
+}
+
+/// `out[r, j] = s[r]·h[j]` (the `∂a` of `rowDotsBackward`); rows are independent. O(rows·n).
+public func scaledRows(
+    rows: Int, width n: Int, _ h: UnsafePointer<Float>, scales g: UnsafePointer<Float>,
+    into out: UnsafeMutablePointer<Float>
+) {
+    for r in 0..<rows {
+        let dr = out + r * n
+        let gr = V8(repeating: g[r])
+        var j = 0
+        while j + 8 <= n {
             store8(gr * load8(h + j), dr + j)
             j += 8
         }
         while j < n {
-            gradH[j] += g[r] * ar[j]
             dr[j] = g[r] * h[j]
             j += 1
         }

@@ -42,19 +42,28 @@ final class AnovaStage: SparseInputStage {
         _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
-        anova3Forward(
-            x, factors: factors, embeddings: embeddings.pointer, sum: s.sum.pointer, sumSquares: s.sumSquares.pointer,
-            kernel: s.kernel.pointer)
-        return s.kernel.pointer
+        let (k, embeddings, sum, sumSquares, kernel) = (
+            factors, embeddings.pointer, s.sum.pointer, s.sumSquares.pointer, s.kernel.pointer
+        )
+        s.pool.forEachRowBlock(x.rowCount, perRow: max(1, x.entryCount / max(1, x.rowCount)) * k * 8) { block in
+            let offset = block.lowerBound * k
+            anova3Forward(
+                x.rows(block), factors: k, embeddings: embeddings, sum: sum + offset, sumSquares: sumSquares + offset,
+                kernel: kernel + offset)
+        }
+        return kernel
     }
 
     func backward(
-        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch,
-        entrySlots: UnsafePointer<Int32>
+        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch, slots: SlotAssignment
     ) {
         let s = scratch.of(Scratch.self)
-        anova3Backward(
-            x, factors: factors, embeddings: embeddings.pointer, sum: s.sum.pointer, sumSquares: s.sumSquares.pointer,
-            gradKernel: gradient, entrySlots: entrySlots, gradEmbeddings: s.sparseGradients[0].pointer)
+        let (k, embeddings, sum, sumSquares) = (factors, embeddings.pointer, s.sum.pointer, s.sumSquares.pointer)
+        let (entries, gradEmbeddings) = (slots.entries, s.sparseGradients[0].pointer)
+        s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 10) { range in
+            anova3Backward(
+                x, factors: k, embeddings: embeddings, sum: sum, sumSquares: sumSquares, gradKernel: gradient,
+                entries: entries, slots: range, gradEmbeddings: gradEmbeddings)
+        }
     }
 }

@@ -50,30 +50,61 @@ public final class BatchNormParameters: @unchecked Sendable {
     }
 
     /// Normalises `x` (`rows × width`) in place: with the batch's statistics (kept in `scratch`, moving
-    /// averages updated) when training, with `scale`/`shift` otherwise.
-    func forward(rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool) {
+    /// averages updated) when training, with `scale`/`shift` otherwise. The statistics are summed in blocks
+    /// of columns on `pool` (each column over the rows in order), then the rows normalised in row blocks.
+    func forward(
+        rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool, pool: WorkerPool
+    ) {
+        let n = width
         guard training else {
-            scaleShiftColumns(rows: rows, width: width, x, scale: scale.pointer, shift: shift.pointer)
+            let (scale, shift) = (scale.pointer, shift.pointer)
+            pool.forEachRowBlock(rows, perRow: 2 * n) { block in
+                scaleShiftColumns(rows: block.count, width: n, x + block.lowerBound * n, scale: scale, shift: shift)
+            }
             return
         }
-        batchNormForwardTraining(
-            rows: rows, width: width, x, gamma: gamma.pointer, beta: beta.pointer, epsilon: epsilon,
-            normalized: scratch.normalized.pointer, mean: scratch.mean.pointer, variance: scratch.variance.pointer,
-            invStd: scratch.invStd.pointer)
+        let (mean, invStd, normalized) = (scratch.mean.pointer, scratch.invStd.pointer, scratch.normalized.pointer)
+        let (variance, epsilon) = (scratch.variance.pointer, epsilon)
+        pool.forEachColumnBlock(n, rows: rows, perCell: 4) { block in
+            let at = block.lowerBound
+            batchNormStatistics(
+                rows: rows, width: block.count, rowStride: n, x + at, epsilon: epsilon, mean: mean + at,
+                variance: variance + at, invStd: invStd + at)
+        }
+        let (gamma, beta) = (gamma.pointer, beta.pointer)
+        pool.forEachRowBlock(rows, perRow: 4 * n) { block in
+            let offset = block.lowerBound * n
+            batchNormApply(
+                rows: block.count, width: n, x + offset, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
+                normalized: normalized + offset)
+        }
         for j in 0..<width {
             movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
             movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
         }
     }
 
-    /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β.
+    /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β (in column blocks,
+    /// each column over the rows in order), then the input gradient in row blocks on `pool`.
     func backward(
         rows: Int, gradient: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, gradGamma: FloatBuffer,
-        gradBeta: FloatBuffer
+        gradBeta: FloatBuffer, pool: WorkerPool
     ) {
-        batchNormBackward(
-            rows: rows, width: width, grad: gradient, normalized: scratch.normalized.pointer, gamma: gamma.pointer,
-            invStd: scratch.invStd.pointer, gradGamma: gradGamma.pointer, gradBeta: gradBeta.pointer)
+        let n = width
+        let (normalized, invStd, gamma) = (scratch.normalized.pointer, scratch.invStd.pointer, gamma.pointer)
+        let (gradGamma, gradBeta) = (gradGamma.pointer, gradBeta.pointer)
+        pool.forEachColumnBlock(n, rows: rows, perCell: 3) { block in
+            let at = block.lowerBound
+            batchNormParameterGradients(
+                rows: rows, width: block.count, rowStride: n, grad: gradient + at, normalized: normalized + at,
+                gradGamma: gradGamma + at, gradBeta: gradBeta + at)
+        }
+        pool.forEachRowBlock(rows, perRow: 6 * n) { block in
+            let offset = block.lowerBound * n
+            batchNormInputGradient(
+                rows: block.count, batchRows: rows, width: n, grad: gradient + offset, normalized: normalized + offset,
+                gamma: gamma, invStd: invStd, gradGamma: gradGamma, gradBeta: gradBeta)
+        }
     }
 }
 

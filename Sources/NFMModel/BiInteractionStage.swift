@@ -50,31 +50,43 @@ final class BiInteractionStage: SparseInputStage {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        scratch.of(Scratch.self).dropout.request(count: rows * factors).map { [$0] } ?? []
+    }
+
     func forward(
         _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
         let rows = x.rowCount
-        biInteractionForward(x, factors: factors, embeddings: embeddings.pointer, sum: s.sum.pointer, interaction: s.pooled.pointer)
-        if let norm, let normScratch = s.norm {
-            norm.forward(rows: rows, s.pooled.pointer, scratch: normScratch, training: training)
+        let (k, embeddings, sum, pooled) = (factors, embeddings.pointer, s.sum.pointer, s.pooled.pointer)
+        s.pool.forEachRowBlock(rows, perRow: max(1, x.entryCount / max(1, x.rowCount)) * k * 3) { block in
+            let offset = block.lowerBound * k
+            biInteractionForward(
+                x.rows(block), factors: k, embeddings: embeddings, sum: sum + offset, interaction: pooled + offset)
         }
-        return s.dropout.forward(count: rows * factors, s.pooled.pointer, training: training, random: &random)
+        if let norm, let normScratch = s.norm {
+            norm.forward(rows: rows, pooled, scratch: normScratch, training: training, pool: s.pool)
+        }
+        return s.dropout.forward(count: rows * factors, pooled, training: training, random: &random, pool: s.pool)
     }
 
     func backward(
-        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch,
-        entrySlots: UnsafePointer<Int32>
+        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch, slots: SlotAssignment
     ) {
         let s = scratch.of(Scratch.self)
-        s.dropout.backward(count: x.rowCount * factors, gradient)
+        s.dropout.backward(count: x.rowCount * factors, gradient, pool: s.pool)
         if let norm, let normScratch = s.norm {
             norm.backward(
                 rows: x.rowCount, gradient: gradient, scratch: normScratch, gradGamma: s.denseGradients[0],
-                gradBeta: s.denseGradients[1])
+                gradBeta: s.denseGradients[1], pool: s.pool)
         }
-        biInteractionBackward(
-            x, factors: factors, embeddings: embeddings.pointer, sum: s.sum.pointer, gradInteraction: gradient,
-            entrySlots: entrySlots, gradEmbeddings: s.sparseGradients[0].pointer)
+        let (k, embeddings, sum, entries) = (factors, embeddings.pointer, s.sum.pointer, slots.entries)
+        let gradEmbeddings = s.sparseGradients[0].pointer
+        s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 4) { range in
+            biInteractionBackward(
+                x, factors: k, embeddings: embeddings, sum: sum, gradInteraction: gradient, entries: entries,
+                slots: range, gradEmbeddings: gradEmbeddings)
+        }
     }
 }

@@ -91,23 +91,37 @@ final class DenseStack: HiddenStage {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        zip(layers, scratch.of(Scratch.self).dropouts).compactMap { layer, dropout in dropout.request(count: rows * layer.width) }
+    }
+
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
         random: inout Xoshiro256
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
+        let pool = s.pool
         var current = input
         for (l, layer) in layers.enumerated() {
             let h = s.hidden[l].pointer
-            for r in 0..<rows { (h + r * layer.width).update(from: layer.bias.pointer, count: layer.width) }
-            gemm(
-                m: rows, n: layer.width, p: layer.inputWidth, a: current, aRowStride: layer.inputWidth, aColStride: 1,
-                b: layer.weight.pointer, c: h, accumulate: true)
-            if let norm = layer.norm, let normScratch = s.norms[l] {
-                norm.forward(rows: rows, h, scratch: normScratch, training: training)
+            let (n, p, bias, weight, input) = (layer.width, layer.inputWidth, layer.bias.pointer, layer.weight.pointer, current)
+            let activateNow = layer.norm == nil
+            let activation = activation
+            pool.forEachRowBlock(rows, perRow: 2 * n * p) { block in
+                let hb = h + block.lowerBound * n
+                for r in 0..<block.count { (hb + r * n).update(from: bias, count: n) }
+                NFMKernels.gemm(
+                    m: block.count, n: n, p: p, a: input + block.lowerBound * p, aRowStride: p, aColStride: 1, b: weight,
+                    c: hb, accumulate: true)
+                if activateNow { activationForward(activation, count: block.count * n, hb) }
             }
-            activationForward(activation, count: rows * layer.width, h)
-            current = s.dropouts[l].forward(count: rows * layer.width, h, training: training, random: &random)
+            if let norm = layer.norm, let normScratch = s.norms[l] {
+                norm.forward(rows: rows, h, scratch: normScratch, training: training, pool: pool)
+                pool.forEachElementBlock(rows * n) { block in
+                    activationForward(activation, count: block.count, h + block.lowerBound)
+                }
+            }
+            current = s.dropouts[l].forward(count: rows * n, h, training: training, random: &random, pool: pool)
             s.outputs[l] = current
         }
         return current
@@ -135,18 +149,24 @@ final class DenseStack: HiddenStage {
         gradInput: UnsafeMutablePointer<Float>, gradients: [FloatBuffer], scratch s: Scratch
     ) {
         let layer = layers[l]
+        let pool = s.pool
         let count = rows * layer.width
-        s.dropouts[l].backward(count: count, d)
-        activationBackward(activation, count: count, output: s.hidden[l].pointer, grad: d)
-        if let norm = layer.norm, let normScratch = s.norms[l] {
-            norm.backward(rows: rows, gradient: d, scratch: normScratch, gradGamma: gradients[2], gradBeta: gradients[3])
+        let (mask, hidden, activation) = (s.dropouts[l].ratio > 0 ? s.dropouts[l].mask.pointer : nil, s.hidden[l].pointer, activation)
+        pool.forEachElementBlock(count) { block in
+            let at = block.lowerBound
+            if let mask { multiply(count: block.count, d + at, by: mask + at) }
+            activationBackward(activation, count: block.count, output: hidden + at, grad: d + at)
         }
-        columnSums(rows: rows, width: layer.width, d, into: gradients[1].pointer)
-        gemm(
+        if let norm = layer.norm, let normScratch = s.norms[l] {
+            norm.backward(
+                rows: rows, gradient: d, scratch: normScratch, gradGamma: gradients[2], gradBeta: gradients[3], pool: pool)
+        }
+        pool.columnSums(rows: rows, width: layer.width, d, into: gradients[1].pointer)
+        pool.gemm(
             m: layer.inputWidth, n: layer.width, p: rows, a: input, aRowStride: 1, aColStride: layer.inputWidth,
             b: d, c: gradients[0].pointer, accumulate: false)
-        transpose(rows: layer.inputWidth, columns: layer.width, layer.weight.pointer, into: s.transposed.pointer)
-        gemm(
+        pool.transpose(rows: layer.inputWidth, columns: layer.width, layer.weight.pointer, into: s.transposed.pointer)
+        pool.gemm(
             m: rows, n: layer.inputWidth, p: layer.width, a: d, aRowStride: layer.width, aColStride: 1,
             b: s.transposed.pointer, c: gradInput, accumulate: false)
     }

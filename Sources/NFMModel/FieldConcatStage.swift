@@ -52,28 +52,39 @@ final class FieldConcatStage: SparseInputStage {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        scratch.of(Scratch.self).dropout.request(count: rows * outputWidth).map { [$0] } ?? []
+    }
+
     func forward(
         _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
+        let (k, fields, width, embeddings, concat) = (factors, fieldCount, outputWidth, embeddings.pointer, s.concat.pointer)
         fieldOf.withUnsafeBufferPointer { fieldOf in
-            fieldConcatForward(
-                x, factors: factors, fieldCount: fieldCount, fieldOf: fieldOf.baseAddress!,
-                embeddings: embeddings.pointer, out: s.concat.pointer)
+            let fieldOf = fieldOf.baseAddress!
+            s.pool.forEachRowBlock(x.rowCount, perRow: width + max(1, x.entryCount / max(1, x.rowCount)) * k) { block in
+                fieldConcatForward(
+                    x.rows(block), factors: k, fieldCount: fields, fieldOf: fieldOf, embeddings: embeddings,
+                    out: concat + block.lowerBound * width)
+            }
         }
-        return s.dropout.forward(count: x.rowCount * outputWidth, s.concat.pointer, training: training, random: &random)
+        return s.dropout.forward(count: x.rowCount * width, concat, training: training, random: &random, pool: s.pool)
     }
 
     func backward(
-        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch,
-        entrySlots: UnsafePointer<Int32>
+        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch, slots: SlotAssignment
     ) {
         let s = scratch.of(Scratch.self)
-        s.dropout.backward(count: x.rowCount * outputWidth, gradient)
+        s.dropout.backward(count: x.rowCount * outputWidth, gradient, pool: s.pool)
+        let (k, fields, entries, gradEmbeddings) = (factors, fieldCount, slots.entries, s.sparseGradients[0].pointer)
         fieldOf.withUnsafeBufferPointer { fieldOf in
-            fieldConcatBackward(
-                x, factors: factors, fieldCount: fieldCount, fieldOf: fieldOf.baseAddress!, gradConcat: gradient,
-                entrySlots: entrySlots, gradEmbeddings: s.sparseGradients[0].pointer)
+            let fieldOf = fieldOf.baseAddress!
+            s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 2) { range in
+                fieldConcatBackward(
+                    x, factors: k, fieldCount: fields, fieldOf: fieldOf, gradConcat: gradient, entries: entries,
+                    slots: range, gradEmbeddings: gradEmbeddings)
+            }
         }
     }
 }

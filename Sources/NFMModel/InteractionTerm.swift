@@ -48,7 +48,7 @@ struct InteractionTerm {
 
     /// Backward after a training-mode `forward` of the same rows, with `∂L/∂ŷ` in `gradOutput`.
     func backward(
-        _ x: SparseRows, gradOutput: UnsafePointer<Float>, scratch s: Scratch, entrySlots: UnsafePointer<Int32>
+        _ x: SparseRows, gradOutput: UnsafePointer<Float>, scratch s: Scratch, slots: SlotAssignment
     ) {
         guard let inputOutput = s.inputOutput, let hiddenOutput = s.hiddenOutput else { return }
         let rows = x.rowCount
@@ -56,6 +56,6 @@ struct InteractionTerm {
         if let hidden, let hiddenScratch = s.hidden {
             gradient = hidden.backward(rows: rows, input: inputOutput, gradient: gradient, scratch: hiddenScratch)
         }
-        input.backward(x, gradient: gradient, scratch: s.input, entrySlots: entrySlots)
+        input.backward(x, gradient: gradient, scratch: s.input, slots: slots)
     }
 }

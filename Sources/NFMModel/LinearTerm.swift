@@ -31,24 +31,28 @@ final class LinearTerm: ModelStage {
 
     func makeScratch(capacity: Int) -> StageScratch { StageScratch(stage: self) }
 
-    /// `output[r] = w₀ + Σᵢ xᵢwᵢ` (overwrites).
-    func forward(_ x: SparseRows, output: UnsafeMutablePointer<Float>) {
+    /// `output[r] = w₀ + Σᵢ xᵢwᵢ` (overwrites), rows in blocks on `pool`.
+    func forward(_ x: SparseRows, output: UnsafeMutablePointer<Float>, pool: WorkerPool) {
         if hasWeights {
-            linearForward(x, weights: weights.pointer, bias: bias[0], out: output)
+            let (weights, bias) = (weights.pointer, bias[0])
+            pool.forEachRowBlock(x.rowCount, perRow: max(1, x.entryCount / max(1, x.rowCount))) { rows in
+                linearForward(x.rows(rows), weights: weights, bias: bias, out: output + rows.lowerBound)
+            }
         } else {
             output.update(repeating: bias[0], count: x.rowCount)
         }
     }
 
-    /// `∂L/∂w₀ = Σ_r g[r]` (summed in row order); `∂L/∂wᵢ` accumulated by batch slot.
-    func backward(
-        _ x: SparseRows, gradOutput g: UnsafePointer<Float>, scratch: StageScratch, entrySlots: UnsafePointer<Int32>
-    ) {
+    /// `∂L/∂w₀ = Σ_r g[r]` (summed in row order); `∂L/∂wᵢ` by batch slot, slots in blocks on the pool.
+    func backward(_ x: SparseRows, gradOutput g: UnsafePointer<Float>, scratch: StageScratch, slots: SlotAssignment) {
         var total: Float = 0
         for r in 0..<x.rowCount { total += g[r] }
         scratch.denseGradients[0][0] = total
         if hasWeights {
-            linearBackward(x, gradOutput: g, entrySlots: entrySlots, gradWeights: scratch.sparseGradients[0].pointer)
+            let (entries, gradient) = (slots.entries, scratch.sparseGradients[0].pointer)
+            scratch.pool.forEachSlotBlock(slots.count, cost: 2 * x.entryCount) { range in
+                linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: gradient)
+            }
         }
     }
 }

@@ -112,7 +112,7 @@ extension Model {
     /// draws dropout masks from `random`; inference mode uses `prepareInference()`'s folded statistics.
     public func forward(_ x: SparseRows, workspace ws: Workspace, training: Bool, random: inout Xoshiro256) {
         precondition(x.rowCount <= ws.capacity)
-        linearTerm.forward(x, output: ws.output.pointer)
+        linearTerm.forward(x, output: ws.output.pointer, pool: ws.pool)
         guard x.rowCount > 0 else { return }
         for (term, scratch) in zip(terms, ws.terms) {
             term.forward(x, scratch: scratch, training: training, random: &random, output: ws.output.pointer)
@@ -122,7 +122,7 @@ extension Model {
     /// Assigns one gradient slot per distinct feature of `x` and clears the sparse gradients.
     func assignSlots(_ x: SparseRows, workspace ws: Workspace) {
         ws.slots.assign(x)
-        for scratch in ws.stages { scratch.clearSparseGradients(slots: ws.slots.count) }
+        for scratch in ws.stages { scratch.reserveSparseGradients(slots: ws.slots.count) }
     }
 
     /// Forgets the slots of `assignSlots`.
@@ -133,13 +133,10 @@ extension Model {
     /// (`assignSlots` must have run for `x`).
     func backward(_ x: SparseRows, workspace ws: Workspace) {
         let g = UnsafePointer(ws.gradOutput.pointer)
-        ws.slots.entrySlots.withUnsafeBufferPointer { slots in
-            let entrySlots = slots.baseAddress!
-            linearTerm.backward(x, gradOutput: g, scratch: ws.linear, entrySlots: entrySlots)
-            guard x.rowCount > 0 else { return }
-            for (term, scratch) in zip(terms, ws.terms) {
-                term.backward(x, gradOutput: g, scratch: scratch, entrySlots: entrySlots)
-            }
+        linearTerm.backward(x, gradOutput: g, scratch: ws.linear, slots: ws.slots)
+        guard x.rowCount > 0 else { return }
+        for (term, scratch) in zip(terms, ws.terms) {
+            term.backward(x, gradOutput: g, scratch: scratch, slots: ws.slots)
         }
     }
 

@@ -21,6 +21,9 @@ protocol ModelStage: AnyObject {
     func initialize(random: inout Xoshiro256)
     /// Scratch for passes over at most `capacity` rows.
     func makeScratch(capacity: Int) -> StageScratch
+    /// The dropout masks the next training-mode forward pass over `rows` rows will use, in the order it
+    /// draws them; the pass then uses them instead of drawing (`DropoutScratch.request`).
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest]
 }
 
 extension ModelStage {
@@ -28,6 +31,7 @@ extension ModelStage {
     var sparseTrainable: [SparseParameter] { [] }
     var batchNorms: [BatchNormParameters] { [] }
     func initialize(random: inout Xoshiro256) {}
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] { [] }
 }
 
 /// The order in which stages draw their initial values from the one initialisation stream: the order in
@@ -55,6 +59,8 @@ class StageScratch {
     private(set) var sparseGradients: [FloatBuffer]
     /// Row width of each sparse gradient.
     private let sparseWidths: [Int]
+    /// The threads of the workspace this scratch belongs to (set by `Workspace`).
+    var pool: WorkerPool = .serial
 
     init(stage: some ModelStage) {
         denseGradients = stage.denseTrainable.map { FloatBuffer(count: $0.count) }
@@ -62,14 +68,14 @@ class StageScratch {
         sparseWidths = stage.sparseTrainable.map(\.width)
     }
 
-    /// Makes room for `slots` rows in each sparse gradient and clears them.
-    func clearSparseGradients(slots: Int) {
+    /// Makes room for `slots` rows in each sparse gradient (the slot-major backward kernels overwrite
+    /// every slot's row).
+    func reserveSparseGradients(slots: Int) {
         for (i, width) in sparseWidths.enumerated() {
             if sparseGradients[i].count < slots * width {
                 let rows = max(slots, 2 * (width > 0 ? sparseGradients[i].count / width : 0))
                 sparseGradients[i] = FloatBuffer(count: rows * width)
             }
-            sparseGradients[i].pointer.update(repeating: 0, count: slots * width)
         }
     }
 }
@@ -82,10 +88,9 @@ protocol SparseInputStage: ModelStage {
     func forward(_ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256)
         -> UnsafeMutablePointer<Float>
     /// Backward after a training-mode forward of the same rows, with `∂L/∂output` in `gradient`
-    /// (overwritten); accumulates into the sparse gradients by batch slot (`entrySlots[e]` for entry `e`).
+    /// (overwritten); writes the sparse gradients, one row per batch slot of `slots`.
     func backward(
-        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch,
-        entrySlots: UnsafePointer<Int32>)
+        _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch, slots: SlotAssignment)
 }
 
 /// A dense stage between the input stage and the head: hidden layers or residual units.

@@ -111,6 +111,63 @@ public final class Optimizer {
                 gradient: gradients + s * width, l2: l2, stepSize: stepSize)
         }
     }
+
+    /// One step's updates of every dense tensor (`dense`, all elements) and every sparse table
+    /// (`sparse`, the rows `rows[0..<slots]` with gradient rows `0..<slots`), as one job on `pool`: dense
+    /// tensors in blocks of `WorkerPool.elementGrain` values, sparse tables in blocks of
+    /// `WorkerPool.slotGrain` rows. Every value is updated once, by the same arithmetic as `update` and
+    /// `updateRows`, so the result does not depend on the pool's threads.
+    func apply(
+        dense: [(parameter: FloatBuffer, gradient: FloatBuffer)],
+        sparse: [(parameter: SparseParameter, gradient: FloatBuffer)], rows: UnsafePointer<Int32>, slots: Int,
+        pool: WorkerPool
+    ) {
+        let stepSize = kind == .adam ? adamStepSize : 0
+        var tasks: [UpdateTask] = []
+        for (parameter, gradient) in dense {
+            let state = state(for: parameter)
+            for start in stride(from: 0, to: parameter.count, by: WorkerPool.elementGrain) {
+                let count = min(WorkerPool.elementGrain, parameter.count - start)
+                tasks.append(UpdateTask(parameter: parameter, gradient: gradient, state: state, range: start..<(start + count), width: 0, l2: 0))
+            }
+        }
+        for (parameter, gradient) in sparse {
+            let state = state(for: parameter.table)
+            let l2 = parameter.regularized ? l2 : 0
+            for start in stride(from: 0, to: slots, by: WorkerPool.slotGrain) {
+                let range = start..<min(slots, start + WorkerPool.slotGrain)
+                tasks.append(UpdateTask(parameter: parameter.table, gradient: gradient, state: state, range: range, width: parameter.width, l2: l2))
+            }
+        }
+        let values = tasks.reduce(0) { $0 + $1.range.count * max(1, $1.width) }
+        pool.forEachBlock(tasks.count, grain: 1, cost: 6 * values) { block in
+            let task = tasks[block.lowerBound]
+            if task.width == 0 {
+                let at = task.range.lowerBound
+                apply(
+                    task.state, offset: at, count: task.range.count, parameter: task.parameter.pointer + at,
+                    gradient: task.gradient.pointer + at, l2: 0, stepSize: stepSize)
+            } else {
+                for s in task.range {
+                    let offset = Int(rows[s]) * task.width
+                    apply(
+                        task.state, offset: offset, count: task.width, parameter: task.parameter.pointer + offset,
+                        gradient: task.gradient.pointer + s * task.width, l2: task.l2, stepSize: stepSize)
+                }
+            }
+        }
+    }
+}
+
+/// One task of `Optimizer.apply`: a block of a dense tensor's values (`width` 0) or of a sparse table's
+/// batch slots (`width` the row width).
+private struct UpdateTask {
+    let parameter: FloatBuffer
+    let gradient: FloatBuffer
+    let state: [FloatBuffer]
+    let range: Range<Int>
+    let width: Int
+    let l2: Float
 }
 
 import Foundation

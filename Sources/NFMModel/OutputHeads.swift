@@ -42,7 +42,10 @@ final class PredictionVector: OutputHead {
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
         random: inout Xoshiro256, output: UnsafeMutablePointer<Float>
     ) {
-        addRowDots(rows: rows, width: weights.count, input, weights.pointer, into: output)
+        let (n, h) = (weights.count, weights.pointer)
+        scratch.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
+            addRowDots(rows: block.count, width: n, input + block.lowerBound * n, h, into: output + block.lowerBound)
+        }
     }
 
     func backward(
@@ -50,10 +53,20 @@ final class PredictionVector: OutputHead {
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
         let gradH = trained ? s.denseGradients[0] : s.unusedGradient
-        rowDotsBackward(
-            rows: rows, width: weights.count, input, weights.pointer, grad: gradOutput, gradH: gradH.pointer,
-            gradA: s.gradInput.pointer)
-        return s.gradInput.pointer
+        let (n, h, gradA) = (weights.count, weights.pointer, s.gradInput.pointer)
+        if trained {
+            let gradH = gradH.pointer
+            s.pool.forEachColumnBlock(n, rows: rows, perCell: 2) { block in
+                let at = block.lowerBound
+                weightedColumnSums(
+                    rows: rows, width: block.count, rowStride: n, input + at, weights: gradOutput, into: gradH + at)
+            }
+        }
+        s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
+            let at = block.lowerBound
+            scaledRows(rows: block.count, width: n, h, scales: gradOutput + at, into: gradA + at * n)
+        }
+        return gradA
     }
 }
 
@@ -75,6 +88,8 @@ final class PooledSum: OutputHead {
     final class Scratch: StageScratch {
         let mask: FloatBuffer
         let gradInput: FloatBuffer
+        /// Whether `mask` already holds the next forward pass's mask (`maskRequests`).
+        var predrawn = false
 
         init(stage: PooledSum, capacity: Int) {
             mask = FloatBuffer(count: capacity * stage.width)
@@ -85,22 +100,38 @@ final class PooledSum: OutputHead {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        guard dropout > 0 else { return [] }
+        let s = scratch.of(Scratch.self)
+        s.predrawn = true
+        return [MaskRequest(mask: s.mask.pointer, count: rows * width, keep: 1 - dropout)]
+    }
+
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
         random: inout Xoshiro256, output: UnsafeMutablePointer<Float>
     ) {
         let s = scratch.of(Scratch.self)
         let masked = training && dropout > 0
-        if masked { dropoutMask(count: rows * width, keep: 1 - dropout, into: s.mask.pointer, random: &random) }
-        addRowSums(rows: rows, width: width, input, mask: masked ? s.mask.pointer : nil, into: output)
+        if masked && !s.predrawn { dropoutMask(count: rows * width, keep: 1 - dropout, into: s.mask.pointer, random: &random) }
+        s.predrawn = false
+        let (n, mask) = (width, masked ? s.mask.pointer : nil)
+        s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
+            let at = block.lowerBound
+            addRowSums(rows: block.count, width: n, input + at * n, mask: mask.map { $0 + at * n }, into: output + at)
+        }
     }
 
     func backward(
         rows: Int, input: UnsafeMutablePointer<Float>, gradOutput: UnsafePointer<Float>, scratch: StageScratch
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
-        rowSumsBackward(
-            rows: rows, width: width, grad: gradOutput, mask: dropout > 0 ? s.mask.pointer : nil, into: s.gradInput.pointer)
-        return s.gradInput.pointer
+        let (n, mask, gradA) = (width, dropout > 0 ? s.mask.pointer : nil, s.gradInput.pointer)
+        s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
+            let at = block.lowerBound
+            rowSumsBackward(
+                rows: block.count, width: n, grad: gradOutput + at, mask: mask.map { $0 + at * n }, into: gradA + at * n)
+        }
+        return gradA
     }
 }

@@ -93,6 +93,10 @@ final class ResidualStack: HiddenStage {
 
     func makeScratch(capacity: Int) -> StageScratch { Scratch(stage: self, capacity: capacity) }
 
+    func maskRequests(rows: Int, scratch: StageScratch) -> [MaskRequest] {
+        scratch.of(Scratch.self).dropouts.compactMap { $0.request(count: rows * width) }
+    }
+
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
         random: inout Xoshiro256
@@ -100,12 +104,15 @@ final class ResidualStack: HiddenStage {
         let s = scratch.of(Scratch.self)
         var current = input
         for (u, unit) in units.enumerated() {
-            let out = s.output[u].pointer
-            residualUnitForward(
-                rows: rows, width: width, hidden: unit.hidden, input: current, w1: unit.weight1.pointer,
-                b1: unit.bias1.pointer, w2: unit.weight2.pointer, b2: unit.bias2.pointer, activation: activation,
-                inner: s.inner[u].pointer, output: out)
-            current = s.dropouts[u].forward(count: rows * width, out, training: training, random: &random)
+            let (out, inner, input, d, h, activation) = (s.output[u].pointer, s.inner[u].pointer, current, width, unit.hidden, activation)
+            let (w1, b1, w2, b2) = (unit.weight1.pointer, unit.bias1.pointer, unit.weight2.pointer, unit.bias2.pointer)
+            s.pool.forEachRowBlock(rows, perRow: 4 * d * h) { block in
+                let at = block.lowerBound
+                residualUnitForward(
+                    rows: block.count, width: d, hidden: h, input: input + at * d, w1: w1, b1: b1, w2: w2, b2: b2,
+                    activation: activation, inner: inner + at * h, output: out + at * d)
+            }
+            current = s.dropouts[u].forward(count: rows * width, out, training: training, random: &random, pool: s.pool)
             s.outputs[u] = current
         }
         return current
@@ -118,17 +125,47 @@ final class ResidualStack: HiddenStage {
         var current = gradient
         var (other, spare) = (s.gradients.0.pointer, s.gradients.1.pointer)
         for u in stride(from: units.count - 1, through: 0, by: -1) {
-            let unit = units[u]
-            s.dropouts[u].backward(count: rows * width, current)
-            let grads = s.denseGradients[(4 * u)..<(4 * u + 4)]
-            residualUnitBackward(
-                rows: rows, width: width, hidden: unit.hidden, input: u > 0 ? s.outputs[u - 1] : input,
-                w1: unit.weight1.pointer, w2: unit.weight2.pointer, activation: activation, inner: s.inner[u].pointer,
-                output: s.output[u].pointer, grad: current, gradInner: s.gradInner.pointer, gradInput: other,
-                gradW1: grads[4 * u].pointer, gradB1: grads[4 * u + 1].pointer, gradW2: grads[4 * u + 2].pointer,
-                gradB2: grads[4 * u + 3].pointer, transposed: s.transposed.pointer)
+            s.dropouts[u].backward(count: rows * width, current, pool: s.pool)
+            backward(unit: u, rows: rows, input: u > 0 ? s.outputs[u - 1] : input, grad: current, gradInput: other, scratch: s)
             (current, other, spare) = (other, spare, other)
         }
         return current
+    }
+
+    /// One unit's backward (`residualUnitBackward`'s arithmetic), cut into pool tasks: element-wise and
+    /// row-wise steps by blocks, weight gradients by blocks of their rows, bias gradients summed over the
+    /// rows in order on the calling thread.
+    private func backward(
+        unit u: Int, rows: Int, input x: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>,
+        gradInput: UnsafeMutablePointer<Float>, scratch s: Scratch
+    ) {
+        let unit = units[u]
+        let (d, h, pool, activation) = (width, unit.hidden, s.pool, activation)
+        let (inner, y, gradInner, transposed) = (s.inner[u].pointer, s.output[u].pointer, s.gradInner.pointer, s.transposed.pointer)
+        let g = s.denseGradients[(4 * u)..<(4 * u + 4)]
+        let (gradW1, gradB1, gradW2, gradB2) = (g[4 * u].pointer, g[4 * u + 1].pointer, g[4 * u + 2].pointer, g[4 * u + 3].pointer)
+        pool.forEachElementBlock(rows * d) { block in
+            activationBackward(activation, count: block.count, output: y + block.lowerBound, grad: grad + block.lowerBound)
+        }
+        pool.columnSums(rows: rows, width: d, grad, into: gradB2)
+        pool.gemm(m: h, n: d, p: rows, a: inner, aRowStride: 1, aColStride: h, b: grad, c: gradW2, accumulate: false)
+        pool.transpose(rows: h, columns: d, unit.weight2.pointer, into: transposed)
+        pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
+            let at = block.lowerBound
+            NFMKernels.gemm(
+                m: block.count, n: h, p: d, a: grad + at * d, aRowStride: d, aColStride: 1, b: transposed,
+                c: gradInner + at * h, accumulate: false)
+            activationBackward(activation, count: block.count * h, output: inner + at * h, grad: gradInner + at * h)
+        }
+        pool.columnSums(rows: rows, width: h, gradInner, into: gradB1)
+        pool.gemm(m: d, n: h, p: rows, a: x, aRowStride: 1, aColStride: d, b: gradInner, c: gradW1, accumulate: false)
+        pool.transpose(rows: d, columns: h, unit.weight1.pointer, into: transposed)
+        pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
+            let at = block.lowerBound
+            (gradInput + at * d).update(from: grad + at * d, count: block.count * d)
+            NFMKernels.gemm(
+                m: block.count, n: d, p: h, a: gradInner + at * h, aRowStride: h, aColStride: 1, b: transposed,
+                c: gradInput + at * d, accumulate: true)
+        }
     }
 }

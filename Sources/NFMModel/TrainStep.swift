@@ -28,28 +28,33 @@ extension Model {
     }
 
     /// One optimisation step on a batch: forward (training mode), loss, backward, sparse and dense
-    /// updates. Returns the batch loss (before the update).
+    /// updates, every part on the workspace's pool (the same bits for every thread count). Returns the
+    /// batch loss (before the update).
     @discardableResult
     public func trainStep(
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
         random: inout Xoshiro256
     ) -> Double {
+        // The step's dropout masks (in the forward pass's order, so the same masks) and its gradient slots,
+        // side by side.
+        let masks = x.rowCount == 0 ? [] : zip(terms, ws.terms).flatMap { term, scratch in
+            zip(term.stages, scratch.stages).flatMap { $0.maskRequests(rows: x.rowCount, scratch: $1) }
+        }
+        ws.pool.run(2) { task in
+            if task == 0 {
+                for mask in masks { mask.draw(random: &random) }
+            } else {
+                assignSlots(x, workspace: ws)
+            }
+        }
         forward(x, workspace: ws, training: true, random: &random)
         let loss = lossGradient(rows: x.rowCount, targets: targets, workspace: ws)
-        assignSlots(x, workspace: ws)
         backward(x, workspace: ws)
         optimizer.beginStep()
-        for (parameter, gradient) in zip(denseTrainable, ws.denseGradients) {
-            optimizer.update(parameter, gradient: gradient)
-        }
         ws.slots.slotFeature.withUnsafeBufferPointer { rows in
-            for (parameters, scratch) in zip(sparseTrainable, ws.stages) {
-                for (parameter, gradient) in zip(parameters, scratch.sparseGradients) {
-                    optimizer.updateRows(
-                        parameter.table, width: parameter.width, rows: rows.baseAddress!, count: ws.slots.count,
-                        gradients: gradient.pointer, l2: parameter.regularized ? optimizer.l2 : 0)
-                }
-            }
+            optimizer.apply(
+                dense: Array(zip(denseTrainable, ws.denseGradients)), sparse: sparseGradients(in: ws),
+                rows: rows.baseAddress!, slots: ws.slots.count, pool: ws.pool)
         }
         releaseSlots(workspace: ws)
         return loss

@@ -155,6 +155,11 @@ public final class Trainer {
             }
             observer.epochFinished?(record, decision.isBest)
             try directory?.writeReports(records: records, loss: config.loss, title: chartTitle)
+            if let target = options.stopAt, record.validation.primary <= target {
+                observer.message?(
+                    "validation \(config.loss == .squared ? "RMSE" : "log loss") \(record.validation.primary) reached the target \(target) at epoch \(epoch)")
+                break
+            }
             if decision.stop {
                 stoppedEarly = true
                 observer.message?(
@@ -265,7 +270,9 @@ public final class Trainer {
                     isLog: trainer.config.loss == .log, random: shuffleRandom)
             }
             optimizer = Optimizer(kind: options.optimizer, learningRate: trainer.learningRate, l2: options.l2)
-            workspace = Workspace(model: trainer.model, capacity: options.batchSize)
+            let pool = options.threads > 1
+                ? WorkerPool(threads: options.threads, minimumParallelCost: options.minimumParallelCost) : .serial
+            workspace = Workspace(model: trainer.model, capacity: options.batchSize, pool: pool)
             predictor = Predictor(model: trainer.model, threads: options.threads)
             bestModel = Model(config: trainer.config)
             bestModel.copyParameters(from: trainer.model)

@@ -18,7 +18,9 @@ public struct TrainingOptions: Sendable {
     public var patience = 4
     /// Seed of initialisation, shuffling and dropout.
     public var seed: UInt64 = 2016
-    /// Threads for evaluation; training steps run on one thread, so results never depend on it.
+    /// Threads of each training step and of evaluation (1…`TrainingLimits.maxThreads`). Metrics, predictions
+    /// and checkpoints are bit-identical for every value: each step's work is cut into tasks fixed by the
+    /// batch's shape, never by the thread count (`WorkerPool+Batch.swift`, docs/TRAINING.md).
     public var threads = 2
     /// An FM (or NFM) checkpoint whose embeddings, first-order weights and bias initialise the model.
     public var initFrom: String?
@@ -28,6 +30,12 @@ public struct TrainingOptions: Sendable {
     public var outDirectory: String?
     /// Rows of the shuffle buffer when the dataset is streamed (shard order is shuffled too).
     public var shuffleBuffer = 1 << 17
+    /// A validation target: training stops after the first epoch whose validation metric (RMSE, or log
+    /// loss) is at or below it; nil trains on (time to accuracy: `TrainingSummary.target`).
+    public var stopAt: Double?
+    /// The `WorkerPool.minimumParallelCost` of the training workspace (tests set 0 to run every job of
+    /// their small batches on the pool).
+    var minimumParallelCost = 100_000
 
     /// The paper's Frappe settings: 200 epochs, batch 128, Adagrad, early stopping after 4 epochs.
     public init() {}
@@ -46,6 +54,9 @@ public struct TrainingOptions: Sendable {
         try TrainingLimits.check(shuffleBuffer, in: 1...TrainingLimits.maxShuffleBuffer, option: "--shuffle-buffer")
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
             throw NFMError(.configuration, "must be a positive finite number", at: .init(field: "--lr", value: "\(learningRate)"))
+        }
+        if let stopAt, !(stopAt > 0 && stopAt.isFinite) {
+            throw NFMError(.configuration, "must be a positive finite number", at: .init(field: "--stop-at", value: "\(stopAt)"))
         }
         guard l2 >= 0 && l2.isFinite else {
             throw NFMError(.configuration, "must be a finite number ≥ 0", at: .init(field: "--l2", value: "\(l2)"))

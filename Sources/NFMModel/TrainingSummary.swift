@@ -19,6 +19,19 @@ public struct TrainingSummary: Codable, Sendable {
         public var evalSecondsMedian: Double
         /// Wall time from the trainer's creation to the summary (dataset loading excluded).
         public var totalSeconds: Double
+        /// Training seconds summed up to each epoch (evaluation excluded): entry `i` is the training time
+        /// of epochs 1…i+1, so the time to reach an accuracy can be read off the epoch that reached it.
+        public var cumulativeTrainSeconds: [Double]?
+    }
+
+    /// The validation target of `--stop-at` and when it was reached.
+    public struct Target: Codable, Sendable {
+        /// The target validation metric (RMSE, or log loss).
+        public var value: Double
+        /// The first epoch whose validation metric was at or below it; nil when no epoch reached it.
+        public var epoch: Int?
+        /// Training seconds (evaluation excluded) of the epochs up to and including `epoch`.
+        public var trainSeconds: Double?
     }
 
     /// The name of the tool that wrote it.
@@ -41,7 +54,7 @@ public struct TrainingSummary: Codable, Sendable {
     public var l2: Float
     /// The run's seed.
     public var seed: UInt64
-    /// Threads of evaluation (training steps run on one thread).
+    /// Threads of every training step and of evaluation (results never depend on it).
     public var threads: Int
     /// The checkpoint whose parameters initialised the model (`--init-from`), if any.
     public var initFrom: String?
@@ -63,6 +76,8 @@ public struct TrainingSummary: Codable, Sendable {
     public var best: EpochRecord?
     /// Wall times of the epochs.
     public var timing: Timing
+    /// The `--stop-at` target and the epoch that reached it (nil without a target).
+    public var target: Target?
     /// The path of the saved checkpoint; nil when none was written.
     public var checkpoint: String?
     /// Every epoch's record, in order.
@@ -97,7 +112,15 @@ public struct TrainingSummary: Codable, Sendable {
         timing = Timing(
             epochs: records.count, trainSecondsMin: times.first ?? 0,
             trainSecondsMedian: times.isEmpty ? 0 : times[times.count / 2], trainSecondsMax: times.last ?? 0,
-            evalSecondsMedian: evals.isEmpty ? 0 : evals[evals.count / 2], totalSeconds: totalSeconds)
+            evalSecondsMedian: evals.isEmpty ? 0 : evals[evals.count / 2], totalSeconds: totalSeconds,
+            cumulativeTrainSeconds: [])
+        var cumulative: [Double] = []
+        for record in records { cumulative.append((cumulative.last ?? 0) + record.trainSeconds) }
+        timing.cumulativeTrainSeconds = cumulative
+        if let value = trainer.options.stopAt {
+            let index = records.firstIndex { $0.validation.primary <= value }
+            target = Target(value: value, epoch: index.map { records[$0].epoch }, trainSeconds: index.map { cumulative[$0] })
+        }
         self.checkpoint = checkpoint
         epochs = records
     }

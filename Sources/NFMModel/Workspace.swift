@@ -1,7 +1,7 @@
 import NFMKernels
 
-/// Scratch memory for forward and backward passes of one model over at most `capacity` rows; one per
-/// thread. Each stage of the model keeps its own scratch here.
+/// Scratch memory for forward and backward passes of one model over at most `capacity` rows, and the
+/// `WorkerPool` that runs them. Each stage of the model keeps its own scratch here.
 public final class Workspace: @unchecked Sendable {
     /// The most rows a forward pass may take.
     public let capacity: Int
@@ -16,10 +16,19 @@ public final class Workspace: @unchecked Sendable {
     let denseGradients: [FloatBuffer]
     /// The batch's sparse-gradient slots.
     let slots: SlotAssignment
+    /// The threads of every pass over this workspace (results never depend on their number).
+    let pool: WorkerPool
 
     /// Scratch for `model` (and models of the same configuration) over at most `capacity` rows: about
-    /// `capacity × (sum of the stages' widths)` floats.
-    public init(model: Model, capacity: Int) {
+    /// `capacity × (sum of the stages' widths)` floats. `threads` threads run each pass (1: the caller
+    /// alone); the results are the same bits for every thread count.
+    public convenience init(model: Model, capacity: Int, threads: Int = 1) {
+        self.init(model: model, capacity: capacity, pool: threads > 1 ? WorkerPool(threads: threads) : .serial)
+    }
+
+    /// Scratch whose passes run on `pool` (tests pass a pool with `minimumParallelCost` 0, so that every
+    /// job of a small batch takes the parallel path).
+    init(model: Model, capacity: Int, pool: WorkerPool) {
         self.capacity = capacity
         output = FloatBuffer(count: capacity)
         gradOutput = FloatBuffer(count: capacity)
@@ -28,6 +37,8 @@ public final class Workspace: @unchecked Sendable {
         stages = [linear] + terms.flatMap(\.stages)
         denseGradients = stages.flatMap(\.denseGradients)
         slots = SlotAssignment(featureCount: model.config.featureCount)
+        self.pool = pool
+        for scratch in stages { scratch.pool = pool }
     }
 
     /// Predictions of the last forward pass.
@@ -35,7 +46,8 @@ public final class Workspace: @unchecked Sendable {
 }
 
 /// One gradient slot per distinct feature of a batch, so that the sparse gradients of a feature that
-/// appears in several rows are summed before one optimiser update of its rows.
+/// appears in several rows are summed before one optimiser update of its rows; and the batch's entries
+/// grouped by slot (`SlotEntries`), so that each slot's gradient row is written by one task.
 final class SlotAssignment {
     /// Slot of each entry of the batch (entry numbers from 0).
     private(set) var entrySlots: [Int32] = [0]
@@ -44,12 +56,28 @@ final class SlotAssignment {
     /// Slot of each feature, -1 outside a batch.
     private var slotOf: [Int32]
     private(set) var count = 0
+    /// `SlotEntries` storage: slot offsets (`count + 1`), entries by slot, row of each entry.
+    private var start = IntBuffer(count: 1)
+    private var grouped = IntBuffer(count: 1)
+    private var entryRow = IntBuffer(count: 1)
 
     init(featureCount: Int) {
         slotOf = [Int32](repeating: -1, count: featureCount)
     }
 
-    /// Numbers the distinct features of `x` in order of first appearance. O(entries).
+    deinit {
+        start.pointer.deallocate()
+        grouped.pointer.deallocate()
+        entryRow.pointer.deallocate()
+    }
+
+    /// The entries of the current batch grouped by slot (valid until the next `assign`).
+    var entries: SlotEntries {
+        SlotEntries(start: start.pointer, entries: grouped.pointer, rows: entryRow.pointer)
+    }
+
+    /// Numbers the distinct features of `x` in order of first appearance, then groups the entries by
+    /// slot (a counting sort, entries in increasing order within a slot). O(entries).
     func assign(_ x: SparseRows) {
         let entries = x.entryCount
         let first = x.firstEntry
@@ -74,11 +102,55 @@ final class SlotAssignment {
             }
         }
         count = slots
+        group(x, entries: entries)
+    }
+
+    private func group(_ x: SparseRows, entries: Int) {
+        start.reserve(count + 1)
+        grouped.reserve(entries)
+        entryRow.reserve(entries)
+        let start = start.pointer, grouped = grouped.pointer, entryRow = entryRow.pointer
+        start.update(repeating: 0, count: count + 1)
+        entrySlots.withUnsafeBufferPointer { entrySlots in
+            for e in 0..<entries { start[Int(entrySlots[e]) + 1] += 1 }
+            for s in 0..<count { start[s + 1] += start[s] }
+            // Fill from the back of each slot's range, entries in decreasing order, so that `start` ends
+            // where it began.
+            for s in 0..<count { start[s] = start[s + 1] }
+            for e in stride(from: entries - 1, through: 0, by: -1) {
+                let s = Int(entrySlots[e])
+                start[s] -= 1
+                grouped[Int(start[s])] = Int32(e)
+            }
+        }
+        let first = x.firstEntry
+        for r in 0..<x.rowCount {
+            for e in x.range(ofRow: r) { entryRow[e - first] = Int32(r) }
+        }
     }
 
     /// Forgets the batch's slots. O(slots).
     func release() {
         for s in 0..<count { slotOf[Int(slotFeature[s])] = -1 }
         count = 0
+    }
+}
+
+/// A growable buffer of `Int32`s whose address stays valid between calls (unlike an array's).
+struct IntBuffer {
+    private(set) var pointer: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+
+    init(count: Int) {
+        capacity = max(1, count)
+        pointer = .allocate(capacity: capacity)
+    }
+
+    /// Makes room for `count` values (contents are not kept).
+    mutating func reserve(_ count: Int) {
+        guard count > capacity else { return }
+        pointer.deallocate()
+        capacity = max(count, 2 * capacity)
+        pointer = .allocate(capacity: capacity)
     }
 }

@@ -59,8 +59,11 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Seed of every run.")
     var seed: UInt64?
 
-    @Option(help: "Runs trained at once (each on one thread; results never depend on it).")
+    @Option(help: "Runs trained at once (results never depend on it).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Threads of each run (default: 1 when --jobs > 1, else all cores; results never depend on it).")
+    var threads: Int?
 
     @Flag(help: "List the runs and which are finished, train nothing.")
     var dryRun = false
@@ -93,6 +96,7 @@ struct ExperimentCommand: ParsableCommand {
         if let epochs { grid.epochs = epochs }
         if let seed { grid.seed = seed }
         try TrainingLimits.check(jobs, in: 1...TrainingLimits.maxThreads, option: "--jobs")
+        if let threads { try TrainingLimits.check(threads, in: 1...TrainingLimits.maxThreads, option: "--threads") }
         return grid
     }
 
@@ -118,7 +122,7 @@ struct ExperimentCommand: ParsableCommand {
             if redraw { return try redrawReport(in: directory) }
             let runner = ExperimentRunner(
                 dataset: data, experiment: experiment, directory: directory, jobs: jobs, force: force,
-                log: { Diagnostics.write($0 + "\n") })
+                threadsPerRun: threads, log: { Diagnostics.write($0 + "\n") })
             try runner.validate()
             if dryRun {
                 for spec in experiment.runs {

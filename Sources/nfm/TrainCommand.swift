@@ -95,10 +95,13 @@ struct Train: ParsableCommand {
     @Option(help: "Initialise embeddings, first-order weights and bias from an FM checkpoint of the same k (pre-training; hofm: its order-2 embeddings).")
     var initFrom: String?
 
+    @Option(help: "Stop after the first epoch whose validation metric (RMSE, or log loss) is at or below this value; summary.json's target records the epoch and the training seconds up to it.")
+    var stopAt: Double?
+
     @Option(help: "Seed for initialisation, shuffling and dropout.")
     var seed: UInt64 = 2016
 
-    @Option(help: "Threads for evaluation, 1…\(TrainingLimits.maxThreads) (results never depend on it).")
+    @Option(help: "Threads of each training step and of evaluation, 1…\(TrainingLimits.maxThreads) (default: all cores; metrics and checkpoints are the same bits for every value).")
     var threads: Int = min(ProcessInfo.processInfo.activeProcessorCount, TrainingLimits.maxThreads)
 
     @Option(help: "Cache the decoded splits in memory up to this many MiB (0…\(TrainingLimits.maxCacheMiB)); larger datasets are streamed from their shards.")
@@ -136,6 +139,7 @@ struct Train: ParsableCommand {
         options.threads = threads
         options.shuffleBuffer = shuffleBuffer
         options.initFrom = initFrom
+        options.stopAt = stopAt
         try options.validate()
         try TrainingLimits.check(cacheMib, in: 0...TrainingLimits.maxCacheMiB, option: "--cache-mib")
         return options

@@ -21,7 +21,7 @@ import Testing
             ["--factors", "4611686018427387904"], ["--layers", "100000000"], ["--layers", "64,4611686018427387904"],
             ["--epochs", "4611686018427387904"], ["--shuffle-buffer", "4611686018427387904"],
             ["--cache-mib", "4611686018427387904"], ["--threads", "4611686018427387904"], ["--patience", "0"],
-            ["--lr", "inf"], ["--dropout", "0.5,1.5"],
+            ["--lr", "inf"], ["--dropout", "0.5,1.5"], ["--stop-at", "0"], ["--stop-at", "nan"],
         ]
         for arguments in cases {
             let out = TestSupport.temporaryDirectory() + "/run"
@@ -30,6 +30,29 @@ import Testing
             #expect(result.stderr.contains(arguments[0]), "\(arguments): \(result.stderr)")
             #expect(!FileManager.default.fileExists(atPath: out), "\(arguments)")
         }
+    }
+
+    @Test func threadCountsWriteTheSameCheckpointAndMetrics() throws {
+        let data = try dataset()
+        let root = TestSupport.temporaryDirectory()
+        var outputs: [(checkpoint: [UInt8], metrics: [Substring])] = []
+        for threads in ["1", "2", "3"] {
+            let out = root + "/run" + threads
+            let result = try nfm(
+                ["train", data, "--epochs", "2", "--factors", "8", "--layers", "8", "--batch-size", "50", "--quiet", "--threads", threads, "--out", out])
+            #expect(result.status == 0, "\(result.stderr)")
+            // The metric columns (the last two are seconds).
+            let metrics = String(decoding: try ReadableFile.readAll(out + "/metrics.csv"), as: UTF8.self)
+                .split(separator: "\n").map { $0.split(separator: ",").dropLast(2).joined(separator: ",")[...] }
+            outputs.append((try ReadableFile.readAll(out + "/model.nfmc"), metrics))
+        }
+        #expect(outputs[0].metrics.count == 3)
+        #expect(outputs.allSatisfy { $0.checkpoint == outputs[0].checkpoint && $0.metrics == outputs[0].metrics })
+        let stopped = try nfm(["train", data, "--epochs", "5", "--factors", "8", "--quiet", "--stop-at", "10", "--json", "--out", root + "/stop"])
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(stopped.stdout.contains("\"target\"") && stopped.stdout.contains("\"cumulativeTrainSeconds\""))
+        let metrics = String(decoding: try ReadableFile.readAll(root + "/stop/metrics.csv"), as: UTF8.self)
+        #expect(metrics.split(separator: "\n").count == 2)
     }
 
     @Test func theDatasetAndAnEarlierRunAreNeverOverwritten() throws {

@@ -87,4 +87,28 @@ import Testing
         #expect(fmLogLoss < 0.45, "FM validation log loss \(fmLogLoss)")
         #expect(try #require(lr.auc) < fmAUC - 0.15, "LR AUC \(lr.auc ?? 0) vs FM \(fmAUC)")
     }
+
+    /// Ragged, weighted rows (sparse layout: row offsets, values ≠ 1) give the same metrics and the same
+    /// parameters on 1, 2 and 3 threads, every job on the pool (batch 45: row blocks of 32 and 13).
+    @Test(arguments: [ModelKind.nfm, .fm, .hofm])
+    func threadCountNeverChangesRaggedTraining(_ kind: ModelKind) throws {
+        let dir = temporaryDirectory()
+        defer { FileSystem.remove(dir) }
+        try Self.writeSparseDataset(directory: dir)
+        let dataset = try Dataset.load(directory: dir)
+        var runs: [(metrics: [SplitMetrics], parameters: [[Float]])] = []
+        for threads in 1...3 {
+            var options = TrainingOptions()
+            options.epochs = 2
+            options.batchSize = 45
+            options.earlyStop = false
+            options.threads = threads
+            options.minimumParallelCost = 0
+            let config = ModelConfig(kind: kind, featureCount: 8, factors: 4, layers: kind == .nfm ? [4] : nil, loss: .log)
+            let result = try Trainer(dataset: dataset, config: config, options: options).run()
+            runs.append((result.records.map(\.validation), result.bestModel.namedTensors.map(\.buffer.array)))
+        }
+        #expect(runs[0].metrics.allSatisfy { $0.logLoss?.isFinite ?? false })
+        #expect(runs.allSatisfy { $0.metrics == runs[0].metrics && $0.parameters == runs[0].parameters })
+    }
 }

@@ -102,14 +102,14 @@ struct GradientCheck {
 }
 
 /// Compares every analytic gradient of `model` on the rows `x` (squared loss against `targets`, fixed
-/// dropout masks) with central differences of step `step`; with `retrySmallerStep`, an entry that
-/// disagrees is re-estimated with a 16× smaller step first (a ReLU kink within `step` of a
-/// pre-activation spoils a central difference).
+/// dropout masks; passes on a `threads`-thread workspace) with central differences of step `step`; with
+/// `retrySmallerStep`, an entry that disagrees is re-estimated with a 16× smaller step first (a ReLU kink
+/// within `step` of a pre-activation spoils a central difference).
 func checkModelGradients(
     _ model: Model, _ x: SparseRows, rows: Int, targets: [Float], featureCount: Int, step: Float = 4e-3,
-    retrySmallerStep: Bool = false
+    retrySmallerStep: Bool = false, threads: Int = 1
 ) -> GradientCheck {
-    let ws = Workspace(model: model, capacity: rows)
+    let ws = Workspace(model: model, capacity: rows, pool: WorkerPool(threads: threads, minimumParallelCost: 0))
     func loss() -> Double {
         var random = Xoshiro256(seed: 77)  // same dropout masks every time
         model.forward(x, workspace: ws, training: true, random: &random)

@@ -138,6 +138,35 @@ import Testing
         #expect(again.rmse == v.min())
     }
 
+    @Test func stopAtEndsTheRunAtTheFirstEpochThatReachesTheTarget() throws {
+        let dir = temporaryDirectory()
+        defer { FileSystem.remove(dir) }
+        try writeDataset(
+            directory: dir, cardinalities: [4, 4],
+            splits: [.train: parityRows(repeats: 20), .validation: parityRows(repeats: 4), .test: parityRows(repeats: 2)])
+        let dataset = try Dataset.load(directory: dir)
+        let config = ModelConfig(kind: .fm, featureCount: 8, factors: 4, biDropout: 0)
+        var o = options(epochs: 6, lr: 0.05)
+        let all = try Trainer(dataset: dataset, config: config, options: o).run()
+        #expect(all.records.count == 6)
+        let target = all.records[2].validation.primary
+        #expect(all.records[0].validation.primary > target && all.records[1].validation.primary > target)
+        o.stopAt = target
+        let stopped = try Trainer(dataset: dataset, config: config, options: o).run()
+        #expect(stopped.records.count == 3)
+        #expect(stopped.records.map(\.validation) == all.records.prefix(3).map(\.validation))
+        let reached = try #require(stopped.summary.target)
+        #expect(reached.epoch == 3 && reached.value == target)
+        let cumulative = try #require(stopped.summary.timing.cumulativeTrainSeconds)
+        #expect(cumulative.count == 3 && reached.trainSeconds == cumulative[2])
+        #expect(abs(cumulative[2] - stopped.records.map(\.trainSeconds).reduce(0, +)) < 1e-9)
+        o.stopAt = 1e-9
+        let never = try Trainer(dataset: dataset, config: config, options: o).run()
+        #expect(never.records.count == 6 && never.summary.target?.epoch == nil)
+        o.stopAt = -1
+        #expect(throws: NFMError.self) { try o.validate() }
+    }
+
     @Test func metricsClipAndRank() {
         let m = Metrics.compute(predictions: [2, -3, 0], labels: [1, -1, 1], loss: .squared, labelRange: -1...1, positive: 1)
         #expect(abs(m.rmse! - (1.0 / 3).squareRoot()) < 1e-12)
