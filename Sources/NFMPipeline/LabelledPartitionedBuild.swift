@@ -67,7 +67,7 @@ enum LabelledPartitionedBuild {
         let results = ParallelTasks.map(count: partitions.count + split.count, threads: plan.threads) {
             t -> LabelledPass? in
             guard t < partitions.count else {
-                try hash(inputs, split[t - partitions.count], into: relay)
+                try PartitionedBuild.hash(inputs, split[t - partitions.count], into: relay)
                 return nil
             }
             var scan = LabelledPass(
@@ -79,38 +79,6 @@ enum LabelledPartitionedBuild {
             relay.report(.init(phase: .read, done: bytes.add(size), total: inputs.expectedBytes, rows: nil))
             return scan
         }
-        var scans: [LabelledPass] = []
-        var lineOffset = 0
-        for (i, partition) in partitions.enumerated() {
-            if i > 0 && partition.input != partitions[i - 1].input { lineOffset = 0 }
-            let scan = try results[i].get()!
-            if let bad = scan.badRow {
-                throw NFMError(
-                    .input, file: inputs.names[partition.input], line: bad.line + lineOffset, column: bad.column,
-                    bad.message)
-            }
-            lineOffset += scan.lines
-            scans.append(scan)
-        }
-        for result in results[partitions.count...] { _ = try result.get() }
-        let stored = try inputs.paths.indices.map { input in
-            guard let record = scans[partitions.firstIndex { $0.input == input }!].stored ?? relay.hashed(input) else {
-                throw NFMError(.io, "input \(input) was not hashed", at: .init(file: inputs.names[input]))
-            }
-            return record
-        }
-        return (scans, stored)
-    }
-
-    /// The stored size and SHA-256 of input `input` (a plain file read in several partitions).
-    private static func hash(_ inputs: InputSet, _ input: Int, into relay: ProgressRelay) throws {
-        let file = try ReadableFile(path: inputs.paths[input])
-        let sha = SHA256()
-        var size = 0
-        try file.forEachChunk(size: 1 << 20) { chunk in
-            sha.update(chunk)
-            size += chunk.count
-        }
-        relay.setHash(input, .init(name: inputs.names[input], bytes: size, sha256: sha.hexDigest()))
+        return try PartitionedBuild.inOrder(results, partitions, inputs, relay)
     }
 }

@@ -42,25 +42,7 @@ enum LabelledStepCodec {
         w.u64(UInt64(scan.labelRange.maximum.bitPattern))
         w.u64(scan.labelRange.sum.bitPattern)
         w.words(scan.labels.map(\.bitPattern))
-        w.bool(scan.badRow != nil)
-        if let bad = scan.badRow {
-            w.u64(bad.line)
-            w.u64(bad.column)
-            w.string(bad.message)
-        }
-        w.u64(scan.partitionRejects.count)
-        for r in scan.partitionRejects {
-            w.u64(r.line)
-            w.u64(r.column)
-            w.string(r.reason)
-            w.bytes(r.escaped)
-        }
-        w.bool(scan.stored != nil)
-        if let stored = scan.stored {
-            w.string(stored.name)
-            w.u64(stored.bytes)
-            w.string(stored.sha256)
-        }
+        w.scanOutcome(badRow: scan.badRow, rejects: scan.partitionRejects, stored: scan.stored)
         w.u64(scan.vocabularies.count)
         for vocabulary in scan.vocabularies { w.vocabulary(vocabulary) }
         return w
@@ -77,12 +59,7 @@ enum LabelledStepCodec {
         let maximum = Float(bitPattern: UInt32(truncatingIfNeeded: try r.u64()))
         scan.labelRange = (minimum, maximum, Double(bitPattern: try r.u64()))
         scan.labels = try r.words().map { Float(bitPattern: $0) }
-        if try r.bool() { scan.badRow = .init(line: try r.int(), column: try r.int(), message: try r.string()) }
-        let rejects = try r.int(limit: 1 << 40)
-        for _ in 0..<rejects {
-            scan.rejects.append(.init(line: try r.int(), column: try r.int(), reason: try r.string(), escaped: try r.bytes()))
-        }
-        if try r.bool() { scan.stored = .init(name: try r.string(), bytes: try r.int(), sha256: try r.string()) }
+        (scan.badRow, scan.rejects, scan.stored) = try r.scanOutcome()
         guard try r.int() == plan.fieldCount else { throw damaged(r, "field count") }
         scan.vocabularies = try (0..<plan.fieldCount).map { _ in try r.vocabulary() }
         guard scan.labels.count == scan.counts.positives, r.isAtEnd else { throw damaged(r, "labelled scan") }

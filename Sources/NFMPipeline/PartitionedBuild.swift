@@ -110,11 +110,21 @@ enum PartitionedBuild {
             relay.report(.init(phase: .read, done: bytes.add(size), total: inputs.expectedBytes, rows: rows.value))
             return scan
         }
-        var scans: [PartitionScan] = []
+        return try inOrder(results, partitions, inputs, relay)
+    }
+
+    /// The scans of `results` (one per partition, then one per hashed input) in partition order, and the
+    /// manifest's inputs; throws the first error in input order: a failing partition, or the first bad row
+    /// at its line in its input (the lines of earlier ranges of the same input added).
+    static func inOrder<Scan: PartitionOutcome>(
+        _ results: [Result<Scan?, any Error>], _ partitions: [BuildPartition], _ inputs: InputSet,
+        _ relay: ProgressRelay
+    ) throws -> ([Scan], [DatasetManifest.Input]) {
+        var scans: [Scan] = []
         var lineOffset = 0
         for (i, partition) in partitions.enumerated() {
             if i > 0 && partition.input != partitions[i - 1].input { lineOffset = 0 }
-            let scan = try results[i].get()!
+            guard let scan = try results[i].get() else { throw NFMError(.io, "partition \(i) was not scanned") }
             if let bad = scan.badRow {
                 throw NFMError(
                     .input, file: inputs.names[partition.input], line: bad.line + lineOffset, column: bad.column,
@@ -124,14 +134,17 @@ enum PartitionedBuild {
             scans.append(scan)
         }
         for result in results[partitions.count...] { _ = try result.get() }
-        let stored = inputs.paths.indices.map { input in
-            scans[partitions.firstIndex { $0.input == input }!].stored ?? relay.hashed(input)!
+        let stored = try inputs.paths.indices.map { input in
+            guard let first = partitions.firstIndex(where: { $0.input == input }),
+                let record = scans[first].stored ?? relay.hashed(input)
+            else { throw NFMError(.io, "input \(input) was not hashed", at: .init(file: inputs.names[input])) }
+            return record
         }
         return (scans, stored)
     }
 
     /// The stored size and SHA-256 of input `input` (a plain file read in several partitions).
-    private static func hash(_ inputs: InputSet, _ input: Int, into relay: ProgressRelay) throws {
+    static func hash(_ inputs: InputSet, _ input: Int, into relay: ProgressRelay) throws {
         let file = try ReadableFile(path: inputs.paths[input])
         let sha = SHA256()
         var size = 0
@@ -142,6 +155,17 @@ enum PartitionedBuild {
         relay.setHash(input, .init(name: inputs.names[input], bytes: size, sha256: sha.hexDigest()))
     }
 }
+
+/// What the ordered check of a partition's scan reads: its first bad row, its lines and, for a whole
+/// input, the input's stored size and hash.
+protocol PartitionOutcome {
+    var badRow: PartitionScan.BadRow? { get }
+    var lines: Int { get }
+    var stored: DatasetManifest.Input? { get }
+}
+
+extension PartitionScan: PartitionOutcome {}
+extension LabelledPass: PartitionOutcome {}
 
 /// A counter shared by threads.
 final class LockedCounter: @unchecked Sendable {

@@ -26,25 +26,7 @@ enum StepCodec {
     static func encode(_ scan: PartitionScan) -> StepWriter {
         var w = StepWriter()
         for n in [scan.rowsRead, scan.rowsRejected, scan.positives, scan.lines] { w.u64(n) }
-        w.bool(scan.badRow != nil)
-        if let bad = scan.badRow {
-            w.u64(bad.line)
-            w.u64(bad.column)
-            w.string(bad.message)
-        }
-        w.u64(scan.rejects.count)
-        for r in scan.rejects {
-            w.u64(r.line)
-            w.u64(r.column)
-            w.string(r.reason)
-            w.bytes(r.escaped)
-        }
-        w.bool(scan.stored != nil)
-        if let stored = scan.stored {
-            w.string(stored.name)
-            w.u64(stored.bytes)
-            w.string(stored.sha256)
-        }
+        w.scanOutcome(badRow: scan.badRow, rejects: scan.rejects, stored: scan.stored)
         w.u64(scan.fieldValues.count)
         for v in scan.fieldValues { w.values(v) }
         w.values(scan.keyValues)
@@ -58,16 +40,7 @@ enum StepCodec {
         scan.rowsRejected = try r.int()
         scan.positives = try r.int()
         scan.lines = try r.int()
-        if try r.bool() {
-            scan.badRow = .init(line: try r.int(), column: try r.int(), message: try r.string())
-        }
-        let rejects = try r.int(limit: 1 << 40)
-        for _ in 0..<rejects {
-            scan.rejects.append(.init(line: try r.int(), column: try r.int(), reason: try r.string(), escaped: try r.bytes()))
-        }
-        if try r.bool() {
-            scan.stored = .init(name: try r.string(), bytes: try r.int(), sha256: try r.string())
-        }
+        (scan.badRow, scan.rejects, scan.stored) = try r.scanOutcome()
         guard try r.int() == plan.fieldCount else {
             throw NFMError(.dataset, "damaged step file: field count", at: .init(file: r.path))
         }
@@ -146,5 +119,47 @@ enum StepCodec {
             total > 0, b0 <= b1, r.isAtEnd
         else { throw NFMError(.dataset, "damaged step file: merge state", at: .init(file: r.path)) }
         return state
+    }
+}
+
+/// What a partition's scan found besides its rows, as both scan files (`SCAN`, `LSCN`) store it.
+extension StepWriter {
+    /// Bad row (flag; line, column, message); rejects (count; line, column, reason, escaped record);
+    /// stored input (flag; name, bytes, sha256).
+    mutating func scanOutcome(
+        badRow: PartitionScan.BadRow?, rejects: [PartitionScan.Reject], stored: DatasetManifest.Input?
+    ) {
+        bool(badRow != nil)
+        if let badRow {
+            u64(badRow.line)
+            u64(badRow.column)
+            string(badRow.message)
+        }
+        u64(rejects.count)
+        for r in rejects {
+            u64(r.line)
+            u64(r.column)
+            string(r.reason)
+            self.bytes(r.escaped)
+        }
+        bool(stored != nil)
+        if let stored {
+            string(stored.name)
+            u64(stored.bytes)
+            string(stored.sha256)
+        }
+    }
+}
+
+extension StepReader {
+    /// Reads what `StepWriter.scanOutcome` wrote.
+    mutating func scanOutcome() throws -> (PartitionScan.BadRow?, [PartitionScan.Reject], DatasetManifest.Input?) {
+        let badRow = try bool() ? PartitionScan.BadRow(line: try int(), column: try int(), message: try string()) : nil
+        var rejects: [PartitionScan.Reject] = []
+        for _ in 0..<(try int(limit: 1 << 40)) {
+            rejects.append(.init(line: try int(), column: try int(), reason: try string(), escaped: try bytes()))
+        }
+        let stored = try bool() ? DatasetManifest.Input(name: try string(), bytes: try int(), sha256: try string()) : nil
+        return (badRow, rejects, stored)
     }
 }
