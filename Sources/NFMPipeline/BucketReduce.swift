@@ -64,14 +64,25 @@ final class BucketContents: @unchecked Sendable {
 /// zstd frames as `ShardWriter` writes for those rows) and returns their manifest records in order.
 /// Shards are encoded on up to `threads` threads; O(instances of the bucket) time.
 enum BucketReduce {
+    /// The shards of `bucket` filled from `contents`.
     static func writeShards(
         _ contents: BucketContents, bucket: Int, layout: BucketLayout, level: Int, directory: String, threads: Int
+    ) throws -> [DatasetManifest.Shard] {
+        try writeShards(bucket: bucket, layout: layout, level: level, directory: directory, threads: threads) {
+            contents.block($0.positions)
+        }
+    }
+
+    /// The shards of `bucket`, each filled by `block` (called on up to `threads` threads at once).
+    static func writeShards(
+        bucket: Int, layout: BucketLayout, level: Int, directory: String, threads: Int,
+        block: (BucketLayout.Shard) throws -> ShardBlock
     ) throws -> [DatasetManifest.Shard] {
         let shards = Array(layout.shards[layout.buckets[bucket]])
         for split in Set(shards.map(\.split)) { try FileSystem.createDirectory(directory + "/" + split.rawValue) }
         let records = ParallelTasks.map(count: shards.count, threads: threads) { i -> DatasetManifest.Shard in
             let shard = shards[i]
-            let bytes = try ShardCodec.encode(contents.block(shard.positions), level: level)
+            let bytes = try ShardCodec.encode(try block(shard), level: level)
             let name = BucketLayout.file(of: shard)
             let file = try WritableFile(path: directory + "/" + name)
             try file.write(bytes)

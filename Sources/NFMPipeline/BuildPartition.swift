@@ -23,6 +23,20 @@ struct BuildPartition: Equatable, Sendable {
     var isWholeInput: Bool { start == 0 && end == nil }
 }
 
+extension BuildPartition {
+    /// A reader of the partition's records: a whole input through `RawInput` (decompressed and hashed while
+    /// read; returned too, for its stored size and SHA-256), a byte range through `FileRangeSource`.
+    func openReader(_ inputs: InputSet, bufferSize: Int) throws -> (DelimitedReader, RawInput?) {
+        let path = inputs.paths[input]
+        let raw: RawInput? = isWholeInput ? try RawInput(path: path) : nil
+        let source: any ByteSource = try raw ?? FileRangeSource(path: path, start: start, end: end)
+        let reader = try DelimitedReader(
+            source: source, name: inputs.names[input], format: inputs.format, bufferSize: bufferSize)
+        reader.atFileStart = start == 0
+        return (reader, raw)
+    }
+}
+
 /// Where the records of a plain file start, so that large files can be cut into byte ranges that hold
 /// whole records (`BuildPartition`).
 ///

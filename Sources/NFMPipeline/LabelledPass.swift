@@ -96,12 +96,8 @@ struct LabelledPass {
     /// bad row or rejects at lines counted from the partition's first byte.
     mutating func run(_ partition: BuildPartition) throws {
         struct Stop: Error {}
-        let path = inputs.paths[partition.input]
         let name = inputs.names[partition.input]
-        let raw: RawInput? = partition.isWholeInput ? try RawInput(path: path) : nil
-        let source: any ByteSource = try raw ?? FileRangeSource(path: path, start: partition.start, end: partition.end)
-        let reader = try DelimitedReader(source: source, name: name, format: inputs.format, bufferSize: plan.readBufferSize)
-        reader.atFileStart = partition.start == 0
+        let (reader, raw) = try partition.openReader(inputs, bufferSize: plan.readBufferSize)
         var skipFirst = partition.skipsHeader
         do {
             try reader.forEachRecord { row in

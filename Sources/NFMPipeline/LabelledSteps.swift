@@ -168,11 +168,11 @@ enum LabelledSteps {
         let decoder = LabelledEmitter(
             layout: shardLayout, boundaries: state.layout.boundaries,
             standardize: LabelledEmitter.standardize(state.layout, statistics))
-        let shards = Array(layout.shards[layout.buckets[bucket]])
-        for split in Set(shards.map(\.split)) { try FileSystem.createDirectory(context.out + "/" + split.rawValue) }
-        let (fieldCount, level, out) = (context.plan.fieldCount, context.plan.definition.zstdLevel, context.out)
-        let results = ParallelTasks.map(count: shards.count, threads: threads) { i -> DatasetManifest.Shard in
-            let shard = shards[i]
+        let fieldCount = context.plan.fieldCount
+        return try BucketReduce.writeShards(
+            bucket: bucket, layout: layout, level: context.plan.definition.zstdLevel, directory: context.out,
+            threads: threads
+        ) { shard in
             var block = shardLayout == .fixed ? ShardBlock(fieldCount: fieldCount) : ShardBlock()
             var indices: [UInt32] = []
             var values: [Float] = []
@@ -187,16 +187,8 @@ enum LabelledSteps {
                     block.append(label: label, indices: indices, values: values)
                 }
             }
-            let bytes = try ShardCodec.encode(block, level: level)
-            let name = BucketLayout.file(of: shard)
-            let file = try WritableFile(path: out + "/" + name)
-            try file.write(bytes)
-            try file.close()
-            return DatasetManifest.Shard(
-                split: shard.split, file: name, rows: shard.positions.count, bytes: bytes.count,
-                sha256: SHA256.hexDigest(of: bytes))
+            return block
         }
-        return try results.map { try $0.get() }
     }
 
     /// Writes the vocabularies, rejects and manifest (last), and removes `.steps`.

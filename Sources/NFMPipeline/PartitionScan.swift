@@ -82,12 +82,8 @@ struct PartitionScan {
         _ partition: BuildPartition, inputs: InputSet, plan: BuildPlan, onRows: ((Int) -> Void)? = nil
     ) throws {
         struct Stop: Error {}
-        let path = inputs.paths[partition.input]
         let name = inputs.names[partition.input]
-        let raw: RawInput? = partition.isWholeInput ? try RawInput(path: path) : nil
-        let source: any ByteSource = try raw ?? FileRangeSource(path: path, start: partition.start, end: partition.end)
-        let reader = try DelimitedReader(source: source, name: name, format: inputs.format, bufferSize: plan.readBufferSize)
-        reader.atFileStart = partition.start == 0
+        let (reader, raw) = try partition.openReader(inputs, bufferSize: plan.readBufferSize)
         let mapping = partition.mapping
         let nameFile = inputs.paths.count > 1
         var skipFirst = partition.skipsHeader

@@ -72,13 +72,7 @@ enum StepCodec {
         w.u64(l.featureCount)
         w.bytes(l.unsampleableKeys.map { $0 ? 1 : 0 })
         w.u64(l.valueCount)
-        let c = l.counts
-        for n in [c.rowsRead, c.rowsRejected, c.positives, c.negatives, c.unsampleableRows, c.train, c.validation, c.test] {
-            w.u64(n)
-        }
-        w.u64(l.total)
-        w.u64(l.boundaries.0)
-        w.u64(l.boundaries.1)
+        w.split(counts: l.counts, total: l.total, boundaries: l.boundaries)
         w.ints(s.pairs.offsets)
         w.words(s.pairs.values)
         w.ints(s.rowOffsets)
@@ -93,18 +87,7 @@ enum StepCodec {
         let featureCount = try r.int()
         let unsampleable = try r.bytes().map { $0 != 0 }
         let valueCount = try r.int()
-        var c = DatasetManifest.Counts()
-        c.rowsRead = try r.int()
-        c.rowsRejected = try r.int()
-        c.positives = try r.int()
-        c.negatives = try r.int()
-        c.unsampleableRows = try r.int()
-        c.train = try r.int()
-        c.validation = try r.int()
-        c.test = try r.int()
-        let total = try r.int(limit: 1 << 62)
-        let b0 = try r.int(limit: total)
-        let b1 = try r.int(limit: total)
+        let (c, total, (b0, b1)) = try r.split()
         let layout = DatasetLayout(
             offsets: offsets, featureCount: featureCount, unsampleableKeys: unsampleable, valueCount: valueCount,
             counts: c, total: total, boundaries: (b0, b1))
@@ -151,7 +134,35 @@ extension StepWriter {
     }
 }
 
+extension StepWriter {
+    /// The eight counts of the manifest, the instance total and the two cumulative split boundaries, as
+    /// both merge-state files (`MRGE`, `LMRG`) store them.
+    mutating func split(counts c: DatasetManifest.Counts, total: Int, boundaries: (Int, Int)) {
+        for n in [c.rowsRead, c.rowsRejected, c.positives, c.negatives, c.unsampleableRows, c.train, c.validation, c.test] {
+            u64(n)
+        }
+        u64(total)
+        u64(boundaries.0)
+        u64(boundaries.1)
+    }
+}
+
 extension StepReader {
+    /// Reads what `StepWriter.split` wrote; each boundary is at most the total.
+    mutating func split() throws -> (DatasetManifest.Counts, Int, (Int, Int)) {
+        var c = DatasetManifest.Counts()
+        c.rowsRead = try int()
+        c.rowsRejected = try int()
+        c.positives = try int()
+        c.negatives = try int()
+        c.unsampleableRows = try int()
+        c.train = try int()
+        c.validation = try int()
+        c.test = try int()
+        let total = try int(limit: 1 << 62)
+        return (c, total, (try int(limit: total), try int(limit: total)))
+    }
+
     /// Reads what `StepWriter.scanOutcome` wrote.
     mutating func scanOutcome() throws -> (PartitionScan.BadRow?, [PartitionScan.Reject], DatasetManifest.Input?) {
         let badRow = try bool() ? PartitionScan.BadRow(line: try int(), column: try int(), message: try string()) : nil
