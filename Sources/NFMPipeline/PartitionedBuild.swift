@@ -24,6 +24,29 @@ enum PartitionedBuild {
             plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names)
         for i in scans.indices { scans[i].releaseStatistics() }
         let layout = merge.layout
+        let shards =
+            try gatherShards(plan, merge, scans, out: out, relay: relay)
+            ?? scatterShards(plan, merge, scans, out: out, scratch: scratch, relay: relay)
+        for split in Split.allCases { try FileSystem.createDirectory(out + "/" + split.rawValue) }
+        FileSystem.remove(scratch)
+        let lineOffsets = VocabularyMerge.lineOffsets(partitions, lines: scans.map(\.lines))
+        let rejects = RejectLog(path: out + "/" + DatasetBuilder.rejectsFile, enabled: plan.skipBadRows)
+        for (scan, offset) in zip(scans, lineOffsets) {
+            for reject in scan.rejects {
+                rejects.add(line: reject.line + offset, column: reject.column, reason: reject.reason, escaped: reject.escaped)
+            }
+        }
+        return try DatasetBuilder.manifest(
+            plan, merge.vocabularies, rejects, layout, shards, stored, out: out)
+    }
+
+    /// Places every partition's instances into position-range buckets (`PartitionPlacement`) and writes
+    /// each bucket's shards (`BucketReduce`), one bucket after another; returns the shard records in order.
+    static func scatterShards(
+        _ plan: BuildPlan, _ merge: VocabularyMerge, _ scans: [PartitionScan], out: String, scratch: String,
+        relay: ProgressRelay
+    ) throws -> [DatasetManifest.Shard] {
+        let layout = merge.layout
         let width = plan.fieldCount + 2
         let capacity = min(max(1, plan.memoryBudget / 2 / (width * 4)), Int(UInt32.max))
         let buckets = BucketLayout(
@@ -33,7 +56,7 @@ enum PartitionedBuild {
             ? DirectSink(positions: buckets.positions(of: 0), fieldCount: plan.fieldCount)
             : SpillSink(buckets: buckets.count, width: width, memory: plan.memoryBudget / 4, scratch: scratch)
         let placed = LockedCounter()
-        try ParallelTasks.forEach(count: partitions.count, threads: plan.threads) { i in
+        try ParallelTasks.forEach(count: scans.count, threads: plan.threads) { i in
             var placement = PartitionPlacement(
                 plan: plan, layout: layout, buckets: buckets, remaps: merge.remaps[i], keyRemap: merge.keyRemaps[i],
                 rowOffset: merge.rowOffsets[i], instanceOffset: merge.instanceOffsets[i], sink: sink)
@@ -52,17 +75,7 @@ enum PartitionedBuild {
                 threads: plan.threads)
             relay.report(.init(phase: .write, done: buckets.positions(of: bucket).upperBound, total: layout.total, rows: nil))
         }
-        for split in Split.allCases { try FileSystem.createDirectory(out + "/" + split.rawValue) }
-        FileSystem.remove(scratch)
-        let lineOffsets = VocabularyMerge.lineOffsets(partitions, lines: scans.map(\.lines))
-        let rejects = RejectLog(path: out + "/" + DatasetBuilder.rejectsFile, enabled: plan.skipBadRows)
-        for (scan, offset) in zip(scans, lineOffsets) {
-            for reject in scan.rejects {
-                rejects.add(line: reject.line + offset, column: reject.column, reason: reject.reason, escaped: reject.escaped)
-            }
-        }
-        return try DatasetBuilder.manifest(
-            plan, merge.vocabularies, rejects, layout, shards, stored, out: out)
+        return shards
     }
 
     /// Fixes glibc's mmap threshold at 256 KiB: its default moves up to 32 MiB after large blocks are freed,

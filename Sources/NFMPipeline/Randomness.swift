@@ -13,8 +13,10 @@
 public struct FeistelPermutation: Sendable {
     /// The size of the permuted range `0..<count` (> 0).
     public let count: UInt64
-    private let bits: UInt64
-    private let keys: (UInt64, UInt64, UInt64, UInt64)
+    /// b: the network permutes `0..<2^b`.
+    let bits: UInt64
+    /// The four round keys.
+    let keys: (UInt64, UInt64, UInt64, UInt64)
 
     /// The permutation of `0..<count` keyed by `seed` (four round keys from the `.permutation` stream).
     /// `count` must be positive (a precondition: callers check instance counts first).

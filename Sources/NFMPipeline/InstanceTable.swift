@@ -1,0 +1,152 @@
+import NFMFormat
+
+/// Every positive of a sampling build by global row, with its negatives: enough to produce any instance
+/// from its position alone, so that shards are written by gathering instead of scattering records.
+///
+/// Row `r` holds its `fieldCount` global value indices (within their fields) and the `perPositive`
+/// corrupted-field values drawn for it (`NegativeSampler.draw` on row `r`'s stream), packed in
+/// `PackedRows`. When no row is unsampleable, instance `g` is row `⌊g / (k + 1)⌋`'s positive when
+/// `g mod (k + 1) = 0`, else its negative number `g mod (k + 1) − 1` (k = `perPositive`): the ids a single
+/// pass gives, each positive followed by its negatives. Position `p` holds instance `π⁻¹(p)`
+/// (`FeistelPermutation.instance(at:)`), so a shard's instances are gathered in position order.
+/// O(positives × rowBytes) memory; O(instances) time to fill and to gather, on any number of threads.
+struct InstanceTable {
+    let rows: PackedRows
+    private let fieldCount: Int
+    private let perPositive: Int
+    private let corrupted: Int
+
+    /// A table for the positives of `layout`, whose field `f` has `vocabularySizes[f]` values.
+    init(plan: BuildPlan, layout: DatasetLayout, vocabularySizes: [Int]) {
+        rows = PackedRows(rows: layout.counts.positives, maxima: InstanceTable.maxima(plan, vocabularySizes))
+        fieldCount = plan.fieldCount
+        perPositive = plan.perPositive
+        corrupted = plan.corrupted
+    }
+
+    /// Column maxima: each field's largest index, then the corrupted field's for each negative.
+    private static func maxima(_ plan: BuildPlan, _ sizes: [Int]) -> [UInt32] {
+        let largest = sizes.map { UInt32(truncatingIfNeeded: max($0 - 1, 0)) }
+        return largest + [UInt32](repeating: largest[plan.corrupted], count: plan.perPositive)
+    }
+
+    /// The bytes of the table of a build (`Int.max` when they overflow), and whether it can be used: no
+    /// row unsampleable (instance ids are then `row · (k + 1) + j`).
+    static func bytes(plan: BuildPlan, layout: DatasetLayout, vocabularySizes: [Int]) -> Int? {
+        guard layout.counts.unsampleableRows == 0 else { return nil }
+        return PackedRows.bytes(rows: layout.counts.positives, maxima: maxima(plan, vocabularySizes))
+    }
+
+    /// Fills the rows of one partition: its positives `scanned` (local indices + local key id) remapped
+    /// by `remaps` and `keyRemap`, as rows `rowOffset…`, each with its negatives. Throws `.sampling` for
+    /// an unsampleable key (the table is used only when there is none) and what reading `scanned` throws.
+    func fill(
+        _ scanned: RecordSpill, remaps: [[UInt32]], keyRemap: [UInt32], rowOffset: Int, sampler: NegativeSampler,
+        layout: DatasetLayout
+    ) throws {
+        var row = rowOffset
+        var drawn: [Int] = []
+        let width = fieldCount + 1
+        try scanned.drain { chunk in
+            var start = 0
+            while start + width <= chunk.count {
+                for f in 0..<fieldCount { rows.set(row, f, remaps[f][Int(chunk[start + f])]) }
+                let key = Int(keyRemap[Int(chunk[start + fieldCount])])
+                guard !layout.unsampleableKeys[key] else { throw NFMError(.sampling, "row \(row) cannot be sampled") }
+                sampler.draw(row: row, key: key, into: &drawn, valueCount: layout.valueCount)
+                for (j, value) in drawn.enumerated() { rows.set(row, fieldCount + j, UInt32(truncatingIfNeeded: value)) }
+                row += 1
+                start += width
+            }
+        }
+    }
+
+    /// The shard block of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
+    /// feature indices (`featureOffsets[f]` + the value) and the label bits `labels` (positive, negative).
+    ///
+    /// Instances are gathered in batches of 64: their ids first, then their rows copied (independent loads
+    /// whose cache misses overlap, instead of one miss at a time), then decoded from the copies.
+    func block(
+        _ positions: Range<Int>, permutation: FeistelPermutation, featureOffsets: [UInt32], labels: (UInt32, UInt32)
+    ) -> ShardBlock {
+        let count = positions.count
+        var labelBits = [UInt32](repeating: 0, count: count)
+        var indices = [UInt32](repeating: 0, count: count * fieldCount)
+        let batch = GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow)
+        let span = UInt64(perPositive + 1)
+        labelBits.withUnsafeMutableBufferPointer { labelOut in
+            indices.withUnsafeMutableBufferPointer { out in
+                featureOffsets.withUnsafeBufferPointer { base in
+                    rows.withLayout { offsets, masks in
+                        let layout = Layout(base: base, offsets: offsets, masks: masks)
+                        for first in stride(from: 0, to: count, by: batch.size) {
+                            let n = min(batch.size, count - first)
+                            for i in 0..<n {
+                                let g = permutation.instance(at: UInt64(positions.lowerBound + first + i))
+                                let (r, j) = g.quotientAndRemainder(dividingBy: span)
+                                (batch.rows[i], batch.negatives[i]) = (Int(truncatingIfNeeded: r), Int(truncatingIfNeeded: j))
+                            }
+                            for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
+                            for i in 0..<n {
+                                let row = UnsafeRawPointer(batch.copies + i * batch.wordsPerRow)
+                                let positive = gather(row, batch.negatives[i], into: out.baseAddress! + (first + i) * fieldCount, layout)
+                                labelOut[first + i] = positive ? labels.0 : labels.1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var block = ShardBlock(fieldCount: fieldCount)
+        block.labels = labelBits.map { Float(bitPattern: $0) }
+        block.indices = indices
+        return block
+    }
+
+    /// The feature offsets and the packed columns' offsets and masks, as plain memory.
+    private struct Layout {
+        let base: UnsafeBufferPointer<UInt32>
+        let offsets: UnsafeBufferPointer<Int>
+        let masks: UnsafeBufferPointer<UInt32>
+
+        /// Column `column` of the row at `row`.
+        @inline(__always) func value(_ row: UnsafeRawPointer, _ column: Int) -> UInt32 {
+            UInt32(littleEndian: row.loadUnaligned(fromByteOffset: offsets[column], as: UInt32.self)) & masks[column]
+        }
+    }
+
+    /// Writes the global feature indices of the instance `j` of the (copied) row at `row` to `out`
+    /// (`base[f]` + value; `j` = 0 the positive, else negative `j − 1`); true for the positive.
+    @inline(__always)
+    private func gather(_ row: UnsafeRawPointer, _ j: Int, into out: UnsafeMutablePointer<UInt32>, _ layout: Layout) -> Bool {
+        for f in 0..<fieldCount { out[f] = layout.base[f] &+ layout.value(row, f) }
+        guard j > 0 else { return true }
+        out[corrupted] = layout.base[corrupted] &+ layout.value(row, fieldCount + j - 1)
+        return false
+    }
+}
+
+/// Scratch memory of `InstanceTable.block`: a batch's row numbers, instance numbers within their rows
+/// and row copies (with 8 bytes of padding, for the last copy's masked 4-byte reads).
+private final class GatherBatch {
+    let size: Int
+    let wordsPerRow: Int
+    let rows: UnsafeMutablePointer<Int>
+    let negatives: UnsafeMutablePointer<Int>
+    let copies: UnsafeMutablePointer<UInt64>
+
+    init(size: Int, wordsPerRow: Int) {
+        self.size = size
+        self.wordsPerRow = wordsPerRow
+        rows = .allocate(capacity: size)
+        negatives = .allocate(capacity: size)
+        copies = .allocate(capacity: size * wordsPerRow + 1)
+        copies.initialize(repeating: 0, count: size * wordsPerRow + 1)
+    }
+
+    deinit {
+        rows.deallocate()
+        negatives.deallocate()
+        copies.deallocate()
+    }
+}
