@@ -16,6 +16,8 @@ struct NegativeSampler {
     var excludedCount: [Int32] = []
     /// The pairs frozen per key (a partitioned build's merge): used instead of `excluded` when `isFrozen`.
     private(set) var frozen = PairTable.empty
+    /// A Bloom filter of `frozen`, asked before its binary search.
+    private var filter = PairFilter.none
     private(set) var isFrozen = false
 
     init(perPositive: Int, seed: UInt64) {
@@ -27,12 +29,13 @@ struct NegativeSampler {
     init(perPositive: Int, seed: UInt64, pairs: PairTable) {
         self.init(perPositive: perPositive, seed: seed)
         frozen = pairs
+        filter = PairFilter(pairs)
         isFrozen = true
     }
 
     /// Whether `key` was seen with `value` in a positive.
     @inline(__always) func isExcluded(key: Int, value: Int) -> Bool {
-        if isFrozen { return frozen.contains(key: key, value: value) }
+        if isFrozen { return filter.mayContain(key: key, value: value) && frozen.contains(key: key, value: value) }
         return excluded.contains(NegativeSampler.pair(key: key, value: value))
     }
 

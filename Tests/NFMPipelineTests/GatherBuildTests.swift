@@ -1,0 +1,112 @@
+import Foundation
+import NFMFormat
+import NFMTestSupport
+import Testing
+
+@testable import NFMPipeline
+
+/// The gathering writer of the partitioned build: the inverse permutation, the packed instance table, the
+/// pair filter, and the fallback to the scatter when a row is unsampleable.
+@Suite struct GatherBuildTests {
+    @Test func theInverseUndoesThePermutation() {
+        for count in [1, 2, 3, 4, 5, 7, 8, 9, 17, 100, 1000, 4097, 65_537] as [UInt64] {
+            let permutation = FeistelPermutation(count: count, seed: 2017 &+ count)
+            var seen = [Bool](repeating: false, count: Int(count))
+            for g in 0..<count {
+                let p = permutation.position(of: g)
+                #expect(permutation.instance(at: p) == g, "count \(count) g \(g)")
+                seen[Int(p)] = true
+            }
+            #expect(seen.allSatisfy { $0 }, "count \(count)")
+        }
+        let large = FeistelPermutation(count: 9_000_000_011, seed: 7)
+        var generator = SplitMix64(seed: 1, stream: 0, index: 0)
+        for _ in 0..<2000 {
+            let g = generator.below(large.count)
+            #expect(large.instance(at: large.position(of: g)) == g)
+        }
+    }
+
+    @Test func packedRowsRoundTripEveryWidthAtItsBounds() {
+        let maxima: [UInt32] = [0, 255, 256, 65_535, 65_536, .max, 3]
+        let rows = PackedRows(rows: 5, maxima: maxima)
+        #expect(rows.widths == [1, 1, 2, 2, 4, 4, 1])
+        #expect(rows.rowBytes == 15 && rows.wordsPerRow == 2)
+        #expect(PackedRows.bytes(rows: 5, maxima: maxima) == 5 * 15 + 8)
+        #expect(PackedRows.bytes(rows: Int.max / 2, maxima: maxima) == Int.max)
+        func value(_ r: Int, _ c: Int) -> UInt32 { r.isMultiple(of: 2) ? maxima[c] : maxima[c] / UInt32(r + 1) }
+        for r in 0..<5 { for c in maxima.indices { rows.set(r, c, value(r, c)) } }
+        let copy = UnsafeMutablePointer<UInt64>.allocate(capacity: rows.wordsPerRow + 1)
+        defer { copy.deallocate() }
+        for r in (0..<5).reversed() {
+            rows.copyRow(r, to: copy)
+            rows.withLayout { offsets, masks in
+                for c in maxima.indices {
+                    #expect(rows.get(r, c) == value(r, c), "row \(r) column \(c)")
+                    let copied = UnsafeRawPointer(copy).loadUnaligned(fromByteOffset: offsets[c], as: UInt32.self) & masks[c]
+                    #expect(copied == value(r, c), "copied row \(r) column \(c)")
+                }
+            }
+        }
+    }
+
+    @Test func thePairFilterNeverMissesAPairAndRulesOutMostOthers() throws {
+        // Keys of 0, 1, 3, 100 and 5,000 values (the last one several cache lines).
+        let sizes = [0, 1, 3, 100, 5000]
+        let table = PairTable(keyCount: sizes.count) { yield in
+            for (key, n) in sizes.enumerated() {
+                for i in 0..<n { yield(key, UInt32(i * 7 + key)) }
+                if n > 0 { yield(key, UInt32(key)) }  // a duplicate
+            }
+        }
+        let filter = PairFilter(table)
+        #expect(!filter.isEmpty)
+        var falsePositives = 0
+        var absent = 0
+        for (key, n) in sizes.enumerated() {
+            for i in 0..<n { #expect(filter.mayContain(key: key, value: i * 7 + key), "key \(key) value \(i * 7 + key)") }
+            for value in 0..<40_000 where !table.contains(key: key, value: value) {
+                absent += 1
+                if filter.mayContain(key: key, value: value) { falsePositives += 1 }
+            }
+        }
+        #expect(falsePositives * 20 < absent, "\(falsePositives) of \(absent)")
+        #expect(!filter.mayContain(key: 0, value: -1) && !filter.mayContain(key: 0, value: 1 << 40))
+        #expect(PairFilter.log2Bits(values: 0) == 6 && PairFilter.log2Bits(values: 4) == 6)
+        #expect(PairFilter.log2Bits(values: 5) == 7 && PairFilter.log2Bits(values: 100) == 11)
+    }
+
+    @Test func aFilterLargerThanItsTableIsNotBuilt() {
+        // 300,000 keys of one value each: 16 bytes of filter a pair against the table's 4.
+        let table = PairTable(keyCount: 300_000) { yield in for key in 0..<300_000 { yield(key, 1) } }
+        let filter = PairFilter(table)
+        #expect(filter.isEmpty)
+        #expect(filter.mayContain(key: 5, value: 2))
+        let sampler = NegativeSampler(perPositive: 2, seed: 1, pairs: table)
+        #expect(sampler.isExcluded(key: 5, value: 1) && !sampler.isExcluded(key: 5, value: 2))
+    }
+
+    /// Unsampleable rows make instance ids irregular: the build falls back to the scatter, same bytes.
+    @Test func unsampleableRowsFallBackToTheScatterWithTheReferenceBytes() throws {
+        let directory = TestSupport.temporaryDirectory()
+        var text = "user\titem\tcnt\tdaytime\tweekday\tisweekend\thomework\tcost\tweather\tcountry\tcity\n"
+        for row in 0..<600 { text += "\(row % 37)\t\(row % 5 == 0 ? "a" : "i\(row % 23)")\t1\tm\tmon\twd\tu\tfree\tsun\tX\t1\n" }
+        // User 99 used every item: unsampleable.
+        for item in ["a"] + (0..<23).map({ "i\($0)" }) { text += "99\t\(item)\t1\tm\tmon\twd\tu\tfree\tsun\tX\t1\n" }
+        let input = TestSupport.write(text, named: "log.tsv", in: directory)
+        let (single, manifest) = try TestSupport.build(definition: "frappe.json", input: input) {
+            $0.singlePass = true
+            $0.definition.shardRows = 100
+        }
+        #expect(manifest.counts.unsampleableRows == 24)
+        let reference = TestSupport.snapshot(single)
+        for threads in [1, 2] {
+            let (built, _) = try TestSupport.build(definition: "frappe.json", input: input) {
+                $0.threads = threads
+                $0.partitionBytes = 3000
+                $0.definition.shardRows = 100
+            }
+            #expect(PartitionedBuildTests.differences(built, reference) == [], "threads \(threads)")
+        }
+    }
+}
