@@ -1,4 +1,5 @@
 import CZstd
+import Foundation
 
 /// Typed wrapper over libzstd's one-shot API.
 ///
@@ -6,18 +7,26 @@ import CZstd
 /// flipped byte inside a frame is detected on decompression.
 public enum Zstd {
     /// Compresses `source` into one zstd frame at `level` (1…19) with the frame checksum on.
+    /// Contexts are reused (`CompressionContexts`): a fresh one would allocate and clear its tables
+    /// for every frame; the frame's bytes do not depend on it.
     public static func compress(_ source: UnsafeRawBufferPointer, level: Int) throws -> [UInt8] {
-        guard let context = ZSTD_createCCtx() else { throw FormatError(.compression, "zstd: out of memory") }
-        defer { ZSTD_freeCCtx(context) }
+        let context = try CompressionContexts.shared.take()
+        defer { CompressionContexts.shared.give(context) }
+        try check(ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters))
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level)))
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1))
         let bound = ZSTD_compressBound(source.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = try output.withUnsafeMutableBytes { out in
-            try check(ZSTD_compress2(context, out.baseAddress, bound, source.baseAddress, source.count))
+        var failure: (any Error)?
+        let output = [UInt8](unsafeUninitializedCapacity: bound) { out, written in
+            do {
+                written = try check(ZSTD_compress2(context, out.baseAddress, bound, source.baseAddress, source.count))
+            } catch {
+                failure = error
+                written = 0
+            }
         }
-        output.removeSubrange(written...)
+        if let failure { throw failure }
         return output
     }
 
@@ -70,4 +79,22 @@ public enum Zstd {
         }
         return result
     }
+}
+
+/// Idle zstd compression contexts, shared by the threads that compress: `take` one (a new one when none
+/// is idle), `give` it back. Holds at most as many contexts as threads ever compressed at once.
+final class CompressionContexts: @unchecked Sendable {
+    static let shared = CompressionContexts()
+    private let lock = NSLock()
+    private var idle: [OpaquePointer] = []
+
+    /// An idle context, or a new one; `.compression` when zstd cannot allocate one.
+    func take() throws -> OpaquePointer {
+        if let context = lock.withLock({ idle.popLast() }) { return context }
+        guard let context = ZSTD_createCCtx() else { throw FormatError(.compression, "zstd: out of memory") }
+        return context
+    }
+
+    /// Returns `context` to the idle ones.
+    func give(_ context: OpaquePointer) { lock.withLock { idle.append(context) } }
 }

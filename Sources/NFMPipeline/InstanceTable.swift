@@ -67,40 +67,51 @@ struct InstanceTable {
     /// Instances are gathered in batches of 64: their ids first, then their rows copied (independent loads
     /// whose cache misses overlap, instead of one miss at a time), then decoded from the copies.
     func block(
-        _ positions: Range<Int>, permutation: FeistelPermutation, featureOffsets: [UInt32], labels: (UInt32, UInt32)
+        _ positions: Range<Int>, permutation: FeistelPermutation, featureOffsets: [UInt32], labels bits: (UInt32, UInt32)
     ) -> ShardBlock {
         let count = positions.count
-        var labelBits = [UInt32](repeating: 0, count: count)
-        var indices = [UInt32](repeating: 0, count: count * fieldCount)
+        var labels: [Float] = []
+        let indices = [UInt32](unsafeUninitializedCapacity: count * fieldCount) { out, done in
+            labels = [Float](unsafeUninitializedCapacity: count) { labelOut, labelsDone in
+                gather(positions, permutation, featureOffsets, bits, into: out.baseAddress!, labelOut.baseAddress!)
+                labelsDone = count
+            }
+            done = count * fieldCount
+        }
+        var block = ShardBlock(fieldCount: fieldCount)
+        block.labels = labels
+        block.indices = indices
+        return block
+    }
+
+    /// Writes the instances of `positions` to `out` (`fieldCount` indices each) and their labels to `labels`.
+    private func gather(
+        _ positions: Range<Int>, _ permutation: FeistelPermutation, _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32),
+        into out: UnsafeMutablePointer<UInt32>, _ labels: UnsafeMutablePointer<Float>
+    ) {
+        let count = positions.count
         let batch = GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow)
         let span = UInt64(perPositive + 1)
-        labelBits.withUnsafeMutableBufferPointer { labelOut in
-            indices.withUnsafeMutableBufferPointer { out in
-                featureOffsets.withUnsafeBufferPointer { base in
-                    rows.withLayout { offsets, masks in
-                        let layout = Layout(base: base, offsets: offsets, masks: masks)
-                        for first in stride(from: 0, to: count, by: batch.size) {
-                            let n = min(batch.size, count - first)
-                            for i in 0..<n {
-                                let g = permutation.instance(at: UInt64(positions.lowerBound + first + i))
-                                let (r, j) = g.quotientAndRemainder(dividingBy: span)
-                                (batch.rows[i], batch.negatives[i]) = (Int(truncatingIfNeeded: r), Int(truncatingIfNeeded: j))
-                            }
-                            for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
-                            for i in 0..<n {
-                                let row = UnsafeRawPointer(batch.copies + i * batch.wordsPerRow)
-                                let positive = gather(row, batch.negatives[i], into: out.baseAddress! + (first + i) * fieldCount, layout)
-                                labelOut[first + i] = positive ? labels.0 : labels.1
-                            }
-                        }
+        let (positive, negative) = (Float(bitPattern: bits.0), Float(bitPattern: bits.1))
+        featureOffsets.withUnsafeBufferPointer { base in
+            rows.withLayout { offsets, masks in
+                let layout = Layout(base: base, offsets: offsets, masks: masks)
+                for first in stride(from: 0, to: count, by: batch.size) {
+                    let n = min(batch.size, count - first)
+                    for i in 0..<n {
+                        let g = permutation.instance(at: UInt64(positions.lowerBound + first + i))
+                        let (r, j) = g.quotientAndRemainder(dividingBy: span)
+                        (batch.rows[i], batch.negatives[i]) = (Int(truncatingIfNeeded: r), Int(truncatingIfNeeded: j))
+                    }
+                    for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
+                    for i in 0..<n {
+                        let row = UnsafeRawPointer(batch.copies + i * batch.wordsPerRow)
+                        let isPositive = decode(row, batch.negatives[i], into: out + (first + i) * fieldCount, layout)
+                        labels[first + i] = isPositive ? positive : negative
                     }
                 }
             }
         }
-        var block = ShardBlock(fieldCount: fieldCount)
-        block.labels = labelBits.map { Float(bitPattern: $0) }
-        block.indices = indices
-        return block
     }
 
     /// The feature offsets and the packed columns' offsets and masks, as plain memory.
@@ -118,7 +129,7 @@ struct InstanceTable {
     /// Writes the global feature indices of the instance `j` of the (copied) row at `row` to `out`
     /// (`base[f]` + value; `j` = 0 the positive, else negative `j − 1`); true for the positive.
     @inline(__always)
-    private func gather(_ row: UnsafeRawPointer, _ j: Int, into out: UnsafeMutablePointer<UInt32>, _ layout: Layout) -> Bool {
+    private func decode(_ row: UnsafeRawPointer, _ j: Int, into out: UnsafeMutablePointer<UInt32>, _ layout: Layout) -> Bool {
         for f in 0..<fieldCount { out[f] = layout.base[f] &+ layout.value(row, f) }
         guard j > 0 else { return true }
         out[corrupted] = layout.base[corrupted] &+ layout.value(row, fieldCount + j - 1)

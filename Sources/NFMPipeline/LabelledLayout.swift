@@ -63,7 +63,8 @@ struct LabelledLayout {
                 cardinalities.append(spec.missing == .ownValue ? 2 : 1)
                 continue
             }
-            let keep = (0..<vocabulary.count).filter { vocabulary.counts[$0] >= spec.minCount }
+            let counts = vocabulary.counts
+            let keep = (0..<vocabulary.count).filter { counts[$0] >= spec.minCount }
             let oovIndex = spec.hasOOV ? keep.count : nil
             var table: [UInt32] = []
             if spec.hasOOV {

@@ -6,7 +6,8 @@ extension PartitionedBuild {
     /// (`scatterShards` then places records into buckets). Fills the table from every partition's
     /// positives on `plan.threads` threads, then encodes the shards on as many. Same bytes as the scatter.
     static func gatherShards(
-        _ plan: BuildPlan, _ merge: VocabularyMerge, _ scans: [PartitionScan], out: String, relay: ProgressRelay
+        _ plan: BuildPlan, _ merge: VocabularyMerge, _ scans: [PartitionScan], out: String, relay: ProgressRelay,
+        trace: PhaseTrace? = nil
     ) throws -> [DatasetManifest.Shard]? {
         let layout = merge.layout
         let sizes = merge.vocabularies.map(\.count)
@@ -22,6 +23,7 @@ extension PartitionedBuild {
             let done = placed.add(scans[i].positives * (plan.perPositive + 1))
             relay.report(.init(phase: .sample, done: done, total: layout.total, rows: nil))
         }
+        trace?.mark("fill")
         let shards = BucketLayout(
             total: layout.total, boundaries: layout.boundaries, rowsPerShard: plan.definition.shardRows,
             capacity: max(layout.total, 1))

@@ -19,14 +19,18 @@ enum PartitionedBuild {
         PartitionedBuild.returnLargeBlocksToTheSystem()
         let partitions = try inputs.partitions(chunk: chunkBytes(plan, inputs))
         let relay = ProgressRelay(plan.progress)
+        let trace = PhaseTrace()
         var (scans, stored) = try scanAll(partitions, plan, inputs, scratch: scratch, relay: relay)
+        trace.mark("scan")
         let merge = try VocabularyMerge(
             plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names)
         for i in scans.indices { scans[i].releaseStatistics() }
+        trace.mark("merge")
         let layout = merge.layout
         let shards =
-            try gatherShards(plan, merge, scans, out: out, relay: relay)
+            try gatherShards(plan, merge, scans, out: out, relay: relay, trace: trace)
             ?? scatterShards(plan, merge, scans, out: out, scratch: scratch, relay: relay)
+        trace.mark("shards")
         for split in Split.allCases { try FileSystem.createDirectory(out + "/" + split.rawValue) }
         FileSystem.remove(scratch)
         let lineOffsets = VocabularyMerge.lineOffsets(partitions, lines: scans.map(\.lines))
@@ -36,6 +40,7 @@ enum PartitionedBuild {
                 rejects.add(line: reject.line + offset, column: reject.column, reason: reject.reason, escaped: reject.escaped)
             }
         }
+        defer { trace.mark("finish") }
         return try DatasetBuilder.manifest(
             plan, merge.vocabularies, rejects, layout, shards, stored, out: out)
     }
@@ -78,15 +83,19 @@ enum PartitionedBuild {
         return shards
     }
 
-    /// Fixes glibc's mmap threshold at 256 KiB: its default moves up to 32 MiB after large blocks are freed,
-    /// and then the build's freed partition buffers stay in the threads' heaps (10 M rows on 2 threads: peak
-    /// 479 MB instead of 338 MB). Process-wide and harmless for the rest of nfm.
+    /// Fixes glibc's mmap threshold at 4 MiB and its trim threshold at 64 MiB: the default threshold moves
+    /// up to 32 MiB after large blocks are freed, and then the build's freed partition buffers stay in the
+    /// threads' heaps (10 M rows on 2 threads: peak 479 MB instead of 338 MB); below 4 MiB, the per-shard
+    /// buffers (indices, payload, frame) are reused from the heap instead of being mapped, faulted in and
+    /// cleared for every shard. Process-wide and harmless for the rest of nfm.
     static func returnLargeBlocksToTheSystem() {
         #if canImport(Glibc)
-            // mallopt(M_MMAP_THRESHOLD = -3, bytes), looked up at run time (<malloc.h> is not in the Glibc module).
+            // mallopt(M_MMAP_THRESHOLD = -3 / M_TRIM_THRESHOLD = -1, bytes), looked up at run time (<malloc.h>
+            // is not in the Glibc module).
             typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
             guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-            _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 256 << 10)
+            _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 4 << 20)
+            _ = unsafeBitCast(symbol, to: Mallopt.self)(-1, 64 << 20)
         #endif
     }
 

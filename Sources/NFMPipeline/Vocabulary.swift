@@ -3,8 +3,9 @@ import NFMFormat
 /// The values of one field in first-appearance order: value → index, with counts.
 ///
 /// Stored as a byte arena plus an open-addressing table (linear probing, load ≤ ½), so encoding a raw field
-/// needs no `String` allocation. Index `i` is the `i`-th distinct value seen. A table slot holds the value's
-/// index, length and a 64-bit key: for values of at most 8 bytes the bytes themselves (so a lookup touches
+/// needs no `String` allocation. Index `i` is the `i`-th distinct value seen. A table slot (24 bytes) holds
+/// the value's index, length, occurrence count and a 64-bit key (so that counting an occurrence touches
+/// the slot's cache line only, not a separate array indexed by value): for values of at most 8 bytes the bytes themselves (so a lookup touches
 /// one cache line and never the arena: hashed ids, small integers, most categories), for longer ones their
 /// 64-bit FNV-1a-style hash (the arena is compared only when hashes agree). A value type, so that the
 /// builder's hot loop mutates it with static (not run-time) exclusivity checks.
@@ -14,25 +15,30 @@ public struct Vocabulary: Sendable {
         var key: UInt64
         var index: Int32
         var length: UInt32
+        var count: Int
     }
 
     private var arena: [UInt8] = []
     private var starts: [Int] = [0]
-    /// Occurrences of each value, by index.
-    public private(set) var counts: [Int] = []
     private var table: [Slot]
     private var mask: Int
+    /// Number of distinct values.
+    public private(set) var count = 0
+
+    /// Occurrences of each value, by index: gathered from the table, O(table size) per call.
+    public var counts: [Int] {
+        var counts = [Int](repeating: 0, count: count)
+        for slot in table where slot.index >= 0 { counts[Int(slot.index)] = slot.count }
+        return counts
+    }
 
     /// An empty vocabulary with table room for about `capacity` values before it grows.
     public init(capacity: Int = 16) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        table = [Slot](repeating: Slot(key: 0, index: -1, length: 0), count: size)
+        table = [Slot](repeating: Slot(key: 0, index: -1, length: 0, count: 0), count: size)
         mask = size - 1
     }
-
-    /// Number of distinct values.
-    public var count: Int { counts.count }
 
     /// The slot key of `bytes` and the hash that places it: short values are their own key.
     @inline(__always) static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> (key: UInt64, hash: UInt64) {
@@ -74,29 +80,25 @@ public struct Vocabulary: Sendable {
 
     /// Index of `bytes`, inserting it as a new value when unseen; counts the occurrence.
     @inline(__always)
-    public mutating func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        let (key, hash) = Vocabulary.key(bytes)
-        let slot = find(bytes, key, hash)
-        let found = Int(table[slot].index)
-        if found >= 0 {
-            counts[found] += 1
-            return found
-        }
-        let index = counts.count
-        arena.append(contentsOf: bytes)
-        starts.append(arena.count)
-        counts.append(1)
-        table[slot] = Slot(key: key, index: Int32(index), length: UInt32(bytes.count))
-        if counts.count * 2 > table.count { rehash() }
-        return index
-    }
+    public mutating func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> Int { encode(bytes, count: 1) }
 
     /// Index of `bytes`, inserting it when unseen; adds `count` occurrences (merging partitions'
     /// vocabularies: values arrive in their first-appearance order, so indices stay first-appearance).
     @inline(__always)
-    mutating func encode(_ bytes: UnsafeBufferPointer<UInt8>, count: Int) -> Int {
-        let index = encode(bytes)
-        counts[index] += count - 1
+    mutating func encode(_ bytes: UnsafeBufferPointer<UInt8>, count occurrences: Int) -> Int {
+        let (key, hash) = Vocabulary.key(bytes)
+        let slot = find(bytes, key, hash)
+        let found = Int(table[slot].index)
+        if found >= 0 {
+            table[slot].count += occurrences
+            return found
+        }
+        let index = count
+        arena.append(contentsOf: bytes)
+        starts.append(arena.count)
+        count += 1
+        table[slot] = Slot(key: key, index: Int32(index), length: UInt32(bytes.count), count: occurrences)
+        if count * 2 > table.count { rehash() }
         return index
     }
 
@@ -140,7 +142,7 @@ public struct Vocabulary: Sendable {
 
     private mutating func rehash() {
         let old = table
-        table = [Slot](repeating: Slot(key: 0, index: -1, length: 0), count: old.count * 2)
+        table = [Slot](repeating: Slot(key: 0, index: -1, length: 0, count: 0), count: old.count * 2)
         mask = table.count - 1
         arena.withUnsafeBufferPointer { a in
             for entry in old where entry.index >= 0 {
@@ -159,11 +161,12 @@ public struct Vocabulary: Sendable {
 extension Vocabulary {
     /// The vocabulary file: a header line `index<TAB>count<TAB>value`, then one line per value in index
     /// order. Values are escaped: `\\` for backslash, `\t`, `\n`, `\r` for tab and line breaks.
-    public func fileBytes() -> [UInt8] { fileBytes(keeping: Array(0..<counts.count)) }
+    public func fileBytes() -> [UInt8] { fileBytes(keeping: Array(0..<count)) }
 
     /// The vocabulary file of the values `kept` (indices of this vocabulary), renumbered `0..<kept.count`
     /// in that order: what a field with `minCount` keeps.
     public func fileBytes(keeping kept: [Int]) -> [UInt8] {
+        let counts = self.counts
         var out = Array("index\tcount\tvalue\n".utf8)
         out.reserveCapacity(arena.count + kept.count * 12)
         for (newIndex, index) in kept.enumerated() {
@@ -230,11 +233,10 @@ extension Vocabulary {
                     value.append(byte)
                 }
             }
-            let assigned = value.withUnsafeBufferPointer { vocabulary.encode($0) }
+            let assigned = value.withUnsafeBufferPointer { vocabulary.encode($0, count: count) }
             guard assigned == index else {
                 throw NFMError(.vocabulary, file: file, line: number + 1, column: 1, "duplicate value")
             }
-            vocabulary.counts[index] = count
         }
         return vocabulary
     }
