@@ -47,14 +47,18 @@ struct InstanceTable {
         var row = rowOffset
         var drawn: [Int] = []
         let width = fieldCount + 1
+        let values = WordBuffer(width: fieldCount + perPositive)
+        let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: rows.wordsPerRow + 1)
+        defer { scratch.deallocate() }
         try scanned.drain { chunk in
             var start = 0
             while start + width <= chunk.count {
-                for f in 0..<fieldCount { rows.set(row, f, remaps[f][Int(chunk[start + f])]) }
+                for f in 0..<fieldCount { values.words[f] = remaps[f][Int(chunk[start + f])] }
                 let key = Int(keyRemap[Int(chunk[start + fieldCount])])
                 guard !layout.unsampleableKeys[key] else { throw NFMError(.sampling, "row \(row) cannot be sampled") }
                 sampler.draw(row: row, key: key, into: &drawn, valueCount: layout.valueCount)
-                for (j, value) in drawn.enumerated() { rows.set(row, fieldCount + j, UInt32(truncatingIfNeeded: value)) }
+                for (j, value) in drawn.enumerated() { values.words[fieldCount + j] = UInt32(truncatingIfNeeded: value) }
+                rows.store(row, values.words.baseAddress!, scratch: scratch)
                 row += 1
                 start += width
             }
@@ -94,8 +98,8 @@ struct InstanceTable {
         let span = UInt64(perPositive + 1)
         let (positive, negative) = (Float(bitPattern: bits.0), Float(bitPattern: bits.1))
         featureOffsets.withUnsafeBufferPointer { base in
-            rows.withLayout { offsets, masks in
-                let layout = Layout(base: base, offsets: offsets, masks: masks)
+            rows.withLayout { columns in
+                let layout = Layout(base: base, columns: columns)
                 for first in stride(from: 0, to: count, by: batch.size) {
                     let n = min(batch.size, count - first)
                     for i in 0..<n {
@@ -114,16 +118,13 @@ struct InstanceTable {
         }
     }
 
-    /// The feature offsets and the packed columns' offsets and masks, as plain memory.
+    /// The feature offsets and the packed columns, as plain memory.
     private struct Layout {
         let base: UnsafeBufferPointer<UInt32>
-        let offsets: UnsafeBufferPointer<Int>
-        let masks: UnsafeBufferPointer<UInt32>
+        let columns: UnsafeBufferPointer<PackedRows.Column>
 
         /// Column `column` of the row at `row`.
-        @inline(__always) func value(_ row: UnsafeRawPointer, _ column: Int) -> UInt32 {
-            UInt32(littleEndian: row.loadUnaligned(fromByteOffset: offsets[column], as: UInt32.self)) & masks[column]
-        }
+        @inline(__always) func value(_ row: UnsafeRawPointer, _ column: Int) -> UInt32 { columns[column].value(in: row) }
     }
 
     /// Writes the global feature indices of the instance `j` of the (copied) row at `row` to `out`

@@ -1,89 +1,97 @@
-/// A table of `rows × columns` unsigned values, row-major, each column stored in the fewest whole bytes
-/// (1, 2 or 4) that hold its largest value: the positives of a build with their global indices and
-/// their negatives, in a fraction of 4 bytes per value (real Frappe: 22 bytes a row instead of 48).
+/// A table of `rows × columns` unsigned values, row-major, each column stored in the fewest bits that hold
+/// its largest value: the positives of a build with their global indices and their negatives, in a
+/// fraction of 4 bytes per value (the 3 M-row synthetic Frappe log: 12 bytes a row instead of 48).
 ///
-/// Value `(r, c)` is the little-endian `widths[c]` bytes at `r · rowBytes + offsets[c]`; it is read as an
-/// unaligned 32-bit word masked to its width (the storage has 8 bytes of padding past the last row, so a row may also be copied as whole 8-byte
-/// words), so
-/// a read is one load and one `and`, without a branch on the width. Rows may be written by several
-/// threads at once when each writes its own rows. O(rows × rowBytes) memory, allocated untouched.
+/// Row `r` is the `rowBytes = ⌈Σ widths / 8⌉` bytes at `r · rowBytes`; column `c` is the `widths[c]` bits
+/// from bit `bits[c]` of the row, little-endian. A value is read as an unaligned 64-bit word at byte
+/// `⌊bits[c] / 8⌋` of the row, shifted by `bits[c] mod 8` and masked (the storage has 8 bytes of padding
+/// past the last row), so a read has no branch. Rows are written whole (`store`), so several threads may
+/// write their own rows at once. O(rows × rowBytes) memory, allocated untouched.
 final class PackedRows: @unchecked Sendable {
     /// Number of rows.
     let rows: Int
-    /// Bytes per value of each column: 1, 2 or 4.
+    /// Bits of each column (1…32).
     let widths: [Int]
-    /// Byte offset of each column in a row.
-    let offsets: [Int]
-    /// Bytes per row, `Σ widths`.
+    /// First bit of each column in a row.
+    let bits: [Int]
+    /// Bytes per row.
     let rowBytes: Int
-    private let masks: [UInt32]
+    private let layout: [Column]
     private let storage: UnsafeMutableRawPointer
+
+    /// Where a column's value is in a row: the byte of its 64-bit read, the shift and the mask.
+    struct Column {
+        let byte: Int
+        let shift: UInt64
+        let mask: UInt64
+
+        /// The column's value in the row at `row` (8 bytes readable from `row + byte`).
+        @inline(__always) func value(in row: UnsafeRawPointer) -> UInt32 {
+            UInt32(truncatingIfNeeded: (UInt64(littleEndian: row.loadUnaligned(fromByteOffset: byte, as: UInt64.self)) >> shift) & mask)
+        }
+    }
 
     /// A table of `rows` rows whose column `c` holds values `≤ maxima[c]`.
     init(rows: Int, maxima: [UInt32]) {
         self.rows = rows
         widths = maxima.map(PackedRows.width)
-        var offsets: [Int] = []
-        var offset = 0
+        var bits: [Int] = []
+        var bit = 0
         for width in widths {
-            offsets.append(offset)
-            offset += width
+            bits.append(bit)
+            bit += width
         }
-        self.offsets = offsets
-        rowBytes = offset
-        masks = widths.map { $0 == 4 ? UInt32.max : (1 << (8 * UInt32($0))) - 1 }
+        self.bits = bits
+        rowBytes = (bit + 7) / 8
+        layout = zip(bits, widths).map { Column(byte: $0 >> 3, shift: UInt64($0 & 7), mask: (1 << UInt64($1)) - 1) }
         storage = .allocate(byteCount: PackedRows.bytes(rows: rows, maxima: maxima), alignment: 16)
     }
 
     deinit { storage.deallocate() }
 
-    /// The bytes `init(rows:maxima:)` allocates (`nil` when they overflow).
+    /// The bytes `init(rows:maxima:)` allocates (`Int.max` when they overflow).
     static func bytes(rows: Int, maxima: [UInt32]) -> Int {
-        let rowBytes = maxima.reduce(0) { $0 + width($1) }
+        let rowBytes = (maxima.reduce(0) { $0 + width($1) } + 7) / 8
         let (product, overflow) = rows.multipliedReportingOverflow(by: rowBytes)
         return overflow || product > Int.max - 8 ? Int.max : product + 8
     }
 
-    /// The bytes that hold `maximum`: 1, 2 or 4.
-    static func width(_ maximum: UInt32) -> Int { maximum < 1 << 8 ? 1 : maximum < 1 << 16 ? 2 : 4 }
+    /// The bits that hold `maximum`: 1…32.
+    static func width(_ maximum: UInt32) -> Int { max(1, 32 - maximum.leadingZeroBitCount) }
 
-    /// Stores `value` (≤ the column's maximum) at row `row`, column `column`.
+    /// 8-byte words that cover a row (`⌈rowBytes / 8⌉`): what `copyRow` copies and `store` composes in.
+    var wordsPerRow: Int { (rowBytes + 7) / 8 }
+
+    /// Stores row `row` (< `rows`) from `values` (one per column, each ≤ its maximum), composed in
+    /// `scratch` (`wordsPerRow + 1` words) and copied whole: only the row's own bytes are written.
     @inline(__always)
-    func set(_ row: Int, _ column: Int, _ value: UInt32) {
-        let at = storage + (row &* rowBytes &+ offsets[column])
-        switch widths[column] {
-        case 1: at.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-        case 2: at.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
-        default: at.storeBytes(of: value.littleEndian, as: UInt32.self)
+    func store(_ row: Int, _ values: UnsafePointer<UInt32>, scratch: UnsafeMutablePointer<UInt64>) {
+        scratch.update(repeating: 0, count: wordsPerRow + 1)
+        for c in 0..<widths.count {
+            let (word, shift) = (bits[c] >> 6, UInt64(bits[c] & 63))
+            let value = UInt64(values[c]) & layout[c].mask
+            scratch[word] |= value << shift
+            if shift > 0 { scratch[word + 1] |= value >> (64 - shift) }
         }
+        for w in 0..<wordsPerRow { scratch[w] = scratch[w].littleEndian }
+        (storage + row &* rowBytes).copyMemory(from: scratch, byteCount: rowBytes)
     }
 
     /// The value at row `row`, column `column`.
     @inline(__always)
-    func get(_ row: Int, _ column: Int) -> UInt32 {
-        let word = (storage + (row &* rowBytes &+ offsets[column])).loadUnaligned(as: UInt32.self)
-        return UInt32(littleEndian: word) & masks[column]
-    }
-
-    /// 8-byte words that cover a row (`⌈rowBytes / 8⌉`): what `copyRow` copies.
-    var wordsPerRow: Int { (rowBytes + 7) / 8 }
+    func get(_ row: Int, _ column: Int) -> UInt32 { layout[column].value(in: storage + row &* rowBytes) }
 
     /// Copies row `row` (< `rows`) as `wordsPerRow` unaligned 8-byte words to `out`: a gather loop copies
-    /// a batch of rows first, so that their cache misses overlap, then decodes them from the copies.
+    /// a batch of rows first, so that their cache misses overlap, then decodes them from the copies (read
+    /// them with `withLayout`'s columns; `out` needs one more word of room for those reads).
     @inline(__always)
     func copyRow(_ row: Int, to out: UnsafeMutablePointer<UInt64>) {
         let start = UnsafeRawPointer(storage + row &* rowBytes)
         for w in 0..<(rowBytes + 7) / 8 { out[w] = start.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self) }
     }
 
-    /// The first byte of row `row` (< `rows`), for a loop that reads many values of one row with
-    /// `withLayout`'s offsets and masks.
-    @inline(__always)
-    func rowStart(_ row: Int) -> UnsafeRawPointer { UnsafeRawPointer(storage + row &* rowBytes) }
-
-    /// Calls `body` with the column offsets and masks as plain memory: value `(r, c)` is
-    /// `loadUnaligned(rowStart(r) + offsets[c]) & masks[c]`.
-    func withLayout<R>(_ body: (UnsafeBufferPointer<Int>, UnsafeBufferPointer<UInt32>) throws -> R) rethrows -> R {
-        try offsets.withUnsafeBufferPointer { offsets in try masks.withUnsafeBufferPointer { try body(offsets, $0) } }
+    /// Calls `body` with the columns' positions as plain memory.
+    func withLayout<R>(_ body: (UnsafeBufferPointer<Column>) throws -> R) rethrows -> R {
+        try layout.withUnsafeBufferPointer(body)
     }
 }
