@@ -35,54 +35,11 @@ public enum ShardCodec {
     public static func encode(_ block: ShardBlock, level: Int) throws -> [UInt8] {
         let rows = block.rowCount
         var payload = [UInt8]()
-        var columns: [(base: UInt32, width: Int)] = []
         switch block.layout {
         case .fixed:
-            let fields = block.fieldCount
-            columns = (0..<fields).map { f in
-                var low = UInt32.max
-                var high = UInt32.min
-                block.indices.withUnsafeBufferPointer { indices in
-                    for r in 0..<rows {
-                        let value = indices[r * fields + f]
-                        low = min(low, value)
-                        high = max(high, value)
-                    }
-                }
-                if rows == 0 { low = 0; high = 0 }
-                let span = high - low
-                return (low, span < 1 << 8 ? 1 : span < 1 << 16 ? 2 : 4)
-            }
-            let table = 8 * fields
-            let size = table + rows * 4 + columns.reduce(0) { $0 + $1.width * rows }
-            payload = [UInt8](repeating: 0, count: size)
-            payload.withUnsafeMutableBytes { out in
-                for (f, column) in columns.enumerated() {
-                    out.storeBytes(of: column.base.littleEndian, toByteOffset: 8 * f, as: UInt32.self)
-                    out[8 * f + 4] = UInt8(column.width)
-                }
+            payload = block.indices.withUnsafeBufferPointer { indices in
                 block.labels.withUnsafeBufferPointer { labels in
-                    for r in 0..<rows {
-                        out.storeBytes(of: labels[r].bitPattern.littleEndian, toByteOffset: table + 4 * r, as: UInt32.self)
-                    }
-                }
-                var cursor = table + rows * 4
-                block.indices.withUnsafeBufferPointer { indices in
-                    for (f, column) in columns.enumerated() {
-                        switch column.width {
-                        case 1:
-                            for r in 0..<rows { out[cursor + r] = UInt8(truncatingIfNeeded: indices[r * fields + f] - column.base) }
-                        case 2:
-                            for r in 0..<rows {
-                                out.storeBytes(of: UInt16(truncatingIfNeeded: indices[r * fields + f] - column.base).littleEndian, toByteOffset: cursor + 2 * r, as: UInt16.self)
-                            }
-                        default:
-                            for r in 0..<rows {
-                                out.storeBytes(of: (indices[r * fields + f] - column.base).littleEndian, toByteOffset: cursor + 4 * r, as: UInt32.self)
-                            }
-                        }
-                        cursor += column.width * rows
-                    }
+                    fixedPayload(FixedColumns(values: indices, fieldCount: block.fieldCount, rows: rows, rowMajor: true), labels: labels)
                 }
             }
         case .sparse:
@@ -100,15 +57,25 @@ public enum ShardCodec {
                 for value in block.values { payload.appendLittleEndian(value.bitPattern) }
             #endif
         }
-        guard payload.count <= ShardHeader.maxPayloadBytes, block.fieldCount <= ShardHeader.maxFieldCount else {
+        return try file(
+            payload, layout: block.layout, fieldCount: block.fieldCount, rows: rows, entries: block.indices.count,
+            level: level)
+    }
+
+    /// The shard file of `payload`: checked against the format's limits, compressed at `level` behind the
+    /// header.
+    static func file(
+        _ payload: [UInt8], layout: ShardBlock.Layout, fieldCount: Int, rows: Int, entries: Int, level: Int
+    ) throws -> [UInt8] {
+        guard payload.count <= ShardHeader.maxPayloadBytes, fieldCount <= ShardHeader.maxFieldCount else {
             throw NFMError(
                 .configuration,
                 "a shard holds at most \(ShardHeader.maxPayloadBytes) payload bytes and \(ShardHeader.maxFieldCount) fields"
-                    + " (this one: \(payload.count) bytes, \(block.fieldCount) fields); write fewer rows per shard")
+                    + " (this one: \(payload.count) bytes, \(fieldCount) fields); write fewer rows per shard")
         }
         let frame = try payload.withUnsafeBytes { try Zstd.compress($0, level: level) }
         let header = ShardHeader(
-            layout: block.layout, fieldCount: block.fieldCount, rowCount: rows, entryCount: block.indices.count,
+            layout: layout, fieldCount: fieldCount, rowCount: rows, entryCount: entries,
             payloadBytes: payload.count, compressedBytes: frame.count)
         var file = header.encoded()
         file.append(contentsOf: frame)

@@ -78,11 +78,21 @@ enum BucketReduce {
         bucket: Int, layout: BucketLayout, level: Int, directory: String, threads: Int,
         block: (BucketLayout.Shard) throws -> ShardBlock
     ) throws -> [DatasetManifest.Shard] {
+        try writeShards(bucket: bucket, layout: layout, directory: directory, threads: threads) { shard in
+            try ShardCodec.encode(try block(shard), level: level)
+        }
+    }
+
+    /// The shards of `bucket`, each file's bytes made by `bytes` (called on up to `threads` threads at once).
+    static func writeShards(
+        bucket: Int, layout: BucketLayout, directory: String, threads: Int,
+        bytes encode: (BucketLayout.Shard) throws -> [UInt8]
+    ) throws -> [DatasetManifest.Shard] {
         let shards = Array(layout.shards[layout.buckets[bucket]])
         for split in Set(shards.map(\.split)) { try FileSystem.createDirectory(directory + "/" + split.rawValue) }
         let records = ParallelTasks.map(count: shards.count, threads: threads) { i -> DatasetManifest.Shard in
             let shard = shards[i]
-            let bytes = try ShardCodec.encode(try block(shard), level: level)
+            let bytes = try encode(shard)
             let name = BucketLayout.file(of: shard)
             let file = try WritableFile(path: directory + "/" + name)
             try file.write(bytes)

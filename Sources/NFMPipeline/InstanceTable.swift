@@ -65,30 +65,31 @@ struct InstanceTable {
         }
     }
 
-    /// The shard block of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
-    /// feature indices (`featureOffsets[f]` + the value) and the label bits `labels` (positive, negative).
-    ///
-    /// Instances are gathered in batches of 64: their ids first, then their rows copied (independent loads
-    /// whose cache misses overlap, instead of one miss at a time), then decoded from the copies.
-    func block(
-        _ positions: Range<Int>, permutation: FeistelPermutation, featureOffsets: [UInt32], labels bits: (UInt32, UInt32)
-    ) -> ShardBlock {
+    /// The shard file of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
+    /// feature indices (`featureOffsets[f]` + the value) and the label bits `bits` (positive, negative),
+    /// compressed at `level`. Indices are gathered column by column (`FixedColumns`, column-major), as the
+    /// shard stores them.
+    func shardBytes(
+        _ positions: Range<Int>, permutation: FeistelPermutation, featureOffsets: [UInt32], labels bits: (UInt32, UInt32),
+        level: Int
+    ) throws -> [UInt8] {
         let count = positions.count
-        var labels: [Float] = []
-        let indices = [UInt32](unsafeUninitializedCapacity: count * fieldCount) { out, done in
-            labels = [Float](unsafeUninitializedCapacity: count) { labelOut, labelsDone in
-                gather(positions, permutation, featureOffsets, bits, into: out.baseAddress!, labelOut.baseAddress!)
-                labelsDone = count
-            }
-            done = count * fieldCount
+        let columns = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, count * fieldCount))
+        let labels = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+        defer {
+            columns.deallocate()
+            labels.deallocate()
         }
-        var block = ShardBlock(fieldCount: fieldCount)
-        block.labels = labels
-        block.indices = indices
-        return block
+        gather(positions, permutation, featureOffsets, bits, into: columns, labels)
+        return try ShardCodec.encode(
+            FixedColumns(
+                values: UnsafeBufferPointer(start: columns, count: count * fieldCount), fieldCount: fieldCount, rows: count,
+                rowMajor: false),
+            labels: UnsafeBufferPointer(start: labels, count: count), level: level)
     }
 
-    /// Writes the instances of `positions` to `out` (`fieldCount` indices each) and their labels to `labels`.
+    /// Writes the instances of `positions` to `out` (column-major: field `f` of instance `i` at
+    /// `f · count + i`) and their labels to `labels`.
     private func gather(
         _ positions: Range<Int>, _ permutation: FeistelPermutation, _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32),
         into out: UnsafeMutablePointer<UInt32>, _ labels: UnsafeMutablePointer<Float>
@@ -110,7 +111,7 @@ struct InstanceTable {
                     for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
                     for i in 0..<n {
                         let row = UnsafeRawPointer(batch.copies + i * batch.wordsPerRow)
-                        let isPositive = decode(row, batch.negatives[i], into: out + (first + i) * fieldCount, layout)
+                        let isPositive = decode(row, batch.negatives[i], into: out + first + i, stride: count, layout)
                         labels[first + i] = isPositive ? positive : negative
                     }
                 }
@@ -127,13 +128,16 @@ struct InstanceTable {
         @inline(__always) func value(_ row: UnsafeRawPointer, _ column: Int) -> UInt32 { columns[column].value(in: row) }
     }
 
-    /// Writes the global feature indices of the instance `j` of the (copied) row at `row` to `out`
-    /// (`base[f]` + value; `j` = 0 the positive, else negative `j − 1`); true for the positive.
+    /// Writes the global feature indices of the instance `j` of the (copied) row at `row` to
+    /// `out[f · stride]` (`base[f]` + value; `j` = 0 the positive, else negative `j − 1`); true for the
+    /// positive.
     @inline(__always)
-    private func decode(_ row: UnsafeRawPointer, _ j: Int, into out: UnsafeMutablePointer<UInt32>, _ layout: Layout) -> Bool {
-        for f in 0..<fieldCount { out[f] = layout.base[f] &+ layout.value(row, f) }
+    private func decode(
+        _ row: UnsafeRawPointer, _ j: Int, into out: UnsafeMutablePointer<UInt32>, stride: Int, _ layout: Layout
+    ) -> Bool {
+        for f in 0..<fieldCount { out[f * stride] = layout.base[f] &+ layout.value(row, f) }
         guard j > 0 else { return true }
-        out[corrupted] = layout.base[corrupted] &+ layout.value(row, fieldCount + j - 1)
+        out[corrupted * stride] = layout.base[corrupted] &+ layout.value(row, fieldCount + j - 1)
         return false
     }
 }

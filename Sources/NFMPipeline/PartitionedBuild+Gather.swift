@@ -30,10 +30,9 @@ extension PartitionedBuild {
         let permutation = FeistelPermutation(count: UInt64(layout.total), seed: plan.seed)
         let offsets = layout.offsets.map { UInt32(truncatingIfNeeded: $0) }
         let labels = (plan.labels.positive.bitPattern, plan.labels.negative.bitPattern)
-        let records = try BucketReduce.writeShards(
-            bucket: 0, layout: shards, level: plan.definition.zstdLevel, directory: out, threads: plan.threads
-        ) { shard in
-            table.block(shard.positions, permutation: permutation, featureOffsets: offsets, labels: labels)
+        let level = plan.definition.zstdLevel
+        let records = try BucketReduce.writeShards(bucket: 0, layout: shards, directory: out, threads: plan.threads) { shard in
+            try table.shardBytes(shard.positions, permutation: permutation, featureOffsets: offsets, labels: labels, level: level)
         }
         relay.report(.init(phase: .write, done: layout.total, total: layout.total, rows: nil))
         return records

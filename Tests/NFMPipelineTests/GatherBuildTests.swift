@@ -115,3 +115,30 @@ import Testing
         }
     }
 }
+
+/// The column-major shard encoder writes the bytes of the row-major one.
+@Suite struct FixedColumnsTests {
+    @Test func columnMajorIndicesEncodeToTheBlocksBytes() throws {
+        var generator = SplitMix64(seed: 11, stream: 0, index: 0)
+        for (rows, fields) in [(0, 3), (1, 1), (257, 4), (3000, 10)] {
+            var block = ShardBlock(fieldCount: fields)
+            // Spans of 1, 2 and 4 bytes across the fields.
+            let spans: [UInt64] = [200, 60_000, 5_000_000, 1]
+            for r in 0..<rows {
+                let features = (0..<fields).map { f in UInt32(1000 * f) + UInt32(generator.below(spans[f % spans.count])) }
+                features.withUnsafeBufferPointer { block.append(label: r.isMultiple(of: 3) ? 1 : -1, features: $0) }
+            }
+            var columns = [UInt32](repeating: 0, count: rows * fields)
+            for r in 0..<rows { for f in 0..<fields { columns[f * rows + r] = block.indices[r * fields + f] } }
+            let expected = try ShardCodec.encode(block, level: 3)
+            let bytes = try columns.withUnsafeBufferPointer { values in
+                try block.labels.withUnsafeBufferPointer { labels in
+                    try ShardCodec.encode(
+                        FixedColumns(values: values, fieldCount: fields, rows: rows, rowMajor: false), labels: labels, level: 3)
+                }
+            }
+            #expect(bytes == expected, "rows \(rows) fields \(fields)")
+            #expect(try ShardCodec.decode(bytes, name: "t") == block)
+        }
+    }
+}

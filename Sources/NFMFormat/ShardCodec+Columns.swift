@@ -1,0 +1,91 @@
+/// The indices of a fixed-layout block, row-major (`ShardBlock.indices`) or column-major (a writer that
+/// fills each field's column directly): value `(r, f)` is `values[r · rowStride + f · columnStride]`.
+public struct FixedColumns {
+    let values: UnsafeBufferPointer<UInt32>
+    let fieldCount: Int
+    let rows: Int
+    let rowStride: Int
+    let columnStride: Int
+
+    /// `rows × fieldCount` values, row-major (`rowMajor`) or column-major.
+    public init(values: UnsafeBufferPointer<UInt32>, fieldCount: Int, rows: Int, rowMajor: Bool) {
+        precondition(values.count >= rows * fieldCount)
+        self.values = values
+        self.fieldCount = fieldCount
+        self.rows = rows
+        (rowStride, columnStride) = rowMajor ? (fieldCount, 1) : (1, rows)
+    }
+
+    /// Value `(r, f)`.
+    @inline(__always) func value(_ r: Int, _ f: Int) -> UInt32 { values[r * rowStride + f * columnStride] }
+}
+
+extension ShardCodec {
+    /// Encodes a fixed-layout block given as `columns` and `labels` into the bytes of a shard file: the
+    /// same bytes as `encode(_:level:)` of the block with those indices and labels (a writer that has its
+    /// indices column-major skips the row-major block and its strided reads).
+    public static func encode(_ columns: FixedColumns, labels: UnsafeBufferPointer<Float>, level: Int) throws -> [UInt8] {
+        precondition(labels.count == columns.rows)
+        return try file(
+            fixedPayload(columns, labels: labels), layout: .fixed, fieldCount: columns.fieldCount, rows: columns.rows,
+            entries: columns.rows * columns.fieldCount, level: level)
+    }
+
+    /// The fixed layout's payload (see the type): a column table of 8 bytes per field (base, width, zeros),
+    /// the labels, then each field's column of `index − base` in `width` bytes (1, 2 or 4: the fewest that
+    /// hold the column's span).
+    static func fixedPayload(_ columns: FixedColumns, labels: UnsafeBufferPointer<Float>) -> [UInt8] {
+        let (rows, fields) = (columns.rows, columns.fieldCount)
+        let shapes = (0..<fields).map { f -> (base: UInt32, width: Int) in
+            var (low, high) = (UInt32.max, UInt32.min)
+            for r in 0..<rows {
+                let value = columns.value(r, f)
+                low = min(low, value)
+                high = max(high, value)
+            }
+            if rows == 0 { (low, high) = (0, 0) }
+            let span = high - low
+            return (low, span < 1 << 8 ? 1 : span < 1 << 16 ? 2 : 4)
+        }
+        let table = 8 * fields
+        let size = table + rows * 4 + shapes.reduce(0) { $0 + $1.width * rows }
+        var payload = [UInt8](repeating: 0, count: size)
+        payload.withUnsafeMutableBytes { out in
+            for (f, shape) in shapes.enumerated() {
+                out.storeBytes(of: shape.base.littleEndian, toByteOffset: 8 * f, as: UInt32.self)
+                out[8 * f + 4] = UInt8(shape.width)
+            }
+            for r in 0..<rows {
+                out.storeBytes(of: labels[r].bitPattern.littleEndian, toByteOffset: table + 4 * r, as: UInt32.self)
+            }
+            var cursor = table + rows * 4
+            for (f, shape) in shapes.enumerated() {
+                writeColumn(columns, f, shape, into: out, at: cursor)
+                cursor += shape.width * rows
+            }
+        }
+        return payload
+    }
+
+    /// Column `f` as `index − base` in `shape.width` bytes each, from byte `cursor` of `out`.
+    private static func writeColumn(
+        _ columns: FixedColumns, _ f: Int, _ shape: (base: UInt32, width: Int), into out: UnsafeMutableRawBufferPointer,
+        at cursor: Int
+    ) {
+        let base = shape.base
+        switch shape.width {
+        case 1:
+            for r in 0..<columns.rows { out[cursor + r] = UInt8(truncatingIfNeeded: columns.value(r, f) - base) }
+        case 2:
+            for r in 0..<columns.rows {
+                out.storeBytes(
+                    of: UInt16(truncatingIfNeeded: columns.value(r, f) - base).littleEndian, toByteOffset: cursor + 2 * r,
+                    as: UInt16.self)
+            }
+        default:
+            for r in 0..<columns.rows {
+                out.storeBytes(of: (columns.value(r, f) - base).littleEndian, toByteOffset: cursor + 4 * r, as: UInt32.self)
+            }
+        }
+    }
+}
