@@ -50,9 +50,14 @@ struct InstanceTable {
         let values = WordBuffer(width: fieldCount + perPositive)
         let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: rows.wordsPerRow + 1)
         defer { scratch.deallocate() }
+        var warmed: UInt64 = 0
+        defer { keepAlive(warmed) }
         try scanned.drain { chunk in
             var start = 0
             while start + width <= chunk.count {
+                if (row - rowOffset) & 15 == 0 {
+                    warmed ^= warm(chunk, from: start, row: row, remaps: remaps, keyRemap: keyRemap, sampler, layout)
+                }
                 for f in 0..<fieldCount { values.words[f] = remaps[f][Int(chunk[start + f])] }
                 let key = Int(keyRemap[Int(chunk[start + fieldCount])])
                 guard !layout.unsampleableKeys[key] else { throw NFMError(.sampling, "row \(row) cannot be sampled") }
@@ -63,6 +68,23 @@ struct InstanceTable {
                 start += width
             }
         }
+    }
+
+    /// Warms (`NegativeSampler.warm`) the draws of the next 16 records of `chunk` from `start` (rows
+    /// `row…`), so that their cache misses overlap.
+    @inline(__always)
+    private func warm(
+        _ chunk: UnsafeBufferPointer<UInt32>, from start: Int, row: Int, remaps: [[UInt32]], keyRemap: [UInt32],
+        _ sampler: NegativeSampler, _ layout: DatasetLayout
+    ) -> UInt64 {
+        var combined: UInt64 = 0
+        var (at, r) = (start, row)
+        while at + fieldCount + 1 <= chunk.count && r < row + 16 {
+            let key = Int(keyRemap[Int(chunk[at + fieldCount])])
+            combined ^= sampler.warm(row: r, key: key, valueCount: layout.valueCount)
+            (at, r) = (at + fieldCount + 1, r + 1)
+        }
+        return combined
     }
 
     /// The shard file of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
@@ -166,3 +188,6 @@ private final class GatherBatch {
         copies.deallocate()
     }
 }
+
+/// Keeps `value` (and the loads that made it) from being optimised away.
+@_optimize(none) private func keepAlive(_ value: UInt64) {}

@@ -53,6 +53,17 @@ struct NegativeSampler {
         valueCount - (isFrozen ? frozen.count(key: key) : Int(excludedCount[key])) >= perPositive
     }
 
+    /// Reads the filter words that the first `perPositive` draws of row `row` (key `key`) will test, and
+    /// returns them combined: a caller warms several rows before drawing them, so that their cache misses
+    /// overlap instead of coming one at a time. Changes nothing.
+    @inline(__always) func warm(row: Int, key: Int, valueCount: Int) -> UInt64 {
+        guard isFrozen, valueCount > 0 else { return 0 }
+        var generator = SplitMix64(seed: seed, stream: RandomStream.negatives, index: UInt64(row))
+        var combined: UInt64 = 0
+        for _ in 0..<perPositive { combined ^= filter.words(key: key, value: Int(generator.below(UInt64(valueCount)))) }
+        return combined
+    }
+
     /// Draws `perPositive` distinct allowed values (of `0..<valueCount`) for positive row `row` with rule
     /// key `key` into `out`.
     func draw(row: Int, key: Int, into out: inout [Int], valueCount: Int) {

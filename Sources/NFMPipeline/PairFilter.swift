@@ -75,4 +75,12 @@ struct PairFilter: Sendable {
             words[a >> 6] >> UInt64(a & 63) & 1 != 0 && words[b >> 6] >> UInt64(b & 63) & 1 != 0
         }
     }
+
+    /// The words that hold `value`'s bits in `key`'s block, combined (0 when the filter is empty): reading
+    /// them ahead of `mayContain` starts their cache misses early.
+    @inline(__always) func words(key: Int, value: Int) -> UInt64 {
+        guard !words.isEmpty, value >= 0, value <= Int(UInt32.max) else { return 0 }
+        let (a, b) = PairFilter.bits(UInt32(truncatingIfNeeded: value), shapes[key])
+        return words.withUnsafeBufferPointer { $0[a >> 6] ^ $0[b >> 6] }
+    }
 }
