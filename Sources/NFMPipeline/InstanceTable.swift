@@ -56,7 +56,7 @@ struct InstanceTable {
             var start = 0
             while start + width <= chunk.count {
                 if (row - rowOffset) & 15 == 0 {
-                    warmed ^= warm(chunk, from: start, row: row, remaps: remaps, keyRemap: keyRemap, sampler, layout)
+                    warmed ^= warm(chunk, from: start, row: row, keyRemap: keyRemap, sampler, layout)
                 }
                 for f in 0..<fieldCount { values.words[f] = remaps[f][Int(chunk[start + f])] }
                 let key = Int(keyRemap[Int(chunk[start + fieldCount])])
@@ -74,7 +74,7 @@ struct InstanceTable {
     /// `row…`), so that their cache misses overlap.
     @inline(__always)
     private func warm(
-        _ chunk: UnsafeBufferPointer<UInt32>, from start: Int, row: Int, remaps: [[UInt32]], keyRemap: [UInt32],
+        _ chunk: UnsafeBufferPointer<UInt32>, from start: Int, row: Int, keyRemap: [UInt32],
         _ sampler: NegativeSampler, _ layout: DatasetLayout
     ) -> UInt64 {
         var combined: UInt64 = 0

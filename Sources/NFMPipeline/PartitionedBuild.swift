@@ -2,9 +2,12 @@ import Foundation
 import NFMFormat
 
 /// The sampling build as the partitioned decomposition, run in one process on `plan.threads` threads:
-/// scan every partition (`PartitionScan`), merge (`VocabularyMerge`), place every partition's instances
-/// into position-range buckets (`PartitionPlacement`), write each bucket's shards (`BucketReduce`), and
-/// finish (vocabularies, rejects, manifest).
+/// scan every partition (`PartitionScan`), merge (`VocabularyMerge`), write the shards, and finish
+/// (vocabularies, rejects, manifest). Shards are written by gathering (`gatherShards`: every positive
+/// with its negatives in an `InstanceTable`, each position's instance found by the inverse permutation)
+/// when no row is unsampleable and the table fits the memory budget; else by scattering
+/// (`scatterShards`: every partition's instances placed into position-range buckets by
+/// `PartitionPlacement`, each bucket's shards written by `BucketReduce`).
 ///
 /// Byte identity with the single pass: partitions are record-aligned pieces in input order and are
 /// merged in that order, so every vocabulary index, rule-key id, global row index (the negative stream)

@@ -18,16 +18,17 @@ public struct Vocabulary: Sendable {
         var count: Int
     }
 
-    private var arena: [UInt8] = []
-    private var starts: [Int] = [0]
+    /// Number of distinct values.
+    public var count: Int { distinct }
+    private var distinct: Int
+    private var arena: [UInt8]
+    private var starts: [Int]
     private var table: [Slot]
     private var mask: Int
-    /// Number of distinct values.
-    public private(set) var count = 0
 
     /// Occurrences of each value, by index: gathered from the table, O(table size) per call.
     public var counts: [Int] {
-        var counts = [Int](repeating: 0, count: count)
+        var counts = [Int](repeating: 0, count: distinct)
         for slot in table where slot.index >= 0 { counts[Int(slot.index)] = slot.count }
         return counts
     }
@@ -36,6 +37,9 @@ public struct Vocabulary: Sendable {
     public init(capacity: Int = 16) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
+        distinct = 0
+        arena = []
+        starts = [0]
         table = [Slot](repeating: Slot(key: 0, index: -1, length: 0, count: 0), count: size)
         mask = size - 1
     }
@@ -93,12 +97,12 @@ public struct Vocabulary: Sendable {
             table[slot].count += occurrences
             return found
         }
-        let index = count
+        let index = distinct
         arena.append(contentsOf: bytes)
         starts.append(arena.count)
-        count += 1
+        distinct += 1
         table[slot] = Slot(key: key, index: Int32(index), length: UInt32(bytes.count), count: occurrences)
-        if count * 2 > table.count { rehash() }
+        if distinct * 2 > table.count { rehash() }
         return index
     }
 

@@ -142,3 +142,37 @@ import Testing
         }
     }
 }
+
+/// The vocabulary's counts live in its table slots: they survive growth, merges and file round trips.
+@Suite struct VocabularyCountsTests {
+    @Test func countsSurviveGrowthCollisionsAndMerges() throws {
+        var vocabulary = Vocabulary()
+        // Short values (their own keys), values of exactly 8 bytes, and long ones (hashed), 5,000 distinct:
+        // the 16-slot table grows nine times.
+        func value(_ i: Int) -> String { i % 3 == 0 ? "\(i)" : i % 3 == 1 ? String(format: "%08d", i) : "value number \(i)" }
+        var expected: [Int] = []
+        for round in 0..<3 {
+            for i in 0..<5000 where round == 0 || i % (round + 1) == 0 {
+                var text = value(i)
+                let index = text.withUTF8 { vocabulary.encode($0) }
+                #expect(index == i)
+                if round == 0 { expected.append(1) } else { expected[i] += 1 }
+            }
+        }
+        // A value with a trailing zero byte differs from the short value it extends.
+        let withZero: [UInt8] = Array("3".utf8) + [0]
+        let zeroIndex = withZero.withUnsafeBufferPointer { vocabulary.encode($0) }
+        #expect(zeroIndex == 5000 && vocabulary.index(of: "3") == 3)
+        expected.append(1)
+        var bytes = Array("value number 2".utf8)
+        #expect(bytes.withUnsafeBufferPointer { vocabulary.encode($0, count: 40) } == 2)
+        expected[2] += 40
+        #expect(vocabulary.count == 5001)
+        #expect(vocabulary.counts == expected)
+        let reread = try Vocabulary.parse(vocabulary.fileBytes(), file: "v.tsv")
+        #expect(reread.counts == expected && reread.count == 5001)
+        #expect((0..<5001).allSatisfy { reread.value(at: $0) == vocabulary.value(at: $0) })
+        bytes = Array("never seen".utf8)
+        #expect(bytes.withUnsafeBufferPointer { vocabulary.index(of: $0) } == nil)
+    }
+}
