@@ -1,0 +1,111 @@
+import NFMFormat
+
+/// Merge shard S of a sharded merge (`nfm build-step merge-shard OUT --shard S`): the values
+/// `MergeShard.of(v) == S` of every field, from slice S of every partition's `map/I.vals`, in partition
+/// order.
+///
+/// A value's first appearance is the pair `(p, l)` of the first partition holding it and its local index
+/// there; since global indices follow first appearance, `(p, l)` ascending is global index order (its
+/// *canonical id* `p << 32 | l`). Per field, the shard keeps a hash table of its values (summed counts,
+/// canonical id) and writes:
+/// - `mshard/S.bin` (`MSHD`, a `SlicedStepFile` of 1 + P slices). Slice 0: R, S, then for every partition
+///   and field the local indices (ascending `u32` list) of the values that are *new here* (first seen in
+///   that partition) — partition p's "new" bitmap restricted to the shard. Slice 1 + p: for every field, the
+///   owned local values of p that appeared earlier, as `u32` triples (local index, first partition, local
+///   index there).
+/// - `mshard/S.values` (`MVLS`): F, then per field the shard's values in canonical order with their counts
+///   over the whole input (value list) and their canonical ids (`u64` list), for `finish`.
+///
+/// O(bytes of the shard's slices) time (one hash lookup per local value of the shard); memory: the shard's
+/// distinct values and its references.
+enum MergeShardStep {
+    /// Runs shard `shard`; returns its number of distinct values (all fields).
+    static func run(_ context: StepContext, shard: Int) throws -> Int {
+        let (fields, partitions) = (context.plan.fieldCount, context.partitions.count)
+        var vocabularies = (0..<fields).map { _ in Vocabulary() }
+        var canonical = [[UInt64]](repeating: [], count: fields)
+        var head = StepWriter()
+        head.u64(context.mergeShards)
+        head.u64(shard)
+        var slices: [StepWriter] = []
+        for p in 0..<partitions {
+            let local = try ShardedScan.readValues(context, partition: p, shard: shard)
+            var refs = StepWriter()
+            for f in 0..<fields {
+                var new: [UInt32] = []
+                var triples: [UInt32] = []
+                let (indices, values) = local[f]
+                for (i, l) in indices.enumerated() {
+                    let index = values.withValue(at: i) { vocabularies[f].encode($0, count: values.counts[i]) }
+                    if index == canonical[f].count {
+                        canonical[f].append(UInt64(p) << 32 | UInt64(l))
+                        new.append(l)
+                    } else {
+                        let first = canonical[f][index]
+                        triples += [l, UInt32(truncatingIfNeeded: first >> 32), UInt32(truncatingIfNeeded: first)]
+                    }
+                }
+                head.words(new)
+                refs.words(triples)
+            }
+            slices.append(refs)
+        }
+        try SlicedStepFile.write([head] + slices, kind: "MSHD", plan: context.id, to: path(context, shard))
+        var values = StepWriter()
+        values.u64(fields)
+        for f in 0..<fields {
+            values.vocabulary(vocabularies[f])
+            values.longs(canonical[f])
+        }
+        try StepFile.write(values, kind: "MVLS", plan: context.id, to: valuesPath(context, shard))
+        return canonical.reduce(0) { $0 + $1.count }
+    }
+
+    static func path(_ context: StepContext, _ shard: Int) -> String { context.steps + "/mshard/\(shard).bin" }
+    static func valuesPath(_ context: StepContext, _ shard: Int) -> String { context.steps + "/mshard/\(shard).values" }
+
+    /// Slice 0 of shard `shard`'s `MSHD` file: `new[p][f]`, the local indices new in partition p.
+    static func readNew(_ context: StepContext, shard: Int) throws -> [[[UInt32]]] {
+        let path = path(context, shard)
+        var r = try SlicedStepFile.read(
+            path, kind: "MSHD", plan: context.id, slices: 1 + context.partitions.count, index: 0)
+        guard try r.int() == context.mergeShards, try r.int() == shard else {
+            throw NFMError(.dataset, "stale merge shard: written for another shard or shard count", at: .init(file: path))
+        }
+        let new = try context.partitions.indices.map { _ in try (0..<context.plan.fieldCount).map { _ in try r.words() } }
+        guard r.isAtEnd else { throw NFMError(.dataset, "damaged step file: trailing bytes", at: .init(file: path)) }
+        return new
+    }
+
+    /// Slice 1 + `partition` of shard `shard`'s `MSHD` file: per field, the (local, first partition, first
+    /// local) triples.
+    static func readReferences(_ context: StepContext, shard: Int, partition: Int) throws -> [[UInt32]] {
+        let path = path(context, shard)
+        var r = try SlicedStepFile.read(
+            path, kind: "MSHD", plan: context.id, slices: 1 + context.partitions.count, index: 1 + partition)
+        let refs = try (0..<context.plan.fieldCount).map { _ in try r.words() }
+        guard r.isAtEnd, refs.allSatisfy({ $0.count % 3 == 0 }) else {
+            throw NFMError(.dataset, "damaged step file: references", at: .init(file: path))
+        }
+        return refs
+    }
+
+    /// Shard `shard`'s values per field (canonical order, whole-input counts) and their canonical ids.
+    static func readValues(_ context: StepContext, shard: Int) throws -> [(values: ValueList, ids: [UInt64])] {
+        let path = valuesPath(context, shard)
+        var r = try StepFile.read(path, kind: "MVLS", plan: context.id)
+        guard try r.int() == context.plan.fieldCount else {
+            throw NFMError(.dataset, "damaged step file: field count", at: .init(file: path))
+        }
+        let out = try (0..<context.plan.fieldCount).map { _ in
+            let values = try r.values()
+            let ids = try r.longs()
+            guard ids.count == values.count, zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw NFMError(.dataset, "damaged step file: canonical ids", at: .init(file: path))
+            }
+            return (values, ids)
+        }
+        guard r.isAtEnd else { throw NFMError(.dataset, "damaged step file: trailing bytes", at: .init(file: path)) }
+        return out
+    }
+}

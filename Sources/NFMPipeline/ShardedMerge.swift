@@ -1,0 +1,193 @@
+import NFMFormat
+
+/// The merge step of a sharded merge (`plan --merge-shards R`, R > 1): combines the R merge shards'
+/// outputs (`MergeShardStep`) with the partitions' `SSCN` summaries into the files the place, reduce and
+/// finish steps read — the same numbering as `VocabularyMerge`, without looking at a value's bytes.
+///
+/// 1. The first bad row in partition order is thrown (as `nfm build`); counts add up.
+/// 2. Per field f and partition p, the R shards' "new here" lists are OR-ed into a `NewValueBitmap`;
+///    `offset(f, p)` = Σ_{q<p} new(f, q) and `|V_f|` = Σ_p new(f, p).
+/// 3. Per partition p: the remap table of field f maps a new local value l to `offset(f, p) + rank(l)` and
+///    an earlier one, through its shard's reference (p′, l′), to `offset(f, p′) + rank_{p′}(l′)`; written
+///    to `merge/remap-p.bin` (`RMAP`, as the unsharded merge). Rule keys are re-keyed as there (one-field
+///    rule: the key field's table).
+/// 4. The positive pairs with global ids give the `PairTable`, the unsampleable keys, `DatasetLayout`, the
+///    row and instance offsets; `merge/state.bin` (`MRGE`) holds all but the pairs, and `merge/pairs-p.bin`
+///    (`PAIR`) holds, for partition p, only the pairs of the keys p holds.
+///
+/// Work: O(P × F + bitmap words) for steps 1–2; step 3 is O(Σ local values) integer work (one rank per
+/// value, no hashing or value bytes); step 4 is O(Σ local keys + Σ local pairs), as unsharded (a rule of
+/// several fields hashes its key tuples). Memory: the bitmaps (≈ 1.5 bits per local value), the key
+/// tables and the global pairs.
+enum ShardedMerge {
+    /// Runs the merge; returns the number of buckets and of instances.
+    static func run(_ context: StepContext) throws -> (buckets: Int, instances: Int) {
+        let plan = context.plan
+        let scans = try context.partitions.indices.map { try ShardedScan.read(context, partition: $0) }
+        try VocabularyMerge.throwFirstBadRow(context.partitions, scans.map(\.scan), context.inputNames)
+        var counts = DatasetManifest.Counts()
+        for s in scans {
+            counts.rowsRead += s.scan.rowsRead
+            counts.rowsRejected += s.scan.rowsRejected
+            counts.positives += s.scan.positives
+        }
+        guard counts.positives > 0 else {
+            throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: plan.inputName))
+        }
+        let bitmaps = try newValues(context, scans)
+        let offsets = bitmaps.map { field in field.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.newCount) } }
+        var keys = GlobalKeys(plan: plan, keyFieldSize: plan.ruleKey.count == 1 ? offsets[plan.ruleKey[0]].last ?? 0 : 0)
+        var pairs: [UInt64] = []
+        for p in context.partitions.indices {
+            let remaps = try remapTables(context, partition: p, bitmaps: bitmaps, offsets: offsets)
+            let keyRemap = keys.add(scans[p].scan.keyValues, tables: remaps)
+            for pair in scans[p].scan.pairs {
+                pairs.append(UInt64(keyRemap[Int(pair >> 32)]) << 32 | UInt64(remaps[plan.corrupted][Int(pair & 0xFFFF_FFFF)]))
+            }
+            var remap = StepWriter()
+            remap.u64(remaps.count)
+            for table in remaps { remap.words(table) }
+            remap.words(keyRemap)
+            try StepFile.write(remap, kind: "RMAP", plan: context.id, to: context.steps + "/merge/remap-\(p).bin")
+        }
+        let table = PairTable(keyCount: keys.count) { yield in
+            for pair in pairs { yield(Int(pair >> 32), UInt32(truncatingIfNeeded: pair)) }
+        }
+        pairs = []
+        let layout = try DatasetLayout(
+            plan: plan, counts: counts, vocabularySizes: offsets.map { $0.last ?? 0 }, keyCounts: keys.counts,
+            sampler: NegativeSampler(perPositive: plan.perPositive, seed: plan.seed, pairs: table))
+        let state = try finishState(context, scans, keys, table, layout)
+        return (context.buckets(state).count, layout.total)
+    }
+
+    /// Row and instance offsets, the per-partition pair files and `merge/state.bin`.
+    private static func finishState(
+        _ context: StepContext, _ scans: [ShardedScan], _ keys: GlobalKeys, _ table: PairTable, _ layout: DatasetLayout
+    ) throws -> MergeState {
+        var rowOffsets: [Int] = []
+        var instanceOffsets: [Int] = []
+        var (row, instance) = (0, 0)
+        for (p, s) in scans.enumerated() {
+            rowOffsets.append(row)
+            instanceOffsets.append(instance)
+            var unsampleable = 0
+            for local in 0..<s.scan.keyValues.count where layout.unsampleableKeys[Int(keys.remaps[p][local])] {
+                unsampleable += s.scan.keyValues.counts[local]
+            }
+            row += s.scan.positives
+            instance += s.scan.positives + context.plan.perPositive * (s.scan.positives - unsampleable)
+            try PartitionPairs.write(context, partition: p, keys: keys.remaps[p], table: table)
+        }
+        let state = MergeState(
+            layout: layout, pairs: .empty, rowOffsets: rowOffsets, instanceOffsets: instanceOffsets,
+            lines: scans.map(\.scan.lines),
+            capacity: min(max(1, context.plan.memoryBudget / 2 / ((context.plan.fieldCount + 2) * 4)), Int(UInt32.max)))
+        try StepFile.write(StepCodec.encode(state), kind: "MRGE", plan: context.id, to: context.steps + "/merge/state.bin")
+        return state
+    }
+
+    /// `bitmaps[f][p]`: the OR of every shard's "new here" lists of field f in partition p, sealed.
+    private static func newValues(_ context: StepContext, _ scans: [ShardedScan]) throws -> [[NewValueBitmap]] {
+        var bitmaps = (0..<context.plan.fieldCount).map { f in scans.map { NewValueBitmap(count: $0.localCounts[f]) } }
+        for shard in 0..<context.mergeShards {
+            let new = try MergeShardStep.readNew(context, shard: shard)
+            for p in new.indices {
+                for f in new[p].indices {
+                    for l in new[p][f] where !bitmaps[f][p].insert(Int(l)) {
+                        throw NFMError(
+                            .dataset, "stale merge shard: value \(l) of field \(f) in partition \(p) is out of range or claimed twice",
+                            at: .init(file: MergeShardStep.path(context, shard)))
+                    }
+                }
+            }
+        }
+        for f in bitmaps.indices {
+            for p in bitmaps[f].indices { bitmaps[f][p].seal() }
+        }
+        return bitmaps
+    }
+
+    /// Partition `partition`'s local → global table of every field (see the type, step 3).
+    private static func remapTables(
+        _ context: StepContext, partition p: Int, bitmaps: [[NewValueBitmap]], offsets: [[Int]]
+    ) throws -> [[UInt32]] {
+        let unset = UInt32.max
+        var tables = bitmaps.indices.map { f in [UInt32](repeating: unset, count: bitmaps[f][p].count) }
+        for f in bitmaps.indices {
+            var rank = 0
+            for l in 0..<bitmaps[f][p].count where bitmaps[f][p].contains(l) {
+                tables[f][l] = UInt32(truncatingIfNeeded: offsets[f][p] + rank)
+                rank += 1
+            }
+        }
+        for shard in 0..<context.mergeShards {
+            let refs = try MergeShardStep.readReferences(context, shard: shard, partition: p)
+            for f in refs.indices {
+                var i = 0
+                while i < refs[f].count {
+                    let (l, first, firstLocal) = (Int(refs[f][i]), Int(refs[f][i + 1]), Int(refs[f][i + 2]))
+                    guard l < tables[f].count, tables[f][l] == unset, first < p, bitmaps[f][first].contains(firstLocal) else {
+                        throw NFMError(
+                            .dataset, "stale merge shard: a reference of field \(f) in partition \(p) does not resolve",
+                            at: .init(file: MergeShardStep.path(context, shard)))
+                    }
+                    tables[f][l] = UInt32(truncatingIfNeeded: offsets[f][first] + bitmaps[f][first].rank(firstLocal))
+                    i += 3
+                }
+            }
+        }
+        guard tables.allSatisfy({ !$0.contains(unset) }) else {
+            throw NFMError(
+                .dataset, "the merge shards do not cover partition \(p)'s values (a missing or stale merge shard)",
+                at: .init(file: context.steps + "/mshard"))
+        }
+        return tables
+    }
+}
+
+/// The global rule keys as partitions are merged in order (`VocabularyMerge`'s numbering): for a
+/// one-field rule a key's id is its value's global index; otherwise key tuples of global indices are
+/// numbered by first appearance.
+struct GlobalKeys {
+    private let ruleKey: [Int]
+    private var tuples: Vocabulary?
+    private var keyFieldCounts: [Int]
+    /// Per merged partition, local key id → global key id.
+    private(set) var remaps: [[UInt32]] = []
+
+    init(plan: BuildPlan, keyFieldSize: Int) {
+        ruleKey = plan.ruleKey
+        tuples = plan.ruleKey.count == 1 ? nil : Vocabulary(capacity: 1 << 12)
+        keyFieldCounts = plan.ruleKey.count == 1 ? [Int](repeating: 0, count: keyFieldSize) : []
+    }
+
+    /// Number of global keys.
+    var count: Int { tuples?.count ?? keyFieldCounts.count }
+    /// Rows per global key.
+    var counts: [Int] { tuples?.counts ?? keyFieldCounts }
+
+    /// Adds the next partition's keys (tuples of its local indices) given its remap tables; returns its
+    /// key table.
+    mutating func add(_ keys: ValueList, tables: [[UInt32]]) -> [UInt32] {
+        var table = [UInt32](repeating: 0, count: keys.count)
+        var tuple = [UInt32](repeating: 0, count: ruleKey.count)
+        for local in 0..<keys.count {
+            keys.withValue(at: local) { bytes in
+                for (k, f) in ruleKey.enumerated() {
+                    let index = (0..<4).reduce(0) { $0 | Int(bytes[4 * k + $1]) << (8 * $1) }
+                    tuple[k] = tables[f][index]
+                }
+            }
+            if tuples == nil {
+                table[local] = tuple[0]
+                keyFieldCounts[Int(tuple[0])] += keys.counts[local]
+            } else {
+                let global = tuple.withUnsafeBytes { tuples!.encode($0.bindMemory(to: UInt8.self), count: keys.counts[local]) }
+                table[local] = UInt32(truncatingIfNeeded: global)
+            }
+        }
+        remaps.append(table)
+        return table
+    }
+}
