@@ -16,7 +16,7 @@ public enum BuildSteps {
     /// `partitionBytes` bytes and writes `OUT/.steps/plan.json`; returns the number of partitions.
     /// Refuses standard input (`.usage`). A definition with a label column runs `LabelledSteps`.
     /// `mergeShards` R > 1 splits the merge into R `mergeShard` tasks and a light `merge`
-    /// (`MergeShardStep`, `ShardedMerge`); a labelled definition refuses R > 1 (`.usage`).
+    /// (`MergeShardStep`, `ShardedMerge`, `ShardedLabelledMerge`).
     public static func plan(_ options: DatasetBuilder.Options, partitionBytes: Int, mergeShards: Int = 1) throws -> Int {
         var options = options
         options.inputPaths = options.inputPaths.map(absolute)
@@ -27,10 +27,6 @@ public enum BuildSteps {
         guard partitionBytes >= 1 else { throw NFMError(.usage, "--partition-mib must be ≥ 1") }
         guard (1...MergeShard.maximum).contains(mergeShards) else {
             throw NFMError(.usage, "--merge-shards must be in 1…\(MergeShard.maximum)")
-        }
-        guard mergeShards == 1 || options.definition.label == nil else {
-            throw NFMError(
-                .usage, "--merge-shards \(mergeShards): a definition with a label column is merged by one task (use --merge-shards 1)")
         }
         let inputs = try plan.openInputs()
         let output = try OutputDirectory.claim(
@@ -250,7 +246,11 @@ public enum BuildSteps {
 
     /// The global vocabularies: `merge/vocab.bin`, or with merge shards the shards' values in canonical order.
     private static func globalVocabularies(_ context: StepContext, _ state: MergeState) throws -> [Vocabulary] {
-        if context.mergeShards > 1 { return try ShardedVocabularies.read(context, layout: state.layout) }
+        if context.mergeShards > 1 {
+            let l = state.layout
+            let ends = l.offsets.dropFirst() + [l.featureCount]
+            return try ShardedVocabularies.read(context, sizes: zip(ends, l.offsets).map { $0 - $1 })
+        }
         var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
         return try (0..<(try vocab.int(limit: context.plan.fieldCount))).map { _ in try vocab.vocabulary() }
     }

@@ -10,7 +10,9 @@ import NFMFormat
 /// canonical id) and writes:
 /// - `mshard/S.bin` (`MSHD`, a `SlicedStepFile` of 1 + P slices). Slice 0: R, S, then for every partition
 ///   and field the local indices (ascending `u32` list) of the values that are *new here* (first seen in
-///   that partition) — partition p's "new" bitmap restricted to the shard. Slice 1 + p: for every field, the
+///   that partition) — partition p's "new" bitmap restricted to the shard — and, for a labelled
+///   definition, the sublist of those seen at least `minCount` times in the whole input (*kept*; `u32`
+///   list). Slice 1 + p: for every field, the
 ///   owned local values of p that appeared earlier, as `u32` triples (local index, first partition, local
 ///   index there).
 /// - `mshard/S.values` (`MVLS`): F, then per field the shard's values in canonical order with their counts
@@ -24,32 +26,29 @@ enum MergeShardStep {
         let (fields, partitions) = (context.plan.fieldCount, context.partitions.count)
         var vocabularies = (0..<fields).map { _ in Vocabulary() }
         var canonical = [[UInt64]](repeating: [], count: fields)
-        var head = StepWriter()
-        head.u64(context.mergeShards)
-        head.u64(shard)
+        var new = [[[UInt32]]](repeating: [[UInt32]](repeating: [], count: fields), count: partitions)
         var slices: [StepWriter] = []
         for p in 0..<partitions {
             let local = try ShardedScan.readValues(context, partition: p, shard: shard)
             var refs = StepWriter()
             for f in 0..<fields {
-                var new: [UInt32] = []
                 var triples: [UInt32] = []
                 let (indices, values) = local[f]
                 for (i, l) in indices.enumerated() {
                     let index = values.withValue(at: i) { vocabularies[f].encode($0, count: values.counts[i]) }
                     if index == canonical[f].count {
                         canonical[f].append(UInt64(p) << 32 | UInt64(l))
-                        new.append(l)
+                        new[p][f].append(l)
                     } else {
                         let first = canonical[f][index]
                         triples += [l, UInt32(truncatingIfNeeded: first >> 32), UInt32(truncatingIfNeeded: first)]
                     }
                 }
-                head.words(new)
                 refs.words(triples)
             }
             slices.append(refs)
         }
+        let head = headSlice(context, shard: shard, new: new, canonical: canonical, vocabularies: vocabularies)
         try SlicedStepFile.write([head] + slices, kind: "MSHD", plan: context.id, to: path(context, shard))
         var values = StepWriter()
         values.u64(fields)
@@ -61,20 +60,56 @@ enum MergeShardStep {
         return canonical.reduce(0) { $0 + $1.count }
     }
 
+    /// Slice 0 (see the type): R, S, per partition and field the new local indices (and the kept ones).
+    private static func headSlice(
+        _ context: StepContext, shard: Int, new: [[[UInt32]]], canonical: [[UInt64]], vocabularies: [Vocabulary]
+    ) -> StepWriter {
+        var kept: [[[UInt32]]] = []
+        if context.plan.definition.label != nil {
+            kept = new.map { $0.map { _ in [] } }
+            for (f, spec) in context.plan.definition.fieldSpecs.enumerated() {
+                for (i, id) in canonical[f].enumerated() where vocabularies[f].counts[i] >= spec.minCount {
+                    kept[Int(id >> 32)][f].append(UInt32(truncatingIfNeeded: id))
+                }
+            }
+        }
+        var head = StepWriter()
+        head.u64(context.mergeShards)
+        head.u64(shard)
+        for p in new.indices {
+            for f in new[p].indices {
+                head.words(new[p][f])
+                if !kept.isEmpty { head.words(kept[p][f]) }
+            }
+        }
+        return head
+    }
+
     static func path(_ context: StepContext, _ shard: Int) -> String { context.steps + "/mshard/\(shard).bin" }
     static func valuesPath(_ context: StepContext, _ shard: Int) -> String { context.steps + "/mshard/\(shard).values" }
 
-    /// Slice 0 of shard `shard`'s `MSHD` file: `new[p][f]`, the local indices new in partition p.
-    static func readNew(_ context: StepContext, shard: Int) throws -> [[[UInt32]]] {
+    /// Slice 0 of shard `shard`'s `MSHD` file: `new[p][f]`, the local indices new in partition p, and for a
+    /// labelled definition `kept[p][f]` (else empty).
+    static func readNew(_ context: StepContext, shard: Int) throws -> (new: [[[UInt32]]], kept: [[[UInt32]]]) {
         let path = path(context, shard)
         var r = try SlicedStepFile.read(
             path, kind: "MSHD", plan: context.id, slices: 1 + context.partitions.count, index: 0)
         guard try r.int() == context.mergeShards, try r.int() == shard else {
             throw NFMError(.dataset, "stale merge shard: written for another shard or shard count", at: .init(file: path))
         }
-        let new = try context.partitions.indices.map { _ in try (0..<context.plan.fieldCount).map { _ in try r.words() } }
+        let labelled = context.plan.definition.label != nil
+        var (new, kept): ([[[UInt32]]], [[[UInt32]]]) = ([], [])
+        for _ in context.partitions.indices {
+            var (n, k): ([[UInt32]], [[UInt32]]) = ([], [])
+            for _ in 0..<context.plan.fieldCount {
+                n.append(try r.words())
+                if labelled { k.append(try r.words()) }
+            }
+            new.append(n)
+            if labelled { kept.append(k) }
+        }
         guard r.isAtEnd else { throw NFMError(.dataset, "damaged step file: trailing bytes", at: .init(file: path)) }
-        return new
+        return (new, kept)
     }
 
     /// Slice 1 + `partition` of shard `shard`'s `MSHD` file: per field, the (local, first partition, first

@@ -34,7 +34,7 @@ enum ShardedMerge {
         guard counts.positives > 0 else {
             throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: plan.inputName))
         }
-        let bitmaps = try newValues(context, scans)
+        let bitmaps = try newValues(context, localCounts: scans.map(\.localCounts)).new
         let offsets = bitmaps.map { field in field.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.newCount) } }
         var keys = GlobalKeys(plan: plan, keyFieldSize: plan.ruleKey.count == 1 ? offsets[plan.ruleKey[0]].last ?? 0 : 0)
         var pairs: [UInt64] = []
@@ -87,39 +87,57 @@ enum ShardedMerge {
         return state
     }
 
-    /// `bitmaps[f][p]`: the OR of every shard's "new here" lists of field f in partition p, sealed.
-    private static func newValues(_ context: StepContext, _ scans: [ShardedScan]) throws -> [[NewValueBitmap]] {
-        var bitmaps = (0..<context.plan.fieldCount).map { f in scans.map { NewValueBitmap(count: $0.localCounts[f]) } }
+    /// `new[f][p]`: the OR of every shard's "new here" lists of field f in partition p, sealed; `kept[f][p]`
+    /// likewise for a labelled definition's kept lists (each a subset of the new ones; else empty).
+    /// `localCounts[p][f]`: partition p's local values of field f.
+    static func newValues(_ context: StepContext, localCounts: [[Int]]) throws
+        -> (new: [[NewValueBitmap]], kept: [[NewValueBitmap]])
+    {
+        let labelled = context.plan.definition.label != nil
+        var new = (0..<context.plan.fieldCount).map { f in localCounts.map { NewValueBitmap(count: $0[f]) } }
+        var kept = labelled ? new : []
         for shard in 0..<context.mergeShards {
-            let new = try MergeShardStep.readNew(context, shard: shard)
-            for p in new.indices {
-                for f in new[p].indices {
-                    for l in new[p][f] where !bitmaps[f][p].insert(Int(l)) {
-                        throw NFMError(
-                            .dataset, "stale merge shard: value \(l) of field \(f) in partition \(p) is out of range or claimed twice",
-                            at: .init(file: MergeShardStep.path(context, shard)))
-                    }
+            let lists = try MergeShardStep.readNew(context, shard: shard)
+            let stale = NFMError(
+                .dataset, "stale merge shard: a new value out of range or claimed twice",
+                at: .init(file: MergeShardStep.path(context, shard)))
+            for p in lists.new.indices {
+                for f in lists.new[p].indices {
+                    for l in lists.new[p][f] where !new[f][p].insert(Int(l)) { throw stale }
+                    guard labelled else { continue }
+                    for l in lists.kept[p][f] where !new[f][p].contains(Int(l)) || !kept[f][p].insert(Int(l)) { throw stale }
                 }
             }
         }
-        for f in bitmaps.indices {
-            for p in bitmaps[f].indices { bitmaps[f][p].seal() }
+        for f in new.indices {
+            for p in new[f].indices {
+                new[f][p].seal()
+                if labelled { kept[f][p].seal() }
+            }
         }
-        return bitmaps
+        return (new, kept)
     }
 
     /// Partition `partition`'s local → global table of every field (see the type, step 3).
     private static func remapTables(
         _ context: StepContext, partition p: Int, bitmaps: [[NewValueBitmap]], offsets: [[Int]]
     ) throws -> [[UInt32]] {
+        try resolve(context, partition: p, new: bitmaps) { f, first, local in
+            UInt32(truncatingIfNeeded: offsets[f][first] + bitmaps[f][first].rank(local))
+        }
+    }
+
+    /// Partition `partition`'s tables: local value l of field f maps to `value(f, p′, l′)`, (p′, l′) being
+    /// its first appearance — (p, l) itself when it is new here, else its shard's reference (checked: an
+    /// earlier partition's new value). `.dataset` naming the shard file or `mshard/` when the shards'
+    /// references do not cover each local value exactly once.
+    static func resolve(
+        _ context: StepContext, partition p: Int, new: [[NewValueBitmap]], value: (Int, Int, Int) -> UInt32
+    ) throws -> [[UInt32]] {
         let unset = UInt32.max
-        var tables = bitmaps.indices.map { f in [UInt32](repeating: unset, count: bitmaps[f][p].count) }
-        for f in bitmaps.indices {
-            var rank = 0
-            for l in 0..<bitmaps[f][p].count where bitmaps[f][p].contains(l) {
-                tables[f][l] = UInt32(truncatingIfNeeded: offsets[f][p] + rank)
-                rank += 1
-            }
+        var tables = new.indices.map { f in [UInt32](repeating: unset, count: new[f][p].count) }
+        for f in new.indices {
+            for l in 0..<new[f][p].count where new[f][p].contains(l) { tables[f][l] = value(f, p, l) }
         }
         for shard in 0..<context.mergeShards {
             let refs = try MergeShardStep.readReferences(context, shard: shard, partition: p)
@@ -127,12 +145,12 @@ enum ShardedMerge {
                 var i = 0
                 while i < refs[f].count {
                     let (l, first, firstLocal) = (Int(refs[f][i]), Int(refs[f][i + 1]), Int(refs[f][i + 2]))
-                    guard l < tables[f].count, tables[f][l] == unset, first < p, bitmaps[f][first].contains(firstLocal) else {
+                    guard l < tables[f].count, tables[f][l] == unset, first < p, new[f][first].contains(firstLocal) else {
                         throw NFMError(
                             .dataset, "stale merge shard: a reference of field \(f) in partition \(p) does not resolve",
                             at: .init(file: MergeShardStep.path(context, shard)))
                     }
-                    tables[f][l] = UInt32(truncatingIfNeeded: offsets[f][first] + bitmaps[f][first].rank(firstLocal))
+                    tables[f][l] = value(f, first, firstLocal)
                     i += 3
                 }
             }

@@ -7,9 +7,9 @@ import NFMFormat
 /// O(distinct values × log) time (a sort of the canonical ids) and O(distinct values) memory: the
 /// vocabularies `finish` writes anyway.
 enum ShardedVocabularies {
-    /// The vocabularies; `.dataset` naming `mshard/` when their sizes differ from the merge's layout
-    /// (a stale or missing shard).
-    static func read(_ context: StepContext, layout: DatasetLayout) throws -> [Vocabulary] {
+    /// The vocabularies; `.dataset` naming `mshard/` when their sizes differ from `sizes` (the merge's
+    /// vocabulary sizes, when known) or a value appears twice (a stale or missing shard).
+    static func read(_ context: StepContext, sizes: [Int]?) throws -> [Vocabulary] {
         let shards = try (0..<context.mergeShards).map { try MergeShardStep.readValues(context, shard: $0) }
         return try (0..<context.plan.fieldCount).map { f in
             var order: [(id: UInt64, shard: Int32, index: Int32)] = []
@@ -17,7 +17,6 @@ enum ShardedVocabularies {
                 for (i, id) in shard[f].ids.enumerated() { order.append((id, Int32(s), Int32(truncatingIfNeeded: i))) }
             }
             order.sort { $0.id < $1.id }
-            let size = (f + 1 < layout.offsets.count ? layout.offsets[f + 1] : layout.featureCount) - layout.offsets[f]
             var vocabulary = Vocabulary(capacity: max(16, order.count))
             for (position, entry) in order.enumerated() {
                 let values = shards[Int(entry.shard)][f].values
@@ -26,7 +25,7 @@ enum ShardedVocabularies {
                 }
                 guard index == position else { break }
             }
-            guard vocabulary.count == order.count, order.count == size else {
+            guard vocabulary.count == order.count, sizes.map({ $0[f] == order.count }) ?? true else {
                 throw NFMError(
                     .dataset, "the merge shards' values of field \(f) do not match the merge (stale or missing shard)",
                     at: .init(file: context.steps + "/mshard"))

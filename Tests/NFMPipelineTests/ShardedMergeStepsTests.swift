@@ -149,11 +149,11 @@ import Testing
         _ = try BuildSteps.plan(try BuildStepsTests.options(try Self.inputs(), out: single), partitionBytes: 9_000)
         let unsharded = #expect(throws: NFMError.self) { try BuildSteps.mergeShard(out: single, shard: 0) }
         #expect(unsharded?.code == .usage)
-        let labelled = TestSupport.temporaryDirectory("sharded") + "/labelled"
-        let options = try LabelledBuildStepsTests.options(try LabelledBuildStepsTests.inputs(rows: 100), out: labelled)
-        let refused = #expect(throws: NFMError.self) { try BuildSteps.plan(options, partitionBytes: 1 << 20, mergeShards: 2) }
-        #expect(refused?.code == .usage && refused?.message.contains("label") == true)
-        #expect(!FileSystem.exists(labelled + "/.steps/plan.json"))
+        let many = TestSupport.temporaryDirectory("sharded") + "/many"
+        let options = try BuildStepsTests.options(try Self.inputs(), out: many)
+        let refused = #expect(throws: NFMError.self) { try BuildSteps.plan(options, partitionBytes: 9_000, mergeShards: 65_537) }
+        #expect(refused?.code == .usage && refused?.message.contains("--merge-shards") == true)
+        #expect(!FileSystem.exists(many + "/.steps/plan.json"))
     }
 
     @Test func theShardOfAValueIsAFixedFunctionOfItsBytes() {
