@@ -3,18 +3,43 @@ import NFMFormat
 /// The positive pairs one place step needs in a sharded build: those of the rule keys its partition holds
 /// (`merge/pairs-I.bin`, `PAIR`), not the whole table.
 ///
-/// Payload: the partition's global key ids, ascending (`u32` list, K keys); each key's number of
-/// distinct values (`u64` list of K); the values, key by key, each key's ascending (`u32` list).
-/// Read back re-keyed: key k of the list is compact key k, so the place step's memory is O(its keys +
-/// their pairs) rather than O(global keys + pairs).
+/// Payload: a mode `u64` — 1: the partition's keys hold more than half of all pairs, so it reads the
+/// whole table from `merge/pairs.bin` (same format, mode 0, every key) instead of a copy of most of it; 0:
+/// the partition's global key ids, ascending (`u32` list, K keys); each key's number of distinct values
+/// (`u64` list of K); the values, key by key, each key's ascending (`u32` list). Read back re-keyed: key k
+/// of the list is compact key k, so with keys local to partitions (a log cut by time) the place step's
+/// memory is O(its keys + their pairs) rather than O(global keys + pairs).
 enum PartitionPairs {
     static func path(_ context: StepContext, _ partition: Int) -> String {
         context.steps + "/merge/pairs-\(partition).bin"
     }
 
-    /// Writes the pairs of the global keys `keys` (a partition's key table) from `table`.
-    static func write(_ context: StepContext, partition: Int, keys: [UInt32], table: PairTable) throws {
-        let sorted = keys.sorted()
+    static func globalPath(_ context: StepContext) -> String { context.steps + "/merge/pairs.bin" }
+
+    /// Writes every partition's pair file (`keys[p]`: partition p's key table) and, when one of them
+    /// refers to it, `merge/pairs.bin`.
+    static func write(_ context: StepContext, keys: [[UInt32]], table: PairTable) throws {
+        var global = false
+        for (p, partitionKeys) in keys.enumerated() {
+            let sorted = partitionKeys.sorted()
+            let own = sorted.reduce(0) { $0 + table.count(key: Int($1)) }
+            var w = StepWriter()
+            if 2 * own > table.values.count {
+                w.u64(1)
+                global = true
+            } else {
+                w = payload(sorted, table)
+            }
+            try StepFile.write(w, kind: "PAIR", plan: context.id, to: path(context, p))
+        }
+        if global {
+            let all = (0..<table.keyCount).map { UInt32(truncatingIfNeeded: $0) }
+            try StepFile.write(payload(all, table), kind: "PAIR", plan: context.id, to: globalPath(context))
+        }
+    }
+
+    /// Mode 0 with the pairs of the ascending global keys `sorted`.
+    private static func payload(_ sorted: [UInt32], _ table: PairTable) -> StepWriter {
         var values: [UInt32] = []
         var counts: [Int] = []
         for key in sorted {
@@ -23,17 +48,24 @@ enum PartitionPairs {
             counts.append(table.count(key: k))
         }
         var w = StepWriter()
+        w.u64(0)
         w.words(sorted)
         w.ints(counts)
         w.words(values)
-        try StepFile.write(w, kind: "PAIR", plan: context.id, to: path(context, partition))
+        return w
     }
 
     /// Partition `partition`'s pairs re-keyed compactly: the global key ids (ascending; compact key k is
     /// `keys[k]`) and the table over compact keys. `keyCount` is the number of global keys.
     static func read(_ context: StepContext, partition: Int, keyCount: Int) throws -> (keys: [UInt32], table: PairTable) {
-        let path = path(context, partition)
+        var path = path(context, partition)
         var r = try StepFile.read(path, kind: "PAIR", plan: context.id)
+        if try r.int(limit: 1) == 1 {
+            guard r.isAtEnd else { throw NFMError(.dataset, "damaged step file: pairs", at: .init(file: path)) }
+            path = globalPath(context)
+            r = try StepFile.read(path, kind: "PAIR", plan: context.id)
+            guard try r.int(limit: 0) == 0 else { throw NFMError(.dataset, "damaged step file: pairs", at: .init(file: path)) }
+        }
         let keys = try r.words()
         let counts = try r.ints()
         let values = try r.words()

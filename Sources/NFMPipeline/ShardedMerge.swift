@@ -13,7 +13,8 @@ import NFMFormat
 ///    rule: the key field's table).
 /// 4. The positive pairs with global ids give the `PairTable`, the unsampleable keys, `DatasetLayout`, the
 ///    row and instance offsets; `merge/state.bin` (`MRGE`) holds all but the pairs, and `merge/pairs-p.bin`
-///    (`PAIR`) holds, for partition p, only the pairs of the keys p holds.
+///    (`PAIR`) holds, for partition p, only the pairs of the keys p holds (or refers to the whole table in
+///    `merge/pairs.bin` when those are most of it).
 ///
 /// Work: O(P × F + bitmap words) for steps 1–2; step 3 is O(Σ local values) integer work (one rank per
 /// value, no hashing or value bytes); step 4 is O(Σ local keys + Σ local pairs), as unsharded (a rule of
@@ -77,8 +78,8 @@ enum ShardedMerge {
             }
             row += s.scan.positives
             instance += s.scan.positives + context.plan.perPositive * (s.scan.positives - unsampleable)
-            try PartitionPairs.write(context, partition: p, keys: keys.remaps[p], table: table)
         }
+        try PartitionPairs.write(context, keys: keys.remaps, table: table)
         let state = MergeState(
             layout: layout, pairs: .empty, rowOffsets: rowOffsets, instanceOffsets: instanceOffsets,
             lines: scans.map(\.scan.lines),

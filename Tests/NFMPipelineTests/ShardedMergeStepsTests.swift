@@ -156,6 +156,22 @@ import Testing
         #expect(!FileSystem.exists(many + "/.steps/plan.json"))
     }
 
+    @Test func aPlaceStepReadsOnlyItsKeysPairsOrTheWholeTable() throws {
+        let context = try StepContext(out: try Self.mapped().out)
+        let table = PairTable(keyCount: 10) { yield in
+            for key in 0..<10 { for value in 0..<(key + 1) { yield(key, UInt32(3 * value)) } }
+        }
+        try PartitionPairs.write(context, keys: [[7, 2], Array(0..<10)], table: table)
+        #expect(FileSystem.exists(PartitionPairs.globalPath(context)))
+        let own = try PartitionPairs.read(context, partition: 0, keyCount: 10)
+        #expect(own.keys == [2, 7] && own.table.keyCount == 2)
+        #expect(own.table.contains(key: 1, value: 21) && !own.table.contains(key: 0, value: 9) && own.table.count(key: 0) == 3)
+        let whole = try PartitionPairs.read(context, partition: 1, keyCount: 10)
+        #expect(whole.keys == (0..<10).map(UInt32.init) && whole.table == table)
+        let damaged = #expect(throws: NFMError.self) { try PartitionPairs.read(context, partition: 0, keyCount: 5) }
+        #expect(damaged?.code == .dataset && damaged?.position?.file == PartitionPairs.path(context, 0))
+    }
+
     @Test func theShardOfAValueIsAFixedFunctionOfItsBytes() {
         // Pinned values: a change of the hash would reshuffle every sharded build's intermediate files.
         let shards = ["", "a", "user42", "Ünïcode"].map { value in
