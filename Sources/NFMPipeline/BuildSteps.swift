@@ -76,9 +76,10 @@ public enum BuildSteps {
     }
 
     /// Merge shard `shard` of a plan with R > 1 merge shards (`MergeShardStep`): reads slice `shard` of
-    /// every `map/I.vals`, writes `mshard/S.bin` and `mshard/S.values`; returns its distinct values.
+    /// every `map/I.vals`, writes `mshard/S.bin` and `mshard/S.values`; returns its distinct values and its
+    /// references (local values seen in an earlier partition).
     /// `.usage` when the plan has no merge shards or `shard` is not in `0..<R`.
-    public static func mergeShard(out: String, shard: Int) throws -> Int {
+    public static func mergeShard(out: String, shard: Int) throws -> (values: Int, references: Int) {
         let context = try StepContext(out: out)
         guard context.mergeShards > 1 else {
             throw NFMError(.usage, "the plan has one merge task (plan --merge-shards R to shard it): run merge")

@@ -21,13 +21,15 @@ import NFMFormat
 /// O(bytes of the shard's slices) time (one hash lookup per local value of the shard); memory: the shard's
 /// distinct values and its references.
 enum MergeShardStep {
-    /// Runs shard `shard`; returns its number of distinct values (all fields).
-    static func run(_ context: StepContext, shard: Int) throws -> Int {
+    /// Runs shard `shard`; returns its number of distinct values and of references (local values first
+    /// seen in an earlier partition), all fields.
+    static func run(_ context: StepContext, shard: Int) throws -> (values: Int, references: Int) {
         let (fields, partitions) = (context.plan.fieldCount, context.partitions.count)
         var vocabularies = (0..<fields).map { _ in Vocabulary() }
         var canonical = [[UInt64]](repeating: [], count: fields)
         var new = [[[UInt32]]](repeating: [[UInt32]](repeating: [], count: fields), count: partitions)
         var slices: [StepWriter] = []
+        var references = 0
         for p in 0..<partitions {
             let local = try ShardedScan.readValues(context, partition: p, shard: shard)
             var refs = StepWriter()
@@ -45,6 +47,7 @@ enum MergeShardStep {
                     }
                 }
                 refs.words(triples)
+                references += triples.count / 3
             }
             slices.append(refs)
         }
@@ -57,7 +60,7 @@ enum MergeShardStep {
             values.longs(canonical[f])
         }
         try StepFile.write(values, kind: "MVLS", plan: context.id, to: valuesPath(context, shard))
-        return canonical.reduce(0) { $0 + $1.count }
+        return (canonical.reduce(0) { $0 + $1.count }, references)
     }
 
     /// Slice 0 (see the type): R, S, per partition and field the new local indices (and the kept ones).

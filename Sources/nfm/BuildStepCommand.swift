@@ -82,8 +82,8 @@ struct BuildStep: ParsableCommand {
         @Option(help: "The merge shard (0-based, below the plan's --merge-shards).") var shard: Int
         func run() throws {
             try runMapped {
-                let values = try BuildSteps.mergeShard(out: out, shard: shard)
-                BuildStep.printOK(["values": values])
+                let (values, references) = try BuildSteps.mergeShard(out: out, shard: shard)
+                BuildStep.printOK(["values": values, "references": references])
             }
         }
     }

@@ -21,20 +21,22 @@ import Testing
         ]
     }
 
-    /// Runs every step with `shards` merge shards (the shards in reverse order: any order works).
-    static func runSteps(
-        _ options: DatasetBuilder.Options, partitionBytes: Int, shards: Int
-    ) throws {
+    /// Runs every step with `shards` merge shards (the shards in reverse order: any order works); returns
+    /// the distinct values the shards reported.
+    @discardableResult
+    static func runSteps(_ options: DatasetBuilder.Options, partitionBytes: Int, shards: Int) throws -> Int {
         let out = options.outputDirectory
         let partitions = try BuildSteps.plan(options, partitionBytes: partitionBytes, mergeShards: shards)
         for i in 0..<partitions { _ = try BuildSteps.map(out: out, partition: i) }
+        var values = 0
         if shards > 1 {
-            for s in (0..<shards).reversed() { _ = try BuildSteps.mergeShard(out: out, shard: s) }
+            for s in (0..<shards).reversed() { values += try BuildSteps.mergeShard(out: out, shard: s).values }
         }
         let (buckets, _) = try BuildSteps.merge(out: out)
         for i in 0..<partitions { _ = try BuildSteps.place(out: out, partition: i) }
         for j in 0..<buckets { _ = try BuildSteps.reduce(out: out, bucket: j, threads: 1) }
         _ = try BuildSteps.finish(out: out)
+        return values
     }
 
     static func reference(_ paths: [String], rule: String? = nil) throws -> [String: [UInt8]] {
@@ -52,8 +54,10 @@ import Testing
         #expect(reference.keys.contains("manifest.json") && reference.count > 10)
         for partitionBytes in [30_000, 9_000] {
             let out = TestSupport.temporaryDirectory("sharded") + "/out"
-            try Self.runSteps(try BuildStepsTests.options(paths, out: out), partitionBytes: partitionBytes, shards: shards)
+            let values = try Self.runSteps(try BuildStepsTests.options(paths, out: out), partitionBytes: partitionBytes, shards: shards)
             #expect(PartitionedBuildTests.differences(out, reference) == [], "R = \(shards), \(partitionBytes) bytes")
+            let vocabularyLines = reference.filter { $0.key.hasPrefix("vocab/") }.values.reduce(0) { $0 + $1.count { $0 == 10 } - 1 }
+            #expect(values == (shards > 1 ? vocabularyLines : 0))
         }
     }
 
