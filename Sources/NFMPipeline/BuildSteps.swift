@@ -91,11 +91,12 @@ public enum BuildSteps {
     }
 
     /// Merges every partition's scan (throwing the first bad row); writes `merge/*`. Returns the number of
-    /// buckets and of instances. With merge shards, combines their outputs instead (`ShardedMerge`).
-    public static func merge(out: String) throws -> (buckets: Int, instances: Int) {
+    /// buckets and of instances. With merge shards, combines their outputs instead (`ShardedMerge`), on up
+    /// to `threads` threads (same output for every count).
+    public static func merge(out: String, threads: Int = 1) throws -> (buckets: Int, instances: Int) {
         let context = try StepContext(out: out)
-        if context.plan.definition.label != nil { return try LabelledSteps.merge(context) }
-        if context.mergeShards > 1 { return try ShardedMerge.run(context) }
+        if context.plan.definition.label != nil { return try LabelledSteps.merge(context, threads: threads) }
+        if context.mergeShards > 1 { return try ShardedMerge.run(context, threads: threads) }
         let scans = try (0..<context.partitions.count).map { try context.scan($0) }
         let merge = try VocabularyMerge(
             plan: context.plan, partitions: context.partitions, scans: scans, inputNames: context.inputNames)

@@ -53,8 +53,8 @@ enum LabelledSteps {
     }
 
     /// Merges the scans (throwing the first bad row at its input line); writes `merge/*`.
-    static func merge(_ context: StepContext) throws -> (buckets: Int, instances: Int) {
-        if context.mergeShards > 1 { return try ShardedLabelledMerge.run(context) }
+    static func merge(_ context: StepContext, threads: Int = 1) throws -> (buckets: Int, instances: Int) {
+        if context.mergeShards > 1 { return try ShardedLabelledMerge.run(context, threads: threads) }
         let scans = try context.partitions.indices.map { try scan(context, $0) }
         var lineOffset = 0
         for (i, partition) in context.partitions.enumerated() {

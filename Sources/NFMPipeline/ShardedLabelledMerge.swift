@@ -14,8 +14,9 @@ import NFMFormat
 /// shards' values). Work: O(P × F + bitmap words + Σ local values + rows) (the label sum reads every
 /// label, as unsharded).
 enum ShardedLabelledMerge {
-    /// Runs the merge; returns the number of buckets and of instances.
-    static func run(_ context: StepContext) throws -> (buckets: Int, instances: Int) {
+    /// Runs the merge, resolving up to `threads` partitions' tables at once (the output does not depend on
+    /// it); returns the number of buckets and of instances.
+    static func run(_ context: StepContext, threads: Int = 1) throws -> (buckets: Int, instances: Int) {
         let plan = context.plan
         let read = try context.partitions.indices.map { try LabelledShardedScan.read(context, partition: $0) }
         let scans = read.map(\.scan)
@@ -51,12 +52,13 @@ enum ShardedLabelledMerge {
         }
         let (newOffsets, keptOffsets) = (running(new) { $0.newCount }, running(kept) { $0.newCount })
         let layout = try layout(plan, counts: counts, kept: keptOffsets.map { $0.last ?? 0 })
-        for p in context.partitions.indices {
-            let tables = try ShardedMerge.resolve(context, partition: p, new: new) { f, first, local in
+        try ShardedMerge.forEachPartition(context, threads: threads) { p in
+            try ShardedMerge.resolve(context, partition: p, new: new) { f, first, local in
                 guard layout.oov[f] != nil else { return UInt32(truncatingIfNeeded: newOffsets[f][first] + new[f][first].rank(local)) }
                 guard kept[f][first].contains(local) else { return UInt32(truncatingIfNeeded: layout.oov[f] ?? 0) }
                 return UInt32(truncatingIfNeeded: keptOffsets[f][first] + kept[f][first].rank(local))
             }
+        } then: { p, tables in
             var writer = StepWriter()
             writer.u64(tables.count)
             for (f, table) in tables.enumerated() { writer.words(plan.definition.fieldSpecs[f].hasVocabulary ? table : []) }

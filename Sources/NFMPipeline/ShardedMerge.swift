@@ -21,8 +21,9 @@ import NFMFormat
 /// several fields hashes its key tuples). Memory: the bitmaps (≈ 1.5 bits per local value), the key
 /// tables and the global pairs.
 enum ShardedMerge {
-    /// Runs the merge; returns the number of buckets and of instances.
-    static func run(_ context: StepContext) throws -> (buckets: Int, instances: Int) {
+    /// Runs the merge, resolving up to `threads` partitions' tables at once (the output does not depend on
+    /// it); returns the number of buckets and of instances.
+    static func run(_ context: StepContext, threads: Int = 1) throws -> (buckets: Int, instances: Int) {
         let plan = context.plan
         let scans = try context.partitions.indices.map { try ShardedScan.read(context, partition: $0) }
         try VocabularyMerge.throwFirstBadRow(context.partitions, scans.map(\.scan), context.inputNames)
@@ -39,8 +40,9 @@ enum ShardedMerge {
         let offsets = bitmaps.map { field in field.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.newCount) } }
         var keys = GlobalKeys(plan: plan, keyFieldSize: plan.ruleKey.count == 1 ? offsets[plan.ruleKey[0]].last ?? 0 : 0)
         var pairs: [UInt64] = []
-        for p in context.partitions.indices {
-            let remaps = try remapTables(context, partition: p, bitmaps: bitmaps, offsets: offsets)
+        try forEachPartition(context, threads: threads) { p in
+            try remapTables(context, partition: p, bitmaps: bitmaps, offsets: offsets)
+        } then: { p, remaps in
             let keyRemap = keys.add(scans[p].scan.keyValues, tables: remaps)
             for pair in scans[p].scan.pairs {
                 pairs.append(UInt64(keyRemap[Int(pair >> 32)]) << 32 | UInt64(remaps[plan.corrupted][Int(pair & 0xFFFF_FFFF)]))
@@ -60,6 +62,20 @@ enum ShardedMerge {
             sampler: NegativeSampler(perPositive: plan.perPositive, seed: plan.seed, pairs: table))
         let state = try finishState(context, scans, keys, table, layout)
         return (context.buckets(state).count, layout.total)
+    }
+
+    /// `then(p, resolve(p))` for every partition p in order, `resolve` running for up to `threads`
+    /// partitions at once (batches of `threads`); throws the first error in partition order.
+    static func forEachPartition(
+        _ context: StepContext, threads: Int, resolve: (Int) throws -> [[UInt32]],
+        then: (Int, [[UInt32]]) throws -> Void
+    ) throws {
+        let batch = max(threads, 1)
+        for start in stride(from: 0, to: context.partitions.count, by: batch) {
+            let end = min(start + batch, context.partitions.count)
+            let results = ParallelTasks.map(count: end - start, threads: batch) { try resolve(start + $0) }
+            for (i, result) in results.enumerated() { try then(start + i, try result.get()) }
+        }
     }
 
     /// Row and instance offsets, the per-partition pair files and `merge/state.bin`.

@@ -91,9 +91,11 @@ struct BuildStep: ParsableCommand {
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Merge the partitions' vocabularies and statistics.")
         @Argument(help: "The output directory of the plan.") var out: String
+        @Option(help: "Threads resolving partitions' tables when the plan has merge shards.")
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
         func run() throws {
             try runMapped {
-                let (buckets, instances) = try BuildSteps.merge(out: out)
+                let (buckets, instances) = try BuildSteps.merge(out: out, threads: max(1, threads))
                 BuildStep.printJSON(["buckets": buckets, "instances": instances])
             }
         }

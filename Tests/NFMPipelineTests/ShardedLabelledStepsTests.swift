@@ -24,7 +24,7 @@ import Testing
             let options = try LabelledBuildStepsTests.options(paths, out: out, text: text)
             let reference = try Self.reference(options)
             #expect(reference.keys.contains("rejects.tsv") && reference.keys.contains("manifest.json"))
-            try ShardedMergeStepsTests.runSteps(options, partitionBytes: 9_000, shards: shards)
+            try ShardedMergeStepsTests.runSteps(options, partitionBytes: 9_000, shards: shards, threads: shards - 1)
             #expect(PartitionedBuildTests.differences(out, reference) == [], "R = \(shards)")
         }
     }

@@ -21,10 +21,10 @@ import Testing
         ]
     }
 
-    /// Runs every step with `shards` merge shards (the shards in reverse order: any order works); returns
-    /// the distinct values the shards reported.
+    /// Runs every step with `shards` merge shards (the shards in reverse order: any order works) and a merge
+    /// on `threads` threads; returns the distinct values the shards reported.
     @discardableResult
-    static func runSteps(_ options: DatasetBuilder.Options, partitionBytes: Int, shards: Int) throws -> Int {
+    static func runSteps(_ options: DatasetBuilder.Options, partitionBytes: Int, shards: Int, threads: Int = 1) throws -> Int {
         let out = options.outputDirectory
         let partitions = try BuildSteps.plan(options, partitionBytes: partitionBytes, mergeShards: shards)
         for i in 0..<partitions { _ = try BuildSteps.map(out: out, partition: i) }
@@ -32,7 +32,7 @@ import Testing
         if shards > 1 {
             for s in (0..<shards).reversed() { values += try BuildSteps.mergeShard(out: out, shard: s).values }
         }
-        let (buckets, _) = try BuildSteps.merge(out: out)
+        let (buckets, _) = try BuildSteps.merge(out: out, threads: threads)
         for i in 0..<partitions { _ = try BuildSteps.place(out: out, partition: i) }
         for j in 0..<buckets { _ = try BuildSteps.reduce(out: out, bucket: j, threads: 1) }
         _ = try BuildSteps.finish(out: out)
@@ -54,7 +54,9 @@ import Testing
         #expect(reference.keys.contains("manifest.json") && reference.count > 10)
         for partitionBytes in [30_000, 9_000] {
             let out = TestSupport.temporaryDirectory("sharded") + "/out"
-            let values = try Self.runSteps(try BuildStepsTests.options(paths, out: out), partitionBytes: partitionBytes, shards: shards)
+            let values = try Self.runSteps(
+                try BuildStepsTests.options(paths, out: out), partitionBytes: partitionBytes, shards: shards,
+                threads: partitionBytes < 10_000 ? 3 : 1)
             #expect(PartitionedBuildTests.differences(out, reference) == [], "R = \(shards), \(partitionBytes) bytes")
             let vocabularyLines = reference.filter { $0.key.hasPrefix("vocab/") }.values.reduce(0) { $0 + $1.count { $0 == 10 } - 1 }
             #expect(values == (shards > 1 ? vocabularyLines : 0))
@@ -67,7 +69,7 @@ import Testing
         let out = TestSupport.temporaryDirectory("sharded") + "/out"
         var options = try BuildStepsTests.options(paths, out: out)
         options.rule = "context"
-        try Self.runSteps(options, partitionBytes: 12_000, shards: 3)
+        try Self.runSteps(options, partitionBytes: 12_000, shards: 3, threads: 2)
         #expect(PartitionedBuildTests.differences(out, reference) == [])
     }
 
