@@ -348,7 +348,8 @@ def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str 
     (the instances a reduce step holds: the bucket size) and ``skip_bad_rows`` go to ``plan``;
     ``reduce_threads`` is each reduce step's compression threads (1: one core per Dask worker thread).
     ``merge_resource`` names a Dask worker resource (``dask worker --resources "NAME=1"``) that the merge
-    task needs: the large-memory workers. ``merge_shards`` R > 1 splits the merge into R independent
+    and finish tasks need: the large-memory workers (both hold the global vocabularies without merge
+    shards; with them, finish still does). ``merge_shards`` R > 1 splits the merge into R independent
     ``merge-shard`` tasks (each merging one hash range of every field's values) and a light ``merge`` that
     combines them (sampling definitions only; ``plan`` refuses it for a labelled one, exit 2). Raises :class:`StepFailed` for the first failed step (in step
     order). The output is byte-identical to ``nfm build`` of the same inputs, definition, seed and rule.
@@ -368,7 +369,7 @@ def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str 
 
     def submit(step: str, index: Optional[int], args: List[str], needs: Any):
         key = f"nfm-{step}-{token}" + ("" if index is None else f"-{index}")
-        resources = {merge_resource: 1} if step == "merge" and merge_resource else None
+        resources = {merge_resource: 1} if step in ("merge", "finish") and merge_resource else None
         return client.submit(step_task, nfm, step, args, out, index, needs, key=key, retries=retries, pure=False,
                              resources=resources)
 
@@ -449,7 +450,7 @@ def _parser() -> argparse.ArgumentParser:
     build_parser.add_argument("--merge-shards", type=int, default=1, metavar="R",
                               help="split the merge into R independent merge-shard tasks (default 1: one merge task)")
     build_parser.add_argument("--merge-resource", metavar="NAME",
-                              help="run merge only on workers started with --resources NAME=1 (large memory)")
+                              help="run merge and finish only on workers started with --resources NAME=1 (large memory)")
     build_parser.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
     return parser
 
