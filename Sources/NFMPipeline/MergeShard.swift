@@ -6,7 +6,7 @@
 /// every field.
 enum MergeShard {
     /// Most merge shards a plan may ask for.
-    static let maximum = 65_536
+    static let maximum = 4_096
 
     /// The shard of `bytes` among `shards` (≥ 1).
     @inline(__always)

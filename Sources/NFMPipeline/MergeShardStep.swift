@@ -1,3 +1,4 @@
+import Foundation
 import NFMFormat
 
 /// Merge shard S of a sharded merge (`nfm build-step merge-shard OUT --shard S`): the values
@@ -91,12 +92,26 @@ enum MergeShardStep {
     static func path(_ context: StepContext, _ shard: Int) -> String { context.steps + "/mshard/\(shard).bin" }
     static func valuesPath(_ context: StepContext, _ shard: Int) -> String { context.steps + "/mshard/\(shard).values" }
 
+    /// Every shard's `MSHD` file, opened and its header checked (once: the merge reads 1 + P slices of each).
+    /// Raises the soft limit of open files to the hard one first (R descriptors stay open).
+    static func open(_ context: StepContext) throws -> [SlicedStepFile.Reader] {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        return try (0..<context.mergeShards).map {
+            try SlicedStepFile.Reader(path(context, $0), kind: "MSHD", plan: context.id, slices: 1 + context.partitions.count)
+        }
+    }
+
     /// Slice 0 of shard `shard`'s `MSHD` file: `new[p][f]`, the local indices new in partition p, and for a
     /// labelled definition `kept[p][f]` (else empty).
-    static func readNew(_ context: StepContext, shard: Int) throws -> (new: [[[UInt32]]], kept: [[[UInt32]]]) {
-        let path = path(context, shard)
-        var r = try SlicedStepFile.read(
-            path, kind: "MSHD", plan: context.id, slices: 1 + context.partitions.count, index: 0)
+    static func readNew(_ context: StepContext, shard: Int, file: SlicedStepFile.Reader) throws
+        -> (new: [[[UInt32]]], kept: [[[UInt32]]])
+    {
+        let path = file.path
+        var r = try file.slice(0)
         guard try r.int() == context.mergeShards, try r.int() == shard else {
             throw NFMError(.dataset, "stale merge shard: written for another shard or shard count", at: .init(file: path))
         }
@@ -117,10 +132,9 @@ enum MergeShardStep {
 
     /// Slice 1 + `partition` of shard `shard`'s `MSHD` file: per field, the (local, first partition, first
     /// local) triples.
-    static func readReferences(_ context: StepContext, shard: Int, partition: Int) throws -> [[UInt32]] {
-        let path = path(context, shard)
-        var r = try SlicedStepFile.read(
-            path, kind: "MSHD", plan: context.id, slices: 1 + context.partitions.count, index: 1 + partition)
+    static func readReferences(_ context: StepContext, file: SlicedStepFile.Reader, partition: Int) throws -> [[UInt32]] {
+        let path = file.path
+        var r = try file.slice(1 + partition)
         let refs = try (0..<context.plan.fieldCount).map { _ in try r.words() }
         guard r.isAtEnd, refs.allSatisfy({ $0.count % 3 == 0 }) else {
             throw NFMError(.dataset, "damaged step file: references", at: .init(file: path))

@@ -46,14 +46,15 @@ enum ShardedLabelledMerge {
         guard counts.positives > 0 else {
             throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: context.inputNames.first))
         }
-        let (new, kept) = try ShardedMerge.newValues(context, localCounts: read.map(\.localCounts))
+        let files = try MergeShardStep.open(context)
+        let (new, kept) = try ShardedMerge.newValues(context, localCounts: read.map(\.localCounts), files: files)
         let running = { (bitmaps: [[NewValueBitmap]], count: (NewValueBitmap) -> Int) in
             bitmaps.map { field in field.reduce(into: [0]) { $0.append($0[$0.count - 1] + count($1)) } }
         }
         let (newOffsets, keptOffsets) = (running(new) { $0.newCount }, running(kept) { $0.newCount })
         let layout = try layout(plan, counts: counts, kept: keptOffsets.map { $0.last ?? 0 })
         try ShardedMerge.forEachPartition(context, threads: threads) { p in
-            try ShardedMerge.resolve(context, partition: p, new: new) { f, first, local in
+            try ShardedMerge.resolve(context, partition: p, new: new, files: files) { f, first, local in
                 guard layout.oov[f] != nil else { return UInt32(truncatingIfNeeded: newOffsets[f][first] + new[f][first].rank(local)) }
                 guard kept[f][first].contains(local) else { return UInt32(truncatingIfNeeded: layout.oov[f] ?? 0) }
                 return UInt32(truncatingIfNeeded: keptOffsets[f][first] + kept[f][first].rank(local))

@@ -36,12 +36,13 @@ enum ShardedMerge {
         guard counts.positives > 0 else {
             throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: plan.inputName))
         }
-        let bitmaps = try newValues(context, localCounts: scans.map(\.localCounts)).new
+        let files = try MergeShardStep.open(context)
+        let bitmaps = try newValues(context, localCounts: scans.map(\.localCounts), files: files).new
         let offsets = bitmaps.map { field in field.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.newCount) } }
         var keys = GlobalKeys(plan: plan, keyFieldSize: plan.ruleKey.count == 1 ? offsets[plan.ruleKey[0]].last ?? 0 : 0)
         var pairs: [UInt64] = []
         try forEachPartition(context, threads: threads) { p in
-            try remapTables(context, partition: p, bitmaps: bitmaps, offsets: offsets)
+            try remapTables(context, partition: p, bitmaps: bitmaps, offsets: offsets, files: files)
         } then: { p, remaps in
             let keyRemap = keys.add(scans[p].scan.keyValues, tables: remaps)
             for pair in scans[p].scan.pairs {
@@ -107,14 +108,14 @@ enum ShardedMerge {
     /// `new[f][p]`: the OR of every shard's "new here" lists of field f in partition p, sealed; `kept[f][p]`
     /// likewise for a labelled definition's kept lists (each a subset of the new ones; else empty).
     /// `localCounts[p][f]`: partition p's local values of field f.
-    static func newValues(_ context: StepContext, localCounts: [[Int]]) throws
+    static func newValues(_ context: StepContext, localCounts: [[Int]], files: [SlicedStepFile.Reader]) throws
         -> (new: [[NewValueBitmap]], kept: [[NewValueBitmap]])
     {
         let labelled = context.plan.definition.label != nil
         var new = (0..<context.plan.fieldCount).map { f in localCounts.map { NewValueBitmap(count: $0[f]) } }
         var kept = labelled ? new : []
         for shard in 0..<context.mergeShards {
-            let lists = try MergeShardStep.readNew(context, shard: shard)
+            let lists = try MergeShardStep.readNew(context, shard: shard, file: files[shard])
             let stale = NFMError(
                 .dataset, "stale merge shard: a new value out of range or claimed twice",
                 at: .init(file: MergeShardStep.path(context, shard)))
@@ -137,9 +138,10 @@ enum ShardedMerge {
 
     /// Partition `partition`'s local → global table of every field (see the type, step 3).
     private static func remapTables(
-        _ context: StepContext, partition p: Int, bitmaps: [[NewValueBitmap]], offsets: [[Int]]
+        _ context: StepContext, partition p: Int, bitmaps: [[NewValueBitmap]], offsets: [[Int]],
+        files: [SlicedStepFile.Reader]
     ) throws -> [[UInt32]] {
-        try resolve(context, partition: p, new: bitmaps) { f, first, local in
+        try resolve(context, partition: p, new: bitmaps, files: files) { f, first, local in
             UInt32(truncatingIfNeeded: offsets[f][first] + bitmaps[f][first].rank(local))
         }
     }
@@ -149,7 +151,8 @@ enum ShardedMerge {
     /// earlier partition's new value). `.dataset` naming the shard file or `mshard/` when the shards'
     /// references do not cover each local value exactly once.
     static func resolve(
-        _ context: StepContext, partition p: Int, new: [[NewValueBitmap]], value: (Int, Int, Int) -> UInt32
+        _ context: StepContext, partition p: Int, new: [[NewValueBitmap]], files: [SlicedStepFile.Reader],
+        value: (Int, Int, Int) -> UInt32
     ) throws -> [[UInt32]] {
         let unset = UInt32.max
         var tables = new.indices.map { f in [UInt32](repeating: unset, count: new[f][p].count) }
@@ -157,7 +160,7 @@ enum ShardedMerge {
             for l in 0..<new[f][p].count where new[f][p].contains(l) { tables[f][l] = value(f, p, l) }
         }
         for shard in 0..<context.mergeShards {
-            let refs = try MergeShardStep.readReferences(context, shard: shard, partition: p)
+            let refs = try MergeShardStep.readReferences(context, file: files[shard], partition: p)
             for f in refs.indices {
                 var i = 0
                 while i < refs[f].count {

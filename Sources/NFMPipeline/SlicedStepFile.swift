@@ -37,54 +37,76 @@ enum SlicedStepFile {
 
     /// Reads slice `index` of the sliced step file at `path`, which must hold `slices` slices (see the type).
     static func read(_ path: String, kind: String, plan: UInt64, slices: Int, index: Int) throws -> StepReader {
-        let file: PositionedFile
-        do { file = try PositionedFile(path: path) } catch {
-            throw NFMError(.dataset, "missing or unreadable step file (run the step that writes it)", at: .init(file: path))
+        try Reader(path, kind: kind, plan: plan, slices: slices).slice(index)
+    }
+
+    /// An open sliced step file whose header has been checked: slices are read on demand (from any
+    /// thread: positioned reads, no shared offset).
+    final class Reader: @unchecked Sendable {
+        let path: String
+        private let file: PositionedFile
+        /// Offset, length and checksum of every slice.
+        private let table: [(offset: Int, length: Int, checksum: UInt64)]
+
+        /// Opens `path` and checks its header (see the type).
+        init(_ path: String, kind: String, plan: UInt64, slices: Int) throws {
+            self.path = path
+            do { file = try PositionedFile(path: path) } catch {
+                throw NFMError(.dataset, "missing or unreadable step file (run the step that writes it)", at: .init(file: path))
+            }
+            let size = try file.size()
+            let headBytes = fixedBytes + 16 * slices + 8
+            let head = try SlicedStepFile.bytes(file, at: 0, count: min(headBytes, size))
+            guard head.count >= fixedBytes, Array(head[0..<8]) == StepFile.magic else {
+                throw NFMError(.dataset, "not a step file of this build (bad magic or truncated)", at: .init(file: path))
+            }
+            var reader = StepReader(head, path: path, range: 8..<head.count)
+            let version = try reader.u32()
+            let fileKind = String(decoding: head[12..<16], as: UTF8.self)
+            reader.skip(4)
+            guard version == StepFile.version, fileKind == kind else {
+                throw NFMError(.dataset, "step file of kind \(fileKind) v\(version), expected \(kind) v\(StepFile.version)", at: .init(file: path))
+            }
+            guard try reader.u64() == plan else {
+                throw NFMError(.dataset, "stale step file: written for another plan (rerun its step)", at: .init(file: path))
+            }
+            guard try reader.u64() == UInt64(slices), head.count == headBytes else {
+                throw NFMError(.dataset, "damaged step file: not \(slices) slices, or truncated", at: .init(file: path))
+            }
+            let entries = try (0..<slices).map { _ in (length: try reader.u64(), checksum: try reader.u64()) }
+            let sum = head.withUnsafeBytes { StepFile.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(headBytes - 8)])) }
+            guard try reader.u64() == sum else {
+                throw NFMError(.dataset, "corrupted step file (header checksum mismatch)", at: .init(file: path))
+            }
+            var total = UInt64(headBytes)
+            var table: [(offset: Int, length: Int, checksum: UInt64)] = []
+            for entry in entries {
+                let (next, overflow) = total.addingReportingOverflow(entry.length)
+                guard !overflow, next <= UInt64(size) else {
+                    throw NFMError(.dataset, "truncated step file: \(size) bytes, its slices need more", at: .init(file: path))
+                }
+                table.append((Int(total), Int(entry.length), entry.checksum))
+                total = next
+            }
+            guard total == UInt64(size) else {
+                throw NFMError(.dataset, "truncated step file: \(size) bytes, header says \(total)", at: .init(file: path))
+            }
+            self.table = table
         }
-        let size = try file.size()
-        let headBytes = fixedBytes + 16 * slices + 8
-        var head = try bytes(file, at: 0, count: min(headBytes, size))
-        guard head.count >= fixedBytes, Array(head[0..<8]) == StepFile.magic else {
-            throw NFMError(.dataset, "not a step file of this build (bad magic or truncated)", at: .init(file: path))
+
+        /// Slice `index`, its checksum checked.
+        func slice(_ index: Int) throws -> StepReader {
+            let entry = table[index]
+            let bytes = try SlicedStepFile.bytes(file, at: entry.offset, count: entry.length)
+            guard bytes.count == entry.length, bytes.withUnsafeBytes({ StepFile.checksum($0) }) == entry.checksum else {
+                throw NFMError(.dataset, "corrupted step file (checksum mismatch in slice \(index))", at: .init(file: path))
+            }
+            return StepReader(bytes, path: path, range: 0..<bytes.count)
         }
-        var reader = StepReader(head, path: path, range: 8..<head.count)
-        let version = try reader.u32()
-        let fileKind = String(decoding: head[12..<16], as: UTF8.self)
-        reader.skip(4)
-        guard version == StepFile.version, fileKind == kind else {
-            throw NFMError(.dataset, "step file of kind \(fileKind) v\(version), expected \(kind) v\(StepFile.version)", at: .init(file: path))
-        }
-        guard try reader.u64() == plan else {
-            throw NFMError(.dataset, "stale step file: written for another plan (rerun its step)", at: .init(file: path))
-        }
-        guard try reader.u64() == UInt64(slices), head.count == headBytes else {
-            throw NFMError(.dataset, "damaged step file: not \(slices) slices, or truncated", at: .init(file: path))
-        }
-        let table = try (0..<slices).map { _ in (length: try reader.u64(), checksum: try reader.u64()) }
-        let sum = head.withUnsafeBytes { StepFile.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(headBytes - 8)])) }
-        guard try reader.u64() == sum else {
-            throw NFMError(.dataset, "corrupted step file (header checksum mismatch)", at: .init(file: path))
-        }
-        var total = UInt64(headBytes)
-        var offset = 0
-        for (i, entry) in table.enumerated() {
-            if i == index { offset = Int(total) }
-            let (next, overflow) = total.addingReportingOverflow(entry.length)
-            guard !overflow, next <= UInt64(Int.max) else { throw NFMError(.dataset, "damaged step file: slice sizes", at: .init(file: path)) }
-            total = next
-        }
-        guard total == UInt64(size) else {
-            throw NFMError(.dataset, "truncated step file: \(size) bytes, header says \(total)", at: .init(file: path))
-        }
-        head = try bytes(file, at: offset, count: Int(table[index].length))
-        guard head.withUnsafeBytes({ StepFile.checksum($0) }) == table[index].checksum else {
-            throw NFMError(.dataset, "corrupted step file (checksum mismatch in slice \(index))", at: .init(file: path))
-        }
-        return StepReader(head, path: path, range: 0..<head.count)
     }
 
     /// `count` bytes of `file` from `offset` (fewer at its end).
-    private static func bytes(_ file: PositionedFile, at offset: Int, count: Int) throws -> [UInt8] {
+    fileprivate static func bytes(_ file: PositionedFile, at offset: Int, count: Int) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {

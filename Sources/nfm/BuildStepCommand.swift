@@ -42,7 +42,7 @@ struct BuildStep: ParsableCommand {
         func validate() throws {
             guard (1...(1 << 20)).contains(partitionMib) else { throw ValidationError("--partition-mib must be 1…1048576") }
             guard (1...(1 << 20)).contains(memoryMib) else { throw ValidationError("--memory-mib must be 1…1048576") }
-            guard (1...65_536).contains(mergeShards) else { throw ValidationError("--merge-shards must be 1…65536") }
+            guard (1...4096).contains(mergeShards) else { throw ValidationError("--merge-shards must be 1…4096") }
         }
 
         func run() throws {

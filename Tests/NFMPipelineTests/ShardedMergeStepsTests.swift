@@ -157,7 +157,7 @@ import Testing
         #expect(unsharded?.code == .usage)
         let many = TestSupport.temporaryDirectory("sharded") + "/many"
         let options = try BuildStepsTests.options(try Self.inputs(), out: many)
-        let refused = #expect(throws: NFMError.self) { try BuildSteps.plan(options, partitionBytes: 9_000, mergeShards: 65_537) }
+        let refused = #expect(throws: NFMError.self) { try BuildSteps.plan(options, partitionBytes: 9_000, mergeShards: 4_097) }
         #expect(refused?.code == .usage && refused?.message.contains("--merge-shards") == true)
         #expect(!FileSystem.exists(many + "/.steps/plan.json"))
     }
