@@ -72,7 +72,8 @@ enum MergeShardStep {
         if context.plan.definition.label != nil {
             kept = new.map { $0.map { _ in [] } }
             for (f, spec) in context.plan.definition.fieldSpecs.enumerated() {
-                for (i, id) in canonical[f].enumerated() where vocabularies[f].counts[i] >= spec.minCount {
+                let counts = vocabularies[f].counts  // once: it may be computed from the table
+                for (i, id) in canonical[f].enumerated() where counts[i] >= spec.minCount {
                     kept[Int(id >> 32)][f].append(UInt32(truncatingIfNeeded: id))
                 }
             }
