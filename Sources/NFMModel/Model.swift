@@ -140,6 +140,12 @@ extension Model {
         }
     }
 
+    /// Each sparse parameter with its per-slot gradient of the last `backward`, in update order, without
+    /// allocating (the training step's view; `sparseGradients(in:)` is the array).
+    func sparseGradientPairs(in ws: Workspace) -> some Sequence<(SparseParameter, FloatBuffer)> {
+        zip(sparseTrainable, ws.stages).lazy.flatMap { parameters, scratch in zip(parameters, scratch.sparseGradients) }
+    }
+
     /// Each sparse parameter with its per-slot gradient of the last `backward`, in update order.
     func sparseGradients(in ws: Workspace) -> [(parameter: SparseParameter, gradient: FloatBuffer)] {
         zip(sparseTrainable, ws.stages).flatMap { parameters, scratch in

@@ -53,7 +53,7 @@ extension Model {
         optimizer.beginStep()
         ws.slots.slotFeature.withUnsafeBufferPointer { rows in
             optimizer.apply(
-                dense: Array(zip(denseTrainable, ws.denseGradients)), sparse: sparseGradients(in: ws),
+                dense: zip(denseTrainable, ws.denseGradients), sparse: sparseGradientPairs(in: ws),
                 rows: rows.baseAddress!, slots: ws.slots.count, pool: ws.pool)
         }
         releaseSlots(workspace: ws)
