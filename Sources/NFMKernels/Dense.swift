@@ -398,3 +398,42 @@ public func dropoutMask(count: Int, keep: Float, into mask: UnsafeMutablePointer
         }
     }
 }
+
+/// `grad ← act′(y) ⊙ (grad ⊙ mask)` on a block of `width` columns of `rows` rows (`rowStride` apart), for
+/// ReLU and the identity: `multiply` then `activationBackward` per value (the same operations, so the
+/// same bits), fused so that a column block of a batch-norm backward can apply a layer's dropout and
+/// activation derivative itself. `mask` nil skips the product. Other activations are refused: their
+/// derivative is arithmetic whose scalar tail (`activationBackward`'s last `count mod 8` values) rounds
+/// differently from its SIMD body, so a different blocking would move bits. O(rows·width).
+public func maskedActivationBackward(
+    _ kind: ActivationKind, rows: Int, width n: Int, rowStride: Int, mask: UnsafePointer<Float>?,
+    output y: UnsafePointer<Float>, grad g: UnsafeMutablePointer<Float>
+) {
+    precondition(kind == .relu || kind == .identity, "maskedActivationBackward: relu or identity only")
+    // One loop per case, so that the inner loop carries no test.
+    switch (mask, kind) {
+    case (let mask?, .relu):
+        for r in 0..<rows { maskedRelu(n, g + r * rowStride, mask + r * rowStride, y + r * rowStride) }
+    case (let mask?, _):
+        for r in 0..<rows { multiply(count: n, g + r * rowStride, by: mask + r * rowStride) }
+    case (nil, .relu):
+        for r in 0..<rows { activationBackward(.relu, count: n, output: y + r * rowStride, grad: g + r * rowStride) }
+    default:
+        return
+    }
+}
+
+/// `g ← (g ⊙ m)` then zero where `y ≤ 0`, on `n` values.
+@inline(__always)
+private func maskedRelu(_ n: Int, _ g: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>, _ y: UnsafePointer<Float>) {
+    var j = 0
+    while j + 8 <= n {
+        store8((load8(g + j) * load8(m + j)).replacing(with: 0, where: load8(y + j) .<= 0), g + j)
+        j += 8
+    }
+    while j < n {
+        g[j] *= m[j]
+        if y[j] <= 0 { g[j] = 0 }
+        j += 1
+    }
+}

@@ -65,25 +65,41 @@ final class BiInteractionStage: SparseInputStage {
             biInteractionForward(
                 x.rows(block), factors: k, embeddings: embeddings, sum: sum + offset, interaction: pooled + offset)
         }
-        if let norm, let normScratch = s.norm {
-            norm.forward(rows: rows, pooled, scratch: normScratch, training: training, pool: s.pool)
+        guard let norm, let normScratch = s.norm else {
+            return s.dropout.forward(count: rows * k, pooled, training: training, random: &random, pool: s.pool)
         }
-        return s.dropout.forward(count: rows * factors, pooled, training: training, random: &random, pool: s.pool)
+        // Dropout inside batch norm's row job, block by block.
+        let dropout = s.dropout
+        let active = dropout.prepare(training: training, count: rows * k, random: &random)
+        norm.forward(rows: rows, pooled, scratch: normScratch, training: training, pool: s.pool) { block in
+            if active { dropout.apply((block.lowerBound * k)..<(block.upperBound * k), pooled) }
+        }
+        return dropout.output(pooled, active: active)
     }
 
     func backward(
         _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch, slots: SlotAssignment
     ) {
         let s = scratch.of(Scratch.self)
-        s.dropout.backward(count: x.rowCount * factors, gradient, pool: s.pool)
         if let norm, let normScratch = s.norm {
+            // Dropout's mask inside batch norm's column job, block by block.
+            let (k, rows, mask) = (factors, x.rowCount, s.dropout.ratio > 0 ? s.dropout.mask.pointer : nil)
             norm.backward(
-                rows: x.rowCount, gradient: gradient, scratch: normScratch, gradGamma: s.denseGradients[0],
-                gradBeta: s.denseGradients[1], pool: s.pool)
+                rows: rows, gradient: gradient, scratch: normScratch, gradGamma: s.denseGradients[0],
+                gradBeta: s.denseGradients[1], pool: s.pool
+            ) { block in
+                guard let mask else { return }
+                let at = block.lowerBound
+                maskedActivationBackward(
+                    .identity, rows: rows, width: block.count, rowStride: k, mask: mask + at, output: gradient + at,
+                    grad: gradient + at)
+            }
+        } else {
+            s.dropout.backward(count: x.rowCount * factors, gradient, pool: s.pool)
         }
         let (k, embeddings, sum, entries) = (factors, embeddings.pointer, s.sum.pointer, slots.entries)
         let gradEmbeddings = s.sparseGradients[0].pointer
-        s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 4) { range in
+        s.pool.forEachSlotBlock(slots, cost: x.entryCount * k * 4) { range in
             biInteractionBackward(
                 x, factors: k, embeddings: embeddings, sum: sum, gradInteraction: gradient, entries: entries,
                 slots: range, gradEmbeddings: gradEmbeddings)
