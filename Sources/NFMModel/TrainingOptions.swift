@@ -1,4 +1,3 @@
-import Foundation
 import NFMFormat
 
 /// Options of a training run (everything but the architecture).
@@ -36,7 +35,7 @@ public struct TrainingOptions: Sendable {
     public var stopAt: Double?
     /// The `WorkerPool.minimumParallelCost` of the training workspace (tests set 0 to run every job of
     /// their small batches on the pool).
-    var minimumParallelCost = Int(ProcessInfo.processInfo.environment["NFM_MPC"] ?? "") ?? 100_000 // TEMP
+    var minimumParallelCost = 100_000
 
     /// The paper's Frappe settings: 200 epochs, batch 128, Adagrad, early stopping after 4 epochs.
     public init() {}
