@@ -370,21 +370,29 @@ public func scaledRows(
     }
 }
 
+/// The four 16-bit lanes of `b`, bits 0–15 first.
+@inline(__always) private func sixteenBitLanes(_ b: UInt64) -> SIMD4<Int32> {
+    #if _endian(little)
+        // One widening move (memory order is lane order).
+        return SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(b, to: SIMD4<UInt16>.self))
+    #else
+        return SIMD4<Int32>(Int32(b & 0xFFFF), Int32(b >> 16 & 0xFFFF), Int32(b >> 32 & 0xFFFF), Int32(b >> 48))
+    #endif
+}
+
 /// Inverted-dropout mask: each entry is `1/keep'` with probability `keep'` and 0 otherwise, where
 /// `keep'` is `keep` rounded to a multiple of 2⁻¹⁶ (four draws per 64-bit random number).
 public func dropoutMask(count: Int, keep: Float, into mask: UnsafeMutablePointer<Float>, random: inout Xoshiro256) {
     let threshold = UInt64(min(65536, max(1, (keep * 65536).rounded())))
     let scale = Float(65536) / Float(threshold)
     var i = 0
-    // Four 16-bit lanes of each draw, compared at once (the same mask as the general loop below).
-    let limit = SIMD4<UInt32>(repeating: UInt32(threshold))
+    // Four 16-bit lanes of each draw (bits 0–15 first), widened and compared at once (the
+    // same mask as the general loop below; signed compares, as lanes and limit are at most 2¹⁶).
+    let limit = SIMD4<Int32>(repeating: Int32(threshold))
     let kept = SIMD4<Float>(repeating: scale)
     let zero = SIMD4<Float>()
     while i + 4 <= count {
-        let b = random.next()
-        let low = UInt32(truncatingIfNeeded: b)
-        let high = UInt32(truncatingIfNeeded: b >> 32)
-        let bits = SIMD4<UInt32>(low & 0xFFFF, low >> 16, high & 0xFFFF, high >> 16)
+        let bits = sixteenBitLanes(random.next())
         let values = zero.replacing(with: kept, where: bits .< limit)
         UnsafeMutableRawPointer(mask + i).storeBytes(of: values, as: SIMD4<Float>.self)
         i += 4
