@@ -113,6 +113,12 @@ extension Model {
     public func forward(_ x: SparseRows, workspace ws: Workspace, training: Bool, random: inout Xoshiro256) {
         precondition(x.rowCount <= ws.capacity)
         linearTerm.forward(x, output: ws.output.pointer, pool: ws.pool)
+        forwardTerms(x, workspace: ws, training: training, random: &random)
+    }
+
+    /// The interaction terms of `forward`, added to `workspace.predictions` (which must hold the linear
+    /// term's `w₀ + Σᵢ wᵢxᵢ` already).
+    func forwardTerms(_ x: SparseRows, workspace ws: Workspace, training: Bool, random: inout Xoshiro256) {
         guard x.rowCount > 0 else { return }
         for (term, scratch) in zip(terms, ws.terms) {
             term.forward(x, scratch: scratch, training: training, random: &random, output: ws.output.pointer)

@@ -93,4 +93,31 @@ import Testing
         }
         #expect(fused.map(\.bitPattern) == expected.map(\.bitPattern))
     }
+
+    /// The sparse backward's slot blocks tile the batch's slots, each but the last holding at least
+    /// `entryGrain` entries and dropping below it without its last slot: a function of the batch alone.
+    @Test func slotBlocksAreCutByEntries() {
+        let (rows, fields) = (300, 4)
+        var random = Xoshiro256(seed: 9)
+        // Field 0 has 3 values (frequent features), the others 200 (rare ones).
+        let indices: [UInt32] = (0..<(rows * fields)).map { e in
+            e % fields == 0 ? UInt32(random.next(below: 3)) : UInt32(3 + 200 * (e % fields - 1) + random.next(below: 200))
+        }
+        indices.withUnsafeBufferPointer { idx in
+            let x = SparseRows(rowCount: rows, fieldCount: fields, indices: idx.baseAddress!)
+            let slots = SlotAssignment(featureCount: 603)
+            slots.assign(x)
+            let starts = slots.blockStarts.map(Int.init)
+            let entries = slots.entries
+            func size(_ b: Int) -> Int { Int(entries.start[starts[b + 1]]) - Int(entries.start[starts[b]]) }
+            #expect(starts.first == 0 && starts.last == slots.count && starts.count > 3)
+            #expect(zip(starts, starts.dropFirst()).allSatisfy { $0 < $1 })
+            for b in 0..<(starts.count - 2) {
+                #expect(size(b) >= SlotAssignment.entryGrain)
+                let withoutLast = Int(entries.start[starts[b + 1] - 1]) - Int(entries.start[starts[b]])
+                #expect(withoutLast < SlotAssignment.entryGrain)
+            }
+            #expect((0..<(starts.count - 1)).map(size).reduce(0, +) == rows * fields)
+        }
+    }
 }
