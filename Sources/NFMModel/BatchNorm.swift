@@ -58,14 +58,25 @@ public final class BatchNormParameters: @unchecked Sendable {
         rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool, pool: WorkerPool,
         epilogue: (Range<Int>) -> Void = { _ in }
     ) {
+        let normalize = forwardRows(rows: rows, x, scratch: scratch, training: training, pool: pool)
+        pool.forEachRowBlock(rows, perRow: 6 * width) { block in
+            normalize(block)
+            epilogue(block)
+        }
+    }
+
+    /// `forward` up to its row job, which is returned instead of run: in training the batch's statistics
+    /// (column blocks on `pool`) and the moving averages; the returned work normalises a block of rows
+    /// (`x`, `scratch` and the parameters must stay alive and unchanged until it has run on every block).
+    func forwardRows(
+        rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool, pool: WorkerPool
+    ) -> RowWork {
         let n = width
         guard training else {
             let (scale, shift) = (scale.pointer, shift.pointer)
-            pool.forEachRowBlock(rows, perRow: 3 * n) { block in
+            return { block in
                 scaleShiftColumns(rows: block.count, width: n, x + block.lowerBound * n, scale: scale, shift: shift)
-                epilogue(block)
             }
-            return
         }
         let (mean, invStd, normalized) = (scratch.mean.pointer, scratch.invStd.pointer, scratch.normalized.pointer)
         let (variance, epsilon) = (scratch.variance.pointer, epsilon)
@@ -75,17 +86,16 @@ public final class BatchNormParameters: @unchecked Sendable {
                 rows: rows, width: block.count, rowStride: n, x + at, epsilon: epsilon, mean: mean + at,
                 variance: variance + at, invStd: invStd + at)
         }
+        for j in 0..<width {
+            movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
+            movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
+        }
         let (gamma, beta) = (gamma.pointer, beta.pointer)
-        pool.forEachRowBlock(rows, perRow: 6 * n) { block in
+        return { block in
             let offset = block.lowerBound * n
             batchNormApply(
                 rows: block.count, width: n, x + offset, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
                 normalized: normalized + offset)
-            epilogue(block)
-        }
-        for j in 0..<width {
-            movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
-            movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
         }
     }
 

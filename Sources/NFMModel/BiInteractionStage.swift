@@ -57,6 +57,16 @@ final class BiInteractionStage: SparseInputStage {
     func forward(
         _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
     ) -> UnsafeMutablePointer<Float> {
+        let (output, pending) = forwardDeferringRows(x, scratch: scratch, training: training, random: &random)
+        if let pending { scratch.pool.forEachRowBlock(x.rowCount, perRow: 6 * factors, pending) }
+        return output
+    }
+
+    /// Bi-Interaction pooling (row blocks), then with batch norm its statistics; the normalisation and
+    /// dropout of each row block are handed back as `pending` (without batch norm, dropout runs here).
+    func forwardDeferringRows(
+        _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
+    ) -> (output: UnsafeMutablePointer<Float>, pending: RowWork?) {
         let s = scratch.of(Scratch.self)
         let rows = x.rowCount
         let (k, embeddings, sum, pooled) = (factors, embeddings.pointer, s.sum.pointer, s.pooled.pointer)
@@ -66,15 +76,16 @@ final class BiInteractionStage: SparseInputStage {
                 x.rows(block), factors: k, embeddings: embeddings, sum: sum + offset, interaction: pooled + offset)
         }
         guard let norm, let normScratch = s.norm else {
-            return s.dropout.forward(count: rows * k, pooled, training: training, random: &random, pool: s.pool)
+            return (s.dropout.forward(count: rows * k, pooled, training: training, random: &random, pool: s.pool), nil)
         }
-        // Dropout inside batch norm's row job, block by block.
         let dropout = s.dropout
         let active = dropout.prepare(training: training, count: rows * k, random: &random)
-        norm.forward(rows: rows, pooled, scratch: normScratch, training: training, pool: s.pool) { block in
+        let normalize = norm.forwardRows(rows: rows, pooled, scratch: normScratch, training: training, pool: s.pool)
+        let pending: RowWork = { block in
+            normalize(block)
             if active { dropout.apply((block.lowerBound * k)..<(block.upperBound * k), pooled) }
         }
-        return dropout.output(pooled, active: active)
+        return (dropout.output(pooled, active: active), pending)
     }
 
     func backward(

@@ -98,22 +98,25 @@ final class DenseStack: HiddenStage {
 
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
-        random: inout Xoshiro256
+        random: inout Xoshiro256, pending: RowWork?
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
         var current = input
         for l in layers.indices {
-            current = forward(layer: l, rows: rows, input: current, scratch: s, training: training, random: &random)
+            current = forward(
+                layer: l, rows: rows, input: current, scratch: s, training: training, random: &random,
+                pending: l == 0 ? pending : nil)
             s.outputs[l] = current
         }
         return current
     }
 
-    /// One layer: `aW + b` in row blocks (in training, beside the tasks that write `Wᵀ` for the backward
-    /// pass), then batch norm; the activation and dropout run on each row block inside the last row job.
+    /// One layer: `pending` (the input stage's last row work) then `aW + b` on each row block (in training,
+    /// beside the tasks that write `Wᵀ` for the backward pass), then batch norm; the activation and dropout
+    /// run on each row block inside the last row job.
     private func forward(
         layer l: Int, rows: Int, input: UnsafeMutablePointer<Float>, scratch s: Scratch, training: Bool,
-        random: inout Xoshiro256
+        random: inout Xoshiro256, pending: RowWork?
     ) -> UnsafeMutablePointer<Float> {
         let layer = layers[l]
         let (pool, h, dropout, activation) = (s.pool, s.hidden[l].pointer, s.dropouts[l], activation)
@@ -127,6 +130,7 @@ final class DenseStack: HiddenStage {
         let product = GEMMBlocks(
             m: rows, n: n, p: p, a: input, aRowStride: p, aColStride: 1, b: layer.weight.pointer, c: h, accumulate: true)
         let affine = { (block: Range<Int>) in
+            pending?(block)
             let hb = h + block.lowerBound * n
             for r in 0..<block.count { (hb + r * n).update(from: bias, count: n) }
             product.run(block)
