@@ -15,7 +15,9 @@ public enum BuildSteps {
     /// Validates the build, claims `OUT` (as `nfm build` does), cuts the inputs into partitions of about
     /// `partitionBytes` bytes and writes `OUT/.steps/plan.json`; returns the number of partitions.
     /// Refuses standard input (`.usage`). A definition with a label column runs `LabelledSteps`.
-    public static func plan(_ options: DatasetBuilder.Options, partitionBytes: Int) throws -> Int {
+    /// `mergeShards` R > 1 splits the merge into R `mergeShard` tasks and a light `merge`
+    /// (`MergeShardStep`, `ShardedMerge`, `ShardedLabelledMerge`).
+    public static func plan(_ options: DatasetBuilder.Options, partitionBytes: Int, mergeShards: Int = 1) throws -> Int {
         var options = options
         options.inputPaths = options.inputPaths.map(absolute)
         let plan = try BuildPlan(options)
@@ -23,6 +25,9 @@ public enum BuildSteps {
             throw NFMError(.usage, "build-step reads files only, not standard input (-)")
         }
         guard partitionBytes >= 1 else { throw NFMError(.usage, "--partition-mib must be ≥ 1") }
+        guard (1...MergeShard.maximum).contains(mergeShards) else {
+            throw NFMError(.usage, "--merge-shards must be in 1…\(MergeShard.maximum)")
+        }
         let inputs = try plan.openInputs()
         let output = try OutputDirectory.claim(
             options.outputDirectory, kind: .dataset, force: options.force, inputs: plan.protectedPaths)
@@ -35,7 +40,9 @@ public enum BuildSteps {
                 let size = try PositionedFile(path: inputs.paths[input]).size()
                 hashed.append(.init(input: input, name: inputs.names[input], bytes: size, sha256: sha))
             }
-            let stepPlan = StepPlan(options: options, memoryBudget: plan.memoryBudget, partitions: partitions, hashed: hashed)
+            let stepPlan = StepPlan(
+                options: options, memoryBudget: plan.memoryBudget, partitions: partitions, hashed: hashed,
+                mergeShards: mergeShards)
             try FileSystem.createDirectory(options.outputDirectory + "/.steps")
             try FileSystem.writeAtomically(try stepPlan.encoded(), to: StepContext.planPath(options.outputDirectory))
             output.commit()
@@ -46,7 +53,8 @@ public enum BuildSteps {
         }
     }
 
-    /// Scans partition `partition` into `map/I.scan` and `map/I.rows`; returns its counts.
+    /// Scans partition `partition` into `map/I.scan` and `map/I.rows` (with merge shards: `map/I.sscan`,
+    /// `map/I.vals` and `map/I.rows`); returns its counts.
     public static func map(out: String, partition: Int) throws -> [String: Int] {
         let context = try StepContext(out: out)
         if let label = context.plan.definition.label { return try LabelledSteps.map(context, label, partition: partition) }
@@ -59,15 +67,36 @@ public enum BuildSteps {
         try scan.rows.drain { words += $0 }
         rows.words(words)
         try StepFile.write(rows, kind: "ROWS", plan: context.id, to: context.steps + "/map/\(partition).rows")
-        try StepFile.write(StepCodec.encode(scan), kind: "SCAN", plan: context.id, to: context.steps + "/map/\(partition).scan")
+        if context.mergeShards > 1 {
+            try ShardedScan.write(scan, context, partition: partition)
+        } else {
+            try StepFile.write(StepCodec.encode(scan), kind: "SCAN", plan: context.id, to: context.steps + "/map/\(partition).scan")
+        }
         return ["rows": scan.rowsRead, "positives": scan.positives, "rejected": scan.rowsRejected]
     }
 
-    /// Merges every partition's scan (throwing the first bad row); writes `merge/*`. Returns the number of
-    /// buckets and of instances.
-    public static func merge(out: String) throws -> (buckets: Int, instances: Int) {
+    /// Merge shard `shard` of a plan with R > 1 merge shards (`MergeShardStep`): reads slice `shard` of
+    /// every `map/I.vals`, writes `mshard/S.bin` and `mshard/S.values`; returns its distinct values and its
+    /// references (local values seen in an earlier partition).
+    /// `.usage` when the plan has no merge shards or `shard` is not in `0..<R`.
+    public static func mergeShard(out: String, shard: Int) throws -> (values: Int, references: Int) {
         let context = try StepContext(out: out)
-        if context.plan.definition.label != nil { return try LabelledSteps.merge(context) }
+        guard context.mergeShards > 1 else {
+            throw NFMError(.usage, "the plan has one merge task (plan --merge-shards R to shard it): run merge")
+        }
+        guard (0..<context.mergeShards).contains(shard) else {
+            throw NFMError(.usage, "--shard must be in 0..<\(context.mergeShards)")
+        }
+        return try MergeShardStep.run(context, shard: shard)
+    }
+
+    /// Merges every partition's scan (throwing the first bad row); writes `merge/*`. Returns the number of
+    /// buckets and of instances. With merge shards, combines their outputs instead (`ShardedMerge`), on up
+    /// to `threads` threads (same output for every count).
+    public static func merge(out: String, threads: Int = 1) throws -> (buckets: Int, instances: Int) {
+        let context = try StepContext(out: out)
+        if context.plan.definition.label != nil { return try LabelledSteps.merge(context, threads: threads) }
+        if context.mergeShards > 1 { return try ShardedMerge.run(context, threads: threads) }
         let scans = try (0..<context.partitions.count).map { try context.scan($0) }
         let merge = try VocabularyMerge(
             plan: context.plan, partitions: context.partitions, scans: scans, inputNames: context.inputNames)
@@ -100,7 +129,11 @@ public enum BuildSteps {
         var reader = try StepFile.read(context.steps + "/merge/remap-\(partition).bin", kind: "RMAP", plan: context.id)
         let fields = try reader.int(limit: context.plan.fieldCount)
         let remaps = try (0..<fields).map { _ in try reader.words() }
-        let keyRemap = try reader.words()
+        var keyRemap = try reader.words()
+        var (layout, sampler) = (state.layout, state.sampler(context.plan))
+        if context.mergeShards > 1 {
+            (layout, keyRemap, sampler) = try PartitionPairs.compactKeys(context, partition: partition, state, keyRemap)
+        }
         var rowsReader = try StepFile.read(context.steps + "/map/\(partition).rows", kind: "ROWS", plan: context.id)
         let words = try rowsReader.words()
         let rows = RecordSpill(recordWidth: context.plan.fieldCount + 1, memoryLimit: 1 << 41, path: "")
@@ -108,9 +141,9 @@ public enum BuildSteps {
         let buckets = context.buckets(state)
         let sink = MemorySink(buckets: buckets.count)
         var placement = PartitionPlacement(
-            plan: context.plan, layout: state.layout, buckets: buckets, remaps: remaps, keyRemap: keyRemap,
+            plan: context.plan, layout: layout, buckets: buckets, remaps: remaps, keyRemap: keyRemap,
             rowOffset: state.rowOffsets[partition], instanceOffset: state.instanceOffsets[partition], sink: sink)
-        try placement.run(rows, sampler: state.sampler(context.plan))
+        try placement.run(rows, sampler: sampler)
         for bucket in 0..<buckets.count {
             var writer = StepWriter()
             writer.words(sink.records[bucket])
@@ -190,15 +223,14 @@ public enum BuildSteps {
         }
         let state = try context.state()
         let buckets = context.buckets(state)
-        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
-        let vocabularies = try (0..<(try vocab.int(limit: context.plan.fieldCount))).map { _ in try vocab.vocabulary() }
+        let vocabularies = try globalVocabularies(context, state)
         let shards = try reducedShards(context, buckets: buckets.count)
         let rejects = RejectLog(path: out + "/" + DatasetBuilder.rejectsFile, enabled: context.plan.skipBadRows)
         let offsets = VocabularyMerge.lineOffsets(context.partitions, lines: state.lines)
         var stored: [Int: DatasetManifest.Input] = [:]
         for hashed in context.stepPlan.hashed { stored[hashed.input] = .init(name: hashed.name, bytes: hashed.bytes, sha256: hashed.sha256) }
         for (i, partition) in context.partitions.enumerated() {
-            let scan = try context.scan(i)
+            let scan = context.mergeShards > 1 ? try ShardedScan.read(context, partition: i).scan : try context.scan(i)
             for r in scan.rejects { rejects.add(line: r.line + offsets[i], column: r.column, reason: r.reason, escaped: r.escaped) }
             if let record = scan.stored { stored[partition.input] = record }
         }
@@ -212,6 +244,17 @@ public enum BuildSteps {
         try manifest.write(to: out)
         FileSystem.remove(context.steps)
         return manifest
+    }
+
+    /// The global vocabularies: `merge/vocab.bin`, or with merge shards the shards' values in canonical order.
+    private static func globalVocabularies(_ context: StepContext, _ state: MergeState) throws -> [Vocabulary] {
+        if context.mergeShards > 1 {
+            let l = state.layout
+            let ends = l.offsets.dropFirst() + [l.featureCount]
+            return try ShardedVocabularies.read(context, sizes: zip(ends, l.offsets).map { $0 - $1 })
+        }
+        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
+        return try (0..<(try vocab.int(limit: context.plan.fieldCount))).map { _ in try vocab.vocabulary() }
     }
 
     private static func absolute(_ path: String) -> String {

@@ -27,8 +27,12 @@ enum LabelledSteps {
         var writer = StepWriter()
         writer.words(rows)
         try StepFile.write(writer, kind: "LROW", plan: context.id, to: context.steps + "/map/\(partition).lrows")
-        try StepFile.write(
-            LabelledStepCodec.encode(scan), kind: "LSCN", plan: context.id, to: context.steps + "/map/\(partition).lscan")
+        if context.mergeShards > 1 {
+            try LabelledShardedScan.write(scan, context, partition: partition)
+        } else {
+            try StepFile.write(
+                LabelledStepCodec.encode(scan), kind: "LSCN", plan: context.id, to: context.steps + "/map/\(partition).lscan")
+        }
         return ["rows": scan.counts.rowsRead, "positives": scan.counts.positives, "rejected": scan.counts.rowsRejected]
     }
 
@@ -49,7 +53,8 @@ enum LabelledSteps {
     }
 
     /// Merges the scans (throwing the first bad row at its input line); writes `merge/*`.
-    static func merge(_ context: StepContext) throws -> (buckets: Int, instances: Int) {
+    static func merge(_ context: StepContext, threads: Int = 1) throws -> (buckets: Int, instances: Int) {
+        if context.mergeShards > 1 { return try ShardedLabelledMerge.run(context, threads: threads) }
         let scans = try context.partitions.indices.map { try scan(context, $0) }
         var lineOffset = 0
         for (i, partition) in context.partitions.enumerated() {
@@ -197,16 +202,15 @@ enum LabelledSteps {
     {
         let state = try state(context)
         let plan = context.plan
-        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
-        guard try vocab.int() == plan.fieldCount else {
-            throw NFMError(.dataset, "damaged step file: field count", at: .init(file: vocab.path))
-        }
-        let vocabularies = try (0..<plan.fieldCount).map { _ in try vocab.vocabulary() }
+        let vocabularies = try globalVocabularies(context)
         var counts = DatasetManifest.Counts()
         (counts.rowsRead, counts.rowsRejected, counts.positives) =
             (state.layout.counts.rowsRead, state.layout.counts.rowsRejected, state.layout.counts.positives)
         let specs = plan.definition.fieldSpecs
         let layout = try LabelledLayout(plan: plan, specs: specs, vocabularies: vocabularies, counts: counts)
+        guard layout.cardinalities == state.layout.cardinalities else {
+            throw NFMError(.dataset, "the vocabularies do not match the merge (stale merge files)", at: .init(file: context.steps + "/merge"))
+        }
         let trains = try trains(context)
         let statistics = statistics(context, trains)
         let rejects = RejectLog(path: context.out + "/" + DatasetBuilder.rejectsFile, enabled: plan.skipBadRows)
@@ -216,7 +220,7 @@ enum LabelledSteps {
             stored[hashed.input] = .init(name: hashed.name, bytes: hashed.bytes, sha256: hashed.sha256)
         }
         for (i, partition) in context.partitions.enumerated() {
-            let scan = try scan(context, i)
+            let scan = context.mergeShards > 1 ? try LabelledShardedScan.read(context, partition: i).scan : try scan(context, i)
             for r in scan.rejects { rejects.add(line: r.line + offsets[i], column: r.column, reason: r.reason, escaped: r.escaped) }
             if let record = scan.stored { stored[partition.input] = record }
         }
@@ -233,6 +237,16 @@ enum LabelledSteps {
         return try LabelledBuild.manifest(
             plan, label, summary, layout, statistics, shardLayout(context), shards, rejected: rejects.finish(),
             out: context.out)
+    }
+
+    /// The global vocabularies: `merge/vocab.bin`, or with merge shards the shards' values in canonical order.
+    private static func globalVocabularies(_ context: StepContext) throws -> [Vocabulary] {
+        if context.mergeShards > 1 { return try ShardedVocabularies.read(context, sizes: nil) }
+        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
+        guard try vocab.int() == context.plan.fieldCount else {
+            throw NFMError(.dataset, "damaged step file: field count", at: .init(file: vocab.path))
+        }
+        return try (0..<context.plan.fieldCount).map { _ in try vocab.vocabulary() }
     }
 
     /// Checks a row read back from `map/I.lrows` before placement: its words follow the fields' codes

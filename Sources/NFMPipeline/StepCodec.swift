@@ -82,7 +82,8 @@ enum StepCodec {
         return w
     }
 
-    static func decodeState(_ r: inout StepReader, plan: BuildPlan, partitions: Int) throws -> MergeState {
+    /// Reads `MRGE`; with `sharded` (a sharded merge: pairs in `merge/pairs-I.bin`) its pair table must be empty.
+    static func decodeState(_ r: inout StepReader, plan: BuildPlan, partitions: Int, sharded: Bool = false) throws -> MergeState {
         let offsets = try r.ints()
         let featureCount = try r.int()
         let unsampleable = try r.bytes().map { $0 != 0 }
@@ -92,7 +93,7 @@ enum StepCodec {
             offsets: offsets, featureCount: featureCount, unsampleableKeys: unsampleable, valueCount: valueCount,
             counts: c, total: total, boundaries: (b0, b1))
         guard let pairs = PairTable(offsets: try r.ints(), values: try r.words()),
-            pairs.keyCount == unsampleable.count
+            pairs.keyCount == (sharded ? 0 : unsampleable.count)
         else { throw NFMError(.dataset, "damaged step file: pair table", at: .init(file: r.path)) }
         let state = MergeState(
             layout: layout, pairs: pairs, rowOffsets: try r.ints(), instanceOffsets: try r.ints(),

@@ -35,8 +35,14 @@ struct StepPlan: Codable {
     var memoryBudget: Int
     var partitions: [Part]
     var hashed: [Stored]
+    /// Merge shards R of a sharded merge; absent (nil) for the single merge task (R = 1).
+    var mergeShards: Int?
 
-    init(options: DatasetBuilder.Options, memoryBudget: Int, partitions: [BuildPartition], hashed: [Stored]) {
+    init(
+        options: DatasetBuilder.Options, memoryBudget: Int, partitions: [BuildPartition], hashed: [Stored],
+        mergeShards: Int = 1
+    ) {
+        self.mergeShards = mergeShards > 1 ? mergeShards : nil
         definitionFile = options.definition.sourceFile
         definitionText = options.definition.sourceText
         inputs = options.inputPaths
@@ -70,6 +76,8 @@ struct StepContext {
     let inputNames: [String]
     /// The plan id (see `StepPlan`).
     let id: UInt64
+    /// Merge shards (1: the single merge task).
+    let mergeShards: Int
 
     static func planPath(_ out: String) -> String { out + "/.steps/plan.json" }
 
@@ -89,6 +97,10 @@ struct StepContext {
             throw NFMError(.dataset, "not a build plan of version 1", at: .init(file: path))
         }
         stepPlan = decoded
+        mergeShards = decoded.mergeShards ?? 1
+        guard (1...MergeShard.maximum).contains(mergeShards) else {
+            throw NFMError(.dataset, "damaged plan: merge shards out of range", at: .init(file: path))
+        }
         let digest = SHA256.hexDigest(of: bytes)
         id = UInt64(digest.prefix(16), radix: 16) ?? 0
         var definition = try DatasetDefinition.parse(text: decoded.definitionText, file: decoded.definitionFile)
@@ -129,7 +141,7 @@ struct StepContext {
     /// The merge's state.
     func state() throws -> MergeState {
         var reader = try StepFile.read(steps + "/merge/state.bin", kind: "MRGE", plan: id)
-        return try StepCodec.decodeState(&reader, plan: plan, partitions: partitions.count)
+        return try StepCodec.decodeState(&reader, plan: plan, partitions: partitions.count, sharded: mergeShards > 1)
     }
 
     /// The buckets of the merged build.

@@ -8,15 +8,16 @@ import NFMPipeline
 struct BuildStep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build-step",
-        abstract: "Run one step of a partitioned build (plan, map, merge, place, reduce, finish).",
+        abstract: "Run one step of a partitioned build (plan, map, merge-shard, merge, place, reduce, finish).",
         discussion: """
-            Run in order: plan; map for every partition (independent); merge; place for every partition \
+            Run in order: plan; map for every partition (independent); with plan --merge-shards R > 1, \
+            merge-shard for every shard 0..<R (independent); merge; place for every partition \
             (independent); reduce for every bucket (independent); finish. The steps exchange files in \
             OUT/.steps (input paths must be visible to every worker) and the finished dataset is \
             byte-identical to nfm build's. Steps may be rerun (outputs are replaced atomically). A bad \
             input row surfaces at merge, as nfm build reports it.
             """,
-        subcommands: [Plan.self, Map.self, Merge.self, Place.self, Reduce.self, Finish.self])
+        subcommands: [Plan.self, Map.self, MergeShard.self, Merge.self, Place.self, Reduce.self, Finish.self])
 
     /// Prints `object` as one line of JSON (sorted keys).
     static func printJSON(_ object: [String: Int]) {
@@ -33,12 +34,15 @@ struct BuildStep: ParsableCommand {
         @Option(help: "Negative-sampling rule.") var rule: String?
         @Option(help: "MiB per partition of a large plain input (default 64).") var partitionMib: Int = 64
         @Option(help: "MiB of instances a reduce step holds (bucket size; default 256).") var memoryMib: Int = 256
+        @Option(help: "Merge shards R (default 1: one merge task; R > 1: merge-shard 0..<R, then merge).")
+        var mergeShards: Int = 1
         @Flag(help: "Count malformed rows and list them in rejects.tsv instead of stopping.") var skipBadRows = false
         @Flag(help: "Replace an output directory that nfm wrote.") var force = false
 
         func validate() throws {
             guard (1...(1 << 20)).contains(partitionMib) else { throw ValidationError("--partition-mib must be 1…1048576") }
             guard (1...(1 << 20)).contains(memoryMib) else { throw ValidationError("--memory-mib must be 1…1048576") }
+            guard (1...4096).contains(mergeShards) else { throw ValidationError("--merge-shards must be 1…4096") }
         }
 
         func run() throws {
@@ -52,7 +56,7 @@ struct BuildStep: ParsableCommand {
                 options.force = force
                 options.skipBadRows = skipBadRows
                 options.memoryBudget = memoryMib << 20
-                let partitions = try BuildSteps.plan(options, partitionBytes: partitionMib << 20)
+                let partitions = try BuildSteps.plan(options, partitionBytes: partitionMib << 20, mergeShards: mergeShards)
                 BuildStep.printJSON(["partitions": partitions])
             }
         }
@@ -71,12 +75,27 @@ struct BuildStep: ParsableCommand {
         }
     }
 
+    struct MergeShard: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "merge-shard", abstract: "Merge one hash range of every field's values (plan --merge-shards R).")
+        @Argument(help: "The output directory of the plan.") var out: String
+        @Option(help: "The merge shard (0-based, below the plan's --merge-shards).") var shard: Int
+        func run() throws {
+            try runMapped {
+                let (values, references) = try BuildSteps.mergeShard(out: out, shard: shard)
+                BuildStep.printOK(["values": values, "references": references])
+            }
+        }
+    }
+
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Merge the partitions' vocabularies and statistics.")
         @Argument(help: "The output directory of the plan.") var out: String
+        @Option(help: "Threads resolving partitions' tables when the plan has merge shards.")
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
         func run() throws {
             try runMapped {
-                let (buckets, instances) = try BuildSteps.merge(out: out)
+                let (buckets, instances) = try BuildSteps.merge(out: out, threads: max(1, threads))
                 BuildStep.printJSON(["buckets": buckets, "instances": instances])
             }
         }

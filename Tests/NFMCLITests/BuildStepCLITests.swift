@@ -75,4 +75,47 @@ import Testing
         let snapshot = TestSupport.snapshot(reference)
         #expect(snapshot.keys.contains("manifest.json") && TestSupport.snapshot(out) == snapshot)
     }
+
+    @Test func mergeShardsPrintTheirValuesAndBuildWhatBuildBuilds() throws {
+        let fixture = TestSupport.fixture("frappe-synthetic.tsv")
+        let definition = TestSupport.pipeline("frappe.json")
+        let d = TestSupport.temporaryDirectory("build-step")
+        let (out, reference) = (d + "/steps", d + "/ref")
+        let plan = try nfm(["build-step", "plan", definition, "--input", fixture, "--out", out, "--merge-shards", "3"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let partitions = try #require(try lastJSON(plan.stdout)["partitions"] as? Int)
+        for i in 0..<partitions { #expect(try nfm(["build-step", "map", out, "--partition", "\(i)"]).status == 0) }
+        var values = 0
+        for s in 0..<3 {
+            let shard = try nfm(["build-step", "merge-shard", out, "--shard", "\(s)"])
+            #expect(shard.status == 0, "\(shard.stderr)")
+            values += try #require(try lastJSON(shard.stdout)["values"] as? Int)
+        }
+        #expect(values > 100)
+        let outside = try nfm(["build-step", "merge-shard", out, "--shard", "3"])
+        #expect(outside.status == 2 && outside.stderr.contains("--shard"))
+        let shardFile = out + "/.steps/mshard/1.bin"
+        let intact = try ReadableFile.readAll(shardFile)
+        try FileSystem.writeAtomically(Array(intact.dropLast(1)), to: shardFile)
+        let damaged = try nfm(["build-step", "merge", out])
+        #expect(damaged.status == 4 && damaged.stderr.contains(shardFile))
+        try FileSystem.writeAtomically(intact, to: shardFile)
+        let merge = try nfm(["build-step", "merge", out])
+        #expect(try lastJSON(merge.stdout)["instances"] as? Int == 9000)
+        let buckets = try #require(try lastJSON(merge.stdout)["buckets"] as? Int)
+        for i in 0..<partitions { #expect(try nfm(["build-step", "place", out, "--partition", "\(i)"]).status == 0) }
+        for j in 0..<buckets { #expect(try nfm(["build-step", "reduce", out, "--bucket", "\(j)"]).status == 0) }
+        #expect(try nfm(["build-step", "finish", out]).status == 0)
+        #expect(try nfm(["build", definition, "--input", fixture, "--out", reference, "--quiet"]).status == 0)
+        #expect(TestSupport.snapshot(out) == TestSupport.snapshot(reference))
+    }
+
+    @Test func tooManyMergeShardsAreRefused() throws {
+        let d = TestSupport.temporaryDirectory("build-step")
+        let plan = try nfm([
+            "build-step", "plan", TestSupport.pipeline("frappe.json"), "--input", TestSupport.fixture("frappe-synthetic.tsv"),
+            "--out", d + "/out", "--merge-shards", "0",
+        ])
+        #expect(plan.status == 64 && plan.stderr.contains("--merge-shards"), "\(plan.stderr)")
+    }
 }

@@ -3,9 +3,11 @@
 ``nfm build-step`` splits a build into steps that communicate only through files under ``OUT`` (see
 docs/SCALE.md of the nfm repository)::
 
-    plan ─┬─ map 0 ─┐         ┌─ place 0 ─┐   ┌─ reduce 0 ─┐
-          ├─ map 1 ─┼─ merge ─┼─ place 1 ─┼───┼─ reduce 1 ─┼─ finish
-          └─ map P ─┘         └─ place P ─┘   └─ reduce B ─┘
+    plan ─┬─ map 0 ─┐                     ┌─ place 0 ─┐   ┌─ reduce 0 ─┐
+          ├─ map 1 ─┼─ [merge-shard 0..R] ─ merge ─┼─ place 1 ─┼───┼─ reduce 1 ─┼─ finish
+          └─ map P ─┘                     └─ place P ─┘   └─ reduce B ─┘
+
+(the merge shards only with ``merge_shards`` R > 1: each merges one hash range of every field's values)
 
 This driver runs ``plan`` on the client (it claims OUT and counts the P partitions), then submits every
 other step as a Dask task whose arguments include the futures of the steps it reads, so Dask's scheduler
@@ -27,7 +29,7 @@ Command line::
     python -m nfm_shards.distributed build DEFINITION --input LOG [--input LOG …] --out OUT
         [--scheduler ADDRESS | --scheduler-file FILE | --local-workers N] [--nfm PATH] [--partition-mib M]
         [--memory-mib M] [--skip-bad-rows] [--reduce-threads T] [--seed S] [--rule R] [--force] [--retries K]
-        [--merge-resource NAME] [--json]
+        [--merge-shards R] [--merge-resource NAME] [--json]
 
 exits with the failing step's exit code (0 on success) and prints the per-step table on standard error
 (``--json``: the report as JSON on standard output).
@@ -48,7 +50,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-STEPS = ("plan", "map", "merge", "place", "reduce", "finish")
+STEPS = ("plan", "map", "merge-shard", "merge", "place", "reduce", "finish")
 
 # Exit codes a rerun cannot change: bad input data (1), a refused request (2), command-line syntax (64).
 FINAL_EXITS = frozenset({1, 2, 64})
@@ -130,12 +132,12 @@ class BuildReport:
 
     def table(self) -> str:
         """The phases as a fixed-width text table."""
-        lines = [f"{'step':<7} {'tasks':>5} {'wall s':>8} {'sum task s':>10} {'max task s':>10} {'CPU s':>8} "
+        lines = [f"{'step':<11} {'tasks':>5} {'wall s':>8} {'sum task s':>10} {'max task s':>10} {'CPU s':>8} "
                  f"{'max RSS MiB':>11} {'MiB written':>11}"]
         for p in self.phases():
             cpu = "-" if p["cpu_seconds"] is None else f"{p['cpu_seconds']:.3f}"
             rss = "-" if p["peak_rss_kib"] is None else f"{p['peak_rss_kib'] / 1024:.1f}"
-            lines.append(f"{p['step']:<7} {p['tasks']:>5} {p['wall_seconds']:>8.3f} {p['task_seconds']:>10.3f} "
+            lines.append(f"{p['step']:<11} {p['tasks']:>5} {p['wall_seconds']:>8.3f} {p['task_seconds']:>10.3f} "
                          f"{p['max_task_seconds']:>10.3f} {cpu:>8} {rss:>11} {p['bytes'] / 2**20:>11.2f}")
         lines.append(f"driver wall {self.wall_seconds:.3f} s: {self.partitions} partitions, {self.buckets} buckets, "
                      f"{self.instances} instances")
@@ -192,8 +194,8 @@ def step_bytes(out: str, step: str, index: Optional[int]) -> int:
         return _tree_bytes(os.path.join(steps, "plan.json"))
     if step == "merge":
         return _tree_bytes(os.path.join(steps, "merge"))
-    if step in ("map", "place"):
-        folder = os.path.join(steps, step)
+    if step in ("map", "place", "merge-shard"):
+        folder = os.path.join(steps, "mshard" if step == "merge-shard" else step)
         prefix = f"{index}."
         names = os.listdir(folder) if os.path.isdir(folder) else []
         return sum(_tree_bytes(os.path.join(folder, n)) for n in names if n == str(index) or n.startswith(prefix))
@@ -309,7 +311,7 @@ def _checked(value: Any) -> StepRecord:
 
 def plan_arguments(definition: str, inputs: Sequence[str], out: str, *, seed: Optional[int] = None,
                    rule: Optional[str] = None, partition_mib: Optional[int] = None, memory_mib: Optional[int] = None,
-                   skip_bad_rows: bool = False, force: bool = False) -> List[str]:
+                   skip_bad_rows: bool = False, force: bool = False, merge_shards: int = 1) -> List[str]:
     """The arguments of ``nfm build-step plan`` with absolute paths (workers may run in another directory)."""
     if not inputs:
         raise ValueError("at least one --input is needed")
@@ -327,6 +329,8 @@ def plan_arguments(definition: str, inputs: Sequence[str], out: str, *, seed: Op
         args += ["--partition-mib", str(partition_mib)]
     if memory_mib is not None:
         args += ["--memory-mib", str(memory_mib)]
+    if merge_shards != 1:
+        args += ["--merge-shards", str(merge_shards)]
     if skip_bad_rows:
         args.append("--skip-bad-rows")
     if force:
@@ -337,38 +341,47 @@ def plan_arguments(definition: str, inputs: Sequence[str], out: str, *, seed: Op
 def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str = "nfm",
           seed: Optional[int] = None, rule: Optional[str] = None, partition_mib: Optional[int] = None,
           memory_mib: Optional[int] = None, skip_bad_rows: bool = False, force: bool = False, retries: int = 2,
-          reduce_threads: int = 1, merge_resource: Optional[str] = None) -> BuildReport:
+          reduce_threads: int = 1, merge_resource: Optional[str] = None, merge_shards: int = 1) -> BuildReport:
     """Builds the dataset of ``definition`` over ``inputs`` into ``out`` on the Dask ``client``'s cluster.
 
     ``nfm`` names the binary as the workers see it. ``partition_mib`` (byte-range size), ``memory_mib``
     (the instances a reduce step holds: the bucket size) and ``skip_bad_rows`` go to ``plan``;
     ``reduce_threads`` is each reduce step's compression threads (1: one core per Dask worker thread).
     ``merge_resource`` names a Dask worker resource (``dask worker --resources "NAME=1"``) that the merge
-    task needs: the large-memory workers. Raises :class:`StepFailed` for the first failed step (in step
+    and finish tasks need: the large-memory workers (both hold the global vocabularies without merge
+    shards; with them, finish still does). ``merge_shards`` R > 1 splits the merge into R independent
+    ``merge-shard`` tasks (each merging one hash range of every field's values) and a light ``merge`` that
+    combines them (sampling definitions only; ``plan`` refuses it for a labelled one, exit 2). Raises :class:`StepFailed` for the first failed step (in step
     order). The output is byte-identical to ``nfm build`` of the same inputs, definition, seed and rule.
 
-    Graph: P maps → merge → P places → one barrier task → B reduces → finish, so the graph has O(P + B)
+    Graph: P maps → (R merge shards →) merge → P places → one barrier task → B reduces → finish, so the graph has O(P + B)
     edges (every reduce reads every place's files, but depends on the barrier, not on P futures).
     """
     out = os.path.abspath(out)
+    if not isinstance(merge_shards, int) or isinstance(merge_shards, bool) or merge_shards < 1:
+        raise ValueError("merge_shards must be a positive integer")
     clock = time.perf_counter()
     planned = run_step(nfm, "plan", plan_arguments(
         definition, inputs, out, seed=seed, rule=rule, partition_mib=partition_mib, memory_mib=memory_mib,
-        skip_bad_rows=skip_bad_rows, force=force), out)
+        skip_bad_rows=skip_bad_rows, force=force, merge_shards=merge_shards), out)
     partitions = _count(planned, "partitions")
     token = uuid.uuid4().hex[:8]
 
     def submit(step: str, index: Optional[int], args: List[str], needs: Any):
         key = f"nfm-{step}-{token}" + ("" if index is None else f"-{index}")
-        resources = {merge_resource: 1} if step == "merge" and merge_resource else None
+        resources = {merge_resource: 1} if step in ("merge", "finish") and merge_resource else None
         return client.submit(step_task, nfm, step, args, out, index, needs, key=key, retries=retries, pure=False,
                              resources=resources)
 
     maps = [submit("map", i, [out, "--partition", str(i)], []) for i in range(partitions)]
-    merge = submit("merge", None, [out], maps)
+    shards = []
+    if merge_shards > 1:  # every shard reads every map's files: they wait for a barrier, not P futures each
+        mapped = client.submit(barrier, maps, key=f"nfm-mapped-{token}", pure=False)
+        shards = [submit("merge-shard", s, [out, "--shard", str(s)], mapped) for s in range(merge_shards)]
+    merge = submit("merge", None, [out], shards or maps)
     merged = merge.result()
     if isinstance(merged, StepFailed):
-        raise _first_failure(client.gather(maps), merged)
+        raise _first_failure(client.gather(maps + shards), merged)
     buckets = _count(merged, "buckets")
     places = [submit("place", i, [out, "--partition", str(i)], [merge]) for i in range(partitions)]
     placed = client.submit(barrier, places, key=f"nfm-placed-{token}", pure=False)
@@ -378,7 +391,8 @@ def build(client, definition: str, inputs: Sequence[str], out: str, *, nfm: str 
     finished = finish.result()
     if isinstance(finished, StepFailed):
         raise _first_failure(client.gather(places + reduces), finished)
-    records = [planned] + client.gather(maps) + [merged] + client.gather(places) + client.gather(reduces)
+    records = [planned] + client.gather(maps) + client.gather(shards) + [merged] + client.gather(places)
+    records += client.gather(reduces)
     records.append(finished)
     instances = merged.result.get("instances")
     return BuildReport(out, partitions, buckets, instances if isinstance(instances, int) else None,
@@ -433,8 +447,10 @@ def _parser() -> argparse.ArgumentParser:
     build_parser.add_argument("--rule")
     build_parser.add_argument("--force", action="store_true")
     build_parser.add_argument("--retries", type=int, default=2, help="Dask retries of a failed task (default 2)")
+    build_parser.add_argument("--merge-shards", type=int, default=1, metavar="R",
+                              help="split the merge into R independent merge-shard tasks (default 1: one merge task)")
     build_parser.add_argument("--merge-resource", metavar="NAME",
-                              help="run merge only on workers started with --resources NAME=1 (large memory)")
+                              help="run merge and finish only on workers started with --resources NAME=1 (large memory)")
     build_parser.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
     return parser
 
@@ -464,7 +480,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         report = build(client, args.definition, args.input, args.out, nfm=args.nfm, seed=args.seed, rule=args.rule,
                        partition_mib=args.partition_mib, memory_mib=args.memory_mib,
                        skip_bad_rows=args.skip_bad_rows, force=args.force, retries=args.retries,
-                       reduce_threads=args.reduce_threads, merge_resource=args.merge_resource)
+                       reduce_threads=args.reduce_threads, merge_resource=args.merge_resource,
+                       merge_shards=args.merge_shards)
     except StepFailed as failure:
         sys.stderr.write(failure.stderr if failure.stderr.endswith("\n") else failure.stderr + "\n")
         print(f"nfm_shards.distributed: step {failure.step} failed with exit {failure.exit_code}"

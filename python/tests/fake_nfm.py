@@ -4,7 +4,8 @@ anything, so that the Dask driver's orchestration can be tested without the Swif
 Each step checks that the files of the steps it reads exist (exit 5 naming the first missing one), writes its
 own, appends ``STEP INDEX`` to ``$FAKE_LOG`` and prints one JSON object. ``$FAKE_FAIL=STEP:INDEX:CODE`` makes
 that step exit CODE (INDEX empty: any index); ``$FAKE_FLAKY=STEP:INDEX`` makes its first run exit 3.
-Partitions: one per ``--input``; buckets: ``$FAKE_BUCKETS`` (default 3).
+Partitions: one per ``--input``; buckets: ``$FAKE_BUCKETS`` (default 3); merge shards: ``--merge-shards``
+(default 1; with more, merge reads ``mshard/S.bin`` of every shard instead of the maps' files).
 """
 
 import json
@@ -35,7 +36,7 @@ def main(argv):
     step = argv[1]
     out = argv[argv.index("--out") + 1] if step == "plan" else argv[2]
     index = None
-    for flag in ("--partition", "--bucket"):
+    for flag in ("--partition", "--bucket", "--shard"):
         if flag in argv:
             index = argv[argv.index(flag) + 1]
     with open(os.environ["FAKE_LOG"], "a") as log:
@@ -54,17 +55,25 @@ def main(argv):
     buckets = int(os.environ.get("FAKE_BUCKETS", "3"))
     if step == "plan":
         partitions = argv.count("--input")
-        write(os.path.join(steps, "plan.json"), json.dumps({"partitions": partitions}).encode())
+        shards = int(argv[argv.index("--merge-shards") + 1]) if "--merge-shards" in argv else 1
+        write(os.path.join(steps, "plan.json"), json.dumps({"partitions": partitions, "shards": shards}).encode())
         answer = {"partitions": partitions}
     else:
         with open(os.path.join(steps, "plan.json")) as handle:
-            partitions = json.load(handle)["partitions"]
+            plan = json.load(handle)
+        partitions, shards = plan["partitions"], plan["shards"]
         answer = {"ok": True}
     if step == "map":
         write(os.path.join(steps, "map", f"{index}.rows"), b"m" * 100)
+    elif step == "merge-shard":
+        for i in range(partitions):
+            need(os.path.join(steps, "map", f"{i}.rows"))
+        write(os.path.join(steps, "mshard", f"{index}.bin"), b"h" * 20)
     elif step == "merge":
         for i in range(partitions):
             need(os.path.join(steps, "map", f"{i}.rows"))
+        for s in range(shards if shards > 1 else 0):
+            need(os.path.join(steps, "mshard", f"{s}.bin"))
         write(os.path.join(steps, "merge", "state"), b"g" * 10)
         answer = {"buckets": buckets, "instances": 42}
     elif step == "place":

@@ -107,13 +107,13 @@ def test_a_bad_row_fails_the_driver_as_it_fails_nfm_build(steps_nfm, client, inp
     message = [line for line in single.stderr.splitlines() if line.startswith("error:")]
     assert message and "broken.tsv" in message[0]
 
-    with pytest.raises(StepFailed) as caught:
-        build(client, DEFINITION, bad_inputs, str(tmp_path / "dist"), nfm=steps_nfm, partition_mib=1)
-    assert caught.value.exit_code == single.returncode
+    with pytest.raises(StepFailed) as caught:  # with merge shards: the bad row still surfaces at merge
+        build(client, DEFINITION, bad_inputs, str(tmp_path / "dist"), nfm=steps_nfm, partition_mib=1, merge_shards=2)
+    assert caught.value.step == "merge" and caught.value.exit_code == single.returncode
     assert message[0] in caught.value.stderr.splitlines()
 
     command = [sys.executable, "-m", "nfm_shards.distributed", "build", DEFINITION, "--out", str(tmp_path / "cli"),
-               "--nfm", steps_nfm, "--partition-mib", "1", "--local-workers", "2"]
+               "--nfm", steps_nfm, "--partition-mib", "1", "--local-workers", "2", "--merge-shards", "2"]
     for path in bad_inputs:
         command += ["--input", path]
     cli = subprocess.run(command, capture_output=True, text=True, timeout=120)
@@ -121,7 +121,7 @@ def test_a_bad_row_fails_the_driver_as_it_fails_nfm_build(steps_nfm, client, inp
     assert message[0] in cli.stderr.splitlines()
 
 
-def test_skipped_bad_rows_are_listed_as_nfm_build_lists_them(steps_nfm, client, inputs, tmp_path):
+def test_skipped_bad_rows_are_listed_as_nfm_build_lists_them_with_merge_shards(steps_nfm, client, inputs, tmp_path):
     lines = Path(inputs[1]).read_text().splitlines(keepends=True)
     broken = tmp_path / "broken.tsv"
     broken.write_text("".join(lines[:10]) + "a\tb\n" + "".join(lines[10:2000]) + "\"q\"x\t1\n" + "".join(lines[2000:]))
@@ -129,5 +129,8 @@ def test_skipped_bad_rows_are_listed_as_nfm_build_lists_them(steps_nfm, client, 
     single = reference(steps_nfm, bad_inputs, tmp_path / "single", "--skip-bad-rows")
     assert single.returncode == 0, single.stderr
     assert (tmp_path / "single" / "rejects.tsv").stat().st_size > 0
-    build(client, DEFINITION, bad_inputs, str(tmp_path / "dist"), nfm=steps_nfm, partition_mib=1, skip_bad_rows=True)
+    report = build(client, DEFINITION, bad_inputs, str(tmp_path / "dist"), nfm=steps_nfm, partition_mib=1,
+                   skip_bad_rows=True, merge_shards=3)
     assert digests(tmp_path / "dist") == digests(tmp_path / "single")
+    phases = {p["step"]: p for p in report.phases()}
+    assert phases["merge-shard"]["tasks"] == 3 and phases["merge-shard"]["bytes"] > 0

@@ -47,12 +47,13 @@ def calls(tmp_path) -> list:
     return [tuple(line.split()) for line in (tmp_path / "calls.log").read_text().splitlines()]
 
 
-def run(client, fake, tmp_path, inputs=3):
+def run(client, fake, tmp_path, inputs=3, **options):
     paths = []
     for i in range(inputs):
         paths.append(tmp_path / f"in{i}.tsv")
         paths[-1].write_text("x\n")
-    return build(client, str(tmp_path / "def.json"), [str(p) for p in paths], str(tmp_path / "out"), nfm=fake)
+    return build(client, str(tmp_path / "def.json"), [str(p) for p in paths], str(tmp_path / "out"), nfm=fake,
+                 **options)
 
 
 def test_steps_run_in_dependency_order_and_report_bytes(client, fake, tmp_path):
@@ -77,6 +78,28 @@ def test_steps_run_in_dependency_order_and_report_bytes(client, fake, tmp_path):
     assert all(r.end >= r.start for r in report.records)
     assert all(r.cpu_seconds > 0 and r.peak_rss_kib > 1000 for r in report.records), "wait4's usage of each step"
     assert phases["map"]["cpu_seconds"] >= max(r.cpu_seconds for r in report.records if r.step == "map")
+
+
+def test_merge_shards_run_between_the_maps_and_the_merge(client, fake, tmp_path):
+    report = run(client, fake, tmp_path, merge_shards=4)
+    log = calls(tmp_path)
+    first = {s: min(i for i, (step, _) in enumerate(log) if step == s) for s, _ in log}
+    last = {s: max(i for i, (step, _) in enumerate(log) if step == s) for s, _ in log}
+    assert last["map"] < first["merge-shard"] and last["merge-shard"] < first["merge"]
+    assert sorted(i for s, i in log if s == "merge-shard") == ["0", "1", "2", "3"]
+    phases = {p["step"]: p for p in report.phases()}
+    assert phases["merge-shard"]["tasks"] == 4 and phases["merge-shard"]["bytes"] == 4 * 20
+    assert phases["merge"]["bytes"] == 10
+    assert report.buckets == 3 and (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_final_merge_shard_failure_skips_the_merge(client, fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL", "merge-shard:2:2")
+    with pytest.raises(StepFailed) as caught:
+        run(client, fake, tmp_path, merge_shards=3)
+    assert (caught.value.step, caught.value.exit_code) == ("merge-shard", 2)
+    steps = [step for step, _ in calls(tmp_path)]
+    assert steps.count("merge-shard") == 3 and "merge" not in steps
 
 
 def test_a_final_failure_is_raised_once_with_its_exit_code(client, fake, tmp_path, monkeypatch):
