@@ -370,21 +370,29 @@ public func scaledRows(
     }
 }
 
+/// The four 16-bit lanes of `b`, bits 0–15 first.
+@inline(__always) private func sixteenBitLanes(_ b: UInt64) -> SIMD4<Int32> {
+    #if _endian(little)
+        // One widening move (memory order is lane order).
+        return SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(b, to: SIMD4<UInt16>.self))
+    #else
+        return SIMD4<Int32>(Int32(b & 0xFFFF), Int32(b >> 16 & 0xFFFF), Int32(b >> 32 & 0xFFFF), Int32(b >> 48))
+    #endif
+}
+
 /// Inverted-dropout mask: each entry is `1/keep'` with probability `keep'` and 0 otherwise, where
 /// `keep'` is `keep` rounded to a multiple of 2⁻¹⁶ (four draws per 64-bit random number).
 public func dropoutMask(count: Int, keep: Float, into mask: UnsafeMutablePointer<Float>, random: inout Xoshiro256) {
     let threshold = UInt64(min(65536, max(1, (keep * 65536).rounded())))
     let scale = Float(65536) / Float(threshold)
     var i = 0
-    // Four 16-bit lanes of each draw, compared at once (the same mask as the general loop below).
-    let limit = SIMD4<UInt32>(repeating: UInt32(threshold))
+    // Four 16-bit lanes of each draw (bits 0–15 first), widened and compared at once (the
+    // same mask as the general loop below; signed compares, as lanes and limit are at most 2¹⁶).
+    let limit = SIMD4<Int32>(repeating: Int32(threshold))
     let kept = SIMD4<Float>(repeating: scale)
     let zero = SIMD4<Float>()
     while i + 4 <= count {
-        let b = random.next()
-        let low = UInt32(truncatingIfNeeded: b)
-        let high = UInt32(truncatingIfNeeded: b >> 32)
-        let bits = SIMD4<UInt32>(low & 0xFFFF, low >> 16, high & 0xFFFF, high >> 16)
+        let bits = sixteenBitLanes(random.next())
         let values = zero.replacing(with: kept, where: bits .< limit)
         UnsafeMutableRawPointer(mask + i).storeBytes(of: values, as: SIMD4<Float>.self)
         i += 4
@@ -396,5 +404,44 @@ public func dropoutMask(count: Int, keep: Float, into mask: UnsafeMutablePointer
             bits >>= 16
             i += 1
         }
+    }
+}
+
+/// `grad ← act′(y) ⊙ (grad ⊙ mask)` on a block of `width` columns of `rows` rows (`rowStride` apart), for
+/// ReLU and the identity: `multiply` then `activationBackward` per value (the same operations, so the
+/// same bits), fused so that a column block of a batch-norm backward can apply a layer's dropout and
+/// activation derivative itself. `mask` nil skips the product. Other activations are refused: their
+/// derivative is arithmetic whose scalar tail (`activationBackward`'s last `count mod 8` values) rounds
+/// differently from its SIMD body, so a different blocking would move bits. O(rows·width).
+public func maskedActivationBackward(
+    _ kind: ActivationKind, rows: Int, width n: Int, rowStride: Int, mask: UnsafePointer<Float>?,
+    output y: UnsafePointer<Float>, grad g: UnsafeMutablePointer<Float>
+) {
+    precondition(kind == .relu || kind == .identity, "maskedActivationBackward: relu or identity only")
+    // One loop per case, so that the inner loop carries no test.
+    switch (mask, kind) {
+    case (let mask?, .relu):
+        for r in 0..<rows { maskedRelu(n, g + r * rowStride, mask + r * rowStride, y + r * rowStride) }
+    case (let mask?, _):
+        for r in 0..<rows { multiply(count: n, g + r * rowStride, by: mask + r * rowStride) }
+    case (nil, .relu):
+        for r in 0..<rows { activationBackward(.relu, count: n, output: y + r * rowStride, grad: g + r * rowStride) }
+    default:
+        return
+    }
+}
+
+/// `g ← (g ⊙ m)` then zero where `y ≤ 0`, on `n` values.
+@inline(__always)
+private func maskedRelu(_ n: Int, _ g: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>, _ y: UnsafePointer<Float>) {
+    var j = 0
+    while j + 8 <= n {
+        store8((load8(g + j) * load8(m + j)).replacing(with: 0, where: load8(y + j) .<= 0), g + j)
+        j += 8
+    }
+    while j < n {
+        g[j] *= m[j]
+        if y[j] <= 0 { g[j] = 0 }
+        j += 1
     }
 }

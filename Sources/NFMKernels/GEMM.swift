@@ -144,9 +144,6 @@ private func gemmFourRows(
     n: Int, p: Int, a a0: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int,
     b: UnsafePointer<Float>, ldb: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    let a1 = a0 + ars
-    let a2 = a1 + ars
-    let a3 = a2 + ars
     let c1 = c0 + ldc
     let c2 = c1 + ldc
     let c3 = c2 + ldc
@@ -160,21 +157,25 @@ private func gemmFourRows(
             x2 = load8(c2 + j); y2 = load8(c2 + j + 8)
             x3 = load8(c3 + j); y3 = load8(c3 + j + 8)
         }
+        // A's four values of step q at `ap`, `ap + ars`, …; pointers advance (no index products, no
+        // overflow checks in the loop).
         var bp = b + j
+        var ap = a0
         var q = 0
         while q < p {
             let b0 = load8(bp)
             let b1 = load8(bp + 8)
-            let s0 = V8(repeating: a0[q * acs])
-            let s1 = V8(repeating: a1[q * acs])
-            let s2 = V8(repeating: a2[q * acs])
-            let s3 = V8(repeating: a3[q * acs])
+            let s0 = V8(repeating: ap[0])
+            let s1 = V8(repeating: ap[ars])
+            let s2 = V8(repeating: ap[ars &* 2])
+            let s3 = V8(repeating: ap[ars &* 3])
             x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
             x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
             x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
             x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
             bp += ldb
-            q += 1
+            ap += acs
+            q &+= 1
         }
         store8(x0, c0 + j); store8(y0, c0 + j + 8)
         store8(x1, c1 + j); store8(y1, c1 + j + 8)
@@ -193,9 +194,6 @@ private func gemmFourRowsTail(
     from start: Int, n: Int, p: Int, a a0: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int,
     b: UnsafePointer<Float>, ldb: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    let a1 = a0 + ars
-    let a2 = a1 + ars
-    let a3 = a2 + ars
     let c1 = c0 + ldc
     let c2 = c1 + ldc
     let c3 = c2 + ldc
@@ -206,13 +204,15 @@ private func gemmFourRowsTail(
             x0 = load8(c0 + j); x1 = load8(c1 + j); x2 = load8(c2 + j); x3 = load8(c3 + j)
         }
         var bp = b + j
-        for q in 0..<p {
+        var ap = a0
+        for _ in 0..<p {
             let b0 = load8(bp)
-            x0 = V8(repeating: a0[q * acs]) * b0 + x0
-            x1 = V8(repeating: a1[q * acs]) * b0 + x1
-            x2 = V8(repeating: a2[q * acs]) * b0 + x2
-            x3 = V8(repeating: a3[q * acs]) * b0 + x3
+            x0 = V8(repeating: ap[0]) * b0 + x0
+            x1 = V8(repeating: ap[ars]) * b0 + x1
+            x2 = V8(repeating: ap[ars &* 2]) * b0 + x2
+            x3 = V8(repeating: ap[ars &* 3]) * b0 + x3
             bp += ldb
+            ap += acs
         }
         store8(x0, c0 + j); store8(x1, c1 + j); store8(x2, c2 + j); store8(x3, c3 + j)
         j += 8
@@ -240,11 +240,13 @@ private func gemmOneRow(
         var x = accumulate ? load8(cr + j) : V8()
         var y = accumulate ? load8(cr + j + 8) : V8()
         var bp = b + j
-        for q in 0..<p {
-            let s = V8(repeating: ar[q * acs])
+        var ap = ar
+        for _ in 0..<p {
+            let s = V8(repeating: ap.pointee)
             x = s * load8(bp) + x
             y = s * load8(bp + 8) + y
             bp += ldb
+            ap += acs
         }
         store8(x, cr + j); store8(y, cr + j + 8)
         j += 16
@@ -284,5 +286,31 @@ public func transpose(rows m: Int, columns n: Int, _ input: UnsafePointer<Float>
             j0 = j1
         }
         i0 = i1
+    }
+}
+
+/// Rows `block` of `transpose`: `out[j·m + i] = input[i·n + j]` for `i` in `block`, every column `j`
+/// (eight values of a row read at once, then stored one by one down their columns; a job writes `Wᵀ` in
+/// blocks of rows this way).
+public func transposeRows(
+    _ block: Range<Int>, columns n: Int, of input: UnsafePointer<Float>, rows m: Int,
+    into out: UnsafeMutablePointer<Float>
+) {
+    for i in block {
+        let row = input + i * n
+        var o = out + i
+        var j = 0
+        while j + 8 <= n {
+            let v = load8(row + j)
+            o[0] = v[0]; o[m] = v[1]; o[2 * m] = v[2]; o[3 * m] = v[3]
+            o[4 * m] = v[4]; o[5 * m] = v[5]; o[6 * m] = v[6]; o[7 * m] = v[7]
+            o += 8 * m
+            j += 8
+        }
+        while j < n {
+            o.pointee = row[j]
+            o += m
+            j += 1
+        }
     }
 }

@@ -13,14 +13,38 @@ public func adagradStep(
         let gi = load8(g + i) + decay * load8(w + i)
         let ai = gi * gi + load8(a + i)
         store8(ai, a + i)
-        store8(load8(w + i) - lr * gi / ai.squareRoot(), w + i)
+        store8(load8(w + i) - lr * gi / sqrt8(ai), w + i)
         i += 8
     }
     while i < count {
         let gi = g[i] + l2 * w[i]
         a[i] += gi * gi
-        w[i] -= learningRate * gi / a[i].squareRoot()
+        w[i] -= learningRate * gi / abs(a[i]).squareRoot()
         i += 1
+    }
+}
+
+/// `adagradStep` on the rows `rows[s]` (width `width`) of a sparse table for the batch slots `slots`, with
+/// gradient row `s` of `gradients`: the same arithmetic per value, without a call per row (first-order
+/// weights have rows of one value). O(slots·width).
+public func adagradRowsStep(
+    width: Int, rows: UnsafePointer<Int32>, slots: Range<Int>, parameters w: UnsafeMutablePointer<Float>,
+    gradients g: UnsafePointer<Float>, accumulator a: UnsafeMutablePointer<Float>, learningRate: Float, l2: Float
+) {
+    if width == 1 {
+        for s in slots {
+            let r = Int(rows[s])
+            let gi = g[s] + l2 * w[r]
+            a[r] += gi * gi
+            w[r] -= learningRate * gi / abs(a[r]).squareRoot()
+        }
+        return
+    }
+    for s in slots {
+        let offset = Int(rows[s]) * width
+        adagradStep(
+            count: width, parameters: w + offset, gradient: g + s * width, accumulator: a + offset,
+            learningRate: learningRate, l2: l2)
     }
 }
 

@@ -18,3 +18,12 @@ typealias V8 = SIMD8<Float>
 @inline(__always) func store8(_ v: V8, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V8.self)
 }
+
+/// `√v` per lane for `v ≥ 0` (or NaN), as one `vsqrtps`: `SIMD8.squareRoot()` and `Float.squareRoot()`
+/// keep libm's errno path (a compare and a possible `sqrtf` call per lane), which the `abs` lets the
+/// compiler drop. Both are correctly rounded, so the bits are those of `squareRoot()` for every `v ≥ 0`.
+@inline(__always) func sqrt8(_ v: V8) -> V8 {
+    var r = V8()
+    for i in 0..<8 { r[i] = abs(v[i]).squareRoot() }
+    return r
+}

@@ -60,7 +60,7 @@ final class AnovaStage: SparseInputStage {
         let s = scratch.of(Scratch.self)
         let (k, embeddings, sum, sumSquares) = (factors, embeddings.pointer, s.sum.pointer, s.sumSquares.pointer)
         let (entries, gradEmbeddings) = (slots.entries, s.sparseGradients[0].pointer)
-        s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 10) { range in
+        s.pool.forEachSlotBlock(slots, cost: x.entryCount * k * 10) { range in
             anova3Backward(
                 x, factors: k, embeddings: embeddings, sum: sum, sumSquares: sumSquares, gradKernel: gradient,
                 entries: entries, slots: range, gradEmbeddings: gradEmbeddings)

@@ -51,17 +51,32 @@ public final class BatchNormParameters: @unchecked Sendable {
 
     /// Normalises `x` (`rows × width`) in place: with the batch's statistics (kept in `scratch`, moving
     /// averages updated) when training, with `scale`/`shift` otherwise. The statistics are summed in blocks
-    /// of columns on `pool` (each column over the rows in order), then the rows normalised in row blocks.
+    /// of columns on `pool` (each column over the rows in order), then the rows normalised in row blocks,
+    /// each block followed by `epilogue` on its rows (what the layer does next row by row: activation,
+    /// dropout), in the same task.
     func forward(
-        rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool, pool: WorkerPool
+        rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool, pool: WorkerPool,
+        epilogue: (Range<Int>) -> Void = { _ in }
     ) {
+        let normalize = forwardRows(rows: rows, x, scratch: scratch, training: training, pool: pool)
+        pool.forEachRowBlock(rows, perRow: 6 * width) { block in
+            normalize(block)
+            epilogue(block)
+        }
+    }
+
+    /// `forward` up to its row job, which is returned instead of run: in training the batch's statistics
+    /// (column blocks on `pool`) and the moving averages; the returned work normalises a block of rows
+    /// (`x`, `scratch` and the parameters must stay alive and unchanged until it has run on every block).
+    func forwardRows(
+        rows: Int, _ x: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, training: Bool, pool: WorkerPool
+    ) -> RowWork {
         let n = width
         guard training else {
             let (scale, shift) = (scale.pointer, shift.pointer)
-            pool.forEachRowBlock(rows, perRow: 2 * n) { block in
+            return { block in
                 scaleShiftColumns(rows: block.count, width: n, x + block.lowerBound * n, scale: scale, shift: shift)
             }
-            return
         }
         let (mean, invStd, normalized) = (scratch.mean.pointer, scratch.invStd.pointer, scratch.normalized.pointer)
         let (variance, epsilon) = (scratch.variance.pointer, epsilon)
@@ -71,29 +86,33 @@ public final class BatchNormParameters: @unchecked Sendable {
                 rows: rows, width: block.count, rowStride: n, x + at, epsilon: epsilon, mean: mean + at,
                 variance: variance + at, invStd: invStd + at)
         }
+        for j in 0..<width {
+            movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
+            movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
+        }
         let (gamma, beta) = (gamma.pointer, beta.pointer)
-        pool.forEachRowBlock(rows, perRow: 4 * n) { block in
+        return { block in
             let offset = block.lowerBound * n
             batchNormApply(
                 rows: block.count, width: n, x + offset, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
                 normalized: normalized + offset)
         }
-        for j in 0..<width {
-            movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
-            movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
-        }
     }
 
     /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β (in column blocks,
-    /// each column over the rows in order), then the input gradient in row blocks on `pool`.
+    /// each column over the rows in order), then the input gradient in row blocks on `pool`. `prologue`
+    /// runs first on each column block, in the same task: what the layer's backward does to `gradient`
+    /// value by value before batch norm (dropout's mask, the activation's derivative), on those columns of
+    /// every row.
     func backward(
         rows: Int, gradient: UnsafeMutablePointer<Float>, scratch: BatchNormScratch, gradGamma: FloatBuffer,
-        gradBeta: FloatBuffer, pool: WorkerPool
+        gradBeta: FloatBuffer, pool: WorkerPool, prologue: (Range<Int>) -> Void = { _ in }
     ) {
         let n = width
         let (normalized, invStd, gamma) = (scratch.normalized.pointer, scratch.invStd.pointer, gamma.pointer)
         let (gradGamma, gradBeta) = (gradGamma.pointer, gradBeta.pointer)
-        pool.forEachColumnBlock(n, rows: rows, perCell: 3) { block in
+        pool.forEachColumnBlock(n, rows: rows, perCell: 5) { block in
+            prologue(block)
             let at = block.lowerBound
             batchNormParameterGradients(
                 rows: rows, width: block.count, rowStride: n, grad: gradient + at, normalized: normalized + at,

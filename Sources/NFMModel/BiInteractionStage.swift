@@ -57,6 +57,16 @@ final class BiInteractionStage: SparseInputStage {
     func forward(
         _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
     ) -> UnsafeMutablePointer<Float> {
+        let (output, pending) = forwardDeferringRows(x, scratch: scratch, training: training, random: &random)
+        if let pending { scratch.pool.forEachRowBlock(x.rowCount, perRow: 6 * factors, pending) }
+        return output
+    }
+
+    /// Bi-Interaction pooling (row blocks), then with batch norm its statistics; the normalisation and
+    /// dropout of each row block are handed back as `pending` (without batch norm, dropout runs here).
+    func forwardDeferringRows(
+        _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
+    ) -> (output: UnsafeMutablePointer<Float>, pending: RowWork?) {
         let s = scratch.of(Scratch.self)
         let rows = x.rowCount
         let (k, embeddings, sum, pooled) = (factors, embeddings.pointer, s.sum.pointer, s.pooled.pointer)
@@ -65,25 +75,42 @@ final class BiInteractionStage: SparseInputStage {
             biInteractionForward(
                 x.rows(block), factors: k, embeddings: embeddings, sum: sum + offset, interaction: pooled + offset)
         }
-        if let norm, let normScratch = s.norm {
-            norm.forward(rows: rows, pooled, scratch: normScratch, training: training, pool: s.pool)
+        guard let norm, let normScratch = s.norm else {
+            return (s.dropout.forward(count: rows * k, pooled, training: training, random: &random, pool: s.pool), nil)
         }
-        return s.dropout.forward(count: rows * factors, pooled, training: training, random: &random, pool: s.pool)
+        let dropout = s.dropout
+        let active = dropout.prepare(training: training, count: rows * k, random: &random)
+        let normalize = norm.forwardRows(rows: rows, pooled, scratch: normScratch, training: training, pool: s.pool)
+        let pending: RowWork = { block in
+            normalize(block)
+            if active { dropout.apply((block.lowerBound * k)..<(block.upperBound * k), pooled) }
+        }
+        return (dropout.output(pooled, active: active), pending)
     }
 
     func backward(
         _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch, slots: SlotAssignment
     ) {
         let s = scratch.of(Scratch.self)
-        s.dropout.backward(count: x.rowCount * factors, gradient, pool: s.pool)
         if let norm, let normScratch = s.norm {
+            // Dropout's mask inside batch norm's column job, block by block.
+            let (k, rows, mask) = (factors, x.rowCount, s.dropout.ratio > 0 ? s.dropout.mask.pointer : nil)
             norm.backward(
-                rows: x.rowCount, gradient: gradient, scratch: normScratch, gradGamma: s.denseGradients[0],
-                gradBeta: s.denseGradients[1], pool: s.pool)
+                rows: rows, gradient: gradient, scratch: normScratch, gradGamma: s.denseGradients[0],
+                gradBeta: s.denseGradients[1], pool: s.pool
+            ) { block in
+                guard let mask else { return }
+                let at = block.lowerBound
+                maskedActivationBackward(
+                    .identity, rows: rows, width: block.count, rowStride: k, mask: mask + at, output: gradient + at,
+                    grad: gradient + at)
+            }
+        } else {
+            s.dropout.backward(count: x.rowCount * factors, gradient, pool: s.pool)
         }
         let (k, embeddings, sum, entries) = (factors, embeddings.pointer, s.sum.pointer, slots.entries)
         let gradEmbeddings = s.sparseGradients[0].pointer
-        s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 4) { range in
+        s.pool.forEachSlotBlock(slots, cost: x.entryCount * k * 4) { range in
             biInteractionBackward(
                 x, factors: k, embeddings: embeddings, sum: sum, gradInteraction: gradient, entries: entries,
                 slots: range, gradEmbeddings: gradEmbeddings)

@@ -64,9 +64,10 @@ final class DenseStack: HiddenStage {
         let dropouts: [DropoutScratch]
         /// The activation each layer passed on (set by `forward`).
         var outputs: [UnsafeMutablePointer<Float>]
-        /// Ping-pong `∂L/∂input` buffers and `Wᵀ`.
+        /// Ping-pong `∂L/∂input` buffers.
         let gradients: (FloatBuffer, FloatBuffer)
-        let transposed: FloatBuffer
+        /// Each layer's `Wᵀ`, written by a training-mode forward pass for the backward pass's `∂L/∂a`.
+        let transposed: [FloatBuffer]
         /// `denseGradients` by layer: ∂W, ∂b, then ∂γ, ∂β with batch norm.
         private(set) var layerGradients: [[FloatBuffer]] = []
 
@@ -78,7 +79,7 @@ final class DenseStack: HiddenStage {
             outputs = hidden.map(\.pointer)
             let widest = layers.map(\.inputWidth).max() ?? 0
             gradients = (FloatBuffer(count: capacity * widest), FloatBuffer(count: capacity * widest))
-            transposed = FloatBuffer(count: layers.map { $0.inputWidth * $0.width }.max() ?? 0)
+            transposed = layers.map { FloatBuffer(count: $0.inputWidth * $0.width) }
             super.init(stage: stage)
             var next = 0
             for layer in layers {
@@ -97,34 +98,56 @@ final class DenseStack: HiddenStage {
 
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
-        random: inout Xoshiro256
+        random: inout Xoshiro256, pending: RowWork?
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
-        let pool = s.pool
         var current = input
-        for (l, layer) in layers.enumerated() {
-            let h = s.hidden[l].pointer
-            let (n, p, bias, weight, input) = (layer.width, layer.inputWidth, layer.bias.pointer, layer.weight.pointer, current)
-            let activateNow = layer.norm == nil
-            let activation = activation
-            pool.forEachRowBlock(rows, perRow: 2 * n * p) { block in
-                let hb = h + block.lowerBound * n
-                for r in 0..<block.count { (hb + r * n).update(from: bias, count: n) }
-                NFMKernels.gemm(
-                    m: block.count, n: n, p: p, a: input + block.lowerBound * p, aRowStride: p, aColStride: 1, b: weight,
-                    c: hb, accumulate: true)
-                if activateNow { activationForward(activation, count: block.count * n, hb) }
-            }
-            if let norm = layer.norm, let normScratch = s.norms[l] {
-                norm.forward(rows: rows, h, scratch: normScratch, training: training, pool: pool)
-                pool.forEachElementBlock(rows * n) { block in
-                    activationForward(activation, count: block.count, h + block.lowerBound)
-                }
-            }
-            current = s.dropouts[l].forward(count: rows * n, h, training: training, random: &random, pool: pool)
+        for l in layers.indices {
+            current = forward(
+                layer: l, rows: rows, input: current, scratch: s, training: training, random: &random,
+                pending: l == 0 ? pending : nil)
             s.outputs[l] = current
         }
         return current
+    }
+
+    /// One layer: `pending` (the input stage's last row work) then `aW + b` on each row block (in training,
+    /// beside the tasks that write `Wᵀ` for the backward pass), then batch norm; the activation and dropout
+    /// run on each row block inside the last row job.
+    private func forward(
+        layer l: Int, rows: Int, input: UnsafeMutablePointer<Float>, scratch s: Scratch, training: Bool,
+        random: inout Xoshiro256, pending: RowWork?
+    ) -> UnsafeMutablePointer<Float> {
+        let layer = layers[l]
+        let (pool, h, dropout, activation) = (s.pool, s.hidden[l].pointer, s.dropouts[l], activation)
+        let (n, p, bias) = (layer.width, layer.inputWidth, layer.bias.pointer)
+        let active = dropout.prepare(training: training, count: rows * n, random: &random)
+        let norm = layer.norm.flatMap { norm in s.norms[l].map { (norm, $0) } }
+        let finish = { (block: Range<Int>) in
+            activationForward(activation, count: block.count * n, h + block.lowerBound * n)
+            if active { dropout.apply((block.lowerBound * n)..<(block.upperBound * n), h) }
+        }
+        let product = GEMMBlocks(
+            m: rows, n: n, p: p, a: input, aRowStride: p, aColStride: 1, b: layer.weight.pointer, c: h, accumulate: true)
+        let affine = { (block: Range<Int>) in
+            pending?(block)
+            let hb = h + block.lowerBound * n
+            for r in 0..<block.count { (hb + r * n).update(from: bias, count: n) }
+            product.run(block)
+            if norm == nil { finish(block) }
+        }
+        if training {
+            let (weight, transposed) = (layer.weight.pointer, s.transposed[l].pointer)
+            pool.forEachBlock(.rows(rows), BlockSplit(total: p, grain: 32), cost: product.cost + p * n, affine) {
+                transposeRows($0, columns: n, of: weight, rows: p, into: transposed)
+            }
+        } else {
+            pool.forEachRowBlock(rows, perRow: 2 * n * p, affine)
+        }
+        if let (norm, normScratch) = norm {
+            norm.forward(rows: rows, h, scratch: normScratch, training: training, pool: pool, epilogue: finish)
+        }
+        return dropout.output(h, active: active)
     }
 
     func backward(
@@ -143,31 +166,46 @@ final class DenseStack: HiddenStage {
     }
 
     /// One layer's backward: `gradient` (∂L/∂output, overwritten by ∂L/∂z) → `gradInput` (∂L/∂a);
-    /// `gradients`: ∂W, ∂b, then ∂γ, ∂β with batch norm.
+    /// `gradients`: ∂W, ∂b, then ∂γ, ∂β with batch norm. Dropout's mask and the activation's derivative
+    /// run inside batch norm's column job for ReLU and the identity (an element job otherwise, whose blocks
+    /// keep sigmoid's and tanh's scalar tails where they were); then ∂b (column blocks), ∂W (blocks of its
+    /// rows) and ∂a (row blocks) are one job.
     private func backward(
         layer l: Int, rows: Int, input: UnsafeMutablePointer<Float>, gradient d: UnsafeMutablePointer<Float>,
         gradInput: UnsafeMutablePointer<Float>, gradients: [FloatBuffer], scratch s: Scratch
     ) {
         let layer = layers[l]
-        let pool = s.pool
-        let count = rows * layer.width
+        let (pool, n, p) = (s.pool, layer.width, layer.inputWidth)
         let (mask, hidden, activation) = (s.dropouts[l].ratio > 0 ? s.dropouts[l].mask.pointer : nil, s.hidden[l].pointer, activation)
-        pool.forEachElementBlock(count) { block in
-            let at = block.lowerBound
-            if let mask { multiply(count: block.count, d + at, by: mask + at) }
-            activationBackward(activation, count: block.count, output: hidden + at, grad: d + at)
+        let fusable = activation == .relu || activation == .identity
+        if !fusable || layer.norm == nil {
+            pool.forEachElementBlock(rows * n) { block in
+                let at = block.lowerBound
+                if let mask { multiply(count: block.count, d + at, by: mask + at) }
+                activationBackward(activation, count: block.count, output: hidden + at, grad: d + at)
+            }
         }
         if let norm = layer.norm, let normScratch = s.norms[l] {
             norm.backward(
-                rows: rows, gradient: d, scratch: normScratch, gradGamma: gradients[2], gradBeta: gradients[3], pool: pool)
+                rows: rows, gradient: d, scratch: normScratch, gradGamma: gradients[2], gradBeta: gradients[3], pool: pool
+            ) { block in
+                guard fusable else { return }
+                let at = block.lowerBound
+                maskedActivationBackward(
+                    activation, rows: rows, width: block.count, rowStride: n, mask: mask.map { $0 + at },
+                    output: hidden + at, grad: d + at)
+            }
         }
-        pool.columnSums(rows: rows, width: layer.width, d, into: gradients[1].pointer)
-        pool.gemm(
-            m: layer.inputWidth, n: layer.width, p: rows, a: input, aRowStride: 1, aColStride: layer.inputWidth,
-            b: d, c: gradients[0].pointer, accumulate: false)
-        pool.transpose(rows: layer.inputWidth, columns: layer.width, layer.weight.pointer, into: s.transposed.pointer)
-        pool.gemm(
-            m: rows, n: layer.inputWidth, p: layer.width, a: d, aRowStride: layer.width, aColStride: 1,
-            b: s.transposed.pointer, c: gradInput, accumulate: false)
+        let gradBias = gradients[1].pointer
+        let gradWeight = GEMMBlocks(
+            m: p, n: n, p: rows, a: input, aRowStride: 1, aColStride: p, b: d, c: gradients[0].pointer, accumulate: false)
+        let gradA = GEMMBlocks(
+            m: rows, n: p, p: n, a: d, aRowStride: n, aColStride: 1, b: s.transposed[l].pointer, c: gradInput,
+            accumulate: false)
+        pool.forEachBlock(
+            .columns(n), gradWeight.split, gradA.split, cost: rows * n + gradWeight.cost + gradA.cost,
+            { block in
+                columnSums(rows: rows, width: block.count, rowStride: n, d + block.lowerBound, into: gradBias + block.lowerBound)
+            }, gradWeight.run, gradA.run)
     }
 }

@@ -21,18 +21,34 @@ final class DropoutScratch {
     func forward(
         count: Int, _ x: UnsafeMutablePointer<Float>, training: Bool, random: inout Xoshiro256, pool: WorkerPool
     ) -> UnsafeMutablePointer<Float> {
-        guard training && ratio > 0 else { return x }
+        guard prepare(training: training, count: count, random: &random) else { return x }
+        pool.forEachElementBlock(count) { block in apply(block, x) }
+        return dropped.pointer
+    }
+
+    /// Readies the mask of a forward pass over `count` values and says whether dropout applies (training
+    /// with a positive ratio): the mask is drawn from `random` unless `request(count:)` drew it ahead. The
+    /// caller then writes `dropped` block by block with `apply` (for instance inside the row job that
+    /// produced `x`) and hands on `output(x, active:)`.
+    func prepare(training: Bool, count: Int, random: inout Xoshiro256) -> Bool {
+        guard training && ratio > 0 else { return false }
         if predrawn {
             predrawn = false
         } else {
             dropoutMask(count: count, keep: 1 - ratio, into: mask.pointer, random: &random)
         }
-        let (dropped, mask) = (dropped.pointer, mask.pointer)
-        pool.forEachElementBlock(count) { block in
-            let at = block.lowerBound
-            multiply(count: block.count, x + at, by: mask + at, into: dropped + at)
-        }
-        return dropped
+        return true
+    }
+
+    /// `dropped[i] = x[i]·mask[i]` for the values `range`.
+    @inline(__always) func apply(_ range: Range<Int>, _ x: UnsafePointer<Float>) {
+        let at = range.lowerBound
+        multiply(count: range.count, x + at, by: mask.pointer + at, into: dropped.pointer + at)
+    }
+
+    /// What the layer hands on: `dropped` when dropout applied, else `x`.
+    func output(_ x: UnsafeMutablePointer<Float>, active: Bool) -> UnsafeMutablePointer<Float> {
+        active ? dropped.pointer : x
     }
 
     /// `∂L/∂x = ∂L/∂y ⊙ mask`, in place (after a training-mode forward), in blocks on `pool`.

@@ -80,7 +80,7 @@ final class FieldConcatStage: SparseInputStage {
         let (k, fields, entries, gradEmbeddings) = (factors, fieldCount, slots.entries, s.sparseGradients[0].pointer)
         fieldOf.withUnsafeBufferPointer { fieldOf in
             let fieldOf = fieldOf.baseAddress!
-            s.pool.forEachSlotBlock(slots.count, cost: x.entryCount * k * 2) { range in
+            s.pool.forEachSlotBlock(slots, cost: x.entryCount * k * 2) { range in
                 fieldConcatBackward(
                     x, factors: k, fieldCount: fields, fieldOf: fieldOf, gradConcat: gradient, entries: entries,
                     slots: range, gradEmbeddings: gradEmbeddings)

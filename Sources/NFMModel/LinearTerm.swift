@@ -50,7 +50,7 @@ final class LinearTerm: ModelStage {
         scratch.denseGradients[0][0] = total
         if hasWeights {
             let (entries, gradient) = (slots.entries, scratch.sparseGradients[0].pointer)
-            scratch.pool.forEachSlotBlock(slots.count, cost: 2 * x.entryCount) { range in
+            scratch.pool.forEachSlotBlock(slots, cost: 2 * x.entryCount) { range in
                 linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: gradient)
             }
         }

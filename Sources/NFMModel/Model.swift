@@ -113,6 +113,12 @@ extension Model {
     public func forward(_ x: SparseRows, workspace ws: Workspace, training: Bool, random: inout Xoshiro256) {
         precondition(x.rowCount <= ws.capacity)
         linearTerm.forward(x, output: ws.output.pointer, pool: ws.pool)
+        forwardTerms(x, workspace: ws, training: training, random: &random)
+    }
+
+    /// The interaction terms of `forward`, added to `workspace.predictions` (which must hold the linear
+    /// term's `w₀ + Σᵢ wᵢxᵢ` already).
+    func forwardTerms(_ x: SparseRows, workspace ws: Workspace, training: Bool, random: inout Xoshiro256) {
         guard x.rowCount > 0 else { return }
         for (term, scratch) in zip(terms, ws.terms) {
             term.forward(x, scratch: scratch, training: training, random: &random, output: ws.output.pointer)
@@ -138,6 +144,12 @@ extension Model {
         for (term, scratch) in zip(terms, ws.terms) {
             term.backward(x, gradOutput: g, scratch: scratch, slots: ws.slots)
         }
+    }
+
+    /// Each sparse parameter with its per-slot gradient of the last `backward`, in update order, without
+    /// allocating (the training step's view; `sparseGradients(in:)` is the array).
+    func sparseGradientPairs(in ws: Workspace) -> some Sequence<(SparseParameter, FloatBuffer)> {
+        zip(sparseTrainable, ws.stages).lazy.flatMap { parameters, scratch in zip(parameters, scratch.sparseGradients) }
     }
 
     /// Each sparse parameter with its per-slot gradient of the last `backward`, in update order.

@@ -87,19 +87,38 @@ protocol SparseInputStage: ModelStage {
     /// Forward over `x`; returns the activation the next stage reads (in `scratch`).
     func forward(_ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256)
         -> UnsafeMutablePointer<Float>
+    /// `forward`, but its last row-wise job may be handed back as `pending` instead of run (the caller
+    /// then runs it on every row block before reading the output there).
+    func forwardDeferringRows(
+        _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
+    ) -> (output: UnsafeMutablePointer<Float>, pending: RowWork?)
     /// Backward after a training-mode forward of the same rows, with `∂L/∂output` in `gradient`
     /// (overwritten); writes the sparse gradients, one row per batch slot of `slots`.
     func backward(
         _ x: SparseRows, gradient: UnsafeMutablePointer<Float>, scratch: StageScratch, slots: SlotAssignment)
 }
 
+/// Row-wise work one stage hands to the next, to run on each block of rows (`WorkerPool.rowGrain`)
+/// inside the next stage's first row job rather than in a job of its own.
+typealias RowWork = (Range<Int>) -> Void
+
+extension SparseInputStage {
+    /// `forward`, with no work handed on (stages that have none to defer).
+    func forwardDeferringRows(
+        _ x: SparseRows, scratch: StageScratch, training: Bool, random: inout Xoshiro256
+    ) -> (output: UnsafeMutablePointer<Float>, pending: RowWork?) {
+        (forward(x, scratch: scratch, training: training, random: &random), nil)
+    }
+}
+
 /// A dense stage between the input stage and the head: hidden layers or residual units.
 protocol HiddenStage: ModelStage {
     var outputWidth: Int { get }
-    /// Forward over `rows` rows of `input`; returns the activation the next stage reads.
+    /// Forward over `rows` rows of `input`; returns the activation the next stage reads. `pending` (the
+    /// input stage's last row-wise work) runs on each row block before the stage reads that block.
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
-        random: inout Xoshiro256
+        random: inout Xoshiro256, pending: RowWork?
     ) -> UnsafeMutablePointer<Float>
     /// Backward with `∂L/∂output` in `gradient` (overwritten): writes the dense gradients and returns
     /// `∂L/∂input` (in `scratch`).

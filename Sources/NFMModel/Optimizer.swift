@@ -32,6 +32,8 @@ public final class Optimizer {
     /// Number of optimisation steps begun (Adam's bias-correction t).
     public private(set) var step = 0
     private var states: [ObjectIdentifier: [FloatBuffer]] = [:]
+    /// The tensors of the current step's update job (kept to reuse its memory).
+    private var targets: [UpdateTarget] = []
 
     /// Adagrad's initial accumulator value, as in TensorFlow's `AdagradOptimizer` used by the authors.
     public static let adagradInitialAccumulator: Float = 1e-8
@@ -67,107 +69,111 @@ public final class Optimizer {
 
     @inline(__always)
     private func apply(
-        _ state: [FloatBuffer], offset: Int, count: Int, parameter: UnsafeMutablePointer<Float>,
+        _ state0: UnsafeMutablePointer<Float>, _ state1: UnsafeMutablePointer<Float>, offset: Int, count: Int,
+        parameter: UnsafeMutablePointer<Float>,
         gradient: UnsafePointer<Float>, l2: Float, stepSize: Float
     ) {
         switch kind {
         case .adagrad:
             adagradStep(
-                count: count, parameters: parameter, gradient: gradient, accumulator: state[0].pointer + offset,
+                count: count, parameters: parameter, gradient: gradient, accumulator: state0 + offset,
                 learningRate: learningRate, l2: l2)
         case .adam:
             adamStep(
-                count: count, parameters: parameter, gradient: gradient, firstMoment: state[0].pointer + offset,
-                secondMoment: state[1].pointer + offset, stepSize: stepSize, beta1: 0.9, beta2: 0.999, epsilon: 1e-8,
+                count: count, parameters: parameter, gradient: gradient, firstMoment: state0 + offset,
+                secondMoment: state1 + offset, stepSize: stepSize, beta1: 0.9, beta2: 0.999, epsilon: 1e-8,
                 l2: l2)
         case .sgd:
             sgdStep(count: count, parameters: parameter, gradient: gradient, learningRate: learningRate, l2: l2)
         case .momentum:
             momentumStep(
-                count: count, parameters: parameter, gradient: gradient, velocity: state[0].pointer + offset,
+                count: count, parameters: parameter, gradient: gradient, velocity: state0 + offset,
                 learningRate: learningRate, momentum: Self.momentum, l2: l2)
-        }
-    }
-
-    /// Updates every element of `parameter`.
-    func update(_ parameter: FloatBuffer, gradient: FloatBuffer) {
-        let state = state(for: parameter)
-        apply(
-            state, offset: 0, count: parameter.count, parameter: parameter.pointer, gradient: gradient.pointer, l2: 0,
-            stepSize: kind == .adam ? adamStepSize : 0)
-    }
-
-    /// Updates rows `rows[s]` (width `width`) of `parameter` with gradient rows `s` of `gradients`.
-    func updateRows(
-        _ parameter: FloatBuffer, width: Int, rows: UnsafePointer<Int32>, count: Int, gradients: UnsafePointer<Float>,
-        l2: Float
-    ) {
-        let state = state(for: parameter)
-        let stepSize = kind == .adam ? adamStepSize : 0
-        for s in 0..<count {
-            let offset = Int(rows[s]) * width
-            apply(
-                state, offset: offset, count: width, parameter: parameter.pointer + offset,
-                gradient: gradients + s * width, l2: l2, stepSize: stepSize)
         }
     }
 
     /// One step's updates of every dense tensor (`dense`, all elements) and every sparse table
     /// (`sparse`, the rows `rows[0..<slots]` with gradient rows `0..<slots`), as one job on `pool`: dense
     /// tensors in blocks of `WorkerPool.elementGrain` values, sparse tables in blocks of
-    /// `WorkerPool.slotGrain` rows. Every value is updated once, by the same arithmetic as `update` and
-    /// `updateRows`, so the result does not depend on the pool's threads.
+    /// `WorkerPool.slotGrain` rows. Every value is updated once, by the same element-wise kernels whatever the block, so the result does not depend on the pool's threads. The tensors are handed over as
+    /// raw pointers (`UpdateTarget`, in a buffer kept from step to step), so a step allocates nothing.
     func apply(
-        dense: [(parameter: FloatBuffer, gradient: FloatBuffer)],
-        sparse: [(parameter: SparseParameter, gradient: FloatBuffer)], rows: UnsafePointer<Int32>, slots: Int,
-        pool: WorkerPool
+        dense: some Sequence<(FloatBuffer, FloatBuffer)>, sparse: some Sequence<(SparseParameter, FloatBuffer)>,
+        rows: UnsafePointer<Int32>, slots: Int, pool: WorkerPool
     ) {
-        let stepSize = kind == .adam ? adamStepSize : 0
-        var tasks: [UpdateTask] = []
+        targets.removeAll(keepingCapacity: true)
+        var tasks = 0
+        var values = 0
         for (parameter, gradient) in dense {
-            let state = state(for: parameter)
-            for start in stride(from: 0, to: parameter.count, by: WorkerPool.elementGrain) {
-                let count = min(WorkerPool.elementGrain, parameter.count - start)
-                tasks.append(UpdateTask(parameter: parameter, gradient: gradient, state: state, range: start..<(start + count), width: 0, l2: 0))
-            }
+            targets.append(target(parameter, gradient: gradient, count: parameter.count, width: 0, l2: 0, firstTask: tasks))
+            tasks += (parameter.count + WorkerPool.elementGrain - 1) / WorkerPool.elementGrain
+            values += parameter.count
         }
         for (parameter, gradient) in sparse {
-            let state = state(for: parameter.table)
             let l2 = parameter.regularized ? l2 : 0
-            for start in stride(from: 0, to: slots, by: WorkerPool.slotGrain) {
-                let range = start..<min(slots, start + WorkerPool.slotGrain)
-                tasks.append(UpdateTask(parameter: parameter.table, gradient: gradient, state: state, range: range, width: parameter.width, l2: l2))
+            targets.append(target(parameter.table, gradient: gradient, count: slots, width: parameter.width, l2: l2, firstTask: tasks))
+            tasks += (slots + WorkerPool.slotGrain - 1) / WorkerPool.slotGrain
+            values += slots * parameter.width
+        }
+        let stepSize = kind == .adam ? adamStepSize : 0
+        targets.withUnsafeBufferPointer { targets in
+            pool.forEachBlock(tasks, grain: 1, cost: 6 * values) { block in
+                var t = targets.count - 1
+                while targets[t].firstTask > block.lowerBound { t -= 1 }
+                update(targets[t], task: block.lowerBound - targets[t].firstTask, rows: rows, stepSize: stepSize)
             }
         }
-        let values = tasks.reduce(0) { $0 + $1.range.count * max(1, $1.width) }
-        pool.forEachBlock(tasks.count, grain: 1, cost: 6 * values) { block in
-            let task = tasks[block.lowerBound]
-            if task.width == 0 {
-                let at = task.range.lowerBound
-                apply(
-                    task.state, offset: at, count: task.range.count, parameter: task.parameter.pointer + at,
-                    gradient: task.gradient.pointer + at, l2: 0, stepSize: stepSize)
-            } else {
-                for s in task.range {
-                    let offset = Int(rows[s]) * task.width
-                    apply(
-                        task.state, offset: offset, count: task.width, parameter: task.parameter.pointer + offset,
-                        gradient: task.gradient.pointer + s * task.width, l2: task.l2, stepSize: stepSize)
-                }
-            }
+    }
+
+    private func target(
+        _ parameter: FloatBuffer, gradient: FloatBuffer, count: Int, width: Int, l2: Float, firstTask: Int
+    ) -> UpdateTarget {
+        let state = state(for: parameter)
+        return UpdateTarget(
+            parameter: parameter.pointer, gradient: gradient.pointer, state0: state.first?.pointer ?? parameter.pointer,
+            state1: state.count > 1 ? state[1].pointer : parameter.pointer, count: count, width: width, l2: l2,
+            firstTask: firstTask)
+    }
+
+    /// Task `task` of `target`: a block of `elementGrain` dense values, or of `slotGrain` sparse rows.
+    private func update(_ target: UpdateTarget, task: Int, rows: UnsafePointer<Int32>, stepSize: Float) {
+        let (state0, state1) = (target.state0, target.state1)
+        if target.width == 0 {
+            let at = task * WorkerPool.elementGrain
+            let count = min(WorkerPool.elementGrain, target.count - at)
+            apply(
+                state0, state1, offset: at, count: count, parameter: target.parameter + at, gradient: target.gradient + at,
+                l2: 0, stepSize: stepSize)
+            return
+        }
+        let range = (task * WorkerPool.slotGrain)..<min(target.count, (task + 1) * WorkerPool.slotGrain)
+        if kind == .adagrad {
+            adagradRowsStep(
+                width: target.width, rows: rows, slots: range, parameters: target.parameter,
+                gradients: target.gradient, accumulator: target.state0, learningRate: learningRate, l2: target.l2)
+            return
+        }
+        for s in range {
+            let offset = Int(rows[s]) * target.width
+            apply(
+                state0, state1, offset: offset, count: target.width, parameter: target.parameter + offset,
+                gradient: target.gradient + s * target.width, l2: target.l2, stepSize: stepSize)
         }
     }
 }
 
-/// One task of `Optimizer.apply`: a block of a dense tensor's values (`width` 0) or of a sparse table's
-/// batch slots (`width` the row width).
-private struct UpdateTask {
-    let parameter: FloatBuffer
-    let gradient: FloatBuffer
-    let state: [FloatBuffer]
-    let range: Range<Int>
+/// One tensor of `Optimizer.apply` as raw pointers: a dense tensor (`width` 0, `count` values) or a sparse
+/// table (`count` batch slots of `width` values); its optimiser state (`state0`, `state1`, unused ones
+/// pointing at the parameter), and the number of its first task in the step's job.
+struct UpdateTarget {
+    let parameter: UnsafeMutablePointer<Float>
+    let gradient: UnsafePointer<Float>
+    let state0: UnsafeMutablePointer<Float>
+    let state1: UnsafeMutablePointer<Float>
+    let count: Int
     let width: Int
     let l2: Float
+    let firstTask: Int
 }
 
 import Foundation

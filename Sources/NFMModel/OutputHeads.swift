@@ -52,17 +52,14 @@ final class PredictionVector: OutputHead {
         rows: Int, input: UnsafeMutablePointer<Float>, gradOutput: UnsafePointer<Float>, scratch: StageScratch
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
-        let gradH = trained ? s.denseGradients[0] : s.unusedGradient
         let (n, h, gradA) = (weights.count, weights.pointer, s.gradInput.pointer)
-        if trained {
-            let gradH = gradH.pointer
-            s.pool.forEachColumnBlock(n, rows: rows, perCell: 2) { block in
-                let at = block.lowerBound
-                weightedColumnSums(
-                    rows: rows, width: block.count, rowStride: n, input + at, weights: gradOutput, into: gradH + at)
-            }
-        }
-        s.pool.forEachRowBlock(rows, perRow: 2 * n) { block in
+        let gradH = (trained ? s.denseGradients[0] : s.unusedGradient).pointer
+        // `∂h` in column blocks (when trained) and `∂a` in row blocks, one job.
+        s.pool.forEachBlock(.columns(trained ? n : 0), .rows(rows), cost: 4 * rows * n) { block in
+            let at = block.lowerBound
+            weightedColumnSums(
+                rows: rows, width: block.count, rowStride: n, input + at, weights: gradOutput, into: gradH + at)
+        } _: { block in
             let at = block.lowerBound
             scaledRows(rows: block.count, width: n, h, scales: gradOutput + at, into: gradA + at * n)
         }

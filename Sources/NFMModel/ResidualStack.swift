@@ -99,9 +99,10 @@ final class ResidualStack: HiddenStage {
 
     func forward(
         rows: Int, input: UnsafeMutablePointer<Float>, scratch: StageScratch, training: Bool,
-        random: inout Xoshiro256
+        random: inout Xoshiro256, pending: RowWork?
     ) -> UnsafeMutablePointer<Float> {
         let s = scratch.of(Scratch.self)
+        if let pending { s.pool.forEachRowBlock(rows, perRow: 6 * width, pending) }
         var current = input
         for (u, unit) in units.enumerated() {
             let (out, inner, input, d, h, activation) = (s.output[u].pointer, s.inner[u].pointer, current, width, unit.hidden, activation)

@@ -35,8 +35,8 @@ extension Model {
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
         random: inout Xoshiro256
     ) -> Double {
-        // The step's dropout masks (in the forward pass's order, so the same masks) and its gradient slots,
-        // side by side.
+        // The step's dropout masks (in the forward pass's order, so the same masks) beside its gradient
+        // slots and the linear term's forward pass (the shorter task; neither touches the masks).
         let masks = x.rowCount == 0 ? [] : zip(terms, ws.terms).flatMap { term, scratch in
             zip(term.stages, scratch.stages).flatMap { $0.maskRequests(rows: x.rowCount, scratch: $1) }
         }
@@ -45,15 +45,16 @@ extension Model {
                 for mask in masks { mask.draw(random: &random) }
             } else {
                 assignSlots(x, workspace: ws)
+                linearTerm.forward(x, output: ws.output.pointer, pool: .serial)
             }
         }
-        forward(x, workspace: ws, training: true, random: &random)
+        forwardTerms(x, workspace: ws, training: true, random: &random)
         let loss = lossGradient(rows: x.rowCount, targets: targets, workspace: ws)
         backward(x, workspace: ws)
         optimizer.beginStep()
         ws.slots.slotFeature.withUnsafeBufferPointer { rows in
             optimizer.apply(
-                dense: Array(zip(denseTrainable, ws.denseGradients)), sparse: sparseGradients(in: ws),
+                dense: zip(denseTrainable, ws.denseGradients), sparse: sparseGradientPairs(in: ws),
                 rows: rows.baseAddress!, slots: ws.slots.count, pool: ws.pool)
         }
         releaseSlots(workspace: ws)

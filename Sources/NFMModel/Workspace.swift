@@ -56,6 +56,12 @@ final class SlotAssignment {
     /// Slot of each feature, -1 outside a batch.
     private var slotOf: [Int32]
     private(set) var count = 0
+    /// The slot blocks of the sparse backward tasks: block `b` is the slots `blockStarts[b] ..<
+    /// blockStarts[b + 1]`, consecutive slots holding at least `entryGrain` entries (the last block
+    /// fewer). Fixed by the batch alone.
+    private(set) var blockStarts: [Int32] = [0]
+    /// Entries per slot block of a sparse backward pass.
+    static let entryGrain = 128
     /// `SlotEntries` storage: slot offsets (`count + 1`), entries by slot, row of each entry.
     private var start = IntBuffer(count: 1)
     private var grouped = IntBuffer(count: 1)
@@ -103,6 +109,20 @@ final class SlotAssignment {
         }
         count = slots
         group(x, entries: entries)
+        cutBlocks()
+    }
+
+    /// `blockStarts` from the grouped entries: a block ends once it holds `entryGrain` entries.
+    private func cutBlocks() {
+        blockStarts.removeAll(keepingCapacity: true)
+        blockStarts.append(0)
+        let start = start.pointer
+        var first = 0
+        for s in 0..<count where Int(start[s + 1] - start[first]) >= Self.entryGrain {
+            blockStarts.append(Int32(s + 1))
+            first = s + 1
+        }
+        if first < count { blockStarts.append(Int32(count)) }
     }
 
     private func group(_ x: SparseRows, entries: Int) {
