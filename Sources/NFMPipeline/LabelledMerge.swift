@@ -28,23 +28,7 @@ struct LabelledMerge {
     /// accepted or the features do not fit 32-bit indices.
     init<Scan: LabelledScanSummary>(plan: BuildPlan, partitions: [BuildPartition], scans: [Scan], inputNames: [String]) throws {
         specs = plan.definition.fieldSpecs
-        var counts = DatasetManifest.Counts()
-        var range: (minimum: Float, maximum: Float, sum: Double) = (.infinity, -.infinity, 0)
-        var offsets: [Int] = []
-        var entries = 0
-        for scan in scans {
-            offsets.append(counts.positives)
-            counts.rowsRead += scan.counts.rowsRead
-            counts.rowsRejected += scan.counts.rowsRejected
-            counts.positives += scan.counts.positives
-            entries += scan.entries
-            range.minimum = min(range.minimum, scan.labelRange.minimum)
-            range.maximum = max(range.maximum, scan.labelRange.maximum)
-            for label in scan.labels { range.sum = range.sum + Double(label) }
-        }
-        guard counts.positives > 0 else {
-            throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: inputNames.first))
-        }
+        let (counts, range, offsets, entries) = try Self.totals(scans, inputNames: inputNames)
         var vocabularies = specs.map { _ in Vocabulary() }
         var globals: [[[UInt32]]] = []
         for scan in scans { globals.append(Self.mergeValues(scan, specs, into: &vocabularies)) }
@@ -60,6 +44,30 @@ struct LabelledMerge {
         rowOffsets = offsets
         self.entries = entries
         labelRange = range
+    }
+
+    /// The partitions' summed counts, label range (the sum taken one label at a time in input order), row
+    /// offsets (`Σ_{k<i}` accepted rows) and entries; throws `.input` when no row was accepted.
+    static func totals<Scan: LabelledScanSummary>(_ scans: [Scan], inputNames: [String]) throws -> (
+        counts: DatasetManifest.Counts, range: (minimum: Float, maximum: Float, sum: Double), rowOffsets: [Int], entries: Int
+    ) {
+        var counts = DatasetManifest.Counts()
+        var range: (minimum: Float, maximum: Float, sum: Double) = (.infinity, -.infinity, 0)
+        var (offsets, entries) = ([Int](), 0)
+        for scan in scans {
+            offsets.append(counts.positives)
+            counts.rowsRead += scan.counts.rowsRead
+            counts.rowsRejected += scan.counts.rowsRejected
+            counts.positives += scan.counts.positives
+            entries += scan.entries
+            range.minimum = min(range.minimum, scan.labelRange.minimum)
+            range.maximum = max(range.maximum, scan.labelRange.maximum)
+            for label in scan.labels { range.sum = range.sum + Double(label) }
+        }
+        guard counts.positives > 0 else {
+            throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: inputNames.first))
+        }
+        return (counts, range, offsets, entries)
     }
 
     /// Adds a partition's values (in its first-appearance order, with counts) to the global vocabularies;

@@ -11,14 +11,7 @@ enum LabelledShardedScan {
     /// Writes `scan`'s two files for partition `partition`.
     static func write(_ scan: LabelledPass, _ context: StepContext, partition: Int) throws {
         var w = StepWriter()
-        for n in [scan.counts.rowsRead, scan.counts.rowsRejected, scan.counts.positives, scan.lines, scan.entries] {
-            w.u64(n)
-        }
-        w.u64(UInt64(scan.labelRange.minimum.bitPattern))
-        w.u64(UInt64(scan.labelRange.maximum.bitPattern))
-        w.u64(scan.labelRange.sum.bitPattern)
-        w.words(scan.labels.map(\.bitPattern))
-        w.scanOutcome(badRow: scan.badRow, rejects: scan.partitionRejects, stored: scan.stored)
+        LabelledStepCodec.encodeScanHead(scan, into: &w)
         w.ints(scan.vocabularies.map(\.count))
         try SlicedStepFile.write(
             ShardedScan.slices(scan.vocabularies.map(ValueList.init), shards: context.mergeShards), kind: "MVAL",
@@ -30,17 +23,7 @@ enum LabelledShardedScan {
     static func read(_ context: StepContext, partition: Int) throws -> (scan: LabelledScanRecord, localCounts: [Int]) {
         let path = context.steps + "/map/\(partition).lsscan"
         var r = try StepFile.read(path, kind: "LSSC", plan: context.id)
-        var scan = LabelledScanRecord()
-        scan.counts.rowsRead = try r.int()
-        scan.counts.rowsRejected = try r.int()
-        scan.counts.positives = try r.int()
-        scan.lines = try r.int()
-        scan.entries = try r.int(limit: 1 << 56)
-        let minimum = Float(bitPattern: UInt32(truncatingIfNeeded: try r.u64()))
-        let maximum = Float(bitPattern: UInt32(truncatingIfNeeded: try r.u64()))
-        scan.labelRange = (minimum, maximum, Double(bitPattern: try r.u64()))
-        scan.labels = try r.words().map { Float(bitPattern: $0) }
-        (scan.badRow, scan.rejects, scan.stored) = try r.scanOutcome()
+        let scan = try LabelledStepCodec.decodeScanHead(&r)
         let localCounts = try r.ints()
         guard localCounts.count == context.plan.fieldCount, localCounts.allSatisfy({ $0 <= Int(UInt32.max) }),
             scan.labels.count == scan.counts.positives, r.isAtEnd

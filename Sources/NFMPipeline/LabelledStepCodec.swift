@@ -35,6 +35,23 @@ enum LabelledStepCodec {
     /// (bits); labels (bits); bad row (flag, line, column, message); rejects; stored input; vocabularies.
     static func encode(_ scan: LabelledPass) -> StepWriter {
         var w = StepWriter()
+        encodeScanHead(scan, into: &w)
+        w.u64(scan.vocabularies.count)
+        for vocabulary in scan.vocabularies { w.vocabulary(vocabulary) }
+        return w
+    }
+
+    static func decodeScan(_ r: inout StepReader, plan: BuildPlan) throws -> LabelledScanRecord {
+        var scan = try decodeScanHead(&r)
+        guard try r.int() == plan.fieldCount else { throw damaged(r, "field count") }
+        scan.vocabularies = try (0..<plan.fieldCount).map { _ in try r.vocabulary() }
+        guard scan.labels.count == scan.counts.positives, r.isAtEnd else { throw damaged(r, "labelled scan") }
+        return scan
+    }
+
+    /// The head shared by `LSCN` and `LSSC`: rowsRead, rowsRejected, positives, lines, entries; label
+    /// minimum, maximum (bits) and sum (bits); labels (bits); the scan outcome (bad row, rejects, stored input).
+    static func encodeScanHead(_ scan: LabelledPass, into w: inout StepWriter) {
         for n in [scan.counts.rowsRead, scan.counts.rowsRejected, scan.counts.positives, scan.lines, scan.entries] {
             w.u64(n)
         }
@@ -43,12 +60,10 @@ enum LabelledStepCodec {
         w.u64(scan.labelRange.sum.bitPattern)
         w.words(scan.labels.map(\.bitPattern))
         w.scanOutcome(badRow: scan.badRow, rejects: scan.partitionRejects, stored: scan.stored)
-        w.u64(scan.vocabularies.count)
-        for vocabulary in scan.vocabularies { w.vocabulary(vocabulary) }
-        return w
     }
 
-    static func decodeScan(_ r: inout StepReader, plan: BuildPlan) throws -> LabelledScanRecord {
+    /// Reads the head written by ``encodeScanHead(_:into:)`` (vocabularies left empty).
+    static func decodeScanHead(_ r: inout StepReader) throws -> LabelledScanRecord {
         var scan = LabelledScanRecord()
         scan.counts.rowsRead = try r.int()
         scan.counts.rowsRejected = try r.int()
@@ -60,9 +75,6 @@ enum LabelledStepCodec {
         scan.labelRange = (minimum, maximum, Double(bitPattern: try r.u64()))
         scan.labels = try r.words().map { Float(bitPattern: $0) }
         (scan.badRow, scan.rejects, scan.stored) = try r.scanOutcome()
-        guard try r.int() == plan.fieldCount else { throw damaged(r, "field count") }
-        scan.vocabularies = try (0..<plan.fieldCount).map { _ in try r.vocabulary() }
-        guard scan.labels.count == scan.counts.positives, r.isAtEnd else { throw damaged(r, "labelled scan") }
         return scan
     }
 

@@ -52,10 +52,8 @@ enum LabelledSteps {
             capacity: state.capacity)
     }
 
-    /// Merges the scans (throwing the first bad row at its input line); writes `merge/*`.
-    static func merge(_ context: StepContext, threads: Int = 1) throws -> (buckets: Int, instances: Int) {
-        if context.mergeShards > 1 { return try ShardedLabelledMerge.run(context, threads: threads) }
-        let scans = try context.partitions.indices.map { try scan(context, $0) }
+    /// Throws the first bad row of `scans` (one per partition, in input order) at its line in its input.
+    static func throwFirstBadRow(_ context: StepContext, _ scans: [LabelledScanRecord]) throws {
         var lineOffset = 0
         for (i, partition) in context.partitions.enumerated() {
             if i > 0 && partition.input != context.partitions[i - 1].input { lineOffset = 0 }
@@ -66,6 +64,13 @@ enum LabelledSteps {
             }
             lineOffset += scans[i].lines
         }
+    }
+
+    /// Merges the scans (throwing the first bad row at its input line); writes `merge/*`.
+    static func merge(_ context: StepContext, threads: Int = 1) throws -> (buckets: Int, instances: Int) {
+        if context.mergeShards > 1 { return try ShardedLabelledMerge.run(context, threads: threads) }
+        let scans = try context.partitions.indices.map { try scan(context, $0) }
+        try throwFirstBadRow(context, scans)
         let merge = try LabelledMerge(
             plan: context.plan, partitions: context.partitions, scans: scans, inputNames: context.inputNames)
         var vocab = StepWriter()

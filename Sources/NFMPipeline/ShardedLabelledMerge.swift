@@ -20,32 +20,8 @@ enum ShardedLabelledMerge {
         let plan = context.plan
         let read = try context.partitions.indices.map { try LabelledShardedScan.read(context, partition: $0) }
         let scans = read.map(\.scan)
-        var lineOffset = 0
-        for (i, partition) in context.partitions.enumerated() {
-            if i > 0 && partition.input != context.partitions[i - 1].input { lineOffset = 0 }
-            if let bad = scans[i].badRow {
-                throw NFMError(
-                    .input, file: context.inputNames[partition.input], line: bad.line + lineOffset, column: bad.column,
-                    bad.message)
-            }
-            lineOffset += scans[i].lines
-        }
-        var counts = DatasetManifest.Counts()
-        var range: (minimum: Float, maximum: Float, sum: Double) = (.infinity, -.infinity, 0)
-        var (rowOffsets, entries) = ([Int](), 0)
-        for scan in scans {
-            rowOffsets.append(counts.positives)
-            counts.rowsRead += scan.counts.rowsRead
-            counts.rowsRejected += scan.counts.rowsRejected
-            counts.positives += scan.counts.positives
-            entries += scan.entries
-            range.minimum = min(range.minimum, scan.labelRange.minimum)
-            range.maximum = max(range.maximum, scan.labelRange.maximum)
-            for label in scan.labels { range.sum = range.sum + Double(label) }
-        }
-        guard counts.positives > 0 else {
-            throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: context.inputNames.first))
-        }
+        try LabelledSteps.throwFirstBadRow(context, scans)
+        let (counts, range, rowOffsets, entries) = try LabelledMerge.totals(scans, inputNames: context.inputNames)
         let files = try MergeShardStep.open(context)
         let (new, kept) = try ShardedMerge.newValues(context, localCounts: read.map(\.localCounts), files: files)
         let running = { (bitmaps: [[NewValueBitmap]], count: (NewValueBitmap) -> Int) in
