@@ -20,6 +20,10 @@ public final class WorkerPool: @unchecked Sendable {
     /// the model's `forEachBlock` consult it; waking the workers costs more than such jobs).
     public let minimumParallelCost: Int
     private let state: PoolState
+    /// When true, `run` executes every task in order on the calling thread (the workers stay idle). Set by
+    /// the caller between jobs only (never while a job runs); results are the same bits either way, since
+    /// a job's tasks write disjoint outputs.
+    public var runsInline = false
 
     /// A pool running jobs on `threads` threads (at least 1): the caller and `threads − 1` workers.
     public init(threads: Int, minimumParallelCost: Int = 100_000) {
@@ -41,7 +45,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// Tasks must write disjoint memory; their order of execution is unspecified. Not reentrant: one job
     /// at a time, from one caller.
     public func run(_ count: Int, _ body: (Int) -> Void) {
-        if threads == 1 || count <= 1 {
+        if threads == 1 || count <= 1 || runsInline {
             for i in 0..<count { body(i) }
             return
         }

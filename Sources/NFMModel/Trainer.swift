@@ -185,9 +185,13 @@ public final class Trainer {
         var lossSum = 0.0
         var done = 0
         var throttle = ProgressThrottle(epoch: epoch, total: state.source.rowCount, batch: options.batchSize, start: start)
+        let pool = state.workspace.pool
         try state.source.forEachBatch { rows, targets in
+            let stepStart = pool.threads > 1 ? now() : 0
+            pool.runsInline = pool.threads > 1 && state.threadChoice.nextRunsInline
             lossSum += model.trainStep(
                 rows, targets: targets, workspace: state.workspace, optimizer: state.optimizer, random: &state.dropoutRandom)
+            if pool.threads > 1 { state.threadChoice.record(seconds: now() - stepStart) }
             done += rows.rowCount
             throttle.batchDone(done, observer: observer)
         }
@@ -255,11 +259,14 @@ public final class Trainer {
         let predictor: Predictor
         let bestModel: Model
         var dropoutRandom: Xoshiro256
+        /// Whether each step runs on the pool or on the calling thread (timed; the same bits either way).
+        var threadChoice: ThreadChoice
 
         init(trainer: Trainer) {
             let options = trainer.options
             let shuffleRandom = Xoshiro256(seed: options.seed, stream: .shuffle)
             dropoutRandom = Xoshiro256(seed: options.seed, stream: .dropout)
+            threadChoice = ThreadChoice(schedule: options.threadChoice)
             if let cached = trainer.dataset[.train] {
                 let positive = trainer.dataset.manifest.labels.positive
                 let targets = trainer.config.loss == .log ? cached.labels.map { $0 == positive ? 1 : 0 } : cached.labels

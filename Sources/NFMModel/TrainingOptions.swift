@@ -36,6 +36,9 @@ public struct TrainingOptions: Sendable {
     /// The `WorkerPool.minimumParallelCost` of the training workspace (tests set 0 to run every job of
     /// their small batches on the pool).
     var minimumParallelCost = 100_000
+    /// How steps are timed to choose between the pool and the calling thread (`ThreadChoice`; tests
+    /// switch modes every few steps).
+    var threadChoice = ThreadChoice.Schedule.standard
 
     /// The paper's Frappe settings: 200 epochs, batch 128, Adagrad, early stopping after 4 epochs.
     public init() {}

@@ -48,22 +48,26 @@ import Testing
             kind: c.kind, featureCount: 120, factors: 8, layers: c.layers, biDropout: 0.3,
             hiddenDropout: c.layers.map { _ in 0.2 }, loss: c.loss)
         var runs: [(records: [[Double?]], checkpoint: [UInt8], predictions: [Float])] = []
-        for threads in 1...3 {
+        // Threads 1…3, then 2 threads switching between the pool and the calling thread from step to step.
+        let runsOf: [(threads: Int, choice: ThreadChoice.Schedule)] =
+            [(1, .standard), (2, .standard), (3, .standard), (2, .init(sample: 1, period: 3))]
+        for (run, (threads, choice)) in runsOf.enumerated() {
             var options = TrainingOptions()
+            options.threadChoice = choice
             options.epochs = 2
             options.batchSize = 45
             options.earlyStop = false
             options.threads = threads
             options.minimumParallelCost = 0
             options.learningRate = c.kind == .deepCross || c.kind == .wideDeep ? 0.01 : 0.05
-            options.outDirectory = dir + "/run\(threads)"
+            options.outDirectory = dir + "/run\(run)"
             let result = try Trainer(dataset: dataset, config: config, options: options).run()
             let records = result.records.map {
                 [$0.trainLoss, $0[.train].primary, $0[.validation].primary, $0[.test].primary, $0[.validation].auc]
             }
             let predictor = Predictor(model: result.bestModel, threads: threads, batchRows: 16)
             runs.append(
-                (records, try ReadableFile.readAll(dir + "/run\(threads)/model.nfmc"), predictor.predict(dataset[.validation]!)))
+                (records, try ReadableFile.readAll(dir + "/run\(run)/model.nfmc"), predictor.predict(dataset[.validation]!)))
         }
         #expect(runs[0].records.count == 2)
         #expect(runs[0].records.allSatisfy { $0.allSatisfy { $0?.isFinite ?? true } })
