@@ -43,7 +43,7 @@ final class WordSpill {
     func forEachRecord(_ body: (UnsafeBufferPointer<UInt32>) throws -> Void) throws {
         if file != nil { try spill() }
         if file != nil { try readFile(body) }
-        try buffer.withUnsafeBufferPointer { words in try WordSpill.parse(words, body) }
+        _ = try buffer.withUnsafeBufferPointer { words in try WordSpill.parse(words, body) }
     }
 
     /// Frees the memory and the temporary file.
