@@ -4,6 +4,7 @@
 #      --threads 1 and 2 — min/median/max training seconds per epoch over EPOCHS epochs — and a check that
 #      both thread counts wrote the same checkpoint bytes;
 #   2. torchfm's NFM (../shared/peers/train_nfm.py) on the same data and the same 2 threads;
+#   (the core-to-core round trip of Benchmarks/core-latency.c is printed before and after step 1);
 #   3. time to validation RMSE ≤ TARGET with --threads 2 and --stop-at: batch 128 (lr 0.05, the paper's)
 #      and BIG_BATCH with BIG_LR — the epoch that reached it and the training seconds up to it (summary.json's
 #      target; evaluation excluded), and the whole run's wall time.
@@ -34,7 +35,17 @@ print(f"min {min(t):.3f} s, median {statistics.median(t):.3f} s, max {max(t):.3f
 PY
 }
 
-echo "## machine"; lscpu | grep -E "Model name|^CPU\(s\)"; uptime
+# The core-to-core round trip (Benchmarks/core-latency.c), which decides what a second thread can gain;
+# printed before and after the epochs, since some hosts move their vCPUs while a run goes on.
+latency() {
+    if command -v cc >/dev/null && cc -O2 -pthread Benchmarks/core-latency.c -o "$work/core-latency" 2>/dev/null; then
+        "$work/core-latency"
+    else
+        echo "core-to-core round trip: not measured (no C compiler)"
+    fi
+}
+
+echo "## machine"; lscpu | grep -E "Model name|^CPU\(s\)"; uptime; latency
 $nfm build pipelines/frappe.json --input "$frappe" --out "$work/frappe" --force --quiet
 
 echo "## NFM Frappe epoch (k=64, [64], batch norm, dropout, batch 128)"
@@ -51,6 +62,7 @@ else
     exit 1
 fi
 
+latency
 if [ -z "${SKIP_TORCH:-}" ]; then
     echo "## torchfm NFM, same data, 2 threads"
     if [ ! -f "$work/frappe.npz" ]; then
