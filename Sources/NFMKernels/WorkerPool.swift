@@ -157,27 +157,21 @@ private final class PoolState: @unchecked Sendable {
     /// Returns how many it ran.
     private func work(job: UInt64, index: Int, count: Int, body: UnsafePointer<(Int) -> Void>) -> Int {
         var done = 0
-        let own = count * index / threads
-        let ownEnd = count * (index + 1) / threads
-        for i in own..<ownEnd {
+        /// Runs task `i` if this thread claims it; false once the job is over.
+        func take(_ i: Int) -> Bool {
             switch claim(i, job: job) {
-            case .taken: continue
-            case .stale: return done
+            case .taken: return true
+            case .stale: return false
             case .claimed:
                 body.pointee(i)
                 done += 1
+                return true
             }
         }
+        let own = (count * index / threads)..<(count * (index + 1) / threads)
+        for i in own where !take(i) { return done }
         graceBeforeStealing(job: job, count: count, index: index)
-        for i in stride(from: count - 1, through: 0, by: -1) where !(own..<ownEnd).contains(i) {
-            switch claim(i, job: job) {
-            case .taken: continue
-            case .stale: return done
-            case .claimed:
-                body.pointee(i)
-                done += 1
-            }
-        }
+        for i in stride(from: count - 1, through: 0, by: -1) where !own.contains(i) && !take(i) { return done }
         return done
     }
 
