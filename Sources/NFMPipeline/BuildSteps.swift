@@ -100,10 +100,7 @@ public enum BuildSteps {
         let scans = try (0..<context.partitions.count).map { try context.scan($0) }
         let merge = try VocabularyMerge(
             plan: context.plan, partitions: context.partitions, scans: scans, inputNames: context.inputNames)
-        var vocab = StepWriter()
-        vocab.u64(merge.vocabularies.count)
-        for vocabulary in merge.vocabularies { vocab.vocabulary(vocabulary) }
-        try StepFile.write(vocab, kind: "VOCB", plan: context.id, to: context.steps + "/merge/vocab.bin")
+        try context.writeMergedVocabularies(merge.vocabularies)
         for i in scans.indices {
             var remap = StepWriter()
             remap.u64(merge.remaps[i].count)
@@ -253,8 +250,7 @@ public enum BuildSteps {
             let ends = l.offsets.dropFirst() + [l.featureCount]
             return try ShardedVocabularies.read(context, sizes: zip(ends, l.offsets).map { $0 - $1 })
         }
-        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
-        return try (0..<(try vocab.int(limit: context.plan.fieldCount))).map { _ in try vocab.vocabulary() }
+        return try context.readMergedVocabularies()
     }
 
     private static func absolute(_ path: String) -> String {

@@ -73,10 +73,7 @@ enum LabelledSteps {
         try throwFirstBadRow(context, scans)
         let merge = try LabelledMerge(
             plan: context.plan, partitions: context.partitions, scans: scans, inputNames: context.inputNames)
-        var vocab = StepWriter()
-        vocab.u64(merge.vocabularies.count)
-        for vocabulary in merge.vocabularies { vocab.vocabulary(vocabulary) }
-        try StepFile.write(vocab, kind: "VOCB", plan: context.id, to: context.steps + "/merge/vocab.bin")
+        try context.writeMergedVocabularies(merge.vocabularies)
         for (i, tables) in merge.tables.enumerated() {
             var writer = StepWriter()
             writer.u64(tables.count)
@@ -247,11 +244,7 @@ enum LabelledSteps {
     /// The global vocabularies: `merge/vocab.bin`, or with merge shards the shards' values in canonical order.
     private static func globalVocabularies(_ context: StepContext) throws -> [Vocabulary] {
         if context.mergeShards > 1 { return try ShardedVocabularies.read(context, sizes: nil) }
-        var vocab = try StepFile.read(context.steps + "/merge/vocab.bin", kind: "VOCB", plan: context.id)
-        guard try vocab.int() == context.plan.fieldCount else {
-            throw NFMError(.dataset, "damaged step file: field count", at: .init(file: vocab.path))
-        }
-        return try (0..<context.plan.fieldCount).map { _ in try vocab.vocabulary() }
+        return try context.readMergedVocabularies()
     }
 
     /// Checks a row read back from `map/I.lrows` before placement: its words follow the fields' codes

@@ -175,3 +175,23 @@ extension StepReader {
         return (badRow, rejects, stored)
     }
 }
+
+extension StepContext {
+    /// Writes the unsharded merge's global vocabularies to `merge/vocab.bin` (`VOCB`: their count, then
+    /// each vocabulary), for both kinds of definition.
+    func writeMergedVocabularies(_ vocabularies: [Vocabulary]) throws {
+        var w = StepWriter()
+        w.u64(vocabularies.count)
+        for vocabulary in vocabularies { w.vocabulary(vocabulary) }
+        try StepFile.write(w, kind: "VOCB", plan: id, to: steps + "/merge/vocab.bin")
+    }
+
+    /// Reads `merge/vocab.bin`: one vocabulary per field; `.dataset` naming the file otherwise.
+    func readMergedVocabularies() throws -> [Vocabulary] {
+        var r = try StepFile.read(steps + "/merge/vocab.bin", kind: "VOCB", plan: id)
+        guard try r.int() == plan.fieldCount else {
+            throw NFMError(.dataset, "damaged step file: field count", at: .init(file: r.path))
+        }
+        return try (0..<plan.fieldCount).map { _ in try r.vocabulary() }
+    }
+}
