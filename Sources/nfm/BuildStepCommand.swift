@@ -25,6 +25,11 @@ struct BuildStep: ParsableCommand {
         print("{" + body + "}")
     }
 
+    /// The `--threads` check of `merge` and `reduce`, as `nfm build` checks its own.
+    static func validateThreads(_ threads: Int) throws {
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be 1…1024") }
+    }
+
     struct Plan: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate, claim OUT and cut the inputs into partitions.")
         @Argument(help: "The pipeline definition.") var definition: String
@@ -93,9 +98,10 @@ struct BuildStep: ParsableCommand {
         @Argument(help: "The output directory of the plan.") var out: String
         @Option(help: "Threads resolving partitions' tables when the plan has merge shards.")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        func validate() throws { try BuildStep.validateThreads(threads) }
         func run() throws {
             try runMapped {
-                let (buckets, instances) = try BuildSteps.merge(out: out, threads: max(1, threads))
+                let (buckets, instances) = try BuildSteps.merge(out: out, threads: threads)
                 BuildStep.printJSON(["buckets": buckets, "instances": instances])
             }
         }
@@ -118,9 +124,10 @@ struct BuildStep: ParsableCommand {
         @Argument(help: "The output directory of the plan.") var out: String
         @Option(help: "The bucket (0-based).") var bucket: Int
         @Option(help: "Threads compressing shards.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        func validate() throws { try BuildStep.validateThreads(threads) }
         func run() throws {
             try runMapped {
-                let shards = try BuildSteps.reduce(out: out, bucket: bucket, threads: max(1, threads))
+                let shards = try BuildSteps.reduce(out: out, bucket: bucket, threads: threads)
                 BuildStep.printOK(["shards": shards])
             }
         }

@@ -118,4 +118,15 @@ import Testing
         ])
         #expect(plan.status == 64 && plan.stderr.contains("--merge-shards"), "\(plan.stderr)")
     }
+
+    /// `merge --threads` and `reduce --threads` are checked as `nfm build --threads` is: a count outside
+    /// 1…1024 is a usage error.
+    @Test(arguments: ["0", "-3", "1025"])
+    func stepThreadsOutOfRangeAreRefused(_ threads: String) throws {
+        let d = TestSupport.temporaryDirectory("build-step")
+        let merge = try nfm(["build-step", "merge", d + "/out", "--threads=\(threads)"])
+        #expect(merge.status == 64 && merge.stderr.contains("--threads must be 1…1024"), "\(merge.stderr)")
+        let reduce = try nfm(["build-step", "reduce", d + "/out", "--bucket", "0", "--threads=\(threads)"])
+        #expect(reduce.status == 64 && reduce.stderr.contains("--threads must be 1…1024"), "\(reduce.stderr)")
+    }
 }
