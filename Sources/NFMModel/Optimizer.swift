@@ -34,6 +34,8 @@ public final class Optimizer {
     private var states: [ObjectIdentifier: [FloatBuffer]] = [:]
     /// The tensors of the current step's update job (kept to reuse its memory).
     private var targets: [UpdateTarget] = []
+    /// Adam's step size for the prepared job.
+    private var preparedStepSize: Float = 0
 
     /// Adagrad's initial accumulator value, as in TensorFlow's `AdagradOptimizer` used by the authors.
     public static let adagradInitialAccumulator: Float = 1e-8
@@ -101,6 +103,16 @@ public final class Optimizer {
         dense: some Sequence<(FloatBuffer, FloatBuffer)>, sparse: some Sequence<(SparseParameter, FloatBuffer)>,
         rows: UnsafePointer<Int32>, slots: Int, pool: WorkerPool
     ) {
+        let (tasks, values) = prepare(dense: dense, sparse: sparse, slots: slots)
+        pool.forEachBlock(tasks, grain: 1, cost: 6 * values) { block in runTask(block.lowerBound, rows: rows) }
+    }
+
+    /// The step's update job of `apply` without running it: returns its number of tasks (each of which
+    /// `runTask` runs, in any order or thread) and of values updated.
+    func prepare(
+        dense: some Sequence<(FloatBuffer, FloatBuffer)>, sparse: some Sequence<(SparseParameter, FloatBuffer)>,
+        slots: Int
+    ) -> (tasks: Int, values: Int) {
         targets.removeAll(keepingCapacity: true)
         var tasks = 0
         var values = 0
@@ -115,13 +127,17 @@ public final class Optimizer {
             tasks += (slots + WorkerPool.slotGrain - 1) / WorkerPool.slotGrain
             values += slots * parameter.width
         }
-        let stepSize = kind == .adam ? adamStepSize : 0
+        preparedStepSize = kind == .adam ? adamStepSize : 0
+        return (tasks, values)
+    }
+
+    /// Task `task` of the job `prepare` made: a block of one dense tensor or of one sparse table's slots
+    /// (`rows[s]` is the table row of slot `s`).
+    func runTask(_ task: Int, rows: UnsafePointer<Int32>) {
         targets.withUnsafeBufferPointer { targets in
-            pool.forEachBlock(tasks, grain: 1, cost: 6 * values) { block in
-                var t = targets.count - 1
-                while targets[t].firstTask > block.lowerBound { t -= 1 }
-                update(targets[t], task: block.lowerBound - targets[t].firstTask, rows: rows, stepSize: stepSize)
-            }
+            var t = targets.count - 1
+            while targets[t].firstTask > task { t -= 1 }
+            update(targets[t], task: task - targets[t].firstTask, rows: rows, stepSize: preparedStepSize)
         }
     }
 

@@ -1,0 +1,112 @@
+import NFMKernels
+
+/// The stages of a model that the team step (`Model.teamTrainStep`) knows: LR (no term), or one term of
+/// Bi-Interaction (batch norm and dropout optional) → hidden layers (optional: any number, batch norm,
+/// activation and dropout optional) → the prediction vector: NFM, NFM-0 and FM.
+struct TeamTerm {
+    let input: BiInteractionStage
+    let hidden: DenseStack?
+    let head: PredictionVector
+
+    /// The model's term when it has this shape (nil for LR and for the other kinds).
+    init?(_ term: InteractionTerm) {
+        guard let input = term.input as? BiInteractionStage, let head = term.head as? PredictionVector else { return nil }
+        if let hidden = term.hidden {
+            guard let dense = hidden as? DenseStack else { return nil }
+            self.hidden = dense
+        } else {
+            self.hidden = nil
+        }
+        self.input = input
+        self.head = head
+    }
+}
+
+extension Model {
+    /// Whether `teamTrainStep` can train this model (LR, or NFM/FM: see `TeamTerm`).
+    var supportsTeamStep: Bool {
+        if terms.isEmpty { return true }
+        return terms.count == 1 && TeamTerm(terms[0]) != nil
+    }
+
+    /// `trainStep` as one team job on the workspace's pool (`WorkerPool.runTeam`): each thread keeps a
+    /// fixed share of the batch's rows (`TeamMember.share`, in units of 8 rows) through every row-wise part
+    /// of the forward and backward passes, and the threads meet only where rows are summed: batch-norm
+    /// statistics and parameter gradients, `∂W`, `∂b`, `∂h`, the loss and `∂w₀` are relays (thread 0
+    /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
+    /// would), then the sparse gradients (slot blocks) and the optimiser's tasks are claimed from a shared
+    /// counter. The dropout masks (one random stream, in order) are drawn by thread 0 while the last
+    /// thread assigns the gradient slots. Same bits as `trainStep` for every thread count.
+    /// Requires `supportsTeamStep` and a batch of at least one row.
+    func teamTrainStep(
+        _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
+        random: inout Xoshiro256
+    ) -> Double {
+        let term = terms.first.flatMap(TeamTerm.init)
+        let scratch = ws.terms.first
+        let masks = zip(terms, ws.terms).flatMap { term, scratch in
+            zip(term.stages, scratch.stages).flatMap { $0.maskRequests(rows: x.rowCount, scratch: $1) }
+        }
+        let plan = term.flatMap { term in scratch.map { TeamPlan(term: term, scratch: $0, rows: x.rowCount) } }
+        var loss = 0.0
+        var optimizerTasks = 0
+        ws.pool.runTeam { member in
+            let rows = member.share(of: x.rowCount, unit: 8)
+            if member.isFirst {
+                for mask in masks { mask.draw(random: &random) }
+            }
+            if member.isLast { assignSlots(x, workspace: ws) }
+            linearTerm.forward(x, rows: rows, output: ws.output.pointer)
+            if let plan { plan.forward(x, rows: rows, member: &member, output: ws.output.pointer) }
+            member.barrier()
+            let g = ws.gradOutput.pointer
+            let biasGradient = ws.linear.denseGradients[0].pointer
+            let first = member.isFirst
+            member.turn {
+                loss = lossGradient(rows: rows, targets: targets, workspace: ws, adding: loss)
+                var total: Float = first ? 0 : biasGradient[0]
+                for r in rows { total += g[r] }
+                biasGradient[0] = total
+            }
+            if let plan { plan.backward(rows: rows, gradOutput: g, member: &member) }
+            if member.isFirst {
+                optimizer.beginStep()
+                optimizerTasks = optimizer.prepare(
+                    dense: zip(denseTrainable, ws.denseGradients), sparse: sparseGradientPairs(in: ws),
+                    slots: ws.slots.count
+                ).tasks
+            }
+            member.barrier()
+            sparseBackward(x, plan: plan, workspace: ws, member: &member)
+            member.barrier()
+            ws.slots.slotFeature.withUnsafeBufferPointer { features in
+                member.forEachClaimed(optimizerTasks) { optimizer.runTask($0, rows: features.baseAddress!) }
+            }
+        }
+        releaseSlots(workspace: ws)
+        for dropout in plan?.dropouts ?? [] { dropout.cancelRequest() }
+        return loss
+    }
+
+    /// The sparse gradients of the team step: Bi-Interaction's embedding rows and the first-order
+    /// weights, by slot blocks (`SlotAssignment.blockStarts`) claimed from the team's counter.
+    private func sparseBackward(_ x: SparseRows, plan: TeamPlan?, workspace ws: Workspace, member: inout TeamMember) {
+        let slots = ws.slots
+        let entries = slots.entries
+        let g = UnsafePointer(ws.gradOutput.pointer)
+        let linearGradient = linearTerm.hasWeights ? ws.linear.sparseGradients[0].pointer : nil
+        slots.blockStarts.withUnsafeBufferPointer { starts in
+            let blocks = starts.count - 1
+            let embeddingTasks = plan == nil ? 0 : blocks
+            member.forEachClaimed(embeddingTasks + (linearGradient == nil ? 0 : blocks)) { task in
+                let block = task < embeddingTasks ? task : task - embeddingTasks
+                let range = Int(starts[block])..<Int(starts[block + 1])
+                if task < embeddingTasks, let plan {
+                    plan.embeddingBackward(x, entries: entries, slots: range)
+                } else if let linearGradient {
+                    linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: linearGradient)
+                }
+            }
+        }
+    }
+}
