@@ -42,12 +42,16 @@ extension Model {
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
         random: inout Xoshiro256
     ) -> Double {
-        let term = terms.first.flatMap(TeamTerm.init)
-        let scratch = ws.terms.first
         let masks = zip(terms, ws.terms).flatMap { term, scratch in
             zip(term.stages, scratch.stages).flatMap { $0.maskRequests(rows: x.rowCount, scratch: $1) }
         }
-        let plan = term.flatMap { term in scratch.map { TeamPlan(term: term, scratch: $0, rows: x.rowCount) } }
+        // The plan holds this model's parameter pointers: made again when the workspace serves another model.
+        if ws.teamPlan?.model != ObjectIdentifier(self) {
+            let term = terms.first.flatMap(TeamTerm.init)
+            let scratch = ws.terms.first
+            ws.teamPlan = (ObjectIdentifier(self), term.flatMap { term in scratch.map { TeamPlan(term: term, scratch: $0) } })
+        }
+        let plan = ws.teamPlan?.plan
         var loss = 0.0
         var optimizerTasks = 0
         ws.pool.runTeam { member in
@@ -68,7 +72,7 @@ extension Model {
                 for r in rows { total += g[r] }
                 biasGradient[0] = total
             }
-            if let plan { plan.backward(rows: rows, gradOutput: g, member: &member) }
+            if let plan { plan.backward(rows: rows, batchRows: x.rowCount, gradOutput: g, member: &member) }
             if member.isFirst {
                 optimizer.beginStep()
                 optimizerTasks = optimizer.prepare(

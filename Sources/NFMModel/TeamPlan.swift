@@ -5,15 +5,13 @@ import NFMKernels
 /// share of the rows. Each pass repeats, on its rows, the arithmetic of the stages' pool passes
 /// (`BiInteractionStage`, `DenseStack`, `BatchNormParameters`, `PredictionVector`), so the bits are theirs.
 struct TeamPlan {
-    let rows: Int
     let input: InputPart
     let layers: [LayerPart]
     let head: HeadPart
     /// The term's dropout scratches (their masks were requested ahead: `DropoutScratch.cancelRequest`).
     let dropouts: [DropoutScratch]
 
-    init(term: TeamTerm, scratch: InteractionTerm.Scratch, rows: Int) {
-        self.rows = rows
+    init(term: TeamTerm, scratch: InteractionTerm.Scratch) {
         let bi = scratch.input.of(BiInteractionStage.Scratch.self)
         input = InputPart(stage: term.input, scratch: bi)
         var layers: [LayerPart] = []
@@ -42,9 +40,11 @@ struct TeamPlan {
         dropouts = [bi.dropout] + (scratch.hidden?.of(DenseStack.Scratch.self).dropouts ?? [])
     }
 
-    /// The forward pass over `rows` (this thread's share): Bi-Interaction, the hidden layers, the head
-    /// (adding to `output`). Batch-norm statistics are relays; everything else is row-wise.
+    /// The forward pass over `rows` (this thread's share of the `x.rowCount` rows): Bi-Interaction, the
+    /// hidden layers, the head (adding to `output`). Batch-norm statistics are relays; everything else is
+    /// row-wise.
     func forward(_ x: SparseRows, rows share: Range<Int>, member: inout TeamMember, output: UnsafeMutablePointer<Float>) {
+        let rows = x.rowCount
         // Thread 0 drew the masks: the first relay orders them before any other thread's use; without
         // batch norm on the pooled vector, a barrier does.
         if input.norm == nil && (input.mask != nil || layers.contains { $0.mask != nil }) { member.barrier() }
@@ -53,9 +53,12 @@ struct TeamPlan {
         head.forward(rows: share, output: output)
     }
 
-    /// The backward pass over `rows`, with `∂L/∂ŷ` in `gradOutput`: the head, the hidden layers (dense
-    /// gradients as relays), then Bi-Interaction's batch norm and dropout, up to `∂L/∂(pooled)`.
-    func backward(rows share: Range<Int>, gradOutput g: UnsafePointer<Float>, member: inout TeamMember) {
+    /// The backward pass over `rows` (this thread's share of `batchRows`), with `∂L/∂ŷ` in `gradOutput`:
+    /// the head, the hidden layers (dense gradients as relays), then Bi-Interaction's batch norm and
+    /// dropout, up to `∂L/∂(pooled)`.
+    func backward(
+        rows share: Range<Int>, batchRows rows: Int, gradOutput g: UnsafePointer<Float>, member: inout TeamMember
+    ) {
         head.backward(rows: share, gradOutput: g, member: &member)
         for layer in layers.reversed() { layer.backward(rows: share, batchRows: rows, member: &member) }
         input.backward(rows: share, batchRows: rows, member: &member)
