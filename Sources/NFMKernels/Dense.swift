@@ -18,6 +18,23 @@ public func addRowVector(rows: Int, width n: Int, _ x: UnsafeMutablePointer<Floa
     }
 }
 
+/// `x[r, j] = v[j]` for `rows` rows of width `n` (a bias broadcast before `x += a·W`): SIMD copies, no call
+/// per row. O(rows·n).
+public func broadcastRow(rows: Int, width n: Int, _ v: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let xr = x + r * n
+        var j = 0
+        while j + 8 <= n {
+            store8(load8(v + j), xr + j)
+            j += 8
+        }
+        while j < n {
+            xr[j] = v[j]
+            j += 1
+        }
+    }
+}
+
 /// `out[j] = Σ_r x[r, j]` (rows summed in order); with `rowStride` (default `n`) the `n` columns are a
 /// block of wider rows. With `accumulate` the rows are added on to `out` (a sum continued over later
 /// rows: the same bits as one call over all the rows).

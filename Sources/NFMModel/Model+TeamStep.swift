@@ -36,11 +36,12 @@ extension Model {
     /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
     /// would), then the sparse gradients (slot blocks) and the optimiser's tasks are claimed from a shared
     /// counter. The dropout masks (one random stream, in order) are drawn by thread 0 while the last
-    /// thread assigns the gradient slots. Same bits as `trainStep` for every thread count.
+    /// thread assigns the gradient slots. `fill` (non-nil) copies a range of the batch's rows into place:
+    /// each thread copies its share first. Same bits as `trainStep` for every thread count.
     /// Requires `supportsTeamStep` and a batch of at least one row.
     func teamTrainStep(
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
-        random: inout Xoshiro256
+        random: inout Xoshiro256, fill: RowFill?
     ) -> Double {
         let masks = zip(terms, ws.terms).flatMap { term, scratch in
             zip(term.stages, scratch.stages).flatMap { $0.maskRequests(rows: x.rowCount, scratch: $1) }
@@ -56,6 +57,11 @@ extension Model {
         var optimizerTasks = 0
         ws.pool.runTeam { member in
             let rows = member.share(of: x.rowCount, unit: 8)
+            if let fill {
+                // Each thread copies its own rows (then in its cache); the slot assignment reads them all.
+                fill(rows)
+                member.barrier()
+            }
             if member.isFirst {
                 for mask in masks { mask.draw(random: &random) }
             }

@@ -215,7 +215,7 @@ final class LayerPart {
     func forward(rows share: Range<Int>, batchRows: Int, member: inout TeamMember) {
         let (n, p) = (width, inputWidth)
         let h = hidden + share.lowerBound * n
-        for r in 0..<share.count { (h + r * n).update(from: bias, count: n) }
+        broadcastRow(rows: share.count, width: n, bias, into: h)
         gemm(
             m: share.count, n: n, p: p, a: input + share.lowerBound * p, aRowStride: p, aColStride: 1, b: weight, c: h,
             accumulate: true)

@@ -41,9 +41,19 @@ extension Model {
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
         random: inout Xoshiro256
     ) -> Double {
+        trainStep(x, targets: targets, workspace: ws, optimizer: optimizer, random: &random, fill: nil)
+    }
+
+    /// `trainStep` on a batch whose rows `fill` (non-nil) still has to copy into place (each thread of
+    /// the team step copies its own rows).
+    func trainStep(
+        _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
+        random: inout Xoshiro256, fill: RowFill?
+    ) -> Double {
         if ws.pool.threads > 1 && !ws.pool.runsInline && x.rowCount > 0 && supportsTeamStep {
-            return teamTrainStep(x, targets: targets, workspace: ws, optimizer: optimizer, random: &random)
+            return teamTrainStep(x, targets: targets, workspace: ws, optimizer: optimizer, random: &random, fill: fill)
         }
+        fill?(0..<x.rowCount)
         // The step's dropout masks (in the forward pass's order, so the same masks) beside its gradient
         // slots and the linear term's forward pass (the shorter task; neither touches the masks).
         let masks = x.rowCount == 0 ? [] : zip(terms, ws.terms).flatMap { term, scratch in

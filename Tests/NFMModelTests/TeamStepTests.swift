@@ -71,6 +71,42 @@ import Testing
         }
     }
 
+    /// A batch handed over before its rows are copied (`fill`, as `CachedBatchSource` does for fixed rows)
+    /// trains to the bits of the same batch in place, on one thread and in the team step, where each
+    /// thread copies its own rows.
+    @Test func deferredRowsTrainToTheSameBits() {
+        let config = ModelConfig(kind: .nfm, featureCount: 150, factors: 16, layers: [8, 8], biDropout: 0.3, hiddenDropout: [0.2, 0.2])
+        let batches = Self.batches(weighted: false, sizes: [45, 45, 5, 45])
+        var results: [[[Float]]] = []
+        for (threads, deferred) in [(1, false), (1, true), (2, true), (3, true)] {
+            let model = Model(config: config)
+            randomize(model, seed: 5, scale: 0.3)
+            let ws = Workspace(model: model, capacity: 45, pool: WorkerPool(threads: threads, minimumParallelCost: 0))
+            let optimizer = Optimizer(kind: .adagrad, learningRate: 0.05)
+            var random = Xoshiro256(seed: 9, stream: .dropout)
+            let f = Self.cardinalities.count
+            let indices = UnsafeMutablePointer<UInt32>.allocate(capacity: 45 * f)
+            let targets = UnsafeMutablePointer<Float>.allocate(capacity: 45)
+            defer { indices.deallocate(); targets.deallocate() }
+            for batch in batches {
+                indices.initialize(repeating: 0, count: 45 * f)  // feature 0 until filled
+                targets.initialize(repeating: 0, count: 45)
+                let rows = batch.targets.count
+                let fill: RowFill = { range in
+                    for r in range {
+                        for j in 0..<f { indices[r * f + j] = batch.indices[r * f + j] }
+                        targets[r] = batch.targets[r]
+                    }
+                }
+                if !deferred { fill(0..<rows) }
+                let x = SparseRows(rowCount: rows, fieldCount: f, indices: indices)
+                _ = model.trainStep(x, targets: targets, workspace: ws, optimizer: optimizer, random: &random, fill: deferred ? fill : nil)
+            }
+            results.append(model.namedTensors.map(\.buffer.array))
+        }
+        #expect(results.dropFirst().allSatisfy { $0 == results[0] })
+    }
+
     /// Wide&Deep, DeepCross and HOFM keep the fork-join step.
     @Test func otherKindsKeepTheForkJoinStep() {
         for kind in [ModelKind.wideDeep, .deepCross, .hofm] {
