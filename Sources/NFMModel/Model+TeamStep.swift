@@ -36,7 +36,7 @@ extension Model {
     /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
     /// would), then the sparse gradients (slot blocks) and the optimiser's tasks are claimed from a shared
     /// counter. The dropout masks (one random stream, in order) are drawn by thread 0 while the last
-    /// thread assigns the gradient slots. `fill` (non-nil) copies a range of the batch's rows into place:
+    /// thread assigns the gradient slots and readies the optimiser's job. `fill` (non-nil) copies a range of the batch's rows into place:
     /// each thread copies its share first. Same bits as `trainStep` for every thread count.
     /// Requires `supportsTeamStep` and a batch of at least one row.
     func teamTrainStep(
@@ -65,7 +65,14 @@ extension Model {
             if member.isFirst {
                 for mask in masks { mask.draw(random: &random) }
             }
-            if member.isLast { assignSlots(x, workspace: ws) }
+            if member.isLast {
+                assignSlots(x, workspace: ws)
+                optimizer.beginStep()
+                optimizerTasks = optimizer.prepare(
+                    dense: zip(denseTrainable, ws.denseGradients), sparse: sparseGradientPairs(in: ws),
+                    slots: ws.slots.count
+                ).tasks
+            }
             linearTerm.forward(x, rows: rows, output: ws.output.pointer)
             if let plan { plan.forward(x, rows: rows, member: &member, output: ws.output.pointer) }
             member.barrier()
@@ -79,21 +86,15 @@ extension Model {
                 biasGradient[0] = total
             }
             if let plan { plan.backward(rows: rows, batchRows: x.rowCount, gradOutput: g, member: &member) }
-            if member.isFirst {
-                optimizer.beginStep()
-                optimizerTasks = optimizer.prepare(
-                    dense: zip(denseTrainable, ws.denseGradients), sparse: sparseGradientPairs(in: ws),
-                    slots: ws.slots.count
-                ).tasks
-            }
             member.barrier()
             sparseBackward(x, plan: plan, workspace: ws, member: &member)
             member.barrier()
             ws.slots.slotFeature.withUnsafeBufferPointer { features in
+                // The optimiser's tasks read `slotFeature` only: the slots can be forgotten meanwhile.
+                if member.isLast { releaseSlots(workspace: ws) }
                 member.forEachClaimed(optimizerTasks) { optimizer.runTask($0, rows: features.baseAddress!) }
             }
         }
-        releaseSlots(workspace: ws)
         for dropout in plan?.dropouts ?? [] { dropout.cancelRequest() }
         return loss
     }
