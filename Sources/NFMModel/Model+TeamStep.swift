@@ -48,9 +48,14 @@ extension Model {
         }
         // The plan holds this model's parameter pointers: made again when the workspace serves another model.
         if ws.teamPlan?.model != ObjectIdentifier(self) {
-            let term = terms.first.flatMap(TeamTerm.init)
-            let scratch = ws.terms.first
-            ws.teamPlan = (ObjectIdentifier(self), term.flatMap { term in scratch.map { TeamPlan(term: term, scratch: $0) } })
+            ws.teamPlan = (ObjectIdentifier(self), nil, nil)
+            if let term = terms.first.flatMap(TeamTerm.init), let scratch = ws.terms.first {
+                let dense = scratch.hidden?.of(DenseStack.Scratch.self)
+                let storage = TeamPlanStorage(
+                    layers: term.hidden?.layers.count ?? 0,
+                    dropouts: [scratch.input.of(BiInteractionStage.Scratch.self).dropout] + (dense?.dropouts ?? []))
+                ws.teamPlan = (ObjectIdentifier(self), TeamPlan(term: term, scratch: scratch, storage: storage), storage)
+            }
         }
         let plan = ws.teamPlan?.plan
         var loss = 0.0
@@ -95,7 +100,7 @@ extension Model {
                 member.forEachClaimed(optimizerTasks) { optimizer.runTask($0, rows: features.baseAddress!) }
             }
         }
-        for dropout in plan?.dropouts ?? [] { dropout.cancelRequest() }
+        for dropout in ws.teamPlan?.storage?.dropouts ?? [] { dropout.cancelRequest() }
         return loss
     }
 
@@ -106,14 +111,15 @@ extension Model {
         let entries = slots.entries
         let g = UnsafePointer(ws.gradOutput.pointer)
         let linearGradient = linearTerm.hasWeights ? ws.linear.sparseGradients[0].pointer : nil
+        let embeddingGradient = plan == nil ? nil : ws.terms.first?.input.sparseGradients[0].pointer
         slots.blockStarts.withUnsafeBufferPointer { starts in
             let blocks = starts.count - 1
             let embeddingTasks = plan == nil ? 0 : blocks
             member.forEachClaimed(embeddingTasks + (linearGradient == nil ? 0 : blocks)) { task in
                 let block = task < embeddingTasks ? task : task - embeddingTasks
                 let range = Int(starts[block])..<Int(starts[block + 1])
-                if task < embeddingTasks, let plan {
-                    plan.embeddingBackward(x, entries: entries, slots: range)
+                if task < embeddingTasks, let plan, let embeddingGradient {
+                    plan.embeddingBackward(x, entries: entries, slots: range, into: embeddingGradient)
                 } else if let linearGradient {
                     linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: linearGradient)
                 }

@@ -36,6 +36,12 @@ public final class Optimizer {
     private var targets: [UpdateTarget] = []
     /// Adam's step size for the prepared job.
     private var preparedStepSize: Float = 0
+    /// `targets` of the prepared job as raw memory, read by `runTask` on several threads at once (no
+    /// array access, so no reference counting on a shared buffer per task).
+    private var preparedTargets = UnsafeMutablePointer<UpdateTarget>.allocate(capacity: 16)
+    private var preparedCapacity = 16
+
+    deinit { preparedTargets.deallocate() }
 
     /// Adagrad's initial accumulator value, as in TensorFlow's `AdagradOptimizer` used by the authors.
     public static let adagradInitialAccumulator: Float = 1e-8
@@ -128,17 +134,28 @@ public final class Optimizer {
             values += slots * parameter.width
         }
         preparedStepSize = kind == .adam ? adamStepSize : 0
+        if targets.count > preparedCapacity {
+            preparedTargets.deallocate()
+            preparedCapacity = 2 * targets.count
+            preparedTargets = .allocate(capacity: preparedCapacity)
+        }
+        targets.withUnsafeBufferPointer { all in
+            if let base = all.baseAddress { preparedTargets.update(from: base, count: all.count) }
+        }
+        preparedCount = targets.count
         return (tasks, values)
     }
+
+    /// Targets in `preparedTargets`.
+    private var preparedCount = 0
 
     /// Task `task` of the job `prepare` made: a block of one dense tensor or of one sparse table's slots
     /// (`rows[s]` is the table row of slot `s`).
     func runTask(_ task: Int, rows: UnsafePointer<Int32>) {
-        targets.withUnsafeBufferPointer { targets in
-            var t = targets.count - 1
-            while targets[t].firstTask > task { t -= 1 }
-            update(targets[t], task: task - targets[t].firstTask, rows: rows, stepSize: preparedStepSize)
-        }
+        let targets = preparedTargets
+        var t = preparedCount - 1
+        while targets[t].firstTask > task { t -= 1 }
+        update(targets[t], task: task - targets[t].firstTask, rows: rows, stepSize: preparedStepSize)
     }
 
     private func target(

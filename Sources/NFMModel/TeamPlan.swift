@@ -6,21 +6,21 @@ import NFMKernels
 /// (`BiInteractionStage`, `DenseStack`, `BatchNormParameters`, `PredictionVector`), so the bits are theirs.
 struct TeamPlan {
     let input: InputPart
-    let layers: [LayerPart]
+    /// The hidden layers, in memory owned by `storage` (a buffer, not an array: the threads read it without
+    /// reference counting).
+    let layers: UnsafeMutableBufferPointer<LayerPart>
     let head: HeadPart
-    /// The term's dropout scratches (their masks were requested ahead: `DropoutScratch.cancelRequest`).
-    let dropouts: [DropoutScratch]
 
-    init(term: TeamTerm, scratch: InteractionTerm.Scratch) {
+    /// The plan of `term` over `scratch`, its layers in `storage`.
+    init(term: TeamTerm, scratch: InteractionTerm.Scratch, storage: TeamPlanStorage) {
         let bi = scratch.input.of(BiInteractionStage.Scratch.self)
-        input = InputPart(stage: term.input, scratch: bi)
-        var layers: [LayerPart] = []
+        var input = InputPart(stage: term.input, scratch: bi)
+        let layers = storage.layers
         var activation = input.output
         if let dense = term.hidden, let hidden = scratch.hidden?.of(DenseStack.Scratch.self) {
             for l in dense.layers.indices {
-                let layer = LayerPart(stack: dense, layer: l, scratch: hidden, input: activation)
-                layers.append(layer)
-                activation = layer.output
+                layers[l] = LayerPart(stack: dense, layer: l, scratch: hidden, input: activation)
+                activation = layers[l].output
             }
         }
         head = HeadPart(stage: term.head, scratch: scratch.head.of(PredictionVector.Scratch.self), input: activation)
@@ -36,8 +36,8 @@ struct TeamPlan {
             }
         }
         input.gradient = current
+        self.input = input
         self.layers = layers
-        dropouts = [bi.dropout] + (scratch.hidden?.of(DenseStack.Scratch.self).dropouts ?? [])
     }
 
     /// The forward pass over `rows` (this thread's share of the `x.rowCount` rows): Bi-Interaction, the
@@ -49,7 +49,7 @@ struct TeamPlan {
         // batch norm on the pooled vector, a barrier does.
         if input.norm == nil && (input.mask != nil || layers.contains { $0.mask != nil }) { member.barrier() }
         input.forward(x, rows: share, batchRows: rows, member: &member)
-        for layer in layers { layer.forward(rows: share, batchRows: rows, member: &member) }
+        for l in layers.indices { layers[l].forward(rows: share, batchRows: rows, member: &member) }
         head.forward(rows: share, output: output)
     }
 
@@ -60,32 +60,53 @@ struct TeamPlan {
         rows share: Range<Int>, batchRows rows: Int, gradOutput g: UnsafePointer<Float>, member: inout TeamMember
     ) {
         head.backward(rows: share, gradOutput: g, member: &member)
-        for layer in layers.reversed() { layer.backward(rows: share, batchRows: rows, member: &member) }
+        for l in layers.indices.reversed() { layers[l].backward(rows: share, batchRows: rows, member: &member) }
         input.backward(rows: share, batchRows: rows, member: &member)
     }
 
-    /// The embedding gradients of the slots `slots` (after every thread's `backward`).
-    func embeddingBackward(_ x: SparseRows, entries: SlotEntries, slots: Range<Int>) {
+    /// The embedding gradients of the slots `slots` into `gradEmbeddings` (after every thread's `backward`).
+    func embeddingBackward(
+        _ x: SparseRows, entries: SlotEntries, slots: Range<Int>, into gradEmbeddings: UnsafeMutablePointer<Float>
+    ) {
         biInteractionBackward(
             x, factors: input.width, embeddings: input.embeddings, sum: input.sum, gradInteraction: input.gradient,
-            entries: entries, slots: slots, gradEmbeddings: input.scratch.sparseGradients[0].pointer)
+            entries: entries, slots: slots, gradEmbeddings: gradEmbeddings)
     }
 }
 
 /// Batch norm of a `rows × width` activation in a team step: statistics and parameter gradients as
-/// relays, the rest row-wise.
+/// relays, the rest row-wise. Raw pointers only (no reference counting by the threads).
 struct TeamNorm {
-    let parameters: BatchNormParameters
-    let scratch: BatchNormScratch
     let width: Int
+    let epsilon: Float
+    let decay: Float
+    let gamma: UnsafeMutablePointer<Float>
+    let beta: UnsafeMutablePointer<Float>
+    let movingMean: UnsafeMutablePointer<Float>
+    let movingVariance: UnsafeMutablePointer<Float>
+    let mean: UnsafeMutablePointer<Float>
+    let variance: UnsafeMutablePointer<Float>
+    let invStd: UnsafeMutablePointer<Float>
+    let normalized: UnsafeMutablePointer<Float>
     let gradGamma: UnsafeMutablePointer<Float>
     let gradBeta: UnsafeMutablePointer<Float>
+
+    init(
+        parameters p: BatchNormParameters, scratch s: BatchNormScratch, gradGamma: UnsafeMutablePointer<Float>,
+        gradBeta: UnsafeMutablePointer<Float>
+    ) {
+        (width, epsilon, decay) = (p.width, p.epsilon, p.decay)
+        (gamma, beta, movingMean, movingVariance) = (p.gamma.pointer, p.beta.pointer, p.movingMean.pointer, p.movingVariance.pointer)
+        (mean, variance, invStd, normalized) = (s.mean.pointer, s.variance.pointer, s.invStd.pointer, s.normalized.pointer)
+        (self.gradGamma, self.gradBeta) = (gradGamma, gradBeta)
+    }
 
     /// `BatchNormParameters.forwardRows` in training: the batch's μ, σ² and 1/√(σ² + ε) (two relays, the
     /// last thread finishing each and moving the averages), then `x̂` and `γx̂ + β` on this thread's rows.
     func forward(_ x: UnsafeMutablePointer<Float>, rows share: Range<Int>, batchRows: Int, member: inout TeamMember) {
-        let (n, s, first, last) = (width, scratch, member.isFirst, member.isLast)
-        let (mean, variance, invStd) = (s.mean.pointer, s.variance.pointer, s.invStd.pointer)
+        let (n, first, last) = (width, member.isFirst, member.isLast)
+        let (mean, variance, invStd, epsilon, decay) = (mean, variance, invStd, epsilon, decay)
+        let (movingMean, movingVariance) = (movingMean, movingVariance)
         let at = x + share.lowerBound * n
         member.turn {
             columnSums(rows: share.count, width: n, at, into: mean, accumulate: !first)
@@ -95,21 +116,25 @@ struct TeamNorm {
         member.turn {
             squaredDeviationSums(rows: share.count, width: n, at, mean: mean, into: variance, accumulate: !first)
             if last {
-                batchNormFinishVariance(rows: batchRows, width: n, epsilon: parameters.epsilon, variance: variance, invStd: invStd)
-                parameters.updateMovingAverages(s)
+                batchNormFinishVariance(rows: batchRows, width: n, epsilon: epsilon, variance: variance, invStd: invStd)
+                // `BatchNormParameters.updateMovingAverages`, the same arithmetic.
+                for j in 0..<n {
+                    movingMean[j] = decay * movingMean[j] + (1 - decay) * mean[j]
+                    movingVariance[j] = decay * movingVariance[j] + (1 - decay) * variance[j]
+                }
             }
         }
         member.awaitLast()
         batchNormApply(
-            rows: share.count, width: n, at, gamma: parameters.gamma.pointer, beta: parameters.beta.pointer, mean: mean,
-            invStd: invStd, normalized: s.normalized.pointer + share.lowerBound * n)
+            rows: share.count, width: n, at, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
+            normalized: normalized + share.lowerBound * n)
     }
 
     /// `BatchNormParameters.backward` on `gradient`: ∂γ, ∂β as a relay, then the input gradient of this
     /// thread's rows.
     func backward(_ gradient: UnsafeMutablePointer<Float>, rows share: Range<Int>, batchRows: Int, member: inout TeamMember) {
         let (n, first) = (width, member.isFirst)
-        let (at, normalized) = (gradient + share.lowerBound * n, scratch.normalized.pointer + share.lowerBound * n)
+        let (at, normalized) = (gradient + share.lowerBound * n, normalized + share.lowerBound * n)
         let (gradGamma, gradBeta) = (gradGamma, gradBeta)
         member.turn {
             batchNormParameterGradients(
@@ -119,13 +144,12 @@ struct TeamNorm {
         member.awaitLast()
         batchNormInputGradient(
             rows: share.count, batchRows: batchRows, width: n, grad: at, normalized: normalized,
-            gamma: parameters.gamma.pointer, invStd: scratch.invStd.pointer, gradGamma: gradGamma, gradBeta: gradBeta)
+            gamma: gamma, invStd: invStd, gradGamma: gradGamma, gradBeta: gradBeta)
     }
 }
 
 /// Bi-Interaction pooling, its batch norm and dropout, in a team step.
-final class InputPart {
-    let scratch: BiInteractionStage.Scratch
+struct InputPart {
     let width: Int
     let embeddings: UnsafeMutablePointer<Float>
     let sum: UnsafeMutablePointer<Float>
@@ -139,16 +163,13 @@ final class InputPart {
     var gradient: UnsafeMutablePointer<Float>
 
     init(stage: BiInteractionStage, scratch s: BiInteractionStage.Scratch) {
-        scratch = s
         width = stage.factors
         embeddings = stage.embeddings.pointer
         sum = s.sum.pointer
         pooled = s.pooled.pointer
         norm = stage.norm.flatMap { norm in
             s.norm.map {
-                TeamNorm(
-                    parameters: norm, scratch: $0, width: stage.factors, gradGamma: s.denseGradients[0].pointer,
-                    gradBeta: s.denseGradients[1].pointer)
+                TeamNorm(parameters: norm, scratch: $0, gradGamma: s.denseGradients[0].pointer, gradBeta: s.denseGradients[1].pointer)
             }
         }
         mask = s.dropout.ratio > 0 ? s.dropout.mask.pointer : nil
@@ -172,7 +193,7 @@ final class InputPart {
 }
 
 /// One hidden layer in a team step: `aW + b`, batch norm, activation, dropout; and its backward.
-final class LayerPart {
+struct LayerPart {
     let inputWidth: Int
     let width: Int
     let input: UnsafeMutablePointer<Float>
@@ -197,11 +218,7 @@ final class LayerPart {
         (inputWidth, width, self.input) = (layer.inputWidth, layer.width, input)
         (weight, bias, transposed, hidden) = (layer.weight.pointer, layer.bias.pointer, s.transposed[l].pointer, s.hidden[l].pointer)
         norm = layer.norm.flatMap { norm in
-            s.norms[l].map {
-                TeamNorm(
-                    parameters: norm, scratch: $0, width: layer.width, gradGamma: gradients[2].pointer,
-                    gradBeta: gradients[3].pointer)
-            }
+            s.norms[l].map { TeamNorm(parameters: norm, scratch: $0, gradGamma: gradients[2].pointer, gradBeta: gradients[3].pointer) }
         }
         activation = stack.activation
         mask = s.dropouts[l].ratio > 0 ? s.dropouts[l].mask.pointer : nil
@@ -256,10 +273,11 @@ final class LayerPart {
                 gemm(m: p, n: n, p: share.count, a: a, aRowStride: 1, aColStride: p, b: d, c: gradWeight, accumulate: !first)
             }
         }
+        let (transposed, gradInput) = (transposed, gradInput)
         let inputGradient = {
             gemm(
-                m: share.count, n: p, p: n, a: d, aRowStride: n, aColStride: 1, b: self.transposed,
-                c: self.gradInput + share.lowerBound * p, accumulate: false)
+                m: share.count, n: p, p: n, a: d, aRowStride: n, aColStride: 1, b: transposed,
+                c: gradInput + share.lowerBound * p, accumulate: false)
         }
         if first {
             member.turn(weights)
@@ -305,4 +323,18 @@ struct HeadPart {
                 rows: share.count, width: n, a, weights: g + share.lowerBound, into: gradWeights, accumulate: !first)
         }
     }
+}
+
+/// The memory behind a workspace's `TeamPlan`: its layers, and the term's dropout scratches (whose masks
+/// the team step requests ahead: `DropoutScratch.cancelRequest`).
+final class TeamPlanStorage {
+    let layers: UnsafeMutableBufferPointer<LayerPart>
+    let dropouts: [DropoutScratch]
+
+    init(layers count: Int, dropouts: [DropoutScratch]) {
+        layers = .allocate(capacity: count)
+        self.dropouts = dropouts
+    }
+
+    deinit { layers.deallocate() }
 }
