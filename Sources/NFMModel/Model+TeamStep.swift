@@ -34,8 +34,8 @@ extension Model {
     /// of the forward and backward passes, and the threads meet only where rows are summed: batch-norm
     /// statistics and parameter gradients, `∂W`, `∂b`, `∂h`, the loss and `∂w₀` are relays (thread 0
     /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
-    /// would), then the sparse gradients (slot blocks) and the optimiser's tasks are claimed from a shared
-    /// counter. The dropout masks (one random stream, in order) are drawn by thread 0 while the last
+    /// would); then the optimiser's dense tasks and the slot blocks (each block's sparse gradients summed,
+    /// then its rows updated) are claimed from a shared counter. The dropout masks (one random stream, in order) are drawn by thread 0 while the last
     /// thread assigns the gradient slots and readies the optimiser's job. `fill` (non-nil) copies a range of the batch's rows into place:
     /// each thread copies its share first. Same bits as `trainStep` for every thread count.
     /// Requires `supportsTeamStep` and a batch of at least one row.
@@ -59,7 +59,6 @@ extension Model {
         }
         let plan = ws.teamPlan?.plan
         var loss = 0.0
-        var optimizerTasks = 0
         ws.pool.runTeam { member in
             let rows = member.share(of: x.rowCount, unit: 8)
             if let fill {
@@ -73,10 +72,9 @@ extension Model {
             if member.isLast {
                 assignSlots(x, workspace: ws)
                 optimizer.beginStep()
-                optimizerTasks = optimizer.prepare(
+                _ = optimizer.prepare(
                     dense: zip(denseTrainable, ws.denseGradients), sparse: sparseGradientPairs(in: ws),
-                    slots: ws.slots.count
-                ).tasks
+                    slots: ws.slots.count)
             }
             linearTerm.forward(x, rows: rows, output: ws.output.pointer)
             if let plan { plan.forward(x, rows: rows, member: &member, output: ws.output.pointer) }
@@ -92,36 +90,45 @@ extension Model {
             }
             if let plan { plan.backward(rows: rows, batchRows: x.rowCount, gradOutput: g, member: &member) }
             member.barrier()
-            sparseBackward(x, plan: plan, workspace: ws, member: &member)
-            member.barrier()
-            ws.slots.slotFeature.withUnsafeBufferPointer { features in
-                // The optimiser's tasks read `slotFeature` only: the slots can be forgotten meanwhile.
-                if member.isLast { releaseSlots(workspace: ws) }
-                member.forEachClaimed(optimizerTasks) { optimizer.runTask($0, rows: features.baseAddress!) }
-            }
+            sparseBackwardAndUpdate(x, plan: plan, workspace: ws, optimizer: optimizer, member: &member)
         }
+        releaseSlots(workspace: ws)
         for dropout in ws.teamPlan?.storage?.dropouts ?? [] { dropout.cancelRequest() }
         return loss
     }
 
-    /// The sparse gradients of the team step: Bi-Interaction's embedding rows and the first-order
-    /// weights, by slot blocks (`SlotAssignment.blockStarts`) claimed from the team's counter.
-    private func sparseBackward(_ x: SparseRows, plan: TeamPlan?, workspace ws: Workspace, member: inout TeamMember) {
+    /// The team step's last phase, one job of claimed tasks: the optimiser's dense tasks, and the slot
+    /// blocks (`SlotAssignment.blockStarts`), each block's embedding and first-order gradient rows summed
+    /// then updated at once (while in cache; a slot's backward reads only its own row of the table, so
+    /// updating the rows of one block while another block's gradients are summed changes nothing). The
+    /// same bits as the gradients then the optimiser's job.
+    private func sparseBackwardAndUpdate(
+        _ x: SparseRows, plan: TeamPlan?, workspace ws: Workspace, optimizer: Optimizer, member: inout TeamMember
+    ) {
         let slots = ws.slots
         let entries = slots.entries
         let g = UnsafePointer(ws.gradOutput.pointer)
         let linearGradient = linearTerm.hasWeights ? ws.linear.sparseGradients[0].pointer : nil
         let embeddingGradient = plan == nil ? nil : ws.terms.first?.input.sparseGradients[0].pointer
-        slots.blockStarts.withUnsafeBufferPointer { starts in
-            let blocks = starts.count - 1
-            let embeddingTasks = plan == nil ? 0 : blocks
-            member.forEachClaimed(embeddingTasks + (linearGradient == nil ? 0 : blocks)) { task in
-                let block = task < embeddingTasks ? task : task - embeddingTasks
-                let range = Int(starts[block])..<Int(starts[block + 1])
-                if task < embeddingTasks, let plan, let embeddingGradient {
-                    plan.embeddingBackward(x, entries: entries, slots: range, into: embeddingGradient)
-                } else if let linearGradient {
-                    linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: linearGradient)
+        // The sparse tables in `prepare`'s order: the first-order weights (when the model has them), then
+        // the embeddings.
+        let embeddingTable = linearGradient == nil ? 0 : 1
+        let denseTasks = optimizer.preparedDenseTasks
+        slots.slotFeature.withUnsafeBufferPointer { features in
+            let features = features.baseAddress!
+            slots.blockStarts.withUnsafeBufferPointer { starts in
+                member.forEachClaimed(denseTasks + starts.count - 1) { task in
+                    if task < denseTasks { return optimizer.runTask(task, rows: features) }
+                    let block = task - denseTasks
+                    let range = Int(starts[block])..<Int(starts[block + 1])
+                    if let plan, let embeddingGradient {
+                        plan.embeddingBackward(x, entries: entries, slots: range, into: embeddingGradient)
+                        optimizer.updateSparse(table: embeddingTable, slots: range, rows: features)
+                    }
+                    if let linearGradient {
+                        linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: linearGradient)
+                        optimizer.updateSparse(table: 0, slots: range, rows: features)
+                    }
                 }
             }
         }

@@ -149,6 +149,29 @@ public final class Optimizer {
     /// Targets in `preparedTargets`.
     private var preparedCount = 0
 
+    /// Tasks of the prepared job's dense tensors (its first tasks; the sparse tables' tasks follow).
+    var preparedDenseTasks: Int {
+        var dense = 0
+        for t in 0..<preparedCount where preparedTargets[t].width == 0 { dense = t + 1 }
+        return dense == 0 ? 0 : preparedTargets[dense - 1].firstTask + (preparedTargets[dense - 1].count + WorkerPool.elementGrain - 1) / WorkerPool.elementGrain
+    }
+
+    /// Updates the slots `range` of the prepared job's sparse table number `table` (in the order `prepare`
+    /// was given them), instead of that table's tasks: for a caller that updates the rows of a block of
+    /// slots as soon as their gradients are summed. The same bits as `runTask` on the table's tasks.
+    func updateSparse(table: Int, slots range: Range<Int>, rows: UnsafePointer<Int32>) {
+        var t = 0
+        var seen = 0
+        while t < preparedCount {
+            if preparedTargets[t].width > 0 {
+                if seen == table { break }
+                seen += 1
+            }
+            t += 1
+        }
+        updateRows(preparedTargets[t], slots: range, rows: rows, stepSize: preparedStepSize)
+    }
+
     /// Task `task` of the job `prepare` made: a block of one dense tensor or of one sparse table's slots
     /// (`rows[s]` is the table row of slot `s`).
     func runTask(_ task: Int, rows: UnsafePointer<Int32>) {
@@ -179,7 +202,13 @@ public final class Optimizer {
                 l2: 0, stepSize: stepSize)
             return
         }
-        let range = (task * WorkerPool.slotGrain)..<min(target.count, (task + 1) * WorkerPool.slotGrain)
+        updateRows(target, slots: (task * WorkerPool.slotGrain)..<min(target.count, (task + 1) * WorkerPool.slotGrain), rows: rows, stepSize: stepSize)
+    }
+
+    /// The slots `range` of a sparse target (`rows[s]` the table row of slot `s`): each row updated alone,
+    /// so any cut of the slots gives the same bits.
+    private func updateRows(_ target: UpdateTarget, slots range: Range<Int>, rows: UnsafePointer<Int32>, stepSize: Float) {
+        let (state0, state1) = (target.state0, target.state1)
         if kind == .adagrad {
             adagradRowsStep(
                 width: target.width, rows: rows, slots: range, parameters: target.parameter,
