@@ -276,37 +276,53 @@ private func packedKernel(
 }
 
 /// Copies `B(q, j)` for `q` in `rows`, `j` in `columns` to 16-column strips, strip after strip, each
-/// row-major `rows.count × 16`; a last strip narrower than 16 is padded with zeros. A transposed source
-/// goes through 8 × 8 register transposes (`transpose8x8`) where whole.
+/// row-major `rows.count × 16`; a last strip narrower than 16 is padded with zeros. A row-major source
+/// is read row by row (sequential reads; a strip at a time would read one line per 4 KiB row of a
+/// 1024-wide B), a transposed one strip by strip through 8 × 8 register transposes (`transpose8x8`).
 private func packBlockB(
     _ b: PackSourceB, rows: Range<Int>, columns: Range<Int>, into out: UnsafeMutablePointer<Float>
 ) {
     let depth = rows.count
+    if !b.transposed {
+        packRowMajorBlock(
+            b.base + rows.lowerBound * b.rowStride + columns.lowerBound, rowStride: b.rowStride, depth: depth,
+            width: columns.count, into: out)
+        return
+    }
     var j = columns.lowerBound
     var strip = out
     while j < columns.upperBound {
         let width = min(16, columns.upperBound - j)
-        if b.transposed {
-            packStripTransposed(b.base + j * b.rowStride + rows.lowerBound, rowStride: b.rowStride, width: width, depth: depth, into: strip)
-        } else {
-            let source = b.base + rows.lowerBound * b.rowStride + j
-            for q in 0..<depth {
-                let row = source + q * b.rowStride
-                let target = strip + q * 16
-                if width == 16 {
-                    store8(load8(row), target)
-                    store8(load8(row + 8), target + 8)
-                } else {
-                    for t in 0..<16 { target[t] = t < width ? row[t] : 0 }
-                }
-            }
-        }
+        packStripTransposed(b.base + j * b.rowStride + rows.lowerBound, rowStride: b.rowStride, width: width, depth: depth, into: strip)
         strip += depth * 16
         j += width
     }
 }
 
-/// One strip of a transposed B: `out[q·16 + t] = source[t·rowStride + q]` for `t < width`, zero beyond.
+/// `depth` rows of `width` floats (row stride `rowStride`) to zero-padded 16-column strips of `depth`
+/// rows each.
+@inline(__always)
+private func packRowMajorBlock(
+    _ source: UnsafePointer<Float>, rowStride: Int, depth: Int, width: Int, into out: UnsafeMutablePointer<Float>
+) {
+    let full = width / 16
+    for q in 0..<depth {
+        let row = source + q * rowStride
+        var target = out + q * 16
+        for s in 0..<full {
+            store8(load8(row + 16 * s), target)
+            store8(load8(row + 16 * s + 8), target + 8)
+            target += depth * 16
+        }
+        if full * 16 < width {
+            let rest = row + full * 16
+            for t in 0..<16 { target[t] = t < width - full * 16 ? rest[t] : 0 }
+        }
+    }
+}
+
+/// One strip of a transposed B: `out[q·16 + t] = source[t·rowStride + q]` for `t < width`, zero beyond;
+/// 16 × 16 chunks (four register transposes) read whole 64-byte lines of the 16 source rows.
 @inline(__always)
 private func packStripTransposed(
     _ source: UnsafePointer<Float>, rowStride: Int, width: Int, depth: Int, into out: UnsafeMutablePointer<Float>
@@ -314,13 +330,18 @@ private func packStripTransposed(
     var q = 0
     if width == 16 {
         while q + 8 <= depth {
+            let group = q + 16 <= depth ? 16 : 8
             for half in 0..<2 {
-                let t = transpose8x8(source + half * 8 * rowStride + q, stride: rowStride)
-                let o = out + q * 16 + half * 8
-                store8(t.0, o); store8(t.1, o + 16); store8(t.2, o + 32); store8(t.3, o + 48)
-                store8(t.4, o + 64); store8(t.5, o + 80); store8(t.6, o + 96); store8(t.7, o + 112)
+                var g = 0
+                while g < group {
+                    let t = transpose8x8(source + half * 8 * rowStride + q + g, stride: rowStride)
+                    let o = out + (q + g) * 16 + half * 8
+                    store8(t.0, o); store8(t.1, o + 16); store8(t.2, o + 32); store8(t.3, o + 48)
+                    store8(t.4, o + 64); store8(t.5, o + 80); store8(t.6, o + 96); store8(t.7, o + 112)
+                    g += 8
+                }
             }
-            q += 8
+            q += group
         }
     }
     while q < depth {
