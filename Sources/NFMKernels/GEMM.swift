@@ -1,10 +1,13 @@
-/// Single-precision matrix multiply for the small, hot shapes of NFM training (batch × 64 · 64 × 64).
+/// Single-precision matrix multiply: NFM's small, hot shapes (batch × 64 · 64 × 64) and the baselines'
+/// large layers.
 ///
 /// `C[m×n] (+)= Σₚ A(i, p) · B[p, j]` where `A(i, p) = a[i·aRowStride + p·aColStride]` (so the same
 /// kernel serves `A·B` with `(p, 1)` strides and `Aᵀ·B` with `(1, m)` strides), `B` is row-major
 /// `p × n` and `C` row-major `m × n`. Register blocking is 4 rows × 16 columns (eight SIMD8
-/// accumulators), with 4 × 8, 1 × 16, 1 × 8 and scalar edges; the reduction over `p` runs in order,
-/// so results do not depend on anything but the shapes.
+/// accumulators); up to 256 × 256 floats of B (and a transposed A of at most 64 rows) B is read in
+/// place with 4 × 8, 1 × 16, 1 × 8 and scalar edges, beyond that through `gemmPacked`. Every element is
+/// `((c + a₀b₀) + a₁b₁) + …` over `p` in order, each product rounded before its sum (no FMA), so the
+/// bits depend on nothing but the operands. `O(mnp)`.
 public func gemm(
     m: Int, n: Int, p: Int,
     a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
