@@ -279,9 +279,8 @@ private func packedKernel(
 }
 
 /// Copies `B(q, j)` for `q` in `rows`, `j` in `columns` to 16-column strips, strip after strip, each
-/// row-major `rows.count × 16`; a last strip narrower than 16 is padded with zeros. A row-major source
-/// is read row by row (sequential reads; a strip at a time would read one line per 4 KiB row of a
-/// 1024-wide B), a transposed one strip by strip through 8 × 8 register transposes (`transpose8x8`).
+/// row-major `rows.count × 16`; a last strip narrower than 16 is padded with zeros. A transposed source
+/// goes through 8 × 8 register transposes (`transpose8x8`).
 private func packBlockB(
     _ b: PackSourceB, rows: Range<Int>, columns: Range<Int>, into out: UnsafeMutablePointer<Float>
 ) {
@@ -303,23 +302,25 @@ private func packBlockB(
 }
 
 /// `depth` rows of `width` floats (row stride `rowStride`) to zero-padded 16-column strips of `depth`
-/// rows each.
+/// rows each, strip after strip (measured faster than row by row).
 @inline(__always)
 private func packRowMajorBlock(
     _ source: UnsafePointer<Float>, rowStride: Int, depth: Int, width: Int, into out: UnsafeMutablePointer<Float>
 ) {
     let full = width / 16
-    for q in 0..<depth {
-        let row = source + q * rowStride
-        var target = out + q * 16
-        for s in 0..<full {
-            store8(load8(row + 16 * s), target)
-            store8(load8(row + 16 * s + 8), target + 8)
-            target += depth * 16
+    for s in 0..<full {
+        let strip = out + s * depth * 16
+        for q in 0..<depth {
+            let row = source + q * rowStride + 16 * s
+            store8(load8(row), strip + q * 16)
+            store8(load8(row + 8), strip + q * 16 + 8)
         }
-        if full * 16 < width {
-            let rest = row + full * 16
-            for t in 0..<16 { target[t] = t < width - full * 16 ? rest[t] : 0 }
+    }
+    if full * 16 < width {
+        let (strip, rest) = (out + full * depth * 16, width - full * 16)
+        for q in 0..<depth {
+            let row = source + q * rowStride + full * 16
+            for t in 0..<16 { strip[q * 16 + t] = t < rest ? row[t] : 0 }
         }
     }
 }
