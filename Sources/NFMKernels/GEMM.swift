@@ -1,10 +1,13 @@
-/// Single-precision matrix multiply for the small, hot shapes of NFM training (batch × 64 · 64 × 64).
+/// Single-precision matrix multiply: NFM's small, hot shapes (batch × 64 · 64 × 64) and the baselines'
+/// large layers.
 ///
 /// `C[m×n] (+)= Σₚ A(i, p) · B[p, j]` where `A(i, p) = a[i·aRowStride + p·aColStride]` (so the same
 /// kernel serves `A·B` with `(p, 1)` strides and `Aᵀ·B` with `(1, m)` strides), `B` is row-major
 /// `p × n` and `C` row-major `m × n`. Register blocking is 4 rows × 16 columns (eight SIMD8
-/// accumulators), with 4 × 8, 1 × 16, 1 × 8 and scalar edges; the reduction over `p` runs in order,
-/// so results do not depend on anything but the shapes.
+/// accumulators); up to 256 × 256 floats of B (and a transposed A of at most 64 rows) B is read in
+/// place with 4 × 8, 1 × 16, 1 × 8 and scalar edges, beyond that through `gemmPacked`. Every element is
+/// `((c + a₀b₀) + a₁b₁) + …` over `p` in order, each product rounded before its sum (no FMA), so the
+/// bits depend on nothing but the operands. `O(mnp)`.
 public func gemm(
     m: Int, n: Int, p: Int,
     a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
@@ -19,59 +22,151 @@ public func gemm(
             accumulate: accumulate)
         return
     }
-    gemmBlocked(
-        m: m, n: n, p: p, a: a, aRowStride: aRowStride, aColStride: aColStride, b: b, c: c, accumulate: accumulate,
-        packA: stridedA)
+    gemmPacked(
+        m: m, n: n, p: p, a: a, aRowStride: aRowStride, aColStride: aColStride,
+        b: PackSourceB(base: b, rowStride: n, transposed: false), c: c, ldc: n, accumulate: accumulate)
 }
 
-/// Large products (Wide&Deep's 640 × 1024 layer, DeepCross's residual units): B is cut into blocks of
-/// `gemmDepthBlock` rows × `gemmColumnBlock` columns, each packed into contiguous 16-column strips (a
-/// strip of a row-major B with a 4 KiB row stride would map to a handful of cache sets), and every row
-/// block of A passes over each strip while it sits in L1. Each element of C still sums its products over
-/// p in order (partial sums are stored and reloaded between depth blocks), so the result is the same as
-/// unblocked. With `packA` (A transposed in memory: weight gradients `Aᵀ·dZ`, whose rows are 4 KiB apart
-/// for 1024-wide layers), A is copied to row-major blocks of `gemmRowBlock` rows first, for the same reason.
-private func gemmBlocked(
-    m: Int, n: Int, p: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, b: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, accumulate: Bool, packA: Bool
+/// `C (+)= A·Bᵀ` for a row-major `B` of `n` rows: `C[i·cRowStride + j] (+)= Σ_q a[i·aRowStride + q] ·
+/// b[j·bRowStride + q]`, summed over `q` in order. With `b` a dense layer's weights `W` (`inputs ×
+/// outputs`, row-major) and `a` the gradient `dZ` (`rows × outputs`) this is `∂L/∂a = dZ·Wᵀ` (`n` =
+/// inputs, `p` = outputs, `bRowStride` = outputs) without writing `Wᵀ`: each block of `B` is transposed
+/// while it is packed (`transpose8x8`). The strides let a caller compute a block of columns of `C`
+/// (`b + j₀·bRowStride`, `c + j₀`). Same bits as `gemm` on the transposed matrix. `O(mnp)`.
+public func gemmTransposedB(
+    m: Int, n: Int, p: Int,
+    a: UnsafePointer<Float>, aRowStride: Int,
+    b: UnsafePointer<Float>, bRowStride: Int,
+    c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool
 ) {
-    let packed = UnsafeMutablePointer<Float>.allocate(capacity: gemmDepthBlock * gemmColumnBlock)
+    guard m > 0, n > 0 else { return }
+    gemmPacked(
+        m: m, n: n, p: p, a: a, aRowStride: aRowStride, aColStride: 1,
+        b: PackSourceB(base: b, rowStride: bRowStride, transposed: true), c: c, ldc: cRowStride, accumulate: accumulate)
+}
+
+/// The right operand `B` (`rows × columns`) of many products, packed once in the layout the large-product
+/// kernel reads (blocks of 256 rows × 256 columns, each as zero-padded 16-column strips), e.g. a dense
+/// layer's `W` for the row blocks of one training step's forward pass, or `W` read transposed for its
+/// `∂L/∂a = dZ·Wᵀ`, instead of packing it again in every `gemm` call (and instead of writing `Wᵀ`).
+/// The caller owns `storage` (`floatCount(rows:columns:)` floats), fills it with `pack(columnBlock:…)`
+/// for every block in `0..<columnBlocks` (independent: one pool task each), then multiplies with
+/// `gemm(m:a:aRowStride:aColStride:packed:c:cRowStride:accumulate:)`.
+public struct PackedOperand: @unchecked Sendable {
+    /// Rows of B (the depth `p` of the products).
+    public let rows: Int
+    /// Columns of B (the width `n` of the products).
+    public let columns: Int
+    /// The packed floats: `floatCount(rows: rows, columns: columns)` of them.
+    public let storage: UnsafeMutablePointer<Float>
+
+    /// Wraps caller-owned storage of at least `floatCount(rows:columns:)` floats.
+    public init(rows: Int, columns: Int, storage: UnsafeMutablePointer<Float>) {
+        (self.rows, self.columns, self.storage) = (rows, columns, storage)
+    }
+
+    /// Floats of the packed layout: `rows · ⌈columns / 16⌉ · 16`.
+    public static func floatCount(rows: Int, columns: Int) -> Int { rows * ((columns + 15) / 16 * 16) }
+
+    /// Independent packing tasks: blocks of 256 columns, `⌈columns / 256⌉`.
+    public var columnBlocks: Int { (columns + gemmColumnBlock - 1) / gemmColumnBlock }
+
+    /// Where the block of columns from `column` and rows from `depth` starts (both multiples of 256).
+    static func offset(column: Int, depth: Int, columns: Int, rows: Int) -> Int {
+        let width = min(gemmColumnBlock, columns - column)
+        return column * rows + depth * ((width + 15) / 16 * 16)
+    }
+
+    /// Packs columns `256·block ..< min(256·block + 256, columns)` of `B(q, j) = source[q·rowStride + j]`,
+    /// or of `B(q, j) = source[j·rowStride + q]` when `transposed` (e.g. `B = Wᵀ` read from `W`).
+    /// `O(rows · 256)`.
+    public func pack(columnBlock block: Int, of source: UnsafePointer<Float>, rowStride: Int, transposed: Bool) {
+        let jc = block * gemmColumnBlock
+        let nb = min(gemmColumnBlock, columns - jc)
+        let b = PackSourceB(base: source, rowStride: rowStride, transposed: transposed)
+        var pc = 0
+        while pc < rows {
+            let pb = min(gemmDepthBlock, rows - pc)
+            packBlockB(
+                b, rows: pc..<(pc + pb), columns: jc..<(jc + nb),
+                into: storage + Self.offset(column: jc, depth: pc, columns: columns, rows: rows))
+            pc += pb
+        }
+    }
+}
+
+/// `C (+)= A·B` with `B` prepacked (`packed.rows` = `p`, `packed.columns` = `n`): `C[i·cRowStride + j]
+/// (+)= Σ_q A(i, q)·B(q, j)`, `A(i, q) = a[i·aRowStride + q·aColStride]`, summed over `q` in order — the
+/// bits of `gemm`. For the row blocks of a product whose `B` is shared (a layer's weights), so that `B` is
+/// packed once per step. `O(mnp)`.
+public func gemm(
+    m: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, packed: PackedOperand,
+    c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool
+) {
+    guard m > 0, packed.columns > 0 else { return }
+    gemmPacked(
+        m: m, n: packed.columns, p: packed.rows, a: a, aRowStride: aRowStride, aColStride: aColStride,
+        b: PackSourceB(base: packed.storage, rowStride: 0, transposed: false), prepacked: packed.storage, c: c,
+        ldc: cRowStride, accumulate: accumulate)
+}
+
+/// Where the packed driver reads `B(q, j)`: `base[q·rowStride + j]`, or `base[j·rowStride + q]` when
+/// `transposed`.
+struct PackSourceB {
+    let base: UnsafePointer<Float>
+    let rowStride: Int
+    let transposed: Bool
+}
+
+/// Large products (Wide&Deep's 1280 × 1024 layer, DeepCross's residual units), in the usual packed
+/// layout: `B` in blocks of `gemmDepthBlock` rows × `gemmColumnBlock` columns copied to contiguous
+/// 16-column strips (a strip of a row-major `B` with a 4 KiB row stride would map to a handful of cache
+/// sets), `A` in blocks of `gemmRowBlock` rows copied to 4-row panels (`A(i, q)` of rows `4t…4t+3` side
+/// by side per `q`), so that the 4 × 16 register kernel reads both operands sequentially from L1/L2.
+/// Partial edge tiles are zero-padded and computed in a 4 × 16 scratch tile (their padding lanes are
+/// dropped). Each element of `C` still sums its products over `p` in order (partial sums are stored
+/// and reloaded between depth blocks), so the bits are those of the unblocked loop.
+private func gemmPacked(
+    m: Int, n: Int, p: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, b: PackSourceB,
+    prepacked: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: prepacked == nil ? gemmDepthBlock * gemmColumnBlock : 0)
+    let packA = aColStride != 1
     let packedA = UnsafeMutablePointer<Float>.allocate(capacity: packA ? gemmRowBlock * gemmDepthBlock : 0)
     defer {
-        packed.deallocate()
+        packedB.deallocate()
         packedA.deallocate()
+    }
+    if p == 0 {
+        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
     }
     var jc = 0
     while jc < n {
         let nb = min(gemmColumnBlock, n - jc)
-        let strips = nb / 16
         var pc = 0
         while pc < p {
             let pb = min(gemmDepthBlock, p - pc)
-            let first = accumulate || pc > 0
-            let source = b + pc * n + jc
-            packStrips(source, rowStride: n, rows: pb, strips: strips, into: packed)
+            var block = UnsafePointer(packedB)
+            if let prepacked {
+                block = prepacked + PackedOperand.offset(column: jc, depth: pc, columns: n, rows: p)
+            } else {
+                packBlockB(b, rows: pc..<(pc + pb), columns: jc..<(jc + nb), into: packedB)
+            }
             var ic = 0
             while ic < m {
-                let mb = packA ? min(gemmRowBlock, m - ic) : m
-                var aBlock = UnsafePointer(a + ic * aRowStride + pc * aColStride)
-                var (ars, acs) = (aRowStride, aColStride)
+                let mb = min(gemmRowBlock, m - ic)
+                var panels = PanelsA(
+                    base: a + ic * aRowStride + pc * aColStride, panelStride: 4 * aRowStride, rowStride: aRowStride,
+                    colStride: aColStride)
                 if packA {
-                    packRows(aBlock, rowStride: aRowStride, colStride: aColStride, rows: mb, depth: pb, into: packedA)
-                    aBlock = UnsafePointer(packedA)
-                    (ars, acs) = (pb, 1)
+                    packPanelsA(
+                        panels.base, rowStride: aRowStride, colStride: aColStride, rows: mb, depth: pb, into: packedA)
+                    panels = PanelsA(base: packedA, panelStride: 4 * pb, rowStride: 1, colStride: 4)
                 }
-                let cBlock = c + ic * n + jc
-                for s in 0..<strips {
-                    gemmKernel(
-                        m: mb, n: 16, p: pb, a: aBlock, aRowStride: ars, aColStride: acs,
-                        b: packed + s * pb * 16, ldb: 16, c: cBlock + s * 16, ldc: n, accumulate: first)
-                }
-                if strips * 16 < nb {
-                    gemmKernel(
-                        m: mb, n: nb - strips * 16, p: pb, a: aBlock, aRowStride: ars, aColStride: acs,
-                        b: source + strips * 16, ldb: n, c: cBlock + strips * 16, ldc: n, accumulate: first)
-                }
+                multiplyPackedBlock(
+                    rows: mb, columns: nb, depth: pb, a: panels, b: block, c: c + ic * ldc + jc, ldc: ldc,
+                    accumulate: accumulate || pc > 0)
                 ic += mb
             }
             pc += pb
@@ -80,40 +175,225 @@ private func gemmBlocked(
     }
 }
 
-/// Copies `strips` 16-column strips of a `rows`-row block of B (row stride `rowStride`) to `out`, strip
-/// after strip, each row-major `rows × 16`.
+/// Rows of A as the register kernel reads them: panel `t` (rows `4t…4t+3`) at `base + t·panelStride`,
+/// element `(r, q)` of a panel at `r·rowStride + q·colStride` — packed panels (`1`, `4`) or A in place.
+struct PanelsA {
+    let base: UnsafePointer<Float>
+    let panelStride: Int
+    let rowStride: Int
+    let colStride: Int
+}
+
+/// `C (+)= A·B` for one block (`rows × depth` of A, `depth × columns` packed strips of B): every strip
+/// of B (16 KiB, kept in L1) against every 4-row panel of A.
 @inline(__always)
-private func packStrips(
-    _ source: UnsafePointer<Float>, rowStride: Int, rows: Int, strips: Int, into out: UnsafeMutablePointer<Float>
+private func multiplyPackedBlock(
+    rows: Int, columns: Int, depth: Int, a: PanelsA, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
+    let strips = (columns + 15) / 16
+    let panels = (rows + 3) / 4
     for s in 0..<strips {
-        let strip = out + s * rows * 16
-        for q in 0..<rows {
-            let row = source + q * rowStride + s * 16
-            store8(load8(row), strip + q * 16)
-            store8(load8(row + 8), strip + q * 16 + 8)
+        let width = min(16, columns - 16 * s)
+        let strip = b + s * depth * 16
+        for t in 0..<panels {
+            let height = min(4, rows - 4 * t)
+            let tile = c + 4 * t * ldc + 16 * s
+            let panel = a.base + t * a.panelStride
+            if width == 16 && height == 4 {
+                packedKernel(
+                    depth: depth, a: panel, aRowStride: a.rowStride, aColStride: a.colStride, b: strip, c: tile,
+                    ldc: ldc, accumulate: accumulate)
+            } else {
+                packedEdgeTile(
+                    height: height, width: width, depth: depth, a: panel, aRowStride: a.rowStride,
+                    aColStride: a.colStride, b: strip, c: tile, ldc: ldc, accumulate: accumulate)
+            }
         }
     }
 }
 
-/// Copies a `rows × depth` block of A (element `(i, q)` at `i·rowStride + q·colStride`) to `out`,
-/// row-major.
-@inline(__always)
-private func packRows(
-    _ a: UnsafePointer<Float>, rowStride: Int, colStride: Int, rows: Int, depth: Int,
-    into out: UnsafeMutablePointer<Float>
+/// A partial tile (`height` < 4 or `width` < 16) through `packedKernel` on a zeroed 4 × 16 scratch tile,
+/// its rows of A copied to a zero-padded panel: the lanes kept are computed exactly as in a full tile.
+@inline(never)
+private func packedEdgeTile(
+    height: Int, width: Int, depth: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
+    b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    for q in 0..<depth {
-        let column = a + q * colStride
-        for i in 0..<rows { out[i * depth + q] = column[i * rowStride] }
+    let panel = UnsafeMutablePointer<Float>.allocate(capacity: 4 * depth)
+    defer { panel.deallocate() }
+    packPanelsA(a, rowStride: aRowStride, colStride: aColStride, rows: height, depth: depth, into: panel)
+    var scratch = (V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8())
+    withUnsafeMutableBytes(of: &scratch) { raw in
+        let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+        if accumulate {
+            for r in 0..<height { (tile + r * 16).update(from: c + r * ldc, count: width) }
+        }
+        packedKernel(
+            depth: depth, a: panel, aRowStride: 1, aColStride: 4, b: b, c: tile, ldc: 16, accumulate: accumulate)
+        for r in 0..<height { (c + r * ldc).update(from: tile + r * 16, count: width) }
     }
 }
 
-/// Blocking of large products: B blocks of at most 256 × 256 floats (256 KiB, within a 512 KiB–1 MiB L2).
+/// The register kernel of packed products: a 4 × 16 tile of C in eight SIMD8 accumulators, `depth`
+/// steps of `x = a·b + x` (a product, then a sum, as everywhere in this file); B's sixteen values per
+/// step are consecutive, A's four at `aRowStride` apart.
+@inline(__always)
+private func packedKernel(
+    depth: Int, a: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int, b: UnsafePointer<Float>,
+    c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    let c1 = c0 + ldc
+    let c2 = c1 + ldc
+    let c3 = c2 + ldc
+    var x0 = V8(), y0 = V8(), x1 = V8(), y1 = V8()
+    var x2 = V8(), y2 = V8(), x3 = V8(), y3 = V8()
+    if accumulate {
+        x0 = load8(c0); y0 = load8(c0 + 8)
+        x1 = load8(c1); y1 = load8(c1 + 8)
+        x2 = load8(c2); y2 = load8(c2 + 8)
+        x3 = load8(c3); y3 = load8(c3 + 8)
+    }
+    var ap = a
+    var bp = b
+    var q = 0
+    while q < depth {
+        let b0 = load8(bp)
+        let b1 = load8(bp + 8)
+        let s0 = V8(repeating: ap[0])
+        let s1 = V8(repeating: ap[ars])
+        let s2 = V8(repeating: ap[ars &* 2])
+        let s3 = V8(repeating: ap[ars &* 3])
+        x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
+        x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
+        x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
+        x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
+        ap += acs
+        bp += 16
+        q &+= 1
+    }
+    store8(x0, c0); store8(y0, c0 + 8)
+    store8(x1, c1); store8(y1, c1 + 8)
+    store8(x2, c2); store8(y2, c2 + 8)
+    store8(x3, c3); store8(y3, c3 + 8)
+}
+
+/// Copies `B(q, j)` for `q` in `rows`, `j` in `columns` to 16-column strips, strip after strip, each
+/// row-major `rows.count × 16`; a last strip narrower than 16 is padded with zeros. A transposed source
+/// goes through 8 × 8 register transposes (`transpose8x8`).
+private func packBlockB(
+    _ b: PackSourceB, rows: Range<Int>, columns: Range<Int>, into out: UnsafeMutablePointer<Float>
+) {
+    let depth = rows.count
+    if !b.transposed {
+        packRowMajorBlock(
+            b.base + rows.lowerBound * b.rowStride + columns.lowerBound, rowStride: b.rowStride, depth: depth,
+            width: columns.count, into: out)
+        return
+    }
+    var j = columns.lowerBound
+    var strip = out
+    while j < columns.upperBound {
+        let width = min(16, columns.upperBound - j)
+        packStripTransposed(b.base + j * b.rowStride + rows.lowerBound, rowStride: b.rowStride, width: width, depth: depth, into: strip)
+        strip += depth * 16
+        j += width
+    }
+}
+
+/// `depth` rows of `width` floats (row stride `rowStride`) to zero-padded 16-column strips of `depth`
+/// rows each, strip after strip (measured faster than row by row).
+@inline(__always)
+private func packRowMajorBlock(
+    _ source: UnsafePointer<Float>, rowStride: Int, depth: Int, width: Int, into out: UnsafeMutablePointer<Float>
+) {
+    let full = width / 16
+    for s in 0..<full {
+        let strip = out + s * depth * 16
+        for q in 0..<depth {
+            let row = source + q * rowStride + 16 * s
+            store8(load8(row), strip + q * 16)
+            store8(load8(row + 8), strip + q * 16 + 8)
+        }
+    }
+    if full * 16 < width {
+        let (strip, rest) = (out + full * depth * 16, width - full * 16)
+        for q in 0..<depth {
+            let row = source + q * rowStride + full * 16
+            for t in 0..<16 { strip[q * 16 + t] = t < rest ? row[t] : 0 }
+        }
+    }
+}
+
+/// One strip of a transposed B: `out[q·16 + t] = source[t·rowStride + q]` for `t < width`, zero beyond;
+/// 16 × 16 chunks (four register transposes) read whole 64-byte lines of the 16 source rows.
+@inline(__always)
+private func packStripTransposed(
+    _ source: UnsafePointer<Float>, rowStride: Int, width: Int, depth: Int, into out: UnsafeMutablePointer<Float>
+) {
+    var q = 0
+    if width == 16 {
+        while q + 8 <= depth {
+            let group = q + 16 <= depth ? 16 : 8
+            for half in 0..<2 {
+                var g = 0
+                while g < group {
+                    let t = transpose8x8(source + half * 8 * rowStride + q + g, stride: rowStride)
+                    let o = out + (q + g) * 16 + half * 8
+                    store8(t.0, o); store8(t.1, o + 16); store8(t.2, o + 32); store8(t.3, o + 48)
+                    store8(t.4, o + 64); store8(t.5, o + 80); store8(t.6, o + 96); store8(t.7, o + 112)
+                    g += 8
+                }
+            }
+            q += group
+        }
+    }
+    while q < depth {
+        for t in 0..<16 { out[q * 16 + t] = t < width ? source[t * rowStride + q] : 0 }
+        q += 1
+    }
+}
+
+/// Copies a `rows × depth` block of A (element `(i, q)` at `i·rowStride + q·colStride`) to 4-row
+/// panels: `out[t·depth·4 + q·4 + r] = A(4t + r, q)`, rows past `rows` zero.
+@inline(__always)
+private func packPanelsA(
+    _ a: UnsafePointer<Float>, rowStride: Int, colStride: Int, rows: Int, depth: Int,
+    into out: UnsafeMutablePointer<Float>
+) {
+    var i = 0
+    var panel = out
+    while i < rows {
+        let height = min(4, rows - i)
+        let base = a + i * rowStride
+        if height == 4 && rowStride == 1 {
+            for q in 0..<depth {
+                let column = base + q * colStride
+                panel[4 * q] = column[0]; panel[4 * q + 1] = column[1]
+                panel[4 * q + 2] = column[2]; panel[4 * q + 3] = column[3]
+            }
+        } else if height == 4 {
+            let (r0, r1, r2, r3) = (base, base + rowStride, base + 2 * rowStride, base + 3 * rowStride)
+            for q in 0..<depth {
+                let k = q * colStride
+                panel[4 * q] = r0[k]; panel[4 * q + 1] = r1[k]; panel[4 * q + 2] = r2[k]; panel[4 * q + 3] = r3[k]
+            }
+        } else {
+            for q in 0..<depth {
+                for r in 0..<4 { panel[4 * q + r] = r < height ? base[r * rowStride + q * colStride] : 0 }
+            }
+        }
+        panel += 4 * depth
+        i += height
+    }
+}
+
+/// Blocking of large products: B blocks of at most 256 × 256 floats (256 KiB, within a 1 MiB L2), A
+/// blocks of 64 rows × 256 (64 KiB).
 let gemmDepthBlock = 256
 let gemmColumnBlock = 256
 let gemmBlockFloats = 256 * 256
-let gemmRowBlock = 256
+let gemmRowBlock = 64
 
 /// `C (+)= A·B` for one block, unpacked: rows in fours (`gemmFourRows`), then one by one (`gemmOneRow`).
 @inline(__always)
@@ -271,46 +551,86 @@ private func gemmOneRow(
 
 /// `out[n×m] = inᵀ` for a row-major `m × n` matrix.
 public func transpose(rows m: Int, columns n: Int, _ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-    // 32 × 32 tiles, so that both the reads and the strided writes stay in L1.
-    let tile = 32
-    var i0 = 0
-    while i0 < m {
-        let i1 = min(i0 + tile, m)
-        var j0 = 0
-        while j0 < n {
-            let j1 = min(j0 + tile, n)
-            for i in i0..<i1 {
-                let row = input + i * n
-                for j in j0..<j1 { out[j * m + i] = row[j] }
-            }
-            j0 = j1
-        }
-        i0 = i1
-    }
+    transposeRows(0..<m, columns: n, of: input, rows: m, into: out)
 }
 
 /// Rows `block` of `transpose`: `out[j·m + i] = input[i·n + j]` for `i` in `block`, every column `j`
-/// (eight values of a row read at once, then stored one by one down their columns; a job writes `Wᵀ` in
-/// blocks of rows this way).
+/// (a job writes `Wᵀ` in blocks of rows this way). Tiles of 16 rows × 8 columns are transposed in
+/// registers (`transpose8x8`, twice) and stored as eight 64-byte runs, so that each output cache line is
+/// written whole even when `m` floats are 4 KiB (stores at that stride share one L1 set); eight-row
+/// tiles and single rows finish the block. `O(|block|·n)`.
 public func transposeRows(
     _ block: Range<Int>, columns n: Int, of input: UnsafePointer<Float>, rows m: Int,
     into out: UnsafeMutablePointer<Float>
 ) {
-    for i in block {
+    var i = block.lowerBound
+    while i + 16 <= block.upperBound {
+        transposeTile(rows: i, count: 16, columns: n, of: input, rows: m, into: out)
+        i += 16
+    }
+    if i + 8 <= block.upperBound {
+        transposeTile(rows: i, count: 8, columns: n, of: input, rows: m, into: out)
+        i += 8
+    }
+    while i < block.upperBound {
         let row = input + i * n
         var o = out + i
-        var j = 0
-        while j + 8 <= n {
-            let v = load8(row + j)
-            o[0] = v[0]; o[m] = v[1]; o[2 * m] = v[2]; o[3 * m] = v[3]
-            o[4 * m] = v[4]; o[5 * m] = v[5]; o[6 * m] = v[6]; o[7 * m] = v[7]
-            o += 8 * m
-            j += 8
-        }
-        while j < n {
+        for j in 0..<n {
             o.pointee = row[j]
             o += m
-            j += 1
         }
+        i += 1
     }
+}
+
+/// Rows `i..<i + count` (`count` 8 or 16) of `transposeRows`: 8 columns at a time through registers,
+/// the last `n mod 8` columns one by one.
+@inline(__always)
+private func transposeTile(
+    rows i: Int, count: Int, columns n: Int, of input: UnsafePointer<Float>, rows m: Int,
+    into out: UnsafeMutablePointer<Float>
+) {
+    var j = 0
+    while j + 8 <= n {
+        var h = 0
+        while h < count {
+            let t = transpose8x8(input + (i + h) * n + j, stride: n)
+            let o = out + j * m + i + h
+            store8(t.0, o); store8(t.1, o + m); store8(t.2, o + 2 * m); store8(t.3, o + 3 * m)
+            store8(t.4, o + 4 * m); store8(t.5, o + 5 * m); store8(t.6, o + 6 * m); store8(t.7, o + 7 * m)
+            h += 8
+        }
+        j += 8
+    }
+    while j < n {
+        for h in 0..<count { out[j * m + i + h] = input[(i + h) * n + j] }
+        j += 1
+    }
+}
+
+/// The eight columns of the 8 × 8 block at `x` (rows `stride` floats apart): column `c` is
+/// `(x[c], x[stride + c], …, x[7·stride + c])`. Three rounds of even/odd de-interleaving of row pairs
+/// (`vshufps`/`vpermpd` pairs on AVX2), each moving one bit of the row index into the lane index.
+@inline(__always)
+func transpose8x8(_ x: UnsafePointer<Float>, stride: Int) -> (V8, V8, V8, V8, V8, V8, V8, V8) {
+    let (a0, a1) = deinterleave(load8(x), load8(x + stride))
+    let (a2, a3) = deinterleave(load8(x + 2 * stride), load8(x + 3 * stride))
+    let (a4, a5) = deinterleave(load8(x + 4 * stride), load8(x + 5 * stride))
+    let (a6, a7) = deinterleave(load8(x + 6 * stride), load8(x + 7 * stride))
+    let (b0, b1) = deinterleave(a0, a2)
+    let (b2, b3) = deinterleave(a1, a3)
+    let (b4, b5) = deinterleave(a4, a6)
+    let (b6, b7) = deinterleave(a5, a7)
+    let (c0, c4) = deinterleave(b0, b4)
+    let (c2, c6) = deinterleave(b1, b5)
+    let (c1, c5) = deinterleave(b2, b6)
+    let (c3, c7) = deinterleave(b3, b7)
+    return (c0, c1, c2, c3, c4, c5, c6, c7)
+}
+
+/// `(x‖y)`'s even and odd elements: `(x₀, x₂, x₄, x₆, y₀, y₂, y₄, y₆)` and `(x₁, x₃, …, y₇)`.
+@inline(__always)
+private func deinterleave(_ x: V8, _ y: V8) -> (V8, V8) {
+    let z = SIMD16(lowHalf: x, highHalf: y)
+    return (z.evenHalf, z.oddHalf)
 }

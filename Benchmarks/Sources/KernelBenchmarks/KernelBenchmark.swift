@@ -155,4 +155,109 @@ enum KernelBenchmark {
         }
         return lines
     }
+
+    /// The dense products of Wide&Deep at factors `k` (input `10k` → 1024, batch `rows`) as the training
+    /// step issues them — `WorkerPool` calls `gemm` on blocks of 32 rows (activations) or 256 rows (weight
+    /// gradients, `m` > 256) — plus NFM's small 64-wide product, for before/after comparisons of GEMM.swift.
+    static func largeProducts(rows: Int = 128, k: Int = 128, width: Int = 1_024) -> [Line] {
+        var random = Xoshiro256(seed: 3)
+        func buffer(_ n: Int) -> FloatBuffer {
+            let b = FloatBuffer(count: n)
+            for i in 0..<n { b[i] = Float(random.nextNormal()) }
+            return b
+        }
+        let d = 10 * k
+        let a = buffer(rows * d), w = buffer(d * width), c = buffer(rows * width), t = buffer(d * width)
+        let g = buffer(d * width), da = buffer(rows * d)
+        let flops = 2.0 * Double(rows * d * width)
+        func blocks(_ total: Int, _ grain: Int, _ body: (Int, Int) -> Void) {
+            var start = 0
+            while start < total {
+                body(start, min(grain, total - start))
+                start += grain
+            }
+        }
+        var lines: [Line] = []
+        let small = (a: buffer(rows * 64), w: buffer(64 * 64), c: buffer(rows * 64))
+        lines.append(Line(name: "gemm A·W (\(rows)×64·64×64)", flops: 2.0 * Double(rows * 64 * 64), seconds: time(4000) {
+            gemm(m: rows, n: 64, p: 64, a: small.a.pointer, aRowStride: 64, aColStride: 1, b: small.w.pointer, c: small.c.pointer, accumulate: true)
+        }))
+        lines.append(Line(name: "gemm A·W (\(rows)×\(d)·\(d)×\(width)), 32-row calls", flops: flops, seconds: time(1, repeats: 60) {
+            blocks(rows, 32) { i, mb in
+                gemm(m: mb, n: width, p: d, a: a.pointer + i * d, aRowStride: d, aColStride: 1, b: w.pointer, c: c.pointer + i * width, accumulate: true)
+            }
+        }))
+        lines.append(Line(name: "gemm A·W (\(rows)×\(d)·\(d)×\(width)), one call", flops: flops, seconds: time(1, repeats: 60) {
+            gemm(m: rows, n: width, p: d, a: a.pointer, aRowStride: d, aColStride: 1, b: w.pointer, c: c.pointer, accumulate: true)
+        }))
+        lines.append(Line(name: "gemm Aᵀ·dZ (\(d)×\(rows)·\(rows)×\(width)), 256-row calls", flops: flops, seconds: time(1, repeats: 60) {
+            blocks(d, 256) { i, mb in
+                gemm(m: mb, n: width, p: rows, a: a.pointer + i, aRowStride: 1, aColStride: d, b: c.pointer, c: g.pointer + i * width, accumulate: false)
+            }
+        }))
+        lines.append(Line(name: "transposeRows \(d)×\(width), 32-row calls", flops: 0, seconds: time(1, repeats: 60) {
+            blocks(d, 32) { i, mb in transposeRows(i..<(i + mb), columns: width, of: w.pointer, rows: d, into: t.pointer) }
+        }))
+        lines.append(Line(name: "gemm dZ·Wᵀ (\(rows)×\(width)·\(width)×\(d)), Wᵀ given, 32-row calls", flops: flops, seconds: time(1, repeats: 60) {
+            blocks(rows, 32) { i, mb in
+                gemm(m: mb, n: d, p: width, a: c.pointer + i * width, aRowStride: width, aColStride: 1, b: t.pointer, c: da.pointer + i * d, accumulate: false)
+            }
+        }))
+        lines.append(Line(name: "gemmTransposedB dZ·Wᵀ from W, 32-row calls", flops: flops, seconds: time(1, repeats: 60) {
+            blocks(rows, 32) { i, mb in
+                gemmTransposedB(
+                    m: mb, n: d, p: width, a: c.pointer + i * width, aRowStride: width, b: w.pointer, bRowStride: width,
+                    c: da.pointer + i * d, cRowStride: d, accumulate: false)
+            }
+        }))
+        lines.append(Line(name: "gemmTransposedB dZ·Wᵀ from W, 256-column calls", flops: flops, seconds: time(1, repeats: 60) {
+            blocks(d, 256) { j, nb in
+                gemmTransposedB(
+                    m: rows, n: nb, p: width, a: c.pointer, aRowStride: width, b: w.pointer + j * width, bRowStride: width,
+                    c: da.pointer + j, cRowStride: d, accumulate: false)
+            }
+        }))
+        let packedW = FloatBuffer(count: PackedOperand.floatCount(rows: d, columns: width))
+        let packedWt = FloatBuffer(count: PackedOperand.floatCount(rows: width, columns: d))
+        let pw = PackedOperand(rows: d, columns: width, storage: packedW.pointer)
+        let pwt = PackedOperand(rows: width, columns: d, storage: packedWt.pointer)
+        lines.append(Line(name: "pack W (\(d)×\(width)) (PackedOperand)", flops: 0, seconds: time(1, repeats: 60) {
+            for block in 0..<pw.columnBlocks { pw.pack(columnBlock: block, of: w.pointer, rowStride: width, transposed: false) }
+        }))
+        lines.append(Line(name: "pack Wᵀ read from W (PackedOperand)", flops: 0, seconds: time(1, repeats: 60) {
+            for block in 0..<pwt.columnBlocks { pwt.pack(columnBlock: block, of: w.pointer, rowStride: width, transposed: true) }
+        }))
+        lines.append(Line(name: "gemm A·W prepacked, 32-row calls", flops: flops, seconds: time(1, repeats: 60) {
+            blocks(rows, 32) { i, mb in
+                gemm(m: mb, a: a.pointer + i * d, aRowStride: d, aColStride: 1, packed: pw, c: c.pointer + i * width, cRowStride: width, accumulate: true)
+            }
+        }))
+        lines.append(Line(name: "gemm dZ·Wᵀ prepacked from W, 32-row calls", flops: flops, seconds: time(1, repeats: 60) {
+            blocks(rows, 32) { i, mb in
+                gemm(m: mb, a: c.pointer + i * width, aRowStride: width, aColStride: 1, packed: pwt, c: da.pointer + i * d, cRowStride: d, accumulate: false)
+            }
+        }))
+        let smallT = (d: buffer(rows * 64), w: buffer(64 * 64), out: buffer(rows * 64))
+        lines.append(Line(name: "gemmTransposedB dZ·Wᵀ (\(rows)×64·64×64), 32-row calls", flops: 2.0 * Double(rows * 64 * 64), seconds: time(4000) {
+            blocks(rows, 32) { i, mb in
+                gemmTransposedB(
+                    m: mb, n: 64, p: 64, a: smallT.d.pointer + i * 64, aRowStride: 64, b: smallT.w.pointer, bRowStride: 64,
+                    c: smallT.out.pointer + i * 64, cRowStride: 64, accumulate: false)
+            }
+        }))
+        let smallPacked = FloatBuffer(count: PackedOperand.floatCount(rows: 64, columns: 64))
+        let sp = PackedOperand(rows: 64, columns: 64, storage: smallPacked.pointer)
+        sp.pack(columnBlock: 0, of: small.w.pointer, rowStride: 64, transposed: false)
+        lines.append(Line(name: "gemm A·W (\(rows)×64·64×64) prepacked, 32-row calls", flops: 2.0 * Double(rows * 64 * 64), seconds: time(4000) {
+            blocks(rows, 32) { i, mb in
+                gemm(m: mb, a: small.a.pointer + i * 64, aRowStride: 64, aColStride: 1, packed: sp, c: small.c.pointer + i * 64, cRowStride: 64, accumulate: true)
+            }
+        }))
+        lines.append(Line(name: "gemm A·W (\(rows)×64·64×64), 32-row calls", flops: 2.0 * Double(rows * 64 * 64), seconds: time(4000) {
+            blocks(rows, 32) { i, mb in
+                gemm(m: mb, n: 64, p: 64, a: small.a.pointer + i * 64, aRowStride: 64, aColStride: 1, b: small.w.pointer, c: small.c.pointer + i * 64, accumulate: true)
+            }
+        }))
+        return lines
+    }
 }
