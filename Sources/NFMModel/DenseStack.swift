@@ -66,7 +66,11 @@ final class DenseStack: HiddenStage {
         var outputs: [UnsafeMutablePointer<Float>]
         /// Ping-pong `∂L/∂input` buffers.
         let gradients: (FloatBuffer, FloatBuffer)
-        /// Each layer's `Wᵀ`, written by a training-mode forward pass for the backward pass's `∂L/∂a`.
+        /// Each layer's `W` packed for the forward products (by every forward pass), and `Wᵀ` (read from
+        /// `W`) packed for the backward pass's `∂L/∂a` (by a training-mode forward pass).
+        let packedWeights: [FloatBuffer]
+        let packedTransposed: [FloatBuffer]
+        /// Each layer's `Wᵀ`, row-major, written by the team step (`TeamPlan`) for its `∂L/∂a`.
         let transposed: [FloatBuffer]
         /// `denseGradients` by layer: ∂W, ∂b, then ∂γ, ∂β with batch norm.
         private(set) var layerGradients: [[FloatBuffer]] = []
@@ -79,6 +83,8 @@ final class DenseStack: HiddenStage {
             outputs = hidden.map(\.pointer)
             let widest = layers.map(\.inputWidth).max() ?? 0
             gradients = (FloatBuffer(count: capacity * widest), FloatBuffer(count: capacity * widest))
+            packedWeights = layers.map { FloatBuffer(count: PackedOperand.floatCount(rows: $0.inputWidth, columns: $0.width)) }
+            packedTransposed = layers.map { FloatBuffer(count: PackedOperand.floatCount(rows: $0.width, columns: $0.inputWidth)) }
             transposed = layers.map { FloatBuffer(count: $0.inputWidth * $0.width) }
             super.init(stage: stage)
             var next = 0
@@ -127,19 +133,26 @@ final class DenseStack: HiddenStage {
             activationForward(activation, count: block.count * n, h + block.lowerBound * n)
             if active { dropout.apply((block.lowerBound * n)..<(block.upperBound * n), h) }
         }
-        let product = GEMMBlocks(
-            m: rows, n: n, p: p, a: input, aRowStride: p, aColStride: 1, b: layer.weight.pointer, c: h, accumulate: true)
+        // `W` packed once (`PackedOperand`) for every row block's product; in training, tasks beside the
+        // row blocks pack `Wᵀ` (read from `W`) for the backward pass's `∂L/∂a`.
+        let (weight, packed) = (layer.weight.pointer, PackedOperand(rows: p, columns: n, storage: s.packedWeights[l].pointer))
+        pool.forEachBlock(packed.columnBlocks, grain: 1, cost: p * n) {
+            for b in $0 { packed.pack(columnBlock: b, of: weight, rowStride: n, transposed: false) }
+        }
         let affine = { (block: Range<Int>) in
             pending?(block)
             let hb = h + block.lowerBound * n
             broadcastRow(rows: block.count, width: n, bias, into: hb)
-            product.run(block)
+            gemm(
+                m: block.count, a: input + block.lowerBound * p, aRowStride: p, aColStride: 1, packed: packed, c: hb,
+                cRowStride: n, accumulate: true)
             if norm == nil { finish(block) }
         }
+        let cost = 2 * rows * n * p
         if training {
-            let (weight, transposed) = (layer.weight.pointer, s.transposed[l].pointer)
-            pool.forEachBlock(.rows(rows), BlockSplit(total: p, grain: 32), cost: product.cost + p * n, affine) {
-                transposeRows($0, columns: n, of: weight, rows: p, into: transposed)
+            let transposed = PackedOperand(rows: n, columns: p, storage: s.packedTransposed[l].pointer)
+            pool.forEachBlock(.rows(rows), BlockSplit(total: transposed.columnBlocks, grain: 1), cost: cost + p * n, affine) {
+                for b in $0 { transposed.pack(columnBlock: b, of: weight, rowStride: n, transposed: true) }
             }
         } else {
             pool.forEachRowBlock(rows, perRow: 2 * n * p, affine)
@@ -199,13 +212,16 @@ final class DenseStack: HiddenStage {
         let gradBias = gradients[1].pointer
         let gradWeight = GEMMBlocks(
             m: p, n: n, p: rows, a: input, aRowStride: 1, aColStride: p, b: d, c: gradients[0].pointer, accumulate: false)
-        let gradA = GEMMBlocks(
-            m: rows, n: p, p: n, a: d, aRowStride: n, aColStride: 1, b: s.transposed[l].pointer, c: gradInput,
-            accumulate: false)
+        let transposed = PackedOperand(rows: n, columns: p, storage: s.packedTransposed[l].pointer)
         pool.forEachBlock(
-            .columns(n), gradWeight.split, gradA.split, cost: rows * n + gradWeight.cost + gradA.cost,
+            .columns(n), gradWeight.split, .rows(rows), cost: rows * n + gradWeight.cost + 2 * rows * n * p,
             { block in
                 columnSums(rows: rows, width: block.count, rowStride: n, d + block.lowerBound, into: gradBias + block.lowerBound)
-            }, gradWeight.run, gradA.run)
+            }, gradWeight.run,
+            { block in
+                gemm(
+                    m: block.count, a: d + block.lowerBound * n, aRowStride: n, aColStride: 1, packed: transposed,
+                    c: gradInput + block.lowerBound * p, cRowStride: p, accumulate: false)
+            })
     }
 }

@@ -76,6 +76,8 @@ final class ResidualStack: HiddenStage {
         let gradients: (FloatBuffer, FloatBuffer)
         let gradInner: FloatBuffer
         let transposed: FloatBuffer
+        /// One unit's `W₁` and `W₂`, packed for the forward products (`PackedOperand`).
+        let packedForward: FloatBuffer
 
         init(stage: ResidualStack, capacity: Int) {
             let d = stage.width
@@ -86,7 +88,13 @@ final class ResidualStack: HiddenStage {
             gradients = (FloatBuffer(count: capacity * d), FloatBuffer(count: capacity * d))
             let widest = stage.units.map(\.hidden).max() ?? 0
             gradInner = FloatBuffer(count: capacity * widest)
-            transposed = FloatBuffer(count: d * widest)
+            // `W₂ᵀ` (d × h) or `W₁ᵀ` (h × d) of one unit at a time, packed (`PackedOperand`).
+            transposed = FloatBuffer(count: stage.units.map {
+                max(PackedOperand.floatCount(rows: d, columns: $0.hidden), PackedOperand.floatCount(rows: $0.hidden, columns: d))
+            }.max() ?? 0)
+            packedForward = FloatBuffer(count: stage.units.map {
+                PackedOperand.floatCount(rows: d, columns: $0.hidden) + PackedOperand.floatCount(rows: $0.hidden, columns: d)
+            }.max() ?? 0)
             super.init(stage: stage)
         }
     }
@@ -107,11 +115,28 @@ final class ResidualStack: HiddenStage {
         for (u, unit) in units.enumerated() {
             let (out, inner, input, d, h, activation) = (s.output[u].pointer, s.inner[u].pointer, current, width, unit.hidden, activation)
             let (w1, b1, w2, b2) = (unit.weight1.pointer, unit.bias1.pointer, unit.weight2.pointer, unit.bias2.pointer)
+            // `residualUnitForward` on each row block, with `W₁` and `W₂` packed once.
+            let packed1 = PackedOperand(rows: d, columns: h, storage: s.packedForward.pointer)
+            let packed2 = PackedOperand(
+                rows: h, columns: d, storage: s.packedForward.pointer + PackedOperand.floatCount(rows: d, columns: h))
+            s.pool.forEachBlock(packed1.columnBlocks + packed2.columnBlocks, grain: 1, cost: 2 * d * h) { tasks in
+                for t in tasks {
+                    if t < packed1.columnBlocks {
+                        packed1.pack(columnBlock: t, of: w1, rowStride: h, transposed: false)
+                    } else {
+                        packed2.pack(columnBlock: t - packed1.columnBlocks, of: w2, rowStride: d, transposed: false)
+                    }
+                }
+            }
             s.pool.forEachRowBlock(rows, perRow: 4 * d * h) { block in
-                let at = block.lowerBound
-                residualUnitForward(
-                    rows: block.count, width: d, hidden: h, input: input + at * d, w1: w1, b1: b1, w2: w2, b2: b2,
-                    activation: activation, inner: inner + at * h, output: out + at * d)
+                let (x, z, y, count) = (input + block.lowerBound * d, inner + block.lowerBound * h, out + block.lowerBound * d, block.count)
+                for r in 0..<count { (z + r * h).update(from: b1, count: h) }
+                gemm(m: count, a: x, aRowStride: d, aColStride: 1, packed: packed1, c: z, cRowStride: h, accumulate: true)
+                activationForward(activation, count: count * h, z)
+                y.update(from: x, count: count * d)
+                addRowVector(rows: count, width: d, y, b2)
+                gemm(m: count, a: z, aRowStride: h, aColStride: 1, packed: packed2, c: y, cRowStride: d, accumulate: true)
+                activationForward(activation, count: count * d, y)
             }
             current = s.dropouts[u].forward(count: rows * width, out, training: training, random: &random, pool: s.pool)
             s.outputs[u] = current
@@ -150,23 +175,29 @@ final class ResidualStack: HiddenStage {
         }
         pool.columnSums(rows: rows, width: d, grad, into: gradB2)
         pool.gemm(m: h, n: d, p: rows, a: inner, aRowStride: 1, aColStride: h, b: grad, c: gradW2, accumulate: false)
-        pool.transpose(rows: h, columns: d, unit.weight2.pointer, into: transposed)
+        let packed2 = PackedOperand(rows: d, columns: h, storage: transposed)
+        pool.forEachBlock(packed2.columnBlocks, grain: 1, cost: d * h) {
+            for b in $0 { packed2.pack(columnBlock: b, of: unit.weight2.pointer, rowStride: d, transposed: true) }
+        }
         pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
             let at = block.lowerBound
             NFMKernels.gemm(
-                m: block.count, n: h, p: d, a: grad + at * d, aRowStride: d, aColStride: 1, b: transposed,
-                c: gradInner + at * h, accumulate: false)
+                m: block.count, a: grad + at * d, aRowStride: d, aColStride: 1, packed: packed2,
+                c: gradInner + at * h, cRowStride: h, accumulate: false)
             activationBackward(activation, count: block.count * h, output: inner + at * h, grad: gradInner + at * h)
         }
         pool.columnSums(rows: rows, width: h, gradInner, into: gradB1)
         pool.gemm(m: d, n: h, p: rows, a: x, aRowStride: 1, aColStride: d, b: gradInner, c: gradW1, accumulate: false)
-        pool.transpose(rows: d, columns: h, unit.weight1.pointer, into: transposed)
+        let packed1 = PackedOperand(rows: h, columns: d, storage: transposed)
+        pool.forEachBlock(packed1.columnBlocks, grain: 1, cost: d * h) {
+            for b in $0 { packed1.pack(columnBlock: b, of: unit.weight1.pointer, rowStride: h, transposed: true) }
+        }
         pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
             let at = block.lowerBound
             (gradInput + at * d).update(from: grad + at * d, count: block.count * d)
             NFMKernels.gemm(
-                m: block.count, n: d, p: h, a: gradInner + at * h, aRowStride: h, aColStride: 1, b: transposed,
-                c: gradInput + at * d, accumulate: true)
+                m: block.count, a: gradInner + at * h, aRowStride: h, aColStride: 1, packed: packed1,
+                c: gradInput + at * d, cRowStride: d, accumulate: true)
         }
     }
 }
