@@ -89,32 +89,29 @@ struct InstanceTable {
 
     /// The shard file of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
     /// feature indices (`featureOffsets[f]` + the value) and the label bits `bits` (positive, negative),
-    /// compressed at `level`. Indices are gathered column by column (`FixedColumns`, column-major), as the
-    /// shard stores them.
-    func shardBytes(
+    /// compressed at `level`, built in `scratch` (the bytes stay valid until it is used again). Indices are
+    /// gathered column by column (`FixedColumns`, column-major, padded columns), as the shard stores them.
+    func shardFile(
         _ positions: Range<Int>, permutation: FeistelPermutation, featureOffsets: [UInt32], labels bits: (UInt32, UInt32),
-        level: Int
-    ) throws -> [UInt8] {
+        level: Int, scratch: ShardScratch
+    ) throws -> UnsafeRawBufferPointer {
         let count = positions.count
-        let columns = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, count * fieldCount))
-        let labels = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-        defer {
-            columns.deallocate()
-            labels.deallocate()
-        }
-        gather(positions, permutation, featureOffsets, bits, into: columns, labels)
+        let stride = ShardScratch.columnStride(rows: count)
+        let columns = scratch.columns(rows: count, fieldCount: fieldCount)
+        let labels = scratch.labels(rows: count)
+        gather(positions, permutation, featureOffsets, bits, into: columns, columnStride: stride, labels)
         return try ShardCodec.encode(
             FixedColumns(
-                values: UnsafeBufferPointer(start: columns, count: count * fieldCount), fieldCount: fieldCount, rows: count,
-                rowMajor: false),
-            labels: UnsafeBufferPointer(start: labels, count: count), level: level)
+                values: UnsafeBufferPointer(start: columns, count: stride * fieldCount), fieldCount: fieldCount, rows: count,
+                columnStride: stride),
+            labels: UnsafeBufferPointer(start: labels, count: count), level: level, scratch: scratch)
     }
 
     /// Writes the instances of `positions` to `out` (column-major: field `f` of instance `i` at
-    /// `f · count + i`) and their labels to `labels`.
+    /// `f · columnStride + i`) and their labels to `labels`.
     private func gather(
         _ positions: Range<Int>, _ permutation: FeistelPermutation, _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32),
-        into out: UnsafeMutablePointer<UInt32>, _ labels: UnsafeMutablePointer<Float>
+        into out: UnsafeMutablePointer<UInt32>, columnStride: Int, _ labels: UnsafeMutablePointer<Float>
     ) {
         let count = positions.count
         let batch = GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow)
@@ -133,7 +130,7 @@ struct InstanceTable {
                     for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
                     for i in 0..<n {
                         let row = UnsafeRawPointer(batch.copies + i * batch.wordsPerRow)
-                        let isPositive = decode(row, batch.negatives[i], into: out + first + i, stride: count, layout)
+                        let isPositive = decode(row, batch.negatives[i], into: out + first + i, stride: columnStride, layout)
                         labels[first + i] = isPositive ? positive : negative
                     }
                 }
