@@ -122,9 +122,10 @@ struct InstanceTable {
                 let layout = Layout(base: base, columns: columns)
                 for first in stride(from: 0, to: count, by: batch.size) {
                     let n = min(batch.size, count - first)
+                    permutation.instances(
+                        from: UInt64(positions.lowerBound + first), count: n, into: batch.instances, pending: batch.pending)
                     for i in 0..<n {
-                        let g = permutation.instance(at: UInt64(positions.lowerBound + first + i))
-                        let (r, j) = g.quotientAndRemainder(dividingBy: span)
+                        let (r, j) = batch.instances[i].quotientAndRemainder(dividingBy: span)
                         (batch.rows[i], batch.negatives[i]) = (Int(truncatingIfNeeded: r), Int(truncatingIfNeeded: j))
                     }
                     for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
@@ -169,6 +170,9 @@ private final class GatherBatch {
     let rows: UnsafeMutablePointer<Int>
     let negatives: UnsafeMutablePointer<Int>
     let copies: UnsafeMutablePointer<UInt64>
+    /// The batch's instance ids and `FeistelPermutation.instances`' list of lanes still walking.
+    let instances: UnsafeMutablePointer<UInt64>
+    let pending: UnsafeMutablePointer<Int>
 
     init(size: Int, wordsPerRow: Int) {
         self.size = size
@@ -177,12 +181,16 @@ private final class GatherBatch {
         negatives = .allocate(capacity: size)
         copies = .allocate(capacity: size * wordsPerRow + 1)
         copies.initialize(repeating: 0, count: size * wordsPerRow + 1)
+        instances = .allocate(capacity: size)
+        pending = .allocate(capacity: size)
     }
 
     deinit {
         rows.deallocate()
         negatives.deallocate()
         copies.deallocate()
+        instances.deallocate()
+        pending.deallocate()
     }
 }
 
