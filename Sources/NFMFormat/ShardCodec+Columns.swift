@@ -28,6 +28,11 @@ public struct FixedColumns {
 
     /// Value `(r, f)`.
     @inline(__always) func value(_ r: Int, _ f: Int) -> UInt32 { values[r * rowStride + f * columnStride] }
+
+    /// Column `f`'s values as consecutive words when the columns are column-major (`rowStride` 1), else nil.
+    @inline(__always) func contiguousColumn(_ f: Int) -> UnsafePointer<UInt32>? {
+        rowStride == 1 && rows > 0 ? values.baseAddress! + f * columnStride : nil
+    }
 }
 
 extension ShardCodec {
@@ -78,10 +83,18 @@ extension ShardCodec {
         let rows = columns.rows
         return (0..<columns.fieldCount).map { f -> (base: UInt32, width: Int) in
             var (low, high) = (UInt32.max, UInt32.min)
-            for r in 0..<rows {
-                let value = columns.value(r, f)
-                low = min(low, value)
-                high = max(high, value)
+            if let column = columns.contiguousColumn(f) {
+                // Consecutive words: a loop the compiler vectorises.
+                for r in 0..<rows {
+                    low = min(low, column[r])
+                    high = max(high, column[r])
+                }
+            } else {
+                for r in 0..<rows {
+                    let value = columns.value(r, f)
+                    low = min(low, value)
+                    high = max(high, value)
+                }
             }
             if rows == 0 { (low, high) = (0, 0) }
             let span = high - low
@@ -120,6 +133,10 @@ extension ShardCodec {
         at cursor: Int
     ) {
         let base = shape.base
+        if let column = columns.contiguousColumn(f) {
+            writeContiguousColumn(column, rows: columns.rows, shape, into: out.baseAddress! + cursor)
+            return
+        }
         switch shape.width {
         case 1:
             for r in 0..<columns.rows { out[cursor + r] = UInt8(truncatingIfNeeded: columns.value(r, f) - base) }
@@ -133,6 +150,25 @@ extension ShardCodec {
             for r in 0..<columns.rows {
                 out.storeBytes(of: (columns.value(r, f) - base).littleEndian, toByteOffset: cursor + 4 * r, as: UInt32.self)
             }
+        }
+    }
+
+    /// `writeColumn` of a column of `rows` consecutive words (every value ≥ `shape.base`, its span within
+    /// `shape.width` bytes): wrapping arithmetic and plain stores, which the compiler vectorises.
+    private static func writeContiguousColumn(
+        _ column: UnsafePointer<UInt32>, rows: Int, _ shape: (base: UInt32, width: Int), into out: UnsafeMutableRawPointer
+    ) {
+        let base = shape.base
+        switch shape.width {
+        case 1:
+            let bytes = out.assumingMemoryBound(to: UInt8.self)
+            for r in 0..<rows { bytes[r] = UInt8(truncatingIfNeeded: column[r] &- base) }
+        case 2:
+            for r in 0..<rows {
+                out.storeBytes(of: UInt16(truncatingIfNeeded: column[r] &- base).littleEndian, toByteOffset: 2 * r, as: UInt16.self)
+            }
+        default:
+            for r in 0..<rows { out.storeBytes(of: (column[r] &- base).littleEndian, toByteOffset: 4 * r, as: UInt32.self) }
         }
     }
 }
