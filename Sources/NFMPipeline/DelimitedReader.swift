@@ -2,6 +2,8 @@ import NFMFormat
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// Streaming byte-level reader for delimited text (CSV, TSV) with RFC 4180 quoting.
