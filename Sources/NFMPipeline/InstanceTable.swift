@@ -61,8 +61,11 @@ struct InstanceTable {
                 for f in 0..<fieldCount { values.words[f] = remaps[f][Int(chunk[start + f])] }
                 let key = Int(keyRemap[Int(chunk[start + fieldCount])])
                 guard !layout.unsampleableKeys[key] else { throw NFMError(.sampling, "row \(row) cannot be sampled") }
-                sampler.draw(row: row, key: key, into: &drawn, valueCount: layout.valueCount)
-                for (j, value) in drawn.enumerated() { values.words[fieldCount + j] = UInt32(truncatingIfNeeded: value) }
+                let negatives = values.words.baseAddress! + fieldCount
+                if !sampler.drawWithoutFallback(row: row, key: key, into: negatives, valueCount: layout.valueCount) {
+                    sampler.draw(row: row, key: key, into: &drawn, valueCount: layout.valueCount)
+                    for (j, value) in drawn.enumerated() { negatives[j] = UInt32(truncatingIfNeeded: value) }
+                }
                 rows.store(row, values.words.baseAddress!, scratch: scratch)
                 row += 1
                 start += width
