@@ -18,13 +18,32 @@ public func addRowVector(rows: Int, width n: Int, _ x: UnsafeMutablePointer<Floa
     }
 }
 
+/// `x[r, j] = v[j]` for `rows` rows of width `n` (a bias broadcast before `x += a·W`): SIMD copies, no call
+/// per row. O(rows·n).
+public func broadcastRow(rows: Int, width n: Int, _ v: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let xr = x + r * n
+        var j = 0
+        while j + 8 <= n {
+            store8(load8(v + j), xr + j)
+            j += 8
+        }
+        while j < n {
+            xr[j] = v[j]
+            j += 1
+        }
+    }
+}
+
 /// `out[j] = Σ_r x[r, j]` (rows summed in order); with `rowStride` (default `n`) the `n` columns are a
-/// block of wider rows.
+/// block of wider rows. With `accumulate` the rows are added on to `out` (a sum continued over later
+/// rows: the same bits as one call over all the rows).
 public func columnSums(
-    rows: Int, width n: Int, rowStride: Int? = nil, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>
+    rows: Int, width n: Int, rowStride: Int? = nil, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+    accumulate: Bool = false
 ) {
     let stride = rowStride ?? n
-    out.update(repeating: 0, count: n)
+    if !accumulate { out.update(repeating: 0, count: n) }
     for r in 0..<rows {
         let xr = x + r * stride
         var j = 0
@@ -81,9 +100,37 @@ public func batchNormStatistics(
 ) {
     let stride = rowStride ?? n
     columnSums(rows: rows, width: n, rowStride: stride, x, into: mean)
+    batchNormFinishMean(rows: rows, width: n, mean: mean)
+    squaredDeviationSums(rows: rows, width: n, rowStride: stride, x, mean: mean, into: variance)
+    batchNormFinishVariance(rows: rows, width: n, epsilon: epsilon, variance: variance, invStd: invStd)
+}
+
+/// `mean[j] ← mean[j] · (1/rows)`: column sums of `rows` rows made means (`batchNormStatistics`). O(n).
+public func batchNormFinishMean(rows: Int, width n: Int, mean: UnsafeMutablePointer<Float>) {
     let scale = 1 / Float(rows)
     for j in 0..<n { mean[j] *= scale }
-    variance.update(repeating: 0, count: n)
+}
+
+/// `variance[j] ← variance[j] · (1/rows)` and `invStd[j] = 1/√(variance[j] + ε)`: sums of squared
+/// deviations over `rows` rows made the biased variance (`batchNormStatistics`). O(n).
+public func batchNormFinishVariance(
+    rows: Int, width n: Int, epsilon: Float, variance: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
+) {
+    let scale = 1 / Float(rows)
+    for j in 0..<n {
+        variance[j] *= scale
+        invStd[j] = 1 / (variance[j] + epsilon).squareRoot()
+    }
+}
+
+/// `variance[j] = Σ_r (x[r, j] − mean[j])²`, rows summed in order; with `accumulate` added on to
+/// `variance` (continued over later rows, the same bits as one call). O(rows·n).
+public func squaredDeviationSums(
+    rows: Int, width n: Int, rowStride: Int? = nil, _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+    into variance: UnsafeMutablePointer<Float>, accumulate: Bool = false
+) {
+    let stride = rowStride ?? n
+    if !accumulate { variance.update(repeating: 0, count: n) }
     for r in 0..<rows {
         let xr = x + r * stride
         var j = 0
@@ -97,10 +144,6 @@ public func batchNormStatistics(
             variance[j] += d * d
             j += 1
         }
-    }
-    for j in 0..<n {
-        variance[j] *= scale
-        invStd[j] = 1 / (variance[j] + epsilon).squareRoot()
     }
 }
 
@@ -146,14 +189,17 @@ public func batchNormBackward(
 }
 
 /// `∂β = Σ_r g` and `∂γ = Σ_r g·x̂` per column, rows summed in order. O(rows·n). With `rowStride`
-/// (default `n`) the `n` columns are a block of wider rows.
+/// (default `n`) the `n` columns are a block of wider rows; with `accumulate` the rows are added on to
+/// `gradGamma` and `gradBeta` (continued over later rows, the same bits as one call).
 public func batchNormParameterGradients(
     rows: Int, width n: Int, rowStride: Int? = nil, grad: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
-    gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>
+    gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>, accumulate: Bool = false
 ) {
     let stride = rowStride ?? n
-    gradGamma.update(repeating: 0, count: n)
-    gradBeta.update(repeating: 0, count: n)
+    if !accumulate {
+        gradGamma.update(repeating: 0, count: n)
+        gradBeta.update(repeating: 0, count: n)
+    }
     for r in 0..<rows {
         let gr = grad + r * stride
         let hr = normalized + r * stride
@@ -328,13 +374,14 @@ public func rowDotsBackward(
 }
 
 /// `out[j] = Σ_r w[r]·a[r, j]`, rows summed in order (the `∂h` of `rowDotsBackward`). O(rows·n). With
-/// `rowStride` (default `n`) the `n` columns are a block of wider rows.
+/// `rowStride` (default `n`) the `n` columns are a block of wider rows; with `accumulate` the rows are
+/// added on to `out` (continued over later rows, the same bits as one call).
 public func weightedColumnSums(
     rows: Int, width n: Int, rowStride: Int? = nil, _ a: UnsafePointer<Float>, weights g: UnsafePointer<Float>,
-    into out: UnsafeMutablePointer<Float>
+    into out: UnsafeMutablePointer<Float>, accumulate: Bool = false
 ) {
     let stride = rowStride ?? n
-    out.update(repeating: 0, count: n)
+    if !accumulate { out.update(repeating: 0, count: n) }
     for r in 0..<rows {
         let ar = a + r * stride
         let gr = V8(repeating: g[r])

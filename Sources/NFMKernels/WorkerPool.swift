@@ -20,6 +20,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// the model's `forEachBlock` consult it; waking the workers costs more than such jobs).
     public let minimumParallelCost: Int
     private let state: PoolState
+    /// The counters of `runTeam` jobs.
+    let team: TeamState
     /// When true, `run` executes every task in order on the calling thread (the workers stay idle). Set by
     /// the caller between jobs only (never while a job runs); results are the same bits either way, since
     /// a job's tasks write disjoint outputs.
@@ -30,6 +32,7 @@ public final class WorkerPool: @unchecked Sendable {
         self.threads = max(1, threads)
         self.minimumParallelCost = minimumParallelCost
         state = PoolState(threads: self.threads)
+        team = TeamState(threads: self.threads)
         for index in 1..<self.threads {
             let state = state
             let thread = Thread { state.workerLoop(index: index) }
@@ -59,7 +62,18 @@ public final class WorkerPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { escaping in
             var job = escaping
-            withUnsafePointer(to: &job) { state.run(count, body: $0) }
+            withUnsafePointer(to: &job) { state.run(count, pinned: false, body: $0) }
+        }
+    }
+
+    /// Runs `body(t)` once on each thread `t` of the pool (`0..<threads`, the caller being thread 0) at the
+    /// same time, and returns when all have returned: a job for code that synchronises its threads itself
+    /// (`TeamMember`). No thread runs another's index, so a body may wait for another thread's progress.
+    func runPinned(_ body: (Int) -> Void) {
+        if threads == 1 { return body(0) }
+        withoutActuallyEscaping(body) { escaping in
+            var job = escaping
+            withUnsafePointer(to: &job) { state.run(threads, pinned: true, body: $0) }
         }
     }
 
@@ -96,6 +110,8 @@ private final class PoolState: @unchecked Sendable {
     func claims(_ i: Int) -> UnsafeMutablePointer<Atomic<UInt64>> { atomic(4 + i) }
     let condition = NSCondition()
     let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+    /// Whether job slot `g % 2` is pinned (each thread runs its own task only).
+    let pinned = UnsafeMutablePointer<Bool>.allocate(capacity: 2)
     let bodies = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: 2)
 
     init(threads: Int) {
@@ -104,11 +120,13 @@ private final class PoolState: @unchecked Sendable {
         lines = UnsafeMutableRawPointer.allocate(byteCount: count * 64, alignment: 64)
         for i in 0..<count { (lines + i * 64).bindMemory(to: Atomic<UInt64>.self, capacity: 1).initialize(to: Atomic(0)) }
         counts.initialize(repeating: 0, count: 2)
+        pinned.initialize(repeating: false, count: 2)
         bodies.initialize(repeating: nil, count: 2)
     }
 
     deinit {
         counts.deallocate()
+        pinned.deallocate()
         bodies.deallocate()
         for i in 0..<(4 + Self.maxTasks) { atomic(i).deinitialize(count: 1) }
         lines.deallocate()
@@ -118,15 +136,16 @@ private final class PoolState: @unchecked Sendable {
         (lines + i * 64).assumingMemoryBound(to: Atomic<UInt64>.self)
     }
 
-    func run(_ count: Int, body: UnsafePointer<(Int) -> Void>) {
+    func run(_ count: Int, pinned isPinned: Bool, body: UnsafePointer<(Int) -> Void>) {
         let job = generation.pointee.load(ordering: .relaxed) + 1
         let slot = Int(job & 1)
         counts[slot] = count
+        pinned[slot] = isPinned
         bodies[slot] = UnsafeRawPointer(body)
         finished.pointee.store(0, ordering: .relaxed)
         generation.pointee.store(job, ordering: .sequentiallyConsistent)
         wakeSleepers()
-        let done = work(job: job, index: 0, count: count, body: body)
+        let done = work(job: job, index: 0, count: count, pinned: isPinned, body: body)
         if done > 0 { finished.pointee.add(UInt64(done), ordering: .relaxed) }
         var spins = 0
         var deadline: UInt64 = 0
@@ -155,7 +174,7 @@ private final class PoolState: @unchecked Sendable {
     /// Thread `index` claims and runs tasks of `job`: its own share first; then, once the other threads
     /// have started theirs (or a short grace has passed), what they left, from the end backwards.
     /// Returns how many it ran.
-    private func work(job: UInt64, index: Int, count: Int, body: UnsafePointer<(Int) -> Void>) -> Int {
+    private func work(job: UInt64, index: Int, count: Int, pinned: Bool, body: UnsafePointer<(Int) -> Void>) -> Int {
         var done = 0
         /// Runs task `i` if this thread claims it; false once the job is over.
         func take(_ i: Int) -> Bool {
@@ -170,6 +189,7 @@ private final class PoolState: @unchecked Sendable {
         }
         let own = (count * index / threads)..<(count * (index + 1) / threads)
         for i in own where !take(i) { return done }
+        if pinned { return done }
         graceBeforeStealing(job: job, count: count, index: index)
         for i in stride(from: count - 1, through: 0, by: -1) where !own.contains(i) && !take(i) { return done }
         return done
@@ -218,9 +238,10 @@ private final class PoolState: @unchecked Sendable {
             seen = job
             if stopping.pointee.load(ordering: .acquiring) != 0 { return }
             let slot = Int(job & 1)
-            let (count, raw) = (counts[slot], bodies[slot])
+            let (count, raw, isPinned) = (counts[slot], bodies[slot], pinned[slot])
             guard let raw, count <= Self.maxTasks else { continue }
-            let done = work(job: job, index: index, count: count, body: raw.assumingMemoryBound(to: ((Int) -> Void).self))
+            let done = work(
+                job: job, index: index, count: count, pinned: isPinned, body: raw.assumingMemoryBound(to: ((Int) -> Void).self))
             if done > 0 { finished.pointee.add(UInt64(done), ordering: .releasing) }
         }
     }

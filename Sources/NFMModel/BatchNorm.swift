@@ -86,16 +86,22 @@ public final class BatchNormParameters: @unchecked Sendable {
                 rows: rows, width: block.count, rowStride: n, x + at, epsilon: epsilon, mean: mean + at,
                 variance: variance + at, invStd: invStd + at)
         }
-        for j in 0..<width {
-            movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
-            movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
-        }
+        updateMovingAverages(scratch)
         let (gamma, beta) = (gamma.pointer, beta.pointer)
         return { block in
             let offset = block.lowerBound * n
             batchNormApply(
                 rows: block.count, width: n, x + offset, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
                 normalized: normalized + offset)
+        }
+    }
+
+    /// `μ̄ ← decay·μ̄ + (1 − decay)·μ_batch` and the same for σ̄², from the batch statistics in `scratch`.
+    /// O(width).
+    func updateMovingAverages(_ scratch: BatchNormScratch) {
+        for j in 0..<width {
+            movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
+            movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
         }
     }
 

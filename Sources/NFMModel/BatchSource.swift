@@ -10,6 +10,20 @@ protocol BatchSource: AnyObject {
     /// Calls `step` with each mini-batch of the next epoch and its training targets (±1 or the stored
     /// label for squared loss, {0, 1} for log loss); the last batch may be smaller.
     func forEachBatch(_ step: (SparseRows, UnsafePointer<Float>) -> Void) throws
+    /// `forEachBatch`, but a batch's rows may be handed over before they are copied into place: then
+    /// `fill` (non-nil) copies the rows `range` and their targets, and must have run on every row before
+    /// that row (or its target) is read. Lets the threads of a training step each copy their own rows.
+    func forEachDeferredBatch(_ step: (SparseRows, UnsafePointer<Float>, RowFill?) -> Void) throws
+}
+
+/// Copies a range of a batch's rows (and targets) into place (`BatchSource.forEachDeferredBatch`).
+typealias RowFill = (Range<Int>) -> Void
+
+extension BatchSource {
+    /// Every batch already in place.
+    func forEachDeferredBatch(_ step: (SparseRows, UnsafePointer<Float>, RowFill?) -> Void) throws {
+        try forEachBatch { step($0, $1, nil) }
+    }
 }
 
 /// The memory of one mini-batch: `rows × entriesPerRow` feature indices (and values), row offsets and
@@ -61,31 +75,62 @@ final class CachedBatchSource: BatchSource {
     }
 
     func forEachBatch(_ step: (SparseRows, UnsafePointer<Float>) -> Void) throws {
+        try forEachDeferredBatch { x, targets, fill in
+            fill?(0..<x.rowCount)
+            step(x, targets)
+        }
+    }
+
+    /// Fixed-layout batches are handed over before their rows are copied (`gatherFixed`, by range);
+    /// sparse-layout ones in place.
+    func forEachDeferredBatch(_ step: (SparseRows, UnsafePointer<Float>, RowFill?) -> Void) throws {
         let n = rowCount
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, random.next(below: i + 1)) }
         var done = 0
         while done < n {
             let rows = min(buffer.rows, n - done)
             switch data.layout {
-            case .fixed: step(gatherFixed(from: done, rows: rows), buffer.targets)
-            case .sparse: step(gatherSparse(from: done, rows: rows), buffer.targets)
+            case .fixed:
+                let start = done
+                step(SparseRows(rowCount: rows, fieldCount: data.fieldCount, indices: buffer.indices), buffer.targets) {
+                    self.gatherFixed(from: start, rows: $0)
+                }
+            case .sparse: step(gatherSparse(from: done, rows: rows), buffer.targets, nil)
             }
             done += rows
         }
     }
 
-    /// Copies the rows `order[start ..< start + rows]` of a fixed-layout split into the batch.
-    private func gatherFixed(from start: Int, rows: Int) -> SparseRows {
+    /// Copies the rows `order[start + r]` for `r` in `range` of a fixed-layout split, and their targets, into
+    /// rows `range` of the batch.
+    private func gatherFixed(from start: Int, rows range: Range<Int>) {
         let f = data.fieldCount
-        let indices = buffer.indices
+        let (indices, batchTargets) = (buffer.indices, buffer.targets)
         data.indices.withUnsafeBufferPointer { source in
-            for r in 0..<rows {
-                let row = Int(order[start + r])
-                (indices + r * f).update(from: source.baseAddress! + row * f, count: f)
+            order.withUnsafeBufferPointer { order in
+                targets.withUnsafeBufferPointer { targets in
+                    for r in range {
+                        let row = Int(order[start + r])
+                        copyIndices(f, from: source.baseAddress! + row * f, to: indices + r * f)
+                        batchTargets[r] = targets[row]
+                    }
+                }
             }
         }
-        for r in 0..<rows { buffer.targets[r] = targets[Int(order[start + r])] }
-        return SparseRows(rowCount: rows, fieldCount: f, indices: indices)
+    }
+
+    /// Copies `count` indices four at a time (a row of a few fields: cheaper inline than a `memmove` call).
+    @inline(__always) private func copyIndices(_ count: Int, from source: UnsafePointer<UInt32>, to target: UnsafeMutablePointer<UInt32>) {
+        var j = 0
+        while j + 4 <= count {
+            UnsafeMutableRawPointer(target + j).storeBytes(
+                of: UnsafeRawPointer(source + j).loadUnaligned(as: SIMD4<UInt32>.self), as: SIMD4<UInt32>.self)
+            j += 4
+        }
+        while j < count {
+            target[j] = source[j]
+            j += 1
+        }
     }
 
     /// Copies the rows `order[start ..< start + rows]` of a sparse-layout split (indices, values and

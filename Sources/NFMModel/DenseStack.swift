@@ -132,7 +132,7 @@ final class DenseStack: HiddenStage {
         let affine = { (block: Range<Int>) in
             pending?(block)
             let hb = h + block.lowerBound * n
-            for r in 0..<block.count { (hb + r * n).update(from: bias, count: n) }
+            broadcastRow(rows: block.count, width: n, bias, into: hb)
             product.run(block)
             if norm == nil { finish(block) }
         }

@@ -40,6 +40,9 @@ final class DropoutScratch {
         return true
     }
 
+    /// Marks a mask drawn ahead (`request(count:)`) as used, by a pass that applied it without `prepare`.
+    func cancelRequest() { predrawn = false }
+
     /// `dropped[i] = x[i]·mask[i]` for the values `range`.
     @inline(__always) func apply(_ range: Range<Int>, _ x: UnsafePointer<Float>) {
         let at = range.lowerBound

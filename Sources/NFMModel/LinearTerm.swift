@@ -43,6 +43,15 @@ final class LinearTerm: ModelStage {
         }
     }
 
+    /// `output[r] = w₀ + Σᵢ xᵢwᵢ` for the rows `rows` of `x` only (overwrites; the same bits as `forward`).
+    func forward(_ x: SparseRows, rows: Range<Int>, output: UnsafeMutablePointer<Float>) {
+        if hasWeights {
+            linearForward(x.rows(rows), weights: weights.pointer, bias: bias[0], out: output + rows.lowerBound)
+        } else {
+            (output + rows.lowerBound).update(repeating: bias[0], count: rows.count)
+        }
+    }
+
     /// `∂L/∂w₀ = Σ_r g[r]` (summed in row order); `∂L/∂wᵢ` by batch slot, slots in blocks on the pool.
     func backward(_ x: SparseRows, gradOutput g: UnsafePointer<Float>, scratch: StageScratch, slots: SlotAssignment) {
         var total: Float = 0

@@ -34,6 +34,14 @@ public final class Optimizer {
     private var states: [ObjectIdentifier: [FloatBuffer]] = [:]
     /// The tensors of the current step's update job (kept to reuse its memory).
     private var targets: [UpdateTarget] = []
+    /// Adam's step size for the prepared job.
+    private var preparedStepSize: Float = 0
+    /// `targets` of the prepared job as raw memory, read by `runTask` on several threads at once (no
+    /// array access, so no reference counting on a shared buffer per task).
+    private var preparedTargets = UnsafeMutablePointer<UpdateTarget>.allocate(capacity: 16)
+    private var preparedCapacity = 16
+
+    deinit { preparedTargets.deallocate() }
 
     /// Adagrad's initial accumulator value, as in TensorFlow's `AdagradOptimizer` used by the authors.
     public static let adagradInitialAccumulator: Float = 1e-8
@@ -101,6 +109,16 @@ public final class Optimizer {
         dense: some Sequence<(FloatBuffer, FloatBuffer)>, sparse: some Sequence<(SparseParameter, FloatBuffer)>,
         rows: UnsafePointer<Int32>, slots: Int, pool: WorkerPool
     ) {
+        let (tasks, values) = prepare(dense: dense, sparse: sparse, slots: slots)
+        pool.forEachBlock(tasks, grain: 1, cost: 6 * values) { block in runTask(block.lowerBound, rows: rows) }
+    }
+
+    /// The step's update job of `apply` without running it: returns its number of tasks (each of which
+    /// `runTask` runs, in any order or thread) and of values updated.
+    func prepare(
+        dense: some Sequence<(FloatBuffer, FloatBuffer)>, sparse: some Sequence<(SparseParameter, FloatBuffer)>,
+        slots: Int
+    ) -> (tasks: Int, values: Int) {
         targets.removeAll(keepingCapacity: true)
         var tasks = 0
         var values = 0
@@ -115,14 +133,52 @@ public final class Optimizer {
             tasks += (slots + WorkerPool.slotGrain - 1) / WorkerPool.slotGrain
             values += slots * parameter.width
         }
-        let stepSize = kind == .adam ? adamStepSize : 0
-        targets.withUnsafeBufferPointer { targets in
-            pool.forEachBlock(tasks, grain: 1, cost: 6 * values) { block in
-                var t = targets.count - 1
-                while targets[t].firstTask > block.lowerBound { t -= 1 }
-                update(targets[t], task: block.lowerBound - targets[t].firstTask, rows: rows, stepSize: stepSize)
-            }
+        preparedStepSize = kind == .adam ? adamStepSize : 0
+        if targets.count > preparedCapacity {
+            preparedTargets.deallocate()
+            preparedCapacity = 2 * targets.count
+            preparedTargets = .allocate(capacity: preparedCapacity)
         }
+        targets.withUnsafeBufferPointer { all in
+            if let base = all.baseAddress { preparedTargets.update(from: base, count: all.count) }
+        }
+        preparedCount = targets.count
+        return (tasks, values)
+    }
+
+    /// Targets in `preparedTargets`.
+    private var preparedCount = 0
+
+    /// Tasks of the prepared job's dense tensors (its first tasks; the sparse tables' tasks follow).
+    var preparedDenseTasks: Int {
+        var dense = 0
+        for t in 0..<preparedCount where preparedTargets[t].width == 0 { dense = t + 1 }
+        return dense == 0 ? 0 : preparedTargets[dense - 1].firstTask + (preparedTargets[dense - 1].count + WorkerPool.elementGrain - 1) / WorkerPool.elementGrain
+    }
+
+    /// Updates the slots `range` of the prepared job's sparse table number `table` (in the order `prepare`
+    /// was given them), instead of that table's tasks: for a caller that updates the rows of a block of
+    /// slots as soon as their gradients are summed. The same bits as `runTask` on the table's tasks.
+    func updateSparse(table: Int, slots range: Range<Int>, rows: UnsafePointer<Int32>) {
+        var t = 0
+        var seen = 0
+        while t < preparedCount {
+            if preparedTargets[t].width > 0 {
+                if seen == table { break }
+                seen += 1
+            }
+            t += 1
+        }
+        updateRows(preparedTargets[t], slots: range, rows: rows, stepSize: preparedStepSize)
+    }
+
+    /// Task `task` of the job `prepare` made: a block of one dense tensor or of one sparse table's slots
+    /// (`rows[s]` is the table row of slot `s`).
+    func runTask(_ task: Int, rows: UnsafePointer<Int32>) {
+        let targets = preparedTargets
+        var t = preparedCount - 1
+        while targets[t].firstTask > task { t -= 1 }
+        update(targets[t], task: task - targets[t].firstTask, rows: rows, stepSize: preparedStepSize)
     }
 
     private func target(
@@ -146,7 +202,13 @@ public final class Optimizer {
                 l2: 0, stepSize: stepSize)
             return
         }
-        let range = (task * WorkerPool.slotGrain)..<min(target.count, (task + 1) * WorkerPool.slotGrain)
+        updateRows(target, slots: (task * WorkerPool.slotGrain)..<min(target.count, (task + 1) * WorkerPool.slotGrain), rows: rows, stepSize: stepSize)
+    }
+
+    /// The slots `range` of a sparse target (`rows[s]` the table row of slot `s`): each row updated alone,
+    /// so any cut of the slots gives the same bits.
+    private func updateRows(_ target: UpdateTarget, slots range: Range<Int>, rows: UnsafePointer<Int32>, stepSize: Float) {
+        let (state0, state1) = (target.state0, target.state1)
         if kind == .adagrad {
             adagradRowsStep(
                 width: target.width, rows: rows, slots: range, parameters: target.parameter,

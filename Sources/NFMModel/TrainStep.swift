@@ -5,18 +5,24 @@ extension Model {
     /// `workspace.gradOutput` and returns the loss. `targets` are the training targets (±1 labels for
     /// squared loss, {0, 1} for log loss).
     func lossGradient(rows: Int, targets: UnsafePointer<Float>, workspace ws: Workspace) -> Double {
+        lossGradient(rows: 0..<rows, targets: targets, workspace: ws, adding: 0)
+    }
+
+    /// `lossGradient` for the rows `rows` only, their losses added in order on to `loss` (a sum continued
+    /// from the earlier rows gives the same bits as `lossGradient` over all of them).
+    func lossGradient(rows: Range<Int>, targets: UnsafePointer<Float>, workspace ws: Workspace, adding loss: Double) -> Double {
         let y = ws.output.pointer
         let g = ws.gradOutput.pointer
-        var loss = 0.0
+        var loss = loss
         switch config.loss {
         case .squared:
-            for r in 0..<rows {
+            for r in rows {
                 let d = y[r] - targets[r]
                 g[r] = d
                 loss += 0.5 * Double(d * d)
             }
         case .log:
-            for r in 0..<rows {
+            for r in rows {
                 let z = Double(y[r])
                 let p = 1 / (1 + Foundation.exp(-z))
                 g[r] = Float(p - Double(targets[r]))
@@ -35,6 +41,19 @@ extension Model {
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
         random: inout Xoshiro256
     ) -> Double {
+        trainStep(x, targets: targets, workspace: ws, optimizer: optimizer, random: &random, fill: nil)
+    }
+
+    /// `trainStep` on a batch whose rows `fill` (non-nil) still has to copy into place (each thread of
+    /// the team step copies its own rows).
+    func trainStep(
+        _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
+        random: inout Xoshiro256, fill: RowFill?
+    ) -> Double {
+        if ws.pool.threads > 1 && !ws.pool.runsInline && x.rowCount > 0 && supportsTeamStep {
+            return teamTrainStep(x, targets: targets, workspace: ws, optimizer: optimizer, random: &random, fill: fill)
+        }
+        fill?(0..<x.rowCount)
         // The step's dropout masks (in the forward pass's order, so the same masks) beside its gradient
         // slots and the linear term's forward pass (the shorter task; neither touches the masks).
         let masks = x.rowCount == 0 ? [] : zip(terms, ws.terms).flatMap { term, scratch in

@@ -186,11 +186,12 @@ public final class Trainer {
         var done = 0
         var throttle = ProgressThrottle(epoch: epoch, total: state.source.rowCount, batch: options.batchSize, start: start)
         let pool = state.workspace.pool
-        try state.source.forEachBatch { rows, targets in
+        try state.source.forEachDeferredBatch { rows, targets, fill in
             let stepStart = pool.threads > 1 ? now() : 0
             pool.runsInline = pool.threads > 1 && state.threadChoice.nextRunsInline
             lossSum += model.trainStep(
-                rows, targets: targets, workspace: state.workspace, optimizer: state.optimizer, random: &state.dropoutRandom)
+                rows, targets: targets, workspace: state.workspace, optimizer: state.optimizer, random: &state.dropoutRandom,
+                fill: fill)
             if pool.threads > 1 { state.threadChoice.record(seconds: now() - stepStart) }
             done += rows.rowCount
             throttle.batchDone(done, observer: observer)

@@ -18,6 +18,9 @@ public final class Workspace: @unchecked Sendable {
     let slots: SlotAssignment
     /// The threads of every pass over this workspace (results never depend on their number).
     let pool: WorkerPool
+    /// The team step's pointers into this workspace and the parameters of `model` (`Model.teamTrainStep`),
+    /// made at its first step for that model (`plan` nil for LR).
+    var teamPlan: (model: ObjectIdentifier, plan: TeamPlan?, storage: TeamPlanStorage?)?
 
     /// Scratch for `model` (and models of the same configuration) over at most `capacity` rows: about
     /// `capacity × (sum of the stages' widths)` floats. `threads` threads run each pass (1: the caller

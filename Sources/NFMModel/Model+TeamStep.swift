@@ -1,0 +1,136 @@
+import NFMKernels
+
+/// The stages of a model that the team step (`Model.teamTrainStep`) knows: LR (no term), or one term of
+/// Bi-Interaction (batch norm and dropout optional) → hidden layers (optional: any number, batch norm,
+/// activation and dropout optional) → the prediction vector: NFM, NFM-0 and FM.
+struct TeamTerm {
+    let input: BiInteractionStage
+    let hidden: DenseStack?
+    let head: PredictionVector
+
+    /// The model's term when it has this shape (nil for LR and for the other kinds).
+    init?(_ term: InteractionTerm) {
+        guard let input = term.input as? BiInteractionStage, let head = term.head as? PredictionVector else { return nil }
+        if let hidden = term.hidden {
+            guard let dense = hidden as? DenseStack else { return nil }
+            self.hidden = dense
+        } else {
+            self.hidden = nil
+        }
+        self.input = input
+        self.head = head
+    }
+}
+
+extension Model {
+    /// Whether `teamTrainStep` can train this model (LR, or NFM/FM: see `TeamTerm`).
+    var supportsTeamStep: Bool {
+        if terms.isEmpty { return true }
+        return terms.count == 1 && TeamTerm(terms[0]) != nil
+    }
+
+    /// `trainStep` as one team job on the workspace's pool (`WorkerPool.runTeam`): each thread keeps a
+    /// fixed share of the batch's rows (`TeamMember.share`, in units of 8 rows) through every row-wise part
+    /// of the forward and backward passes, and the threads meet only where rows are summed: batch-norm
+    /// statistics and parameter gradients, `∂W`, `∂b`, `∂h`, the loss and `∂w₀` are relays (thread 0
+    /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
+    /// would); then the optimiser's dense tasks and the slot blocks (each block's sparse gradients summed,
+    /// then its rows updated) are claimed from a shared counter. The dropout masks (one random stream, in order) are drawn by thread 0 while the last
+    /// thread assigns the gradient slots and readies the optimiser's job. `fill` (non-nil) copies a range of the batch's rows into place:
+    /// each thread copies its share first. Same bits as `trainStep` for every thread count.
+    /// Requires `supportsTeamStep` and a batch of at least one row.
+    func teamTrainStep(
+        _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
+        random: inout Xoshiro256, fill: RowFill?
+    ) -> Double {
+        let masks = zip(terms, ws.terms).flatMap { term, scratch in
+            zip(term.stages, scratch.stages).flatMap { $0.maskRequests(rows: x.rowCount, scratch: $1) }
+        }
+        // The plan holds this model's parameter pointers: made again when the workspace serves another model.
+        if ws.teamPlan?.model != ObjectIdentifier(self) {
+            ws.teamPlan = (ObjectIdentifier(self), nil, nil)
+            if let term = terms.first.flatMap(TeamTerm.init), let scratch = ws.terms.first {
+                let dense = scratch.hidden?.of(DenseStack.Scratch.self)
+                let storage = TeamPlanStorage(
+                    layers: term.hidden?.layers.count ?? 0,
+                    dropouts: [scratch.input.of(BiInteractionStage.Scratch.self).dropout] + (dense?.dropouts ?? []))
+                ws.teamPlan = (ObjectIdentifier(self), TeamPlan(term: term, scratch: scratch, storage: storage), storage)
+            }
+        }
+        let plan = ws.teamPlan?.plan
+        var loss = 0.0
+        ws.pool.runTeam { member in
+            let rows = member.share(of: x.rowCount, unit: 8)
+            if let fill {
+                // Each thread copies its own rows (then in its cache); the slot assignment reads them all.
+                fill(rows)
+                member.barrier()
+            }
+            if member.isFirst {
+                for mask in masks { mask.draw(random: &random) }
+            }
+            if member.isLast {
+                assignSlots(x, workspace: ws)
+                optimizer.beginStep()
+                _ = optimizer.prepare(
+                    dense: zip(denseTrainable, ws.denseGradients), sparse: sparseGradientPairs(in: ws),
+                    slots: ws.slots.count)
+            }
+            linearTerm.forward(x, rows: rows, output: ws.output.pointer)
+            if let plan { plan.forward(x, rows: rows, member: &member, output: ws.output.pointer) }
+            member.barrier()
+            let g = ws.gradOutput.pointer
+            let biasGradient = ws.linear.denseGradients[0].pointer
+            let first = member.isFirst
+            member.turn {
+                loss = lossGradient(rows: rows, targets: targets, workspace: ws, adding: loss)
+                var total: Float = first ? 0 : biasGradient[0]
+                for r in rows { total += g[r] }
+                biasGradient[0] = total
+            }
+            if let plan { plan.backward(rows: rows, batchRows: x.rowCount, gradOutput: g, member: &member) }
+            member.barrier()
+            sparseBackwardAndUpdate(x, plan: plan, workspace: ws, optimizer: optimizer, member: &member)
+        }
+        releaseSlots(workspace: ws)
+        for dropout in ws.teamPlan?.storage?.dropouts ?? [] { dropout.cancelRequest() }
+        return loss
+    }
+
+    /// The team step's last phase, one job of claimed tasks: the optimiser's dense tasks, and the slot
+    /// blocks (`SlotAssignment.blockStarts`), each block's embedding and first-order gradient rows summed
+    /// then updated at once (while in cache; a slot's backward reads only its own row of the table, so
+    /// updating the rows of one block while another block's gradients are summed changes nothing). The
+    /// same bits as the gradients then the optimiser's job.
+    private func sparseBackwardAndUpdate(
+        _ x: SparseRows, plan: TeamPlan?, workspace ws: Workspace, optimizer: Optimizer, member: inout TeamMember
+    ) {
+        let slots = ws.slots
+        let entries = slots.entries
+        let g = UnsafePointer(ws.gradOutput.pointer)
+        let linearGradient = linearTerm.hasWeights ? ws.linear.sparseGradients[0].pointer : nil
+        let embeddingGradient = plan == nil ? nil : ws.terms.first?.input.sparseGradients[0].pointer
+        // The sparse tables in `prepare`'s order: the first-order weights (when the model has them), then
+        // the embeddings.
+        let embeddingTable = linearGradient == nil ? 0 : 1
+        let denseTasks = optimizer.preparedDenseTasks
+        slots.slotFeature.withUnsafeBufferPointer { features in
+            let features = features.baseAddress!
+            slots.blockStarts.withUnsafeBufferPointer { starts in
+                member.forEachClaimed(denseTasks + starts.count - 1) { task in
+                    if task < denseTasks { return optimizer.runTask(task, rows: features) }
+                    let block = task - denseTasks
+                    let range = Int(starts[block])..<Int(starts[block + 1])
+                    if let plan, let embeddingGradient {
+                        plan.embeddingBackward(x, entries: entries, slots: range, into: embeddingGradient)
+                        optimizer.updateSparse(table: embeddingTable, slots: range, rows: features)
+                    }
+                    if let linearGradient {
+                        linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: linearGradient)
+                        optimizer.updateSparse(table: 0, slots: range, rows: features)
+                    }
+                }
+            }
+        }
+    }
+}
