@@ -7,7 +7,7 @@
 # Usage: PYTHON=/path/to/peers-venv/bin/python bash Benchmarks/parallel-build.sh [options]
 #   --frappe-runs N   hyperfine runs of every real-Frappe command (default 20)
 #   --runs N          runs of nfm on the 3 M-row log (default 5)
-#   --peer-runs N     runs of polars and pandas on the 3 M-row log (default 2)
+#   --peer-runs N     runs of polars and pandas on the 3 M-row log (default 2; 0 skips them)
 #   --rows-3m N       rows of the "3 M" log (default 3000000; smaller for a quick check)
 #   --rows-10m N      rows of the "10 M" log (default 10000000; 0 skips the 10 M build)
 #   --no-pandas       leave pandas out of the 3 M and 10 M builds (the slowest peer)
@@ -66,6 +66,7 @@ synth() {   # synth ROWS FILE: generated once, reused by later runs
 # measure NAME RUNS COMMAND…: hyperfine (no shell), each run under /usr/bin/time appending its peak RSS (KiB)
 measure() {
     local name=$1 count=$2; shift 2
+    [ "$count" -gt 0 ] || { echo "  $name: skipped (0 runs)"; return 0; }
     local warmup=1; [ "$count" -le 2 ] && warmup=0
     hyperfine -N -w "$warmup" -r "$count" --export-json "$work/$name.json" \
         "/usr/bin/time -f %M -a -o $work/rss/$name $*" >/dev/null

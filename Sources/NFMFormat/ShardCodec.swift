@@ -67,12 +67,7 @@ public enum ShardCodec {
     static func file(
         _ payload: [UInt8], layout: ShardBlock.Layout, fieldCount: Int, rows: Int, entries: Int, level: Int
     ) throws -> [UInt8] {
-        guard payload.count <= ShardHeader.maxPayloadBytes, fieldCount <= ShardHeader.maxFieldCount else {
-            throw NFMError(
-                .configuration,
-                "a shard holds at most \(ShardHeader.maxPayloadBytes) payload bytes and \(ShardHeader.maxFieldCount) fields"
-                    + " (this one: \(payload.count) bytes, \(fieldCount) fields); write fewer rows per shard")
-        }
+        try checkLimits(payloadBytes: payload.count, fieldCount: fieldCount)
         let frame = try payload.withUnsafeBytes { try Zstd.compress($0, level: level) }
         let header = ShardHeader(
             layout: layout, fieldCount: fieldCount, rowCount: rows, entryCount: entries,
@@ -80,6 +75,16 @@ public enum ShardCodec {
         var file = header.encoded()
         file.append(contentsOf: frame)
         return file
+    }
+
+    /// Refuses (`.configuration`) a payload or field count above the format's limits.
+    static func checkLimits(payloadBytes: Int, fieldCount: Int) throws {
+        guard payloadBytes <= ShardHeader.maxPayloadBytes, fieldCount <= ShardHeader.maxFieldCount else {
+            throw NFMError(
+                .configuration,
+                "a shard holds at most \(ShardHeader.maxPayloadBytes) payload bytes and \(ShardHeader.maxFieldCount) fields"
+                    + " (this one: \(payloadBytes) bytes, \(fieldCount) fields); write fewer rows per shard")
+        }
     }
 
     /// Decodes the bytes of a shard file; `name` is used in error messages.

@@ -10,17 +10,11 @@ public enum Zstd {
     /// Contexts are reused (`CompressionContexts`): a fresh one would allocate and clear its tables
     /// for every frame; the frame's bytes do not depend on it.
     public static func compress(_ source: UnsafeRawBufferPointer, level: Int) throws -> [UInt8] {
-        let context = try CompressionContexts.shared.take()
-        defer { CompressionContexts.shared.give(context) }
-        try check(ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters))
-        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level)))
-        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
-        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1))
-        let bound = ZSTD_compressBound(source.count)
+        let bound = compressBound(source.count)
         var failure: (any Error)?
         let output = [UInt8](unsafeUninitializedCapacity: bound) { out, written in
             do {
-                written = try check(ZSTD_compress2(context, out.baseAddress, bound, source.baseAddress, source.count))
+                written = try compress(source, level: level, into: UnsafeMutableRawBufferPointer(out))
             } catch {
                 failure = error
                 written = 0
@@ -28,6 +22,26 @@ public enum Zstd {
         }
         if let failure { throw failure }
         return output
+    }
+
+    /// The most bytes a frame of `count` source bytes takes (`ZSTD_compressBound`).
+    public static func compressBound(_ count: Int) -> Int { ZSTD_compressBound(count) }
+
+    /// Compresses `source` into one frame in `destination` (at least `compressBound(source.count)`
+    /// bytes): the same frame as `compress(_:level:)`; returns its size.
+    public static func compress(
+        _ source: UnsafeRawBufferPointer, level: Int, into destination: UnsafeMutableRawBufferPointer
+    ) throws -> Int {
+        precondition(destination.count >= compressBound(source.count))
+        // Exactly the bound, as `compress(_:level:)` passes: the frame never depends on spare room.
+        let context = try CompressionContexts.shared.take()
+        defer { CompressionContexts.shared.give(context) }
+        try check(ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters))
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level)))
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1))
+        return try check(
+            ZSTD_compress2(context, destination.baseAddress, compressBound(source.count), source.baseAddress, source.count))
     }
 
     /// What a frame header announces, read without decompressing anything.

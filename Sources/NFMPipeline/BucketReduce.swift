@@ -88,11 +88,28 @@ enum BucketReduce {
         bucket: Int, layout: BucketLayout, directory: String, threads: Int,
         bytes encode: (BucketLayout.Shard) throws -> [UInt8]
     ) throws -> [DatasetManifest.Shard] {
+        try writeShards(bucket: bucket, layout: layout, directory: directory, threads: threads) { shard, scratch in
+            let bytes = try encode(shard)
+            let file = scratch.file(bytes: bytes.count)
+            bytes.withUnsafeBytes { file.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return UnsafeRawBufferPointer(start: file, count: bytes.count)
+        }
+    }
+
+    /// The shards of `bucket`, each file's bytes made by `bytes` in a `ShardScratch` of its thread (called
+    /// on up to `threads` threads at once; the bytes need to stay valid until the scratch is used again).
+    static func writeShards(
+        bucket: Int, layout: BucketLayout, directory: String, threads: Int,
+        bytes encode: (BucketLayout.Shard, ShardScratch) throws -> UnsafeRawBufferPointer
+    ) throws -> [DatasetManifest.Shard] {
         let shards = Array(layout.shards[layout.buckets[bucket]])
         for split in Set(shards.map(\.split)) { try FileSystem.createDirectory(directory + "/" + split.rawValue) }
+        let pool = ShardScratch.Pool()
         let records = ParallelTasks.map(count: shards.count, threads: threads) { i -> DatasetManifest.Shard in
             let shard = shards[i]
-            let bytes = try encode(shard)
+            let scratch = pool.take()
+            defer { pool.give(scratch) }
+            let bytes = try encode(shard, scratch)
             let name = BucketLayout.file(of: shard)
             let file = try WritableFile(path: directory + "/" + name)
             try file.write(bytes)

@@ -61,8 +61,11 @@ struct InstanceTable {
                 for f in 0..<fieldCount { values.words[f] = remaps[f][Int(chunk[start + f])] }
                 let key = Int(keyRemap[Int(chunk[start + fieldCount])])
                 guard !layout.unsampleableKeys[key] else { throw NFMError(.sampling, "row \(row) cannot be sampled") }
-                sampler.draw(row: row, key: key, into: &drawn, valueCount: layout.valueCount)
-                for (j, value) in drawn.enumerated() { values.words[fieldCount + j] = UInt32(truncatingIfNeeded: value) }
+                let negatives = values.words.baseAddress! + fieldCount
+                if !sampler.drawWithoutFallback(row: row, key: key, into: negatives, valueCount: layout.valueCount) {
+                    sampler.draw(row: row, key: key, into: &drawn, valueCount: layout.valueCount)
+                    for (j, value) in drawn.enumerated() { negatives[j] = UInt32(truncatingIfNeeded: value) }
+                }
                 rows.store(row, values.words.baseAddress!, scratch: scratch)
                 row += 1
                 start += width
@@ -89,32 +92,29 @@ struct InstanceTable {
 
     /// The shard file of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
     /// feature indices (`featureOffsets[f]` + the value) and the label bits `bits` (positive, negative),
-    /// compressed at `level`. Indices are gathered column by column (`FixedColumns`, column-major), as the
-    /// shard stores them.
-    func shardBytes(
+    /// compressed at `level`, built in `scratch` (the bytes stay valid until it is used again). Indices are
+    /// gathered column by column (`FixedColumns`, column-major, padded columns), as the shard stores them.
+    func shardFile(
         _ positions: Range<Int>, permutation: FeistelPermutation, featureOffsets: [UInt32], labels bits: (UInt32, UInt32),
-        level: Int
-    ) throws -> [UInt8] {
+        level: Int, scratch: ShardScratch
+    ) throws -> UnsafeRawBufferPointer {
         let count = positions.count
-        let columns = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, count * fieldCount))
-        let labels = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-        defer {
-            columns.deallocate()
-            labels.deallocate()
-        }
-        gather(positions, permutation, featureOffsets, bits, into: columns, labels)
+        let stride = ShardScratch.columnStride(rows: count)
+        let columns = scratch.columns(rows: count, fieldCount: fieldCount)
+        let labels = scratch.labels(rows: count)
+        gather(positions, permutation, featureOffsets, bits, into: columns, columnStride: stride, labels)
         return try ShardCodec.encode(
             FixedColumns(
-                values: UnsafeBufferPointer(start: columns, count: count * fieldCount), fieldCount: fieldCount, rows: count,
-                rowMajor: false),
-            labels: UnsafeBufferPointer(start: labels, count: count), level: level)
+                values: UnsafeBufferPointer(start: columns, count: stride * fieldCount), fieldCount: fieldCount, rows: count,
+                columnStride: stride),
+            labels: UnsafeBufferPointer(start: labels, count: count), level: level, scratch: scratch)
     }
 
     /// Writes the instances of `positions` to `out` (column-major: field `f` of instance `i` at
-    /// `f · count + i`) and their labels to `labels`.
+    /// `f · columnStride + i`) and their labels to `labels`.
     private func gather(
         _ positions: Range<Int>, _ permutation: FeistelPermutation, _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32),
-        into out: UnsafeMutablePointer<UInt32>, _ labels: UnsafeMutablePointer<Float>
+        into out: UnsafeMutablePointer<UInt32>, columnStride: Int, _ labels: UnsafeMutablePointer<Float>
     ) {
         let count = positions.count
         let batch = GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow)
@@ -125,15 +125,16 @@ struct InstanceTable {
                 let layout = Layout(base: base, columns: columns)
                 for first in stride(from: 0, to: count, by: batch.size) {
                     let n = min(batch.size, count - first)
+                    permutation.instances(
+                        from: UInt64(positions.lowerBound + first), count: n, into: batch.instances, pending: batch.pending)
                     for i in 0..<n {
-                        let g = permutation.instance(at: UInt64(positions.lowerBound + first + i))
-                        let (r, j) = g.quotientAndRemainder(dividingBy: span)
+                        let (r, j) = batch.instances[i].quotientAndRemainder(dividingBy: span)
                         (batch.rows[i], batch.negatives[i]) = (Int(truncatingIfNeeded: r), Int(truncatingIfNeeded: j))
                     }
                     for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
                     for i in 0..<n {
                         let row = UnsafeRawPointer(batch.copies + i * batch.wordsPerRow)
-                        let isPositive = decode(row, batch.negatives[i], into: out + first + i, stride: count, layout)
+                        let isPositive = decode(row, batch.negatives[i], into: out + first + i, stride: columnStride, layout)
                         labels[first + i] = isPositive ? positive : negative
                     }
                 }
@@ -172,6 +173,9 @@ private final class GatherBatch {
     let rows: UnsafeMutablePointer<Int>
     let negatives: UnsafeMutablePointer<Int>
     let copies: UnsafeMutablePointer<UInt64>
+    /// The batch's instance ids and `FeistelPermutation.instances`' list of lanes still walking.
+    let instances: UnsafeMutablePointer<UInt64>
+    let pending: UnsafeMutablePointer<Int>
 
     init(size: Int, wordsPerRow: Int) {
         self.size = size
@@ -180,12 +184,16 @@ private final class GatherBatch {
         negatives = .allocate(capacity: size)
         copies = .allocate(capacity: size * wordsPerRow + 1)
         copies.initialize(repeating: 0, count: size * wordsPerRow + 1)
+        instances = .allocate(capacity: size)
+        pending = .allocate(capacity: size)
     }
 
     deinit {
         rows.deallocate()
         negatives.deallocate()
         copies.deallocate()
+        instances.deallocate()
+        pending.deallocate()
     }
 }
 

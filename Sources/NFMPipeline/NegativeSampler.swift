@@ -64,6 +64,29 @@ struct NegativeSampler {
         return combined
     }
 
+    /// `draw(row:key:into:valueCount:)`'s values written to `out` (room for `perPositive`) when its first 64
+    /// rejections are not reached — nearly always; false when they are (`out` is then garbage, and `draw`,
+    /// which repeats these draws from the same stream and goes on, gives the values). No array, no
+    /// allocation: the builder's per-row path.
+    @inline(__always)
+    func drawWithoutFallback(row: Int, key: Int, into out: UnsafeMutablePointer<UInt32>, valueCount: Int) -> Bool {
+        var generator = SplitMix64(seed: seed, stream: RandomStream.negatives, index: UInt64(row))
+        var (drawn, rejections) = (0, 0)
+        while drawn < perPositive {
+            let value = Int(generator.below(UInt64(valueCount)))
+            var repeated = false
+            for j in 0..<drawn where out[j] == UInt32(truncatingIfNeeded: value) { repeated = true }
+            if repeated || isExcluded(key: key, value: value) {
+                rejections += 1
+                if rejections == 64 { return false }
+                continue
+            }
+            out[drawn] = UInt32(truncatingIfNeeded: value)
+            drawn += 1
+        }
+        return true
+    }
+
     /// Draws `perPositive` distinct allowed values (of `0..<valueCount`) for positive row `row` with rule
     /// key `key` into `out`.
     func draw(row: Int, key: Int, into out: inout [Int], valueCount: Int) {

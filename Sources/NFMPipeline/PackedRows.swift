@@ -44,7 +44,9 @@ final class PackedRows: @unchecked Sendable {
         self.bits = bits
         rowBytes = (bit + 7) / 8
         layout = zip(bits, widths).map { Column(byte: $0 >> 3, shift: UInt64($0 & 7), mask: (1 << UInt64($1)) - 1) }
-        storage = .allocate(byteCount: PackedRows.bytes(rows: rows, maxima: maxima), alignment: 16)
+        let bytes = PackedRows.bytes(rows: rows, maxima: maxima)
+        storage = .allocate(byteCount: bytes, alignment: 16)
+        HugePages.advise(storage, bytes: bytes)
     }
 
     deinit { storage.deallocate() }

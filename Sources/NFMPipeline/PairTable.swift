@@ -30,8 +30,10 @@ struct PairTable: Sendable, Equatable {
     }
 
     /// The table of `keyCount` keys whose pairs `forEachPair` yields (duplicates allowed): it is called
-    /// twice, once to count and once to fill.
-    init(keyCount: Int, forEachPair: ((_ key: Int, _ value: UInt32) -> Void) -> Void) {
+    /// twice, once to count and once to fill. Each key's values are then sorted and deduplicated, on up to
+    /// `threads` threads over blocks of keys (each block compacted in place, then the blocks moved together
+    /// in order: the same table on any number of threads).
+    init(keyCount: Int, threads: Int = 1, forEachPair: ((_ key: Int, _ value: UInt32) -> Void) -> Void) {
         var counts = [Int](repeating: 0, count: keyCount + 1)
         forEachPair { key, _ in counts[key + 1] += 1 }
         for k in 0..<keyCount { counts[k + 1] += counts[k] }
@@ -41,23 +43,68 @@ struct PairTable: Sendable, Equatable {
             raw[fill[key]] = value
             fill[key] += 1
         }
-        var offsets = [Int](repeating: 0, count: keyCount + 1)
-        var kept = 0
+        let blocks = PairTable.keyBlocks(counts, parts: threads > 1 ? threads * 4 : 1)
+        var kept = [Int](repeating: 0, count: keyCount)
         raw.withUnsafeMutableBufferPointer { raw in
-            for k in 0..<keyCount {
-                var segment = UnsafeMutableBufferPointer(rebasing: raw[counts[k]..<counts[k + 1]])
-                segment.sort()
-                var previous: UInt32? = nil
-                for i in counts[k]..<counts[k + 1] where raw[i] != previous {
-                    previous = raw[i]
-                    raw[kept] = raw[i]
-                    kept += 1
+            kept.withUnsafeMutableBufferPointer { kept in
+                let (values, distinct) = (UnsafeTransfer(raw), UnsafeTransfer(kept))
+                try? ParallelTasks.forEach(count: blocks.count, threads: threads) { b in
+                    PairTable.sortAndDeduplicate(values.value, distinct.value, counts, keys: blocks[b])
                 }
-                offsets[k + 1] = kept
+            }
+        }
+        var offsets = [Int](repeating: 0, count: keyCount + 1)
+        var end = 0
+        raw.withUnsafeMutableBufferPointer { raw in
+            for block in blocks {
+                var total = 0
+                for k in block { total += kept[k] }
+                let from = counts[block.lowerBound]
+                if from != end && total > 0 { (raw.baseAddress! + end).update(from: raw.baseAddress! + from, count: total) }
+                for k in block {
+                    end += kept[k]
+                    offsets[k + 1] = end
+                }
             }
         }
         self.offsets = offsets
-        values = Array(raw[0..<kept])
+        values = Array(raw[0..<end])
+    }
+
+    /// Consecutive ranges of keys holding about equal numbers of pairs (`parts` at most, none empty unless
+    /// there are no keys).
+    private static func keyBlocks(_ counts: [Int], parts: Int) -> [Range<Int>] {
+        let keyCount = counts.count - 1
+        guard keyCount > 0 else { return [] }
+        let share = max(1, counts[keyCount] / max(parts, 1))
+        var blocks: [Range<Int>] = []
+        var first = 0
+        for k in 0..<keyCount where counts[k + 1] - counts[first] >= share || k == keyCount - 1 {
+            blocks.append(first..<k + 1)
+            first = k + 1
+        }
+        return blocks
+    }
+
+    /// Sorts each key of `keys` in `raw` (its pairs at `counts[k]..<counts[k + 1]`), and keeps its distinct
+    /// values from the block's first slot on, consecutively; `kept[k]` = the key's distinct values.
+    private static func sortAndDeduplicate(
+        _ raw: UnsafeMutableBufferPointer<UInt32>, _ kept: UnsafeMutableBufferPointer<Int>, _ counts: [Int],
+        keys: Range<Int>
+    ) {
+        var out = counts[keys.lowerBound]
+        for k in keys {
+            var segment = UnsafeMutableBufferPointer(rebasing: raw[counts[k]..<counts[k + 1]])
+            segment.sort()
+            var previous: UInt32? = nil
+            let start = out
+            for i in counts[k]..<counts[k + 1] where raw[i] != previous {
+                previous = raw[i]
+                raw[out] = raw[i]
+                out += 1
+            }
+            kept[k] = out - start
+        }
     }
 
     /// Distinct values of `key`.

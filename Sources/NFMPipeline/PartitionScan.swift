@@ -154,8 +154,13 @@ struct PartitionScan {
     @inline(__always)
     private mutating func consume(_ row: DelimitedReader.Record, _ mapping: HeaderMapping) throws {
         let record = self.record.words
-        for f in 0..<fieldCount {
-            record[f] = UInt32(truncatingIfNeeded: vocabularies[f].encode(row.field(mapping.columnOfField[f])))
+        // One uniqueness check of the vocabularies per row, not one per field.
+        vocabularies.withUnsafeMutableBufferPointer { vocabularies in
+            mapping.columnOfField.withUnsafeBufferPointer { columns in
+                for f in 0..<fieldCount {
+                    record[f] = UInt32(truncatingIfNeeded: vocabularies[f].encode(row.field(columns[f])))
+                }
+            }
         }
         let key: UInt32
         if keyField >= 0 {

@@ -31,8 +31,11 @@ extension PartitionedBuild {
         let offsets = layout.offsets.map { UInt32(truncatingIfNeeded: $0) }
         let labels = (plan.labels.positive.bitPattern, plan.labels.negative.bitPattern)
         let level = plan.definition.zstdLevel
-        let records = try BucketReduce.writeShards(bucket: 0, layout: shards, directory: out, threads: plan.threads) { shard in
-            try table.shardBytes(shard.positions, permutation: permutation, featureOffsets: offsets, labels: labels, level: level)
+        let records = try BucketReduce.writeShards(bucket: 0, layout: shards, directory: out, threads: plan.threads) {
+            shard, scratch in
+            try table.shardFile(
+                shard.positions, permutation: permutation, featureOffsets: offsets, labels: labels, level: level,
+                scratch: scratch)
         }
         relay.report(.init(phase: .write, done: layout.total, total: layout.total, rows: nil))
         return records

@@ -117,12 +117,16 @@ enum PartitionedBuild {
         let rowMemory = max(1 << 16, plan.memoryBudget / 4 / partitions.count)
         let bytes = LockedCounter()
         let rows = LockedCounter()
-        let results = ParallelTasks.map(count: partitions.count + split.count, threads: plan.threads) {
-            t -> PartitionScan? in
-            guard t < partitions.count else {
-                try Self.hash(inputs, split[t - partitions.count], into: relay)
+        // The hashes of split inputs are the first tasks (each reads a whole input: started last, one
+        // would run alone after the partitions); results are kept by partition, then by hashed input.
+        let hashes = split.count
+        let ordered = ParallelTasks.map(count: partitions.count + hashes, threads: plan.threads) {
+            task -> PartitionScan? in
+            guard task >= hashes else {
+                try Self.hash(inputs, split[task], into: relay)
                 return nil
             }
+            let t = task - hashes
             var scan = PartitionScan(plan: plan, rowMemory: rowMemory, rowSpillPath: scratch + "/positives-\(t)")
             try scan.run(partitions[t], inputs: inputs, plan: plan) { n in
                 let sofar = rows.add(n)
@@ -133,6 +137,7 @@ enum PartitionedBuild {
             relay.report(.init(phase: .read, done: bytes.add(size), total: inputs.expectedBytes, rows: rows.value))
             return scan
         }
+        let results = Array(ordered[hashes...]) + Array(ordered[..<hashes])
         return try inOrder(results, partitions, inputs, relay)
     }
 

@@ -1,5 +1,11 @@
 import NFMFormat
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The values of one field in first-appearance order: value → index, with counts.
 ///
 /// Stored as a byte arena plus an open-addressing table (linear probing, load ≤ ½), so encoding a raw field
@@ -44,15 +50,35 @@ public struct Vocabulary: Sendable {
         mask = size - 1
     }
 
-    /// The slot key of `bytes` and the hash that places it: short values are their own key.
+    /// The slot key of `bytes` and the hash that places it: short values are their own key (the bytes,
+    /// little-endian, zero-padded), longer ones a hash of their 8-byte words. Every read stays inside
+    /// `bytes`: 4 to 8 bytes are two overlapping 4-byte loads, 1 to 3 bytes three single bytes, and a long
+    /// value's last word overlaps the one before — no loop over bytes. The hash is private to the table
+    /// (no file holds it), so only its spread matters.
     @inline(__always) static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> (key: UInt64, hash: UInt64) {
-        if bytes.count <= 8 {
-            var packed: UInt64 = 0
-            for i in 0..<bytes.count { packed |= UInt64(bytes[i]) << (8 * UInt64(i)) }
-            return (packed, mix(packed ^ (UInt64(bytes.count) << 59)))
+        let count = bytes.count
+        guard let start = bytes.baseAddress, count > 0 else { return (0, mix(0)) }
+        let raw = UnsafeRawPointer(start)
+        if count <= 8 {
+            var packed: UInt64
+            if count >= 4 {
+                let low = UInt64(UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
+                let high = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)))
+                packed = low | high << UInt64(8 * (count - 4))
+            } else {
+                packed = UInt64(start[0]) | UInt64(start[count >> 1]) << UInt64(8 * (count >> 1))
+                packed |= UInt64(start[count - 1]) << UInt64(8 * (count - 1))
+            }
+            return (packed, mix(packed ^ (UInt64(count) << 59)))
         }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(count)
+        var offset = 0
+        while offset + 8 < count {
+            h = (h ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))) &* 0x9e37_79b9_7f4a_7c15
+            h ^= h >> 29
+            offset += 8
+        }
+        h ^= UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
         let hash = mix(h)
         return (hash, hash)
     }
@@ -138,10 +164,8 @@ public struct Vocabulary: Sendable {
     @inline(__always) private func matches(_ entry: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = starts[entry]
         guard starts[entry + 1] - start == bytes.count else { return false }
-        return arena.withUnsafeBufferPointer { a in
-            for i in 0..<bytes.count where a[start + i] != bytes[i] { return false }
-            return true
-        }
+        guard let other = bytes.baseAddress else { return true }
+        return arena.withUnsafeBufferPointer { a in memcmp(a.baseAddress! + start, other, bytes.count) == 0 }
     }
 
     private mutating func rehash() {

@@ -44,14 +44,11 @@ struct VocabularyMerge {
         guard counts.positives > 0 else {
             throw NFMError(.input, "no valid data rows (read \(counts.rowsRead))", at: .init(file: plan.inputName))
         }
-        var tables = Tables(vocabularies: (0..<plan.fieldCount).map { _ in Vocabulary() })
+        var tables = try Tables(fields: VocabularyMerge.mergeFields(scans, fieldCount: plan.fieldCount, threads: plan.threads))
         var keys = Vocabulary(capacity: 1 << 12)
-        for scan in scans {
-            tables.mergeValues(scan)
-            tables.mergeKeys(scan, plan, &keys)
-        }
+        for i in scans.indices { tables.mergeKeys(scans[i], i, plan, &keys) }
         (vocabularies, remaps, keyRemaps) = (tables.vocabularies, tables.remaps, tables.keyRemaps)
-        let pairs = PairTable(keyCount: keys.count) { yield in
+        let pairs = PairTable(keyCount: keys.count, threads: plan.threads) { yield in
             for (i, scan) in scans.enumerated() {
                 let (keyRemap, values) = (tables.keyRemaps[i], tables.remaps[i][plan.corrupted])
                 for pair in scan.pairs { yield(Int(keyRemap[Int(pair >> 32)]), values[Int(pair & 0xFFFF_FFFF)]) }
@@ -78,6 +75,25 @@ struct VocabularyMerge {
         }
         self.rowOffsets = rowOffsets
         self.instanceOffsets = instanceOffsets
+    }
+
+    /// Each field's global vocabulary and its remap table for every partition (`[partition][local]`),
+    /// fields merged on up to `threads` threads (each field's partitions in order, as a single pass).
+    static func mergeFields(_ scans: [PartitionScan], fieldCount: Int, threads: Int) throws -> [(Vocabulary, [[UInt32]])] {
+        try ParallelTasks.map(count: fieldCount, threads: threads) { f -> (Vocabulary, [[UInt32]]) in
+            var vocabulary = Vocabulary()
+            var tables: [[UInt32]] = []
+            for scan in scans {
+                let local = scan.fieldValues[f]
+                var table = [UInt32](repeating: 0, count: local.count)
+                for index in 0..<local.count {
+                    table[index] = UInt32(
+                        truncatingIfNeeded: local.withValue(at: index) { vocabulary.encode($0, count: local.counts[index]) })
+                }
+                tables.append(table)
+            }
+            return (vocabulary, tables)
+        }.map { try $0.get() }
     }
 
     /// Throws the first bad row of the partitions in order, at its line in its input.
@@ -110,29 +126,19 @@ struct VocabularyMerge {
 /// The global numbering as partitions are merged into it, in order.
 private struct Tables {
     var vocabularies: [Vocabulary]
-    var remaps: [[[UInt32]]] = []
+    var remaps: [[[UInt32]]]
     var keyRemaps: [[UInt32]] = []
 
-    init(vocabularies: [Vocabulary]) { self.vocabularies = vocabularies }
-
-    /// Adds a partition's values to the global vocabularies and records its remap tables.
-    mutating func mergeValues(_ scan: PartitionScan) {
-        var tables: [[UInt32]] = []
-        for f in vocabularies.indices {
-            let local = scan.fieldValues[f]
-            var table = [UInt32](repeating: 0, count: local.count)
-            for index in 0..<local.count {
-                table[index] = UInt32(
-                    truncatingIfNeeded: local.withValue(at: index) { vocabularies[f].encode($0, count: local.counts[index]) })
-            }
-            tables.append(table)
-        }
-        remaps.append(tables)
+    /// The tables of merged fields (`VocabularyMerge.mergeFields`): `remaps[i][f]` from each field's tables.
+    init(fields: [(Vocabulary, [[UInt32]])]) {
+        vocabularies = fields.map(\.0)
+        let partitions = fields.first?.1.count ?? 0
+        remaps = (0..<partitions).map { i in fields.map { $0.1[i] } }
     }
 
-    /// Re-keys a partition's rule keys (tuples of local indices) globally.
-    mutating func mergeKeys(_ scan: PartitionScan, _ plan: BuildPlan, _ keys: inout Vocabulary) {
-        let tables = remaps[remaps.count - 1]
+    /// Re-keys partition `i`'s rule keys (tuples of local indices) globally (partitions in order).
+    mutating func mergeKeys(_ scan: PartitionScan, _ i: Int, _ plan: BuildPlan, _ keys: inout Vocabulary) {
+        let tables = remaps[i]
         var tuple = [UInt32](repeating: 0, count: plan.ruleKey.count)
         var table = [UInt32](repeating: 0, count: scan.keyValues.count)
         for local in 0..<scan.keyValues.count {
