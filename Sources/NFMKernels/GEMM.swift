@@ -201,7 +201,7 @@ private func multiplyPackedBlock(
             let tile = c + 4 * t * ldc + 16 * s
             let panel = a.base + t * a.panelStride
             if width == 16 && height == 4 {
-                packedKernel(
+                kernelFourBySixteen(
                     depth: depth, a: panel, aRowStride: a.rowStride, aColStride: a.colStride, b: strip, c: tile,
                     ldc: ldc, accumulate: accumulate)
             } else {
@@ -229,19 +229,19 @@ private func packedEdgeTile(
         if accumulate {
             for r in 0..<height { (tile + r * 16).update(from: c + r * ldc, count: width) }
         }
-        packedKernel(
+        kernelFourBySixteen(
             depth: depth, a: panel, aRowStride: 1, aColStride: 4, b: b, c: tile, ldc: 16, accumulate: accumulate)
         for r in 0..<height { (c + r * ldc).update(from: tile + r * 16, count: width) }
     }
 }
 
-/// The register kernel of packed products: a 4 × 16 tile of C in eight SIMD8 accumulators, `depth`
-/// steps of `x = a·b + x` (a product, then a sum, as everywhere in this file); B's sixteen values per
-/// step are consecutive, A's four at `aRowStride` apart.
+/// The register kernel: a 4 × 16 tile of C in eight SIMD8 accumulators, `depth` steps of `x = a·b + x`
+/// (a product, then a sum, as everywhere in this file); B's sixteen values of a step are consecutive, its
+/// steps `ldb` apart (16 in a packed strip), A's four values at `aRowStride` apart.
 @inline(__always)
-private func packedKernel(
+private func kernelFourBySixteen(
     depth: Int, a: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int, b: UnsafePointer<Float>,
-    c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ldb: Int = 16, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
     let c1 = c0 + ldc
     let c2 = c1 + ldc
@@ -269,7 +269,7 @@ private func packedKernel(
         x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
         x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
         ap += acs
-        bp += 16
+        bp += ldb
         q &+= 1
     }
     store8(x0, c0); store8(y0, c0 + 8)
@@ -424,43 +424,11 @@ private func gemmFourRows(
     n: Int, p: Int, a a0: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int,
     b: UnsafePointer<Float>, ldb: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    let c1 = c0 + ldc
-    let c2 = c1 + ldc
-    let c3 = c2 + ldc
     var j = 0
     while j + 16 <= n {
-        var x0 = V8(), y0 = V8(), x1 = V8(), y1 = V8()
-        var x2 = V8(), y2 = V8(), x3 = V8(), y3 = V8()
-        if accumulate {
-            x0 = load8(c0 + j); y0 = load8(c0 + j + 8)
-            x1 = load8(c1 + j); y1 = load8(c1 + j + 8)
-            x2 = load8(c2 + j); y2 = load8(c2 + j + 8)
-            x3 = load8(c3 + j); y3 = load8(c3 + j + 8)
-        }
-        // A's four values of step q at `ap`, `ap + ars`, …; pointers advance (no index products, no
-        // overflow checks in the loop).
-        var bp = b + j
-        var ap = a0
-        var q = 0
-        while q < p {
-            let b0 = load8(bp)
-            let b1 = load8(bp + 8)
-            let s0 = V8(repeating: ap[0])
-            let s1 = V8(repeating: ap[ars])
-            let s2 = V8(repeating: ap[ars &* 2])
-            let s3 = V8(repeating: ap[ars &* 3])
-            x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
-            x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
-            x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
-            x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
-            bp += ldb
-            ap += acs
-            q &+= 1
-        }
-        store8(x0, c0 + j); store8(y0, c0 + j + 8)
-        store8(x1, c1 + j); store8(y1, c1 + j + 8)
-        store8(x2, c2 + j); store8(y2, c2 + j + 8)
-        store8(x3, c3 + j); store8(y3, c3 + j + 8)
+        kernelFourBySixteen(
+            depth: p, a: a0, aRowStride: ars, aColStride: acs, b: b + j, ldb: ldb, c: c0 + j, ldc: ldc,
+            accumulate: accumulate)
         j += 16
     }
     gemmFourRowsTail(
