@@ -111,6 +111,18 @@ public func batchNormFinishMean(rows: Int, width n: Int, mean: UnsafeMutablePoin
     for j in 0..<n { mean[j] *= scale }
 }
 
+/// `μ̄[j] ← decay·μ̄[j] + (1 − decay)·mean[j]` and the same for `σ̄²` from `variance`: batch norm's moving
+/// averages after a training batch. O(n).
+public func batchNormMovingAverages(
+    width n: Int, decay: Float, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
+    movingMean: UnsafeMutablePointer<Float>, movingVariance: UnsafeMutablePointer<Float>
+) {
+    for j in 0..<n {
+        movingMean[j] = decay * movingMean[j] + (1 - decay) * mean[j]
+        movingVariance[j] = decay * movingVariance[j] + (1 - decay) * variance[j]
+    }
+}
+
 /// `variance[j] ← variance[j] · (1/rows)` and `invStd[j] = 1/√(variance[j] + ε)`: sums of squared
 /// deviations over `rows` rows made the biased variance (`batchNormStatistics`). O(n).
 public func batchNormFinishVariance(

@@ -109,33 +109,23 @@ public struct TeamMember {
 /// on its own 64-byte line.
 final class TeamState: @unchecked Sendable {
     let threads: Int
-    private let lines: UnsafeMutableRawPointer
+    private let words: PaddedAtomics
 
     init(threads: Int) {
         self.threads = threads
-        lines = UnsafeMutableRawPointer.allocate(byteCount: (threads + 1) * 64, alignment: 64)
-        for i in 0...threads {
-            (lines + i * 64).bindMemory(to: Atomic<UInt64>.self, capacity: 1).initialize(to: Atomic(0))
-        }
+        words = PaddedAtomics(count: threads + 1)
     }
 
-    deinit {
-        for i in 0...threads { word(i).deinitialize(count: 1) }
-        lines.deallocate()
-    }
-
-    private func word(_ i: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        (lines + i * 64).assumingMemoryBound(to: Atomic<UInt64>.self)
-    }
+    deinit { words.deallocate() }
 
     /// Synchronisation points thread `t` has passed in the current job.
-    func progress(_ t: Int) -> UnsafeMutablePointer<Atomic<UInt64>> { word(t) }
+    func progress(_ t: Int) -> UnsafeMutablePointer<Atomic<UInt64>> { words[t] }
     /// The shared task counter.
-    var ticket: UnsafeMutablePointer<Atomic<UInt64>> { word(threads) }
+    var ticket: UnsafeMutablePointer<Atomic<UInt64>> { words[threads] }
 
     /// Zeroes the counters; called by the caller between jobs (the job's start publishes it).
     func reset() {
-        for i in 0...threads { word(i).pointee.store(0, ordering: .relaxed) }
+        for i in 0...threads { words[i].pointee.store(0, ordering: .relaxed) }
     }
 
     /// Spins until `word` reaches `value`; after ~20k spins (tens of µs: the other thread was probably

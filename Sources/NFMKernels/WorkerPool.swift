@@ -94,20 +94,18 @@ public final class WorkerPool: @unchecked Sendable {
 /// otherwise drops the task (job `g` is over, so the task was one it did not have).
 private final class PoolState: @unchecked Sendable {
     static let maxTasks = 1024
-    /// Atomics one per 64-byte line (`lineWords` words apart), so that the caller's and the workers'
-    /// writes never share a cache line.
-    static let lineWords = 8
     let threads: Int
-    private let lines: UnsafeMutableRawPointer
+    /// The job counters, one per cache line, so that the caller's and the workers' writes never share one.
+    private let words: PaddedAtomics
     /// The current job's generation (written by the caller, watched by the workers).
-    var generation: UnsafeMutablePointer<Atomic<UInt64>> { atomic(0) }
+    var generation: UnsafeMutablePointer<Atomic<UInt64>> { words[0] }
     /// Tasks of the current job that have run (added to by every thread, watched by the caller).
-    var finished: UnsafeMutablePointer<Atomic<UInt64>> { atomic(1) }
+    var finished: UnsafeMutablePointer<Atomic<UInt64>> { words[1] }
     /// Workers asleep on `condition`.
-    var sleepers: UnsafeMutablePointer<Atomic<UInt64>> { atomic(2) }
-    var stopping: UnsafeMutablePointer<Atomic<UInt64>> { atomic(3) }
+    var sleepers: UnsafeMutablePointer<Atomic<UInt64>> { words[2] }
+    var stopping: UnsafeMutablePointer<Atomic<UInt64>> { words[3] }
     /// `claims(i)`: the generation of the job that claimed task `i`.
-    func claims(_ i: Int) -> UnsafeMutablePointer<Atomic<UInt64>> { atomic(4 + i) }
+    func claims(_ i: Int) -> UnsafeMutablePointer<Atomic<UInt64>> { words[4 + i] }
     let condition = NSCondition()
     let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2)
     /// Whether job slot `g % 2` is pinned (each thread runs its own task only).
@@ -116,9 +114,7 @@ private final class PoolState: @unchecked Sendable {
 
     init(threads: Int) {
         self.threads = threads
-        let count = 4 + Self.maxTasks
-        lines = UnsafeMutableRawPointer.allocate(byteCount: count * 64, alignment: 64)
-        for i in 0..<count { (lines + i * 64).bindMemory(to: Atomic<UInt64>.self, capacity: 1).initialize(to: Atomic(0)) }
+        words = PaddedAtomics(count: 4 + Self.maxTasks)
         counts.initialize(repeating: 0, count: 2)
         pinned.initialize(repeating: false, count: 2)
         bodies.initialize(repeating: nil, count: 2)
@@ -128,12 +124,7 @@ private final class PoolState: @unchecked Sendable {
         counts.deallocate()
         pinned.deallocate()
         bodies.deallocate()
-        for i in 0..<(4 + Self.maxTasks) { atomic(i).deinitialize(count: 1) }
-        lines.deallocate()
-    }
-
-    private func atomic(_ i: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        (lines + i * 64).assumingMemoryBound(to: Atomic<UInt64>.self)
+        words.deallocate()
     }
 
     func run(_ count: Int, pinned isPinned: Bool, body: UnsafePointer<(Int) -> Void>) {

@@ -99,10 +99,9 @@ public final class BatchNormParameters: @unchecked Sendable {
     /// `μ̄ ← decay·μ̄ + (1 − decay)·μ_batch` and the same for σ̄², from the batch statistics in `scratch`.
     /// O(width).
     func updateMovingAverages(_ scratch: BatchNormScratch) {
-        for j in 0..<width {
-            movingMean[j] = decay * movingMean[j] + (1 - decay) * scratch.mean[j]
-            movingVariance[j] = decay * movingVariance[j] + (1 - decay) * scratch.variance[j]
-        }
+        batchNormMovingAverages(
+            width: width, decay: decay, mean: scratch.mean.pointer, variance: scratch.variance.pointer,
+            movingMean: movingMean.pointer, movingVariance: movingVariance.pointer)
     }
 
     /// Backward of a training-mode `forward`, in place on `gradient`; writes ∂γ and ∂β (in column blocks,

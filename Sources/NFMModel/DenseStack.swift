@@ -136,9 +136,7 @@ final class DenseStack: HiddenStage {
         // `W` packed once (`PackedOperand`) for every row block's product; in training, tasks beside the
         // row blocks pack `Wᵀ` (read from `W`) for the backward pass's `∂L/∂a`.
         let (weight, packed) = (layer.weight.pointer, PackedOperand(rows: p, columns: n, storage: s.packedWeights[l].pointer))
-        pool.forEachBlock(packed.columnBlocks, grain: 1, cost: p * n) {
-            for b in $0 { packed.pack(columnBlock: b, of: weight, rowStride: n, transposed: false) }
-        }
+        pool.pack(packed, of: weight, rowStride: n, transposed: false)
         let affine = { (block: Range<Int>) in
             pending?(block)
             let hb = h + block.lowerBound * n

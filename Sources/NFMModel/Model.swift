@@ -154,8 +154,6 @@ extension Model {
 
     /// Each sparse parameter with its per-slot gradient of the last `backward`, in update order.
     func sparseGradients(in ws: Workspace) -> [(parameter: SparseParameter, gradient: FloatBuffer)] {
-        zip(sparseTrainable, ws.stages).flatMap { parameters, scratch in
-            zip(parameters, scratch.sparseGradients).map { ($0, $1) }
-        }
+        sparseGradientPairs(in: ws).map { (parameter: $0, gradient: $1) }
     }
 }

@@ -130,7 +130,7 @@ final class ResidualStack: HiddenStage {
             }
             s.pool.forEachRowBlock(rows, perRow: 4 * d * h) { block in
                 let (x, z, y, count) = (input + block.lowerBound * d, inner + block.lowerBound * h, out + block.lowerBound * d, block.count)
-                for r in 0..<count { (z + r * h).update(from: b1, count: h) }
+                broadcastRow(rows: count, width: h, b1, into: z)
                 gemm(m: count, a: x, aRowStride: d, aColStride: 1, packed: packed1, c: z, cRowStride: h, accumulate: true)
                 activationForward(activation, count: count * h, z)
                 y.update(from: x, count: count * d)
@@ -176,9 +176,7 @@ final class ResidualStack: HiddenStage {
         pool.columnSums(rows: rows, width: d, grad, into: gradB2)
         pool.gemm(m: h, n: d, p: rows, a: inner, aRowStride: 1, aColStride: h, b: grad, c: gradW2, accumulate: false)
         let packed2 = PackedOperand(rows: d, columns: h, storage: transposed)
-        pool.forEachBlock(packed2.columnBlocks, grain: 1, cost: d * h) {
-            for b in $0 { packed2.pack(columnBlock: b, of: unit.weight2.pointer, rowStride: d, transposed: true) }
-        }
+        pool.pack(packed2, of: unit.weight2.pointer, rowStride: d, transposed: true)
         pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
             let at = block.lowerBound
             NFMKernels.gemm(
@@ -189,9 +187,7 @@ final class ResidualStack: HiddenStage {
         pool.columnSums(rows: rows, width: h, gradInner, into: gradB1)
         pool.gemm(m: d, n: h, p: rows, a: x, aRowStride: 1, aColStride: d, b: gradInner, c: gradW1, accumulate: false)
         let packed1 = PackedOperand(rows: h, columns: d, storage: transposed)
-        pool.forEachBlock(packed1.columnBlocks, grain: 1, cost: d * h) {
-            for b in $0 { packed1.pack(columnBlock: b, of: unit.weight1.pointer, rowStride: h, transposed: true) }
-        }
+        pool.pack(packed1, of: unit.weight1.pointer, rowStride: h, transposed: true)
         pool.forEachRowBlock(rows, perRow: 2 * d * h) { block in
             let at = block.lowerBound
             (gradInput + at * d).update(from: grad + at * d, count: block.count * d)

@@ -117,11 +117,9 @@ struct TeamNorm {
             squaredDeviationSums(rows: share.count, width: n, at, mean: mean, into: variance, accumulate: !first)
             if last {
                 batchNormFinishVariance(rows: batchRows, width: n, epsilon: epsilon, variance: variance, invStd: invStd)
-                // `BatchNormParameters.updateMovingAverages`, the same arithmetic.
-                for j in 0..<n {
-                    movingMean[j] = decay * movingMean[j] + (1 - decay) * mean[j]
-                    movingVariance[j] = decay * movingVariance[j] + (1 - decay) * variance[j]
-                }
+                batchNormMovingAverages(
+                    width: n, decay: decay, mean: mean, variance: variance, movingMean: movingMean,
+                    movingVariance: movingVariance)
             }
         }
         member.awaitLast()

@@ -115,9 +115,12 @@ extension WorkerPool {
         forEachBlock(m, grain: product.split.grain, cost: product.cost) { product.run($0) }
     }
 
-    /// `out[n×m] = inᵀ` for a row-major `m × n` matrix, in blocks of 32 input rows.
-    func transpose(rows m: Int, columns n: Int, _ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        forEachBlock(m, grain: 32, cost: m * n) { transposeRows($0, columns: n, of: input, rows: m, into: out) }
+    /// `operand.pack` of every column block of `B(q, j) = source[q·rowStride + j]` (or `source[j·rowStride + q]`
+    /// when `transposed`), a task per block.
+    func pack(_ operand: PackedOperand, of source: UnsafePointer<Float>, rowStride: Int, transposed: Bool) {
+        forEachBlock(operand.columnBlocks, grain: 1, cost: operand.rows * operand.columns) {
+            for b in $0 { operand.pack(columnBlock: b, of: source, rowStride: rowStride, transposed: transposed) }
+        }
     }
 }
 
