@@ -43,18 +43,40 @@ public func columnSums(
     accumulate: Bool = false
 ) {
     let stride = rowStride ?? n
-    if !accumulate { out.update(repeating: 0, count: n) }
-    for r in 0..<rows {
-        let xr = x + r * stride
-        var j = 0
-        while j + 8 <= n {
-            store8(load8(out + j) + load8(xr + j), out + j)
-            j += 8
+    // Column blocks of 32 (then 8, then 1) summed down the rows in registers: each column's sum is still
+    // `((out + x₀) + x₁) + …` in row order, without a load and store of `out` per row.
+    var j = 0
+    while j + 32 <= n {
+        let o = out + j
+        var a0 = accumulate ? load8(o) : V8(), a1 = accumulate ? load8(o + 8) : V8()
+        var a2 = accumulate ? load8(o + 16) : V8(), a3 = accumulate ? load8(o + 24) : V8()
+        var p = x + j
+        for _ in 0..<rows {
+            a0 = a0 + load8(p); a1 = a1 + load8(p + 8); a2 = a2 + load8(p + 16); a3 = a3 + load8(p + 24)
+            p += stride
         }
-        while j < n {
-            out[j] += xr[j]
-            j += 1
+        store8(a0, o); store8(a1, o + 8); store8(a2, o + 16); store8(a3, o + 24)
+        j += 32
+    }
+    while j + 8 <= n {
+        var a0 = accumulate ? load8(out + j) : V8()
+        var p = x + j
+        for _ in 0..<rows {
+            a0 = a0 + load8(p)
+            p += stride
         }
+        store8(a0, out + j)
+        j += 8
+    }
+    while j < n {
+        var a: Float = accumulate ? out[j] : 0
+        var p = x + j
+        for _ in 0..<rows {
+            a += p.pointee
+            p += stride
+        }
+        out[j] = a
+        j += 1
     }
 }
 
@@ -142,20 +164,45 @@ public func squaredDeviationSums(
     into variance: UnsafeMutablePointer<Float>, accumulate: Bool = false
 ) {
     let stride = rowStride ?? n
-    if !accumulate { variance.update(repeating: 0, count: n) }
-    for r in 0..<rows {
-        let xr = x + r * stride
-        var j = 0
-        while j + 8 <= n {
-            let d = load8(xr + j) - load8(mean + j)
-            store8(d * d + load8(variance + j), variance + j)
-            j += 8
+    // Column blocks summed down the rows in registers (as `columnSums`): `(d² + v)` per row, in order.
+    var j = 0
+    while j + 32 <= n {
+        let o = variance + j
+        var a0 = accumulate ? load8(o) : V8(), a1 = accumulate ? load8(o + 8) : V8()
+        var a2 = accumulate ? load8(o + 16) : V8(), a3 = accumulate ? load8(o + 24) : V8()
+        let m0 = load8(mean + j), m1 = load8(mean + j + 8), m2 = load8(mean + j + 16), m3 = load8(mean + j + 24)
+        var p = x + j
+        for _ in 0..<rows {
+            let d0 = load8(p) - m0, d1 = load8(p + 8) - m1, d2 = load8(p + 16) - m2, d3 = load8(p + 24) - m3
+            a0 = d0 * d0 + a0; a1 = d1 * d1 + a1; a2 = d2 * d2 + a2; a3 = d3 * d3 + a3
+            p += stride
         }
-        while j < n {
-            let d = xr[j] - mean[j]
-            variance[j] += d * d
-            j += 1
+        store8(a0, o); store8(a1, o + 8); store8(a2, o + 16); store8(a3, o + 24)
+        j += 32
+    }
+    while j + 8 <= n {
+        var a0 = accumulate ? load8(variance + j) : V8()
+        let m0 = load8(mean + j)
+        var p = x + j
+        for _ in 0..<rows {
+            let d = load8(p) - m0
+            a0 = d * d + a0
+            p += stride
         }
+        store8(a0, variance + j)
+        j += 8
+    }
+    while j < n {
+        var a: Float = accumulate ? variance[j] : 0
+        let m = mean[j]
+        var p = x + j
+        for _ in 0..<rows {
+            let d = p.pointee - m
+            a += d * d
+            p += stride
+        }
+        variance[j] = a
+        j += 1
     }
 }
 
@@ -166,21 +213,41 @@ public func batchNormApply(
     beta: UnsafePointer<Float>, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
     normalized: UnsafeMutablePointer<Float>
 ) {
+    let n8 = n & ~7
+    // Column blocks of 16 down the rows, the statistics and parameters held in registers.
+    var j = 0
+    while j + 16 <= n8 {
+        let (m0, m1, s0, s1) = (load8(mean + j), load8(mean + j + 8), load8(invStd + j), load8(invStd + j + 8))
+        let (c0, c1, b0, b1) = (load8(gamma + j), load8(gamma + j + 8), load8(beta + j), load8(beta + j + 8))
+        var (p, q) = (x + j, normalized + j)
+        for _ in 0..<rows {
+            let h0 = (load8(p) - m0) * s0, h1 = (load8(p + 8) - m1) * s1
+            store8(h0, q); store8(h1, q + 8)
+            store8(h0 * c0 + b0, p); store8(h1 * c1 + b1, p + 8)
+            p += n
+            q += n
+        }
+        j += 16
+    }
+    while j < n8 {
+        let (m0, s0, c0, b0) = (load8(mean + j), load8(invStd + j), load8(gamma + j), load8(beta + j))
+        var (p, q) = (x + j, normalized + j)
+        for _ in 0..<rows {
+            let h0 = (load8(p) - m0) * s0
+            store8(h0, q)
+            store8(h0 * c0 + b0, p)
+            p += n
+            q += n
+        }
+        j += 8
+    }
     for r in 0..<rows {
         let xr = x + r * n
         let hr = normalized + r * n
-        var j = 0
-        while j + 8 <= n {
-            let h = (load8(xr + j) - load8(mean + j)) * load8(invStd + j)
-            store8(h, hr + j)
-            store8(h * load8(gamma + j) + load8(beta + j), xr + j)
-            j += 8
-        }
-        while j < n {
+        for j in n8..<n {
             let h = (xr[j] - mean[j]) * invStd[j]
             hr[j] = h
             xr[j] = h * gamma[j] + beta[j]
-            j += 1
         }
     }
 }
@@ -208,25 +275,51 @@ public func batchNormParameterGradients(
     gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>, accumulate: Bool = false
 ) {
     let stride = rowStride ?? n
-    if !accumulate {
-        gradGamma.update(repeating: 0, count: n)
-        gradBeta.update(repeating: 0, count: n)
+    // Column blocks of 16 (then 8, then 1) summed down the rows in registers (as `columnSums`).
+    var j = 0
+    while j + 16 <= n {
+        var b0 = accumulate ? load8(gradBeta + j) : V8(), b1 = accumulate ? load8(gradBeta + j + 8) : V8()
+        var c0 = accumulate ? load8(gradGamma + j) : V8(), c1 = accumulate ? load8(gradGamma + j + 8) : V8()
+        var (g, h) = (grad + j, normalized + j)
+        for _ in 0..<rows {
+            let g0 = load8(g), g1 = load8(g + 8)
+            b0 = g0 + b0; b1 = g1 + b1
+            c0 = g0 * load8(h) + c0; c1 = g1 * load8(h + 8) + c1
+            g += stride
+            h += stride
+        }
+        store8(b0, gradBeta + j); store8(b1, gradBeta + j + 8)
+        store8(c0, gradGamma + j); store8(c1, gradGamma + j + 8)
+        j += 16
     }
-    for r in 0..<rows {
-        let gr = grad + r * stride
-        let hr = normalized + r * stride
-        var j = 0
-        while j + 8 <= n {
-            let g = load8(gr + j)
-            store8(g + load8(gradBeta + j), gradBeta + j)
-            store8(g * load8(hr + j) + load8(gradGamma + j), gradGamma + j)
-            j += 8
+    while j + 8 <= n {
+        var b0 = accumulate ? load8(gradBeta + j) : V8()
+        var c0 = accumulate ? load8(gradGamma + j) : V8()
+        var (g, h) = (grad + j, normalized + j)
+        for _ in 0..<rows {
+            let g0 = load8(g)
+            b0 = g0 + b0
+            c0 = g0 * load8(h) + c0
+            g += stride
+            h += stride
         }
-        while j < n {
-            gradBeta[j] += gr[j]
-            gradGamma[j] += gr[j] * hr[j]
-            j += 1
+        store8(b0, gradBeta + j)
+        store8(c0, gradGamma + j)
+        j += 8
+    }
+    while j < n {
+        var b: Float = accumulate ? gradBeta[j] : 0
+        var c: Float = accumulate ? gradGamma[j] : 0
+        var (g, h) = (grad + j, normalized + j)
+        for _ in 0..<rows {
+            b += g.pointee
+            c += g.pointee * h.pointee
+            g += stride
+            h += stride
         }
+        gradBeta[j] = b
+        gradGamma[j] = c
+        j += 1
     }
 }
 
@@ -239,19 +332,39 @@ public func batchNormInputGradient(
 ) {
     let count = Float(batchRows)
     let inverseCount = 1 / count
+    let (n8, countV, inverseV) = (n & ~7, V8(repeating: count), V8(repeating: inverseCount))
+    // Column blocks of 16 down the rows, the per-column factors held in registers (the same products,
+    // computed once per block instead of once per row).
+    var j = 0
+    while j + 16 <= n8 {
+        let k0 = load8(gamma + j) * load8(invStd + j) * inverseV, k1 = load8(gamma + j + 8) * load8(invStd + j + 8) * inverseV
+        let b0 = load8(gradBeta + j), b1 = load8(gradBeta + j + 8)
+        let c0 = load8(gradGamma + j), c1 = load8(gradGamma + j + 8)
+        var (g, h) = (grad + j, normalized + j)
+        for _ in 0..<rows {
+            store8(k0 * (countV * load8(g) - b0 - load8(h) * c0), g)
+            store8(k1 * (countV * load8(g + 8) - b1 - load8(h + 8) * c1), g + 8)
+            g += n
+            h += n
+        }
+        j += 16
+    }
+    while j < n8 {
+        let k0 = load8(gamma + j) * load8(invStd + j) * inverseV
+        let (b0, c0) = (load8(gradBeta + j), load8(gradGamma + j))
+        var (g, h) = (grad + j, normalized + j)
+        for _ in 0..<rows {
+            store8(k0 * (countV * load8(g) - b0 - load8(h) * c0), g)
+            g += n
+            h += n
+        }
+        j += 8
+    }
     for r in 0..<rows {
         let gr = grad + r * n
         let hr = normalized + r * n
-        var j = 0
-        while j + 8 <= n {
-            let coefficient = load8(gamma + j) * load8(invStd + j) * V8(repeating: inverseCount)
-            let inner = V8(repeating: count) * load8(gr + j) - load8(gradBeta + j) - load8(hr + j) * load8(gradGamma + j)
-            store8(coefficient * inner, gr + j)
-            j += 8
-        }
-        while j < n {
+        for j in n8..<n {
             gr[j] = gamma[j] * invStd[j] * inverseCount * (count * gr[j] - gradBeta[j] - hr[j] * gradGamma[j])
-            j += 1
         }
     }
 }
@@ -393,19 +506,40 @@ public func weightedColumnSums(
     into out: UnsafeMutablePointer<Float>, accumulate: Bool = false
 ) {
     let stride = rowStride ?? n
-    if !accumulate { out.update(repeating: 0, count: n) }
-    for r in 0..<rows {
-        let ar = a + r * stride
-        let gr = V8(repeating: g[r])
-        var j = 0
-        while j + 8 <= n {
-            store8(gr * load8(ar + j) + load8(out + j), out + j)
-            j += 8
+    // Column blocks of 32 (then 8, then 1) summed down the rows in registers (as `columnSums`).
+    var j = 0
+    while j + 32 <= n {
+        let o = out + j
+        var a0 = accumulate ? load8(o) : V8(), a1 = accumulate ? load8(o + 8) : V8()
+        var a2 = accumulate ? load8(o + 16) : V8(), a3 = accumulate ? load8(o + 24) : V8()
+        var p = a + j
+        for r in 0..<rows {
+            let w = V8(repeating: g[r])
+            a0 = w * load8(p) + a0; a1 = w * load8(p + 8) + a1; a2 = w * load8(p + 16) + a2; a3 = w * load8(p + 24) + a3
+            p += stride
         }
-        while j < n {
-            out[j] += g[r] * ar[j]
-            j += 1
+        store8(a0, o); store8(a1, o + 8); store8(a2, o + 16); store8(a3, o + 24)
+        j += 32
+    }
+    while j + 8 <= n {
+        var a0 = accumulate ? load8(out + j) : V8()
+        var p = a + j
+        for r in 0..<rows {
+            a0 = V8(repeating: g[r]) * load8(p) + a0
+            p += stride
         }
+        store8(a0, out + j)
+        j += 8
+    }
+    while j < n {
+        var total: Float = accumulate ? out[j] : 0
+        var p = a + j
+        for r in 0..<rows {
+            total += g[r] * p.pointee
+            p += stride
+        }
+        out[j] = total
+        j += 1
     }
 }
 

@@ -5,12 +5,17 @@ extension WorkerPool {
     /// Runs `body` once on every thread of the pool at the same time (SPMD), each with its own
     /// `TeamMember` (index `0..<threads`, the caller being 0), and returns when all have returned. The
     /// members synchronise through the member's barriers, relays and shared task counter; every member
-    /// must pass the same sequence of them. With one thread, `body` runs inline (every relay is then
-    /// the whole sum in order, every barrier a no-op).
+    /// must pass the same sequence of them. With one thread, or when `runsInline` is set, `body` runs
+    /// inline as a team of one (every relay is then the whole sum in order, every barrier a no-op).
     ///
     /// Cost per synchronisation: one store and the load of the other threads' lines (a core-to-core
     /// round trip, ~0.1–0.3 µs), against a fork-join job's hand-over and per-task claims.
     public func runTeam(_ body: (inout TeamMember) -> Void) {
+        if threads == 1 || runsInline {
+            var member = TeamMember(index: 0, count: 1, state: team)
+            body(&member)
+            return
+        }
         team.reset()
         runPinned { index in
             var member = TeamMember(index: index, count: threads, state: team)

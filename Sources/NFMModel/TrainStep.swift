@@ -34,8 +34,9 @@ extension Model {
     }
 
     /// One optimisation step on a batch: forward (training mode), loss, backward, sparse and dense
-    /// updates, every part on the workspace's pool (the same bits for every thread count). Returns the
-    /// batch loss (before the update).
+    /// updates, every part on the workspace's pool (the same bits for every thread count): the team step
+    /// (`teamTrainStep`) for the models that support it, else fork-join jobs. Returns the batch loss
+    /// (before the update).
     @discardableResult
     public func trainStep(
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
@@ -50,7 +51,9 @@ extension Model {
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
         random: inout Xoshiro256, fill: RowFill?
     ) -> Double {
-        if ws.pool.threads > 1 && !ws.pool.runsInline && x.rowCount > 0 && supportsTeamStep {
+        // NFM, FM and LR: the team step, also on one thread (a team of one: its row-wise passes over the
+        // whole batch cost fewer instructions than the fork-join jobs run inline; the same bits).
+        if x.rowCount > 0 && supportsTeamStep && !ws.forkJoinStep {
             return teamTrainStep(x, targets: targets, workspace: ws, optimizer: optimizer, random: &random, fill: fill)
         }
         fill?(0..<x.rowCount)

@@ -21,6 +21,9 @@ public final class Workspace: @unchecked Sendable {
     /// The team step's pointers into this workspace and the parameters of `model` (`Model.teamTrainStep`),
     /// made at its first step for that model (`plan` nil for LR).
     var teamPlan: (model: ObjectIdentifier, plan: TeamPlan?, storage: TeamPlanStorage?)?
+    /// When true, `Model.trainStep` runs the fork-join step even for models the team step supports (the
+    /// tests' reference for the team step's bits).
+    var forkJoinStep = false
 
     /// Scratch for `model` (and models of the same configuration) over at most `capacity` rows: about
     /// `capacity × (sum of the stages' widths)` floats. `threads` threads run each pass (1: the caller

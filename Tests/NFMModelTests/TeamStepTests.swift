@@ -4,8 +4,8 @@ import Testing
 
 @testable import NFMModel
 
-/// The team training step (`Model.teamTrainStep`, one SPMD job per step on `--threads N ≥ 2`) gives the
-/// same bits as the fork-join step on one thread: every parameter, moving statistic and batch loss after
+/// The team training step (`Model.teamTrainStep`, one SPMD job per step; on one thread a team of one)
+/// gives the same bits as the fork-join step on one thread: every parameter, moving statistic and batch loss after
 /// several steps, for 2 and 3 threads, over the shapes it takes (NFM with one or two hidden layers, with and
 /// without batch norm and dropout, every activation, log loss, Adam; FM; LR; weighted sparse rows), and for
 /// batches whose rows do not divide evenly (a last batch of 5 rows: thread 0's share is empty).
@@ -46,12 +46,19 @@ import Testing
         let batches = Self.batches(weighted: c.weighted, sizes: [45, 45, 40, 5, 45])
         var runs: [(parameters: [[Float]], losses: [Double])] = []
         let names = Model(config: config).namedTensors.map(\.name)
-        for threads in [1, 2, 3] {
+        // The fork-join step on one thread (the reference), then the team step: a team of one (one
+        // thread, and a two-thread pool set to run inline), two and three threads.
+        let configurations: [(threads: Int, forkJoin: Bool, inline: Bool)] = [
+            (1, true, false), (1, false, false), (2, false, true), (2, false, false), (3, false, false),
+        ]
+        for (threads, forkJoin, inline) in configurations {
             let model = Model(config: config)
             randomize(model, seed: 5, scale: 0.3)
             #expect(model.supportsTeamStep)
             let pool = WorkerPool(threads: threads, minimumParallelCost: 0)
+            pool.runsInline = inline
             let ws = Workspace(model: model, capacity: 45, pool: pool)
+            ws.forkJoinStep = forkJoin
             let optimizer = Optimizer(kind: c.optimizer, learningRate: c.optimizer == .adam ? 0.01 : 0.05, l2: 0.001)
             var random = Xoshiro256(seed: 9, stream: .dropout)
             var losses: [Double] = []
@@ -82,6 +89,7 @@ import Testing
             let model = Model(config: config)
             randomize(model, seed: 5, scale: 0.3)
             let ws = Workspace(model: model, capacity: 45, pool: WorkerPool(threads: threads, minimumParallelCost: 0))
+            ws.forkJoinStep = !deferred  // the reference: the fork-join step on rows in place
             let optimizer = Optimizer(kind: .adagrad, learningRate: 0.05)
             var random = Xoshiro256(seed: 9, stream: .dropout)
             let f = Self.cardinalities.count
