@@ -584,6 +584,14 @@ public func dropoutMask(count: Int, keep: Float, into mask: UnsafeMutablePointer
     let limit = SIMD4<Int32>(repeating: Int32(threshold))
     let kept = SIMD4<Float>(repeating: scale)
     let zero = SIMD4<Float>()
+    // Two draws per iteration (the first's four lanes, then the second's), unchecked counting.
+    while i &+ 8 <= count {
+        let first = zero.replacing(with: kept, where: sixteenBitLanes(random.next()) .< limit)
+        let second = zero.replacing(with: kept, where: sixteenBitLanes(random.next()) .< limit)
+        UnsafeMutableRawPointer(mask + i).storeBytes(of: first, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(mask + i + 4).storeBytes(of: second, as: SIMD4<Float>.self)
+        i &+= 8
+    }
     while i + 4 <= count {
         let bits = sixteenBitLanes(random.next())
         let values = zero.replacing(with: kept, where: bits .< limit)

@@ -88,27 +88,35 @@ final class SlotAssignment {
         SlotEntries(start: start.pointer, entries: grouped.pointer, rows: entryRow.pointer)
     }
 
-    /// Numbers the distinct features of `x` in order of first appearance, then groups the entries by
-    /// slot (a counting sort, entries in increasing order within a slot). O(entries).
+    /// Numbers the distinct features of `x` in order of first appearance, counting each slot's entries as
+    /// it goes, then groups the entries by slot (a counting sort, entries in increasing order within a
+    /// slot). O(entries), through raw pointers (no bounds or uniqueness checks per entry).
     func assign(_ x: SparseRows) {
         let entries = x.entryCount
-        let first = x.firstEntry
+        let indices = x.indices + x.firstEntry
         if entrySlots.count < entries { entrySlots = [Int32](repeating: 0, count: entries) }
         if slotFeature.count < entries { slotFeature = [Int32](repeating: 0, count: entries) }
+        // At most one slot per entry: `start[s + 1]` counts slot s's entries.
+        start.reserve(entries + 1)
+        let start = start.pointer
+        start[0] = 0
         var slots = 0
         slotOf.withUnsafeMutableBufferPointer { slotOf in
             entrySlots.withUnsafeMutableBufferPointer { entrySlots in
                 slotFeature.withUnsafeMutableBufferPointer { slotFeature in
+                    let (slotOf, entrySlots, slotFeature) = (slotOf.baseAddress!, entrySlots.baseAddress!, slotFeature.baseAddress!)
                     for e in 0..<entries {
-                        let feature = Int(x.indices[first + e])
+                        let feature = Int(indices[e])
                         var slot = slotOf[feature]
                         if slot < 0 {
-                            slot = Int32(slots)
+                            slot = Int32(truncatingIfNeeded: slots)
                             slotOf[feature] = slot
-                            slotFeature[slots] = Int32(feature)
-                            slots += 1
+                            slotFeature[slots] = Int32(truncatingIfNeeded: feature)
+                            slots &+= 1
+                            start[slots] = 0
                         }
                         entrySlots[e] = slot
+                        start[Int(slot) &+ 1] &+= 1
                     }
                 }
             }
@@ -131,33 +139,51 @@ final class SlotAssignment {
         if first < count { blockStarts.append(Int32(count)) }
     }
 
+    /// The counting sort of `assign`, from its per-slot counts in `start[1...count]`.
     private func group(_ x: SparseRows, entries: Int) {
-        start.reserve(count + 1)
         grouped.reserve(entries)
         entryRow.reserve(entries)
         let start = start.pointer, grouped = grouped.pointer, entryRow = entryRow.pointer
-        start.update(repeating: 0, count: count + 1)
+        let count = count
+        for s in 0..<count { start[s &+ 1] &+= start[s] }
         entrySlots.withUnsafeBufferPointer { entrySlots in
-            for e in 0..<entries { start[Int(entrySlots[e]) + 1] += 1 }
-            for s in 0..<count { start[s + 1] += start[s] }
+            let entrySlots = entrySlots.baseAddress!
             // Fill from the back of each slot's range, entries in decreasing order, so that `start` ends
             // where it began.
-            for s in 0..<count { start[s] = start[s + 1] }
-            for e in stride(from: entries - 1, through: 0, by: -1) {
+            for s in 0..<count { start[s] = start[s &+ 1] }
+            var e = entries
+            while e > 0 {
+                e &-= 1
                 let s = Int(entrySlots[e])
-                start[s] -= 1
-                grouped[Int(start[s])] = Int32(e)
+                let at = start[s] &- 1
+                start[s] = at
+                grouped[Int(at)] = Int32(truncatingIfNeeded: e)
             }
         }
-        let first = x.firstEntry
-        for r in 0..<x.rowCount {
-            for e in x.range(ofRow: r) { entryRow[e - first] = Int32(r) }
+        if x.offsets == nil {
+            // Fixed rows: `fieldCount` entries per row.
+            var e = 0
+            for r in 0..<x.rowCount {
+                for _ in 0..<x.fieldCount {
+                    entryRow[e] = Int32(truncatingIfNeeded: r)
+                    e &+= 1
+                }
+            }
+        } else {
+            let first = x.firstEntry
+            for r in 0..<x.rowCount {
+                for e in x.range(ofRow: r) { entryRow[e - first] = Int32(truncatingIfNeeded: r) }
+            }
         }
     }
 
     /// Forgets the batch's slots. O(slots).
     func release() {
-        for s in 0..<count { slotOf[Int(slotFeature[s])] = -1 }
+        slotOf.withUnsafeMutableBufferPointer { slotOf in
+            slotFeature.withUnsafeBufferPointer { slotFeature in
+                for s in 0..<count { slotOf[Int(slotFeature[s])] = -1 }
+            }
+        }
         count = 0
     }
 }
