@@ -90,7 +90,7 @@ private func biInteractionUnitColumns(
         var s0 = V8(), s1 = V8(), s2 = V8(), s3 = V8()
         var q0 = V8(), q1 = V8(), q2 = V8(), q3 = V8()
         for e in range {
-            let v = embeddings + Int(indices[e]) * k + c
+            let v = embeddings + (Int(indices[e]) &* k &+ c)
             let v0 = load8(v), v1 = load8(v + 8), v2 = load8(v + 16), v3 = load8(v + 24)
             s0 += v0; s1 += v1; s2 += v2; s3 += v3
             q0 = v0 * v0 + q0; q1 = v1 * v1 + q1; q2 = v2 * v2 + q2; q3 = v3 * v3 + q3

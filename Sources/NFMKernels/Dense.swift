@@ -21,12 +21,13 @@ public func addRowVector(rows: Int, width n: Int, _ x: UnsafeMutablePointer<Floa
 /// `x[r, j] = v[j]` for `rows` rows of width `n` (a bias broadcast before `x += a·W`): SIMD copies, no call
 /// per row. O(rows·n).
 public func broadcastRow(rows: Int, width n: Int, _ v: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
-        let xr = x + r * n
+    var xr = x
+    for _ in 0..<rows {
+        defer { xr += n }
         var j = 0
-        while j + 8 <= n {
+        while j &+ 8 <= n {
             store8(load8(v + j), xr + j)
-            j += 8
+            j &+= 8
         }
         while j < n {
             xr[j] = v[j]
@@ -382,12 +383,12 @@ public func activationForward(_ kind: ActivationKind, count: Int, _ x: UnsafeMut
     case .identity: return
     case .relu:
         var i = 0
-        while i + 8 <= count {
+        while i &+ 8 <= count {
             // `max(x, 0)` as `pointwiseMax` computes it (x when x > 0, else +0, NaN → 0), without its
             // unspecialised per-lane loop.
             let v = load8(x + i)
             store8(V8().replacing(with: v, where: v .> 0), x + i)
-            i += 8
+            i &+= 8
         }
         while i < count {
             x[i] = max(x[i], 0)
@@ -447,9 +448,9 @@ public func multiply(
     count: Int, _ x: UnsafePointer<Float>, by m: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>
 ) {
     var i = 0
-    while i + 8 <= count {
+    while i &+ 8 <= count {
         store8(load8(x + i) * load8(m + i), out + i)
-        i += 8
+        i &+= 8
     }
     while i < count {
         out[i] = x[i] * m[i]
@@ -460,9 +461,9 @@ public func multiply(
 /// `x[i] *= m[i]`.
 public func multiply(count: Int, _ x: UnsafeMutablePointer<Float>, by m: UnsafePointer<Float>) {
     var i = 0
-    while i + 8 <= count {
+    while i &+ 8 <= count {
         store8(load8(x + i) * load8(m + i), x + i)
-        i += 8
+        i &+= 8
     }
     while i < count {
         x[i] *= m[i]
@@ -472,13 +473,14 @@ public func multiply(count: Int, _ x: UnsafeMutablePointer<Float>, by m: UnsafeP
 
 /// `out[r] += Σ_j a[r, j] · h[j]`.
 public func addRowDots(rows: Int, width n: Int, _ a: UnsafePointer<Float>, _ h: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    var ar = a
     for r in 0..<rows {
-        let ar = a + r * n
+        defer { ar += n }
         var acc = V8()
         var j = 0
-        while j + 8 <= n {
+        while j &+ 8 <= n {
             acc = load8(ar + j) * load8(h + j) + acc
-            j += 8
+            j &+= 8
         }
         var sum = acc.sum()
         while j < n {
@@ -548,13 +550,14 @@ public func scaledRows(
     rows: Int, width n: Int, _ h: UnsafePointer<Float>, scales g: UnsafePointer<Float>,
     into out: UnsafeMutablePointer<Float>
 ) {
+    var dr = out
     for r in 0..<rows {
-        let dr = out + r * n
+        defer { dr += n }
         let gr = V8(repeating: g[r])
         var j = 0
-        while j + 8 <= n {
+        while j &+ 8 <= n {
             store8(gr * load8(h + j), dr + j)
-            j += 8
+            j &+= 8
         }
         while j < n {
             dr[j] = g[r] * h[j]
@@ -636,9 +639,9 @@ public func maskedActivationBackward(
 @inline(__always)
 private func maskedRelu(_ n: Int, _ g: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>, _ y: UnsafePointer<Float>) {
     var j = 0
-    while j + 8 <= n {
+    while j &+ 8 <= n {
         store8((load8(g + j) * load8(m + j)).replacing(with: 0, where: load8(y + j) .<= 0), g + j)
-        j += 8
+        j &+= 8
     }
     while j < n {
         g[j] *= m[j]

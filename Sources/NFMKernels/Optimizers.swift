@@ -9,12 +9,13 @@ public func adagradStep(
     let lr = V8(repeating: learningRate)
     let decay = V8(repeating: l2)
     var i = 0
-    while i + 8 <= count {
-        let gi = load8(g + i) + decay * load8(w + i)
+    while i &+ 8 <= count {
+        let wi = load8(w + i)
+        let gi = load8(g + i) + decay * wi
         let ai = gi * gi + load8(a + i)
         store8(ai, a + i)
-        store8(load8(w + i) - lr * gi / sqrt8(ai), w + i)
-        i += 8
+        store8(wi - lr * gi / sqrt8(ai), w + i)
+        i &+= 8
     }
     while i < count {
         let gi = g[i] + l2 * w[i]

@@ -45,11 +45,20 @@ public func linearBackward(
     gradWeights: UnsafeMutablePointer<Float>
 ) {
     let first = x.firstEntry
+    guard let values = x.values else {
+        // Values of 1: `1·g` is `g`, so the sum is the same without the product.
+        for s in slots {
+            var total: Float = 0
+            for i in entries.range(ofSlot: s) { total += g[Int(entries.rows[Int(entries.entries[i])])] }
+            gradWeights[s] = total
+        }
+        return
+    }
     for s in slots {
         var total: Float = 0
         for i in entries.range(ofSlot: s) {
             let e = Int(entries.entries[i])
-            total += (x.values?[first + e] ?? 1) * g[Int(entries.rows[e])]
+            total += values[first &+ e] * g[Int(entries.rows[e])]
         }
         gradWeights[s] = total
     }
@@ -74,7 +83,7 @@ public func biInteractionBackward(
                 var a0 = V8(), a1 = V8(), a2 = V8(), a3 = V8()
                 let v0 = load8(v + c), v1 = load8(v + c + 8), v2 = load8(v + c + 16), v3 = load8(v + c + 24)
                 for i in range {
-                    let r = Int(entries.rows[Int(entries.entries[i])]) * k + c
+                    let r = Int(entries.rows[Int(entries.entries[i])]) &* k &+ c
                     let g = gradInteraction + r, sr = sum + r
                     a0 = load8(g) * (load8(sr) - v0) + a0
                     a1 = load8(g + 8) * (load8(sr + 8) - v1) + a1
