@@ -70,7 +70,7 @@ extension Model {
                 for mask in masks { mask.draw(random: &random) }
             }
             if member.isLast {
-                assignSlots(x, workspace: ws)
+                assignSlots(x, workspace: ws, owners: member.count)
                 optimizer.beginStep()
                 _ = optimizer.prepare(
                     dense: zip(denseTrainable, ws.denseGradients), sparse: sparseGradientPairs(in: ws),
@@ -117,9 +117,7 @@ extension Model {
         slots.slotFeature.withUnsafeBufferPointer { features in
             let features = features.baseAddress!
             slots.blockStarts.withUnsafeBufferPointer { starts in
-                member.forEachClaimed(denseTasks + starts.count - 1) { task in
-                    if task < denseTasks { return optimizer.runTask(task, rows: features) }
-                    let block = task - denseTasks
+                func runBlock(_ block: Int) {
                     let range = Int(starts[block])..<Int(starts[block + 1])
                     if let plan, let embeddingGradient {
                         plan.embeddingBackward(x, entries: entries, slots: range, into: embeddingGradient)
@@ -129,6 +127,18 @@ extension Model {
                         linearBackward(x, gradOutput: g, entries: entries, slots: range, gradWeights: linearGradient)
                         optimizer.updateSparse(table: 0, slots: range, rows: features)
                     }
+                }
+                if member.count == 1 {
+                    for task in 0..<denseTasks { optimizer.runTask(task, rows: features) }
+                    for block in 0..<(starts.count - 1) { runBlock(block) }
+                    return
+                }
+                // The dense tasks from the shared counter; then each thread the slot blocks of the features
+                // it owns (`SlotAssignment.ownerBlocks`), whose table rows and optimiser state it updated
+                // in the previous steps too.
+                member.forEachClaimed(denseTasks) { optimizer.runTask($0, rows: features) }
+                slots.ownerBlocks.withUnsafeBufferPointer { owned in
+                    for block in Int(owned[member.index])..<Int(owned[member.index + 1]) { runBlock(block) }
                 }
             }
         }

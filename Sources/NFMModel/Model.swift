@@ -125,9 +125,10 @@ extension Model {
         }
     }
 
-    /// Assigns one gradient slot per distinct feature of `x` and clears the sparse gradients.
-    func assignSlots(_ x: SparseRows, workspace ws: Workspace) {
-        ws.slots.assign(x)
+    /// Assigns one gradient slot per distinct feature of `x` (grouped by owner thread when `owners` > 1:
+    /// `SlotAssignment.assign(_:owners:)`) and clears the sparse gradients.
+    func assignSlots(_ x: SparseRows, workspace ws: Workspace, owners: Int = 1) {
+        ws.slots.assign(x, owners: owners)
         for scratch in ws.stages { scratch.reserveSparseGradients(slots: ws.slots.count) }
     }
 

@@ -66,6 +66,13 @@ final class SlotAssignment {
     /// blockStarts[b + 1]`, consecutive slots holding at least `entryGrain` entries (the last block
     /// fewer). Fixed by the batch alone.
     private(set) var blockStarts: [Int32] = [0]
+    /// With `owners` threads (`assign(_:owners:)`), the blocks of owner `t`: `ownerBlocks[t] ..<
+    /// ownerBlocks[t + 1]`; owner `t` holds the features `f` with `f mod owners = t`, numbered before the
+    /// next owner's.
+    private(set) var ownerBlocks: [Int32] = [0, 0]
+    /// Scratch of the renumbering by owner: a slot's new number, and the permuted features and counts.
+    private var renumbered = IntBuffer(count: 1)
+    private var permuted = IntBuffer(count: 1)
     /// Entries per slot block of a sparse backward pass.
     static let entryGrain = 128
     /// `SlotEntries` storage: slot offsets (`count + 1`), entries by slot, row of each entry.
@@ -81,6 +88,8 @@ final class SlotAssignment {
         start.pointer.deallocate()
         grouped.pointer.deallocate()
         entryRow.pointer.deallocate()
+        renumbered.pointer.deallocate()
+        permuted.pointer.deallocate()
     }
 
     /// The entries of the current batch grouped by slot (valid until the next `assign`).
@@ -91,7 +100,13 @@ final class SlotAssignment {
     /// Numbers the distinct features of `x` in order of first appearance, counting each slot's entries as
     /// it goes, then groups the entries by slot (a counting sort, entries in increasing order within a
     /// slot). O(entries), through raw pointers (no bounds or uniqueness checks per entry).
-    func assign(_ x: SparseRows) {
+    ///
+    /// With `owners` > 1 the slots are then renumbered by owner (`ownerBlocks`: the features `f` with
+    /// `f mod owners = t` first for `t = 0`, then for 1, …, first-appearance order within an owner), so
+    /// that a team thread can update the same table rows from step to step, which stay in its cache. No
+    /// bit depends on the numbering: each slot's gradient sums its own entries in entry order, and each
+    /// table row is updated alone.
+    func assign(_ x: SparseRows, owners: Int = 1) {
         let entries = x.entryCount
         let indices = x.indices + x.firstEntry
         if entrySlots.count < entries { entrySlots = [Int32](repeating: 0, count: entries) }
@@ -122,21 +137,78 @@ final class SlotAssignment {
             }
         }
         count = slots
+        if owners > 1 { renumber(owners: owners, entries: entries) }
         group(x, entries: entries)
-        cutBlocks()
+        cutBlocks(owners: max(1, owners))
     }
 
-    /// `blockStarts` from the grouped entries: a block ends once it holds `entryGrain` entries.
-    private func cutBlocks() {
+    /// Renumbers the slots by owner (`assign(_:owners:)`): the features, the per-slot counts in `start`,
+    /// the slot of each entry and of each feature. O(slots + entries).
+    private func renumber(owners: Int, entries: Int) {
+        let count = count
+        renumbered.reserve(count + owners)
+        permuted.reserve(2 * count + 1)
+        let (next, start) = (renumbered.pointer + count, start.pointer)
+        let (features, counts) = (permuted.pointer, permuted.pointer + count)
+        for o in 0..<owners { next[o] = 0 }
+        slotFeature.withUnsafeBufferPointer { slotFeature in
+            for s in 0..<count { next[Int(slotFeature[s]) % owners] &+= 1 }
+        }
+        var total: Int32 = 0
+        for o in 0..<owners { (next[o], total) = (total, total &+ next[o]) }
+        slotOf.withUnsafeMutableBufferPointer { slotOf in
+            slotFeature.withUnsafeMutableBufferPointer { slotFeature in
+                let remap = renumbered.pointer
+                for s in 0..<count {
+                    let feature = Int(slotFeature[s])
+                    let o = feature % owners
+                    let id = next[o]
+                    next[o] = id &+ 1
+                    remap[s] = id
+                    features[Int(id)] = Int32(truncatingIfNeeded: feature)
+                    counts[Int(id)] = start[s &+ 1]
+                    slotOf[feature] = id
+                }
+                for s in 0..<count {
+                    slotFeature[s] = features[s]
+                    start[s &+ 1] = counts[s]
+                }
+            }
+            entrySlots.withUnsafeMutableBufferPointer { entrySlots in
+                let remap = renumbered.pointer
+                for e in 0..<entries { entrySlots[e] = remap[Int(entrySlots[e])] }
+            }
+        }
+    }
+
+    /// `blockStarts` from the grouped entries: a block ends once it holds `entryGrain` entries, or where
+    /// the next owner's slots begin (`ownerBlocks`).
+    private func cutBlocks(owners: Int) {
         blockStarts.removeAll(keepingCapacity: true)
         blockStarts.append(0)
+        ownerBlocks.removeAll(keepingCapacity: true)
         let start = start.pointer
         var first = 0
-        for s in 0..<count where Int(start[s + 1] - start[first]) >= Self.entryGrain {
-            blockStarts.append(Int32(s + 1))
-            first = s + 1
+        var owner = 0
+        slotFeature.withUnsafeBufferPointer { slotFeature in
+            for s in 0..<count {
+                // With several owners, a new owner's first slot opens a block.
+                while owner < owners && (owners == 1 ? s == 0 : Int(slotFeature[s]) % owners >= owner) {
+                    if s > first {
+                        blockStarts.append(Int32(s))
+                        first = s
+                    }
+                    ownerBlocks.append(Int32(blockStarts.count - 1))
+                    owner += 1
+                }
+                if Int(start[s + 1] - start[first]) >= Self.entryGrain {
+                    blockStarts.append(Int32(s + 1))
+                    first = s + 1
+                }
+            }
         }
         if first < count { blockStarts.append(Int32(count)) }
+        while ownerBlocks.count <= owners { ownerBlocks.append(Int32(blockStarts.count - 1)) }
     }
 
     /// The counting sort of `assign`, from its per-slot counts in `start[1...count]`.
