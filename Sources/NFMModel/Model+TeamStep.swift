@@ -34,11 +34,13 @@ extension Model {
     /// of the forward and backward passes, and the threads meet only where rows are summed: batch-norm
     /// statistics and parameter gradients, `∂W`, `∂b`, `∂h`, the loss and `∂w₀` are relays (thread 0
     /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
-    /// would); then the optimiser's dense tasks and the slot blocks (each block's sparse gradients summed,
-    /// then its rows updated) are claimed from a shared counter. The dropout masks (one random stream, in order) are drawn by thread 0 while the last
-    /// thread assigns the gradient slots and readies the optimiser's job. `fill` (non-nil) copies a range of the batch's rows into place:
-    /// each thread copies its share first. Same bits as `trainStep` for every thread count.
-    /// Requires `supportsTeamStep` and a batch of at least one row.
+    /// would); then the optimiser's dense tasks are claimed from a shared counter, and each thread sums
+    /// the sparse gradients of the slot blocks of the features it owns and updates their rows
+    /// (`sparseBackwardAndUpdate`). The dropout masks (one random stream, in order) are drawn by thread 0
+    /// while the last thread assigns the gradient slots (by owner) and readies the optimiser's job.
+    /// `fill` (non-nil) copies a range of the batch's rows into place: each thread copies its share
+    /// first. On one thread (or a pool set to run inline) a team of one. Same bits as the fork-join step
+    /// for every thread count. Requires `supportsTeamStep` and a batch of at least one row.
     func teamTrainStep(
         _ x: SparseRows, targets: UnsafePointer<Float>, workspace ws: Workspace, optimizer: Optimizer,
         random: inout Xoshiro256, fill: RowFill?
@@ -97,11 +99,13 @@ extension Model {
         return loss
     }
 
-    /// The team step's last phase, one job of claimed tasks: the optimiser's dense tasks, and the slot
-    /// blocks (`SlotAssignment.blockStarts`), each block's embedding and first-order gradient rows summed
-    /// then updated at once (while in cache; a slot's backward reads only its own row of the table, so
-    /// updating the rows of one block while another block's gradients are summed changes nothing). The
-    /// same bits as the gradients then the optimiser's job.
+    /// The team step's last phase: the optimiser's dense tasks, claimed from the shared counter, then on
+    /// each thread the slot blocks of the features it owns (`SlotAssignment.ownerBlocks`: feature `f`
+    /// belongs to thread `f mod T`, so its table rows are written by the same core from step to step),
+    /// each block's embedding and first-order gradient rows summed then updated at once (while in cache;
+    /// a slot's backward reads only its own row of the table, so updating the rows of one block while
+    /// another block's gradients are summed changes nothing). The same bits as the gradients then the
+    /// optimiser's job.
     private func sparseBackwardAndUpdate(
         _ x: SparseRows, plan: TeamPlan?, workspace ws: Workspace, optimizer: Optimizer, member: inout TeamMember
     ) {
