@@ -101,9 +101,21 @@ struct TeamNorm {
         (self.gradGamma, self.gradBeta) = (gradGamma, gradBeta)
     }
 
+    /// What follows batch norm in the same pass over the rows (`batchNormApplyActivated`): ReLU or not,
+    /// and the dropout mask and output (nil: no dropout).
+    struct Epilogue {
+        let relu: Bool
+        let mask: UnsafeMutablePointer<Float>?
+        let dropped: UnsafeMutablePointer<Float>
+    }
+
     /// `BatchNormParameters.forwardRows` in training: the batch's μ, σ² and 1/√(σ² + ε) (two relays, the
-    /// last thread finishing each and moving the averages), then `x̂` and `γx̂ + β` on this thread's rows.
-    func forward(_ x: UnsafeMutablePointer<Float>, rows share: Range<Int>, batchRows: Int, member: inout TeamMember) {
+    /// last thread finishing each and moving the averages), then `x̂` and `γx̂ + β` on this thread's rows,
+    /// with `epilogue` (width a multiple of 8) its activation and dropout in the same pass.
+    func forward(
+        _ x: UnsafeMutablePointer<Float>, rows share: Range<Int>, batchRows: Int, member: inout TeamMember,
+        epilogue: Epilogue? = nil
+    ) {
         let (n, first, last) = (width, member.isFirst, member.isLast)
         let (mean, variance, invStd, epsilon, decay) = (mean, variance, invStd, epsilon, decay)
         let (movingMean, movingVariance) = (movingMean, movingVariance)
@@ -123,9 +135,18 @@ struct TeamNorm {
             }
         }
         member.awaitLast()
+        let rowNormalized = normalized + share.lowerBound * n
+        if let epilogue {
+            let offset = share.lowerBound * n
+            batchNormApplyActivated(
+                rows: share.count, width: n, at, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
+                normalized: rowNormalized, relu: epilogue.relu, mask: epilogue.mask.map { UnsafePointer($0 + offset) },
+                dropped: epilogue.dropped + offset)
+            return
+        }
         batchNormApply(
             rows: share.count, width: n, at, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
-            normalized: normalized + share.lowerBound * n)
+            normalized: rowNormalized)
     }
 
     /// `BatchNormParameters.backward` on `gradient`: ∂γ, ∂β as a relay, then the input gradient of this
@@ -179,8 +200,12 @@ struct InputPart {
     func forward(_ x: SparseRows, rows share: Range<Int>, batchRows: Int, member: inout TeamMember) {
         let (k, at) = (width, share.lowerBound * width)
         biInteractionForward(x.rows(share), factors: k, embeddings: embeddings, sum: sum + at, interaction: pooled + at)
-        norm?.forward(pooled, rows: share, batchRows: batchRows, member: &member)
-        if let mask { multiply(count: share.count * k, pooled + at, by: mask + at, into: dropped + at) }
+        // Batch norm and dropout in one pass when the width allows (the same bits as two).
+        let fused = norm != nil && k % 8 == 0
+        norm?.forward(
+            pooled, rows: share, batchRows: batchRows, member: &member,
+            epilogue: fused ? TeamNorm.Epilogue(relu: false, mask: mask, dropped: dropped) : nil)
+        if !fused, let mask { multiply(count: share.count * k, pooled + at, by: mask + at, into: dropped + at) }
     }
 
     func backward(rows share: Range<Int>, batchRows: Int, member: inout TeamMember) {
@@ -235,11 +260,18 @@ struct LayerPart {
             m: share.count, n: n, p: p, a: input + share.lowerBound * p, aRowStride: p, aColStride: 1, b: weight, c: h,
             accumulate: true)
         transposeRows(member.share(of: p, unit: 8), columns: n, of: weight, rows: p, into: transposed)
-        norm?.forward(hidden, rows: share, batchRows: batchRows, member: &member)
-        activationForward(activation, count: share.count * n, h)
-        if let mask {
-            let at = share.lowerBound * n
-            multiply(count: share.count * n, hidden + at, by: mask + at, into: dropped + at)
+        // Batch norm, ReLU (or the identity) and dropout in one pass when the width allows (the same bits
+        // as three).
+        let fused = norm != nil && n % 8 == 0 && (activation == .relu || activation == .identity)
+        norm?.forward(
+            hidden, rows: share, batchRows: batchRows, member: &member,
+            epilogue: fused ? TeamNorm.Epilogue(relu: activation == .relu, mask: mask, dropped: dropped) : nil)
+        if !fused {
+            activationForward(activation, count: share.count * n, h)
+            if let mask {
+                let at = share.lowerBound * n
+                multiply(count: share.count * n, hidden + at, by: mask + at, into: dropped + at)
+            }
         }
     }
 

@@ -105,4 +105,40 @@ import Testing
             gradGamma: gradGamma, gradBeta: gradBeta)
         #expect(Self.bits(g) == Self.bits(expectedG), "batchNormInputGradient width \(n)")
     }
+
+    /// Batch norm, ReLU (or not) and dropout in one pass (`batchNormApplyActivated`, the team step's
+    /// forward) give the bits of the three passes, NaN and signed zeros included.
+    @Test(arguments: [8, 16, 24, 64])
+    func fusedNormActivationDropoutEqualsThreePasses(width n: Int) {
+        let rows = 19
+        var x = Self.values(rows * n, seed: UInt64(n) + 40)
+        x[3] = .nan
+        x[5] = -0.0
+        var (gamma, beta, mean) = (Self.values(n, seed: 11), Self.values(n, seed: 12), Self.values(n, seed: 13))
+        let invStd = Self.values(n, seed: 14).map { abs($0) + 0.5 }
+        // Row 1, column 0 normalises to +0, then γx̂ + β = (−0) + (−0) = −0, which ReLU makes +0.
+        (mean[0], gamma[0], beta[0]) = (x[n], -1.5, -0.0)
+        var mask = [Float](repeating: 0, count: rows * n)
+        var random = Xoshiro256(seed: 15)
+        dropoutMask(count: rows * n, keep: 0.7, into: &mask, random: &random)
+        for relu in [false, true] {
+            for masked in [false, true] {
+                var (y, h) = (x, [Float](repeating: .nan, count: rows * n))
+                batchNormApply(rows: rows, width: n, &y, gamma: gamma, beta: beta, mean: mean, invStd: invStd, normalized: &h)
+                if relu { activationForward(.relu, count: rows * n, &y) }
+                var d = [Float](repeating: .nan, count: rows * n)
+                if masked { multiply(count: rows * n, y, by: mask, into: &d) }
+                var (fy, fh, fd) = (x, [Float](repeating: .nan, count: rows * n), [Float](repeating: .nan, count: rows * n))
+                mask.withUnsafeBufferPointer { m in
+                    batchNormApplyActivated(
+                        rows: rows, width: n, &fy, gamma: gamma, beta: beta, mean: mean, invStd: invStd, normalized: &fh,
+                        relu: relu, mask: masked ? m.baseAddress! : nil, dropped: &fd)
+                }
+                let context = "width \(n) relu \(relu) masked \(masked)"
+                #expect(Self.bits(fy) == Self.bits(y), "y \(context)")
+                #expect(Self.bits(fh) == Self.bits(h), "x̂ \(context)")
+                #expect(Self.bits(fd) == Self.bits(d), "dropped \(context)")
+            }
+        }
+    }
 }
