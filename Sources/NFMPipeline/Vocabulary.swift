@@ -197,15 +197,43 @@ extension Vocabulary {
         let counts = self.counts
         var out = Array("index\tcount\tvalue\n".utf8)
         out.reserveCapacity(arena.count + kept.count * 12)
-        for (newIndex, index) in kept.enumerated() {
-            out.append(contentsOf: String(newIndex).utf8)
-            out.append(9)
-            out.append(contentsOf: String(counts[index]).utf8)
-            out.append(9)
-            Vocabulary.appendEscaped(arena[starts[index]..<starts[index + 1]], to: &out)
-            out.append(10)
+        arena.withUnsafeBufferPointer { arena in
+            for (newIndex, index) in kept.enumerated() {
+                Vocabulary.appendDecimal(newIndex, to: &out)
+                out.append(9)
+                Vocabulary.appendDecimal(counts[index], to: &out)
+                out.append(9)
+                Vocabulary.appendEscaped(contiguous: UnsafeBufferPointer(rebasing: arena[starts[index]..<starts[index + 1]]), to: &out)
+                out.append(10)
+            }
         }
         return out
+    }
+
+    /// Appends `value` in decimal, as `String(value)` spells it (a `-` then the digits of the magnitude),
+    /// without making a string: O(digits).
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes ≥ the 20 digits of UInt64.max
+        withUnsafeMutableBytes(of: &digits) { digits in
+            var first = digits.count
+            repeat {
+                first -= 1
+                digits[first] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[first...]))
+        }
+    }
+
+    /// `appendEscaped(_:to:)` of bytes held in memory: copied whole when none needs escaping.
+    static func appendEscaped(contiguous bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        if bytes.contains(where: { $0 == 92 || $0 == 9 || $0 == 10 || $0 == 13 }) {
+            appendEscaped(bytes, to: &out)
+        } else {
+            out.append(contentsOf: bytes)
+        }
     }
 
     /// Appends `bytes` with backslash, tab, line feed and carriage return escaped as `\\`, `\t`, `\n`, `\r`,

@@ -48,4 +48,44 @@ import Testing
             #expect(key == expected)
         }
     }
+
+    /// `appendDecimal` spells every integer as `String(_:)` does: edges, each power of ten and its
+    /// neighbours, and seeded random values of every magnitude.
+    @Test func decimalSpellingMatchesString() {
+        var values = [0, 1, -1, 9, 10, -10, Int.max, Int.min, Int.max - 1, Int.min + 1]
+        var power = 1
+        for _ in 0..<18 {
+            power *= 10
+            values += [power - 1, power, power + 1, -power]
+        }
+        var state: UInt64 = 0x1234_5678
+        for _ in 0..<2000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            values.append(Int(truncatingIfNeeded: state) >> Int(state >> 58))
+        }
+        for value in values {
+            var out: [UInt8] = [7]
+            Vocabulary.appendDecimal(value, to: &out)
+            #expect(out == [7] + Array(String(value).utf8), "\(value)")
+        }
+    }
+
+    /// A vocabulary file spells each line as `index TAB count TAB escaped value`, the values with and
+    /// without bytes to escape, in `keeping`'s order and renumbered.
+    @Test func fileLinesSpellIndicesCountsAndEscapedValues() {
+        let values: [[UInt8]] = [Array("plain".utf8), Array("tab\there".utf8), [92, 10, 13, 9], [], Array("é".utf8)]
+        var vocabulary = Vocabulary()
+        for (i, value) in values.enumerated() {
+            for _ in 0...i { _ = value.withUnsafeBufferPointer { vocabulary.encode($0) } }
+        }
+        var expected = Array("index\tcount\tvalue\n".utf8)
+        for (line, index) in [4, 0, 2].enumerated() {
+            expected += Array("\(line)\t\(index + 1)\t".utf8)
+            Vocabulary.appendEscaped(values[index], to: &expected)
+            expected.append(10)
+        }
+        #expect(vocabulary.fileBytes(keeping: [4, 0, 2]) == expected)
+        #expect(Array(String(decoding: vocabulary.fileBytes(), as: UTF8.self).split(separator: "\n")[3].utf8)
+            == Array("2\t3\t\\\\\\n\\r\\t".utf8))
+    }
 }
