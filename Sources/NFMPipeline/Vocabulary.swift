@@ -195,45 +195,74 @@ extension Vocabulary {
     /// in that order: what a field with `minCount` keeps.
     public func fileBytes(keeping kept: [Int]) -> [UInt8] {
         let counts = self.counts
-        var out = Array("index\tcount\tvalue\n".utf8)
-        out.reserveCapacity(arena.count + kept.count * 12)
-        arena.withUnsafeBufferPointer { arena in
-            for (newIndex, index) in kept.enumerated() {
-                Vocabulary.appendDecimal(newIndex, to: &out)
-                out.append(9)
-                Vocabulary.appendDecimal(counts[index], to: &out)
-                out.append(9)
-                Vocabulary.appendEscaped(contiguous: UnsafeBufferPointer(rebasing: arena[starts[index]..<starts[index + 1]]), to: &out)
-                out.append(10)
+        let header = Array("index\tcount\tvalue\n".utf8)
+        // A line: two decimals (≤ 20 digits and a sign each), two tabs, the value escaped (≤ 2 bytes per
+        // byte) and a line feed.
+        var bound = header.count
+        for index in kept { bound += 45 + 2 * (starts[index + 1] - starts[index]) }
+        return [UInt8](unsafeUninitializedCapacity: bound) { out, written in
+            var at = out.baseAddress!
+            at.initialize(from: header, count: header.count)
+            at += header.count
+            arena.withUnsafeBufferPointer { arena in
+                for (newIndex, index) in kept.enumerated() {
+                    at = Vocabulary.writeDecimal(newIndex, at: at)
+                    at.initialize(to: 9)
+                    at = Vocabulary.writeDecimal(counts[index], at: at + 1)
+                    at.initialize(to: 9)
+                    at = Vocabulary.writeEscaped(UnsafeBufferPointer(rebasing: arena[starts[index]..<starts[index + 1]]), at: at + 1)
+                    at.initialize(to: 10)
+                    at += 1
+                }
+            }
+            written = at - out.baseAddress!
+        }
+    }
+
+    /// Writes `value` in decimal at `at`, as `String(value)` spells it (a `-` then the digits of the
+    /// magnitude; at most 20 bytes), and returns the end of what it wrote. O(digits).
+    static func writeDecimal(_ value: Int, at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var at = at
+        if value < 0 {
+            at.initialize(to: UInt8(ascii: "-"))
+            at += 1
+        }
+        var digits = 1
+        var rest = value.magnitude / 10
+        while rest > 0 { (digits, rest) = (digits + 1, rest / 10) }
+        var magnitude = value.magnitude
+        for i in stride(from: digits - 1, through: 0, by: -1) {
+            (at + i).initialize(to: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10))
+            magnitude /= 10
+        }
+        return at + digits
+    }
+
+    /// Writes `bytes` escaped as `appendEscaped` does at `at` (at most twice as many bytes) and returns
+    /// the end of what it wrote.
+    static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, at: UnsafeMutablePointer<UInt8>)
+        -> UnsafeMutablePointer<UInt8>
+    {
+        var at = at
+        for byte in bytes {
+            let escaped: UInt8? =
+                switch byte {
+                case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+                case 9: UInt8(ascii: "t")
+                case 10: UInt8(ascii: "n")
+                case 13: UInt8(ascii: "r")
+                default: nil
+                }
+            if let escaped {
+                at.initialize(to: UInt8(ascii: "\\"))
+                (at + 1).initialize(to: escaped)
+                at += 2
+            } else {
+                at.initialize(to: byte)
+                at += 1
             }
         }
-        return out
-    }
-
-    /// Appends `value` in decimal, as `String(value)` spells it (a `-` then the digits of the magnitude),
-    /// without making a string: O(digits).
-    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes ≥ the 20 digits of UInt64.max
-        withUnsafeMutableBytes(of: &digits) { digits in
-            var first = digits.count
-            repeat {
-                first -= 1
-                digits[first] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[first...]))
-        }
-    }
-
-    /// `appendEscaped(_:to:)` of bytes held in memory: copied whole when none needs escaping.
-    static func appendEscaped(contiguous bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        if bytes.contains(where: { $0 == 92 || $0 == 9 || $0 == 10 || $0 == 13 }) {
-            appendEscaped(bytes, to: &out)
-        } else {
-            out.append(contentsOf: bytes)
-        }
+        return at
     }
 
     /// Appends `bytes` with backslash, tab, line feed and carriage return escaped as `\\`, `\t`, `\n`, `\r`,
