@@ -167,13 +167,16 @@ public final class WritableFile {
 
 /// Filesystem helpers shared by the builder, the verifier and the trainer.
 public enum FileSystem {
-    /// Writes `bytes` to `path` atomically: a temporary sibling is written, synced, then renamed.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    /// Writes `bytes` to `path` atomically: a temporary sibling is written, synced (`fsync`, unless `sync`
+    /// is false), then renamed. Without the sync the file is still whole or absent after a killed process,
+    /// but not necessarily after a power loss: what a dataset's data files (shards, vocabularies) need,
+    /// whose directory is committed by its manifest (one `fsync` costs milliseconds on a disk).
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, sync: Bool = true) throws {
         let temporary = path + ".tmp-\(getpid())"
         do {
             let file = try WritableFile(path: temporary)
             try file.write(bytes)
-            try file.close(sync: true)
+            try file.close(sync: sync)
             try rename(temporary, to: path)
         } catch {
             unlink(temporary)

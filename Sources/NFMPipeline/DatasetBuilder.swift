@@ -159,9 +159,10 @@ public enum DatasetBuilder {
         var files: [DatasetManifest.File] = []
         var paths: [String] = []
         for (f, name) in definition.fields.enumerated() {
-            let path = String(format: "vocab/%02d-%@.tsv", f, sanitized(name))
+            let path = vocabularyPath(field: f, name: name)
             let bytes = vocabularies[f].fileBytes()
-            try FileSystem.writeAtomically(bytes, to: out + "/" + path)
+            // Not synced, like the shards: the manifest (synced) commits the directory.
+            try FileSystem.writeAtomically(bytes, to: out + "/" + path, sync: false)
             files.append(.init(path: path, bytes: bytes.count, sha256: SHA256.hexDigest(of: bytes)))
             paths.append(path)
         }
@@ -189,6 +190,12 @@ public enum DatasetBuilder {
             return min(total, q + (r > 0 ? 1 : 0))
         }
         return (ceilPart(train), ceilPart(train + validation))
+    }
+
+    /// The path of field `field`'s vocabulary inside a dataset: `vocab/NN-name.tsv` (`NN` the field's
+    /// number, at least two digits; `name` with every character but letters, digits, `-` and `_` as `_`).
+    static func vocabularyPath(field: Int, name: String) -> String {
+        "vocab/" + (field < 10 ? "0" : "") + String(field) + "-" + sanitized(name) + ".tsv"
     }
 
     static func sanitized(_ name: String) -> String {

@@ -118,7 +118,7 @@ struct InstanceTable {
     ) {
         let count = positions.count
         let batch = GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow)
-        let span = UInt64(perPositive + 1)
+        let span = SmallDivisor(UInt64(perPositive + 1), dividendsBelow: permutation.count)
         let (positive, negative) = (Float(bitPattern: bits.0), Float(bitPattern: bits.1))
         featureOffsets.withUnsafeBufferPointer { base in
             rows.withLayout { columns in
@@ -127,10 +127,7 @@ struct InstanceTable {
                     let n = min(batch.size, count - first)
                     permutation.instances(
                         from: UInt64(positions.lowerBound + first), count: n, into: batch.instances, pending: batch.pending)
-                    for i in 0..<n {
-                        let (r, j) = batch.instances[i].quotientAndRemainder(dividingBy: span)
-                        (batch.rows[i], batch.negatives[i]) = (Int(truncatingIfNeeded: r), Int(truncatingIfNeeded: j))
-                    }
+                    span.split(batch.instances, count: n, quotients: batch.rows, remainders: batch.negatives)
                     for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
                     for i in 0..<n {
                         let row = UnsafeRawPointer(batch.copies + i * batch.wordsPerRow)

@@ -97,9 +97,10 @@ enum LabelledBuild {
                 paths.append("")
                 continue
             }
-            let path = String(format: "vocab/%02d-%@.tsv", f, DatasetBuilder.sanitized(spec.name))
+            let path = DatasetBuilder.vocabularyPath(field: f, name: spec.name)
             let bytes = pass.vocabularies[f].fileBytes(keeping: layout.kept[f])
-            try FileSystem.writeAtomically(bytes, to: out + "/" + path)
+            // Not synced, like the shards: the manifest (synced) commits the directory.
+            try FileSystem.writeAtomically(bytes, to: out + "/" + path, sync: false)
             paths.append(path)
             files.append(.init(path: path, bytes: bytes.count, sha256: SHA256.hexDigest(of: bytes)))
         }

@@ -44,7 +44,7 @@ final class RejectLog {
     /// Writes the file when anything was rejected.
     func finish() throws -> (bytes: Int, sha256: String)? {
         guard enabled, !bytes.isEmpty else { return nil }
-        try FileSystem.writeAtomically(bytes, to: path)
+        try FileSystem.writeAtomically(bytes, to: path, sync: false)  // committed by the manifest, as the shards
         return (bytes.count, SHA256.hexDigest(of: bytes))
     }
 }

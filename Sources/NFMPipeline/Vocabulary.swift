@@ -195,17 +195,74 @@ extension Vocabulary {
     /// in that order: what a field with `minCount` keeps.
     public func fileBytes(keeping kept: [Int]) -> [UInt8] {
         let counts = self.counts
-        var out = Array("index\tcount\tvalue\n".utf8)
-        out.reserveCapacity(arena.count + kept.count * 12)
-        for (newIndex, index) in kept.enumerated() {
-            out.append(contentsOf: String(newIndex).utf8)
-            out.append(9)
-            out.append(contentsOf: String(counts[index]).utf8)
-            out.append(9)
-            Vocabulary.appendEscaped(arena[starts[index]..<starts[index + 1]], to: &out)
-            out.append(10)
+        let header = Array("index\tcount\tvalue\n".utf8)
+        // A line: two decimals (≤ 20 digits and a sign each), two tabs, the value escaped (≤ 2 bytes per
+        // byte) and a line feed.
+        var bound = header.count
+        for index in kept { bound += 45 + 2 * (starts[index + 1] - starts[index]) }
+        return [UInt8](unsafeUninitializedCapacity: bound) { out, written in
+            var at = out.baseAddress!
+            at.initialize(from: header, count: header.count)
+            at += header.count
+            arena.withUnsafeBufferPointer { arena in
+                for (newIndex, index) in kept.enumerated() {
+                    at = Vocabulary.writeDecimal(newIndex, at: at)
+                    at.initialize(to: 9)
+                    at = Vocabulary.writeDecimal(counts[index], at: at + 1)
+                    at.initialize(to: 9)
+                    at = Vocabulary.writeEscaped(UnsafeBufferPointer(rebasing: arena[starts[index]..<starts[index + 1]]), at: at + 1)
+                    at.initialize(to: 10)
+                    at += 1
+                }
+            }
+            written = at - out.baseAddress!
         }
-        return out
+    }
+
+    /// Writes `value` in decimal at `at`, as `String(value)` spells it (a `-` then the digits of the
+    /// magnitude; at most 20 bytes), and returns the end of what it wrote. O(digits).
+    static func writeDecimal(_ value: Int, at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var at = at
+        if value < 0 {
+            at.initialize(to: UInt8(ascii: "-"))
+            at += 1
+        }
+        var digits = 1
+        var rest = value.magnitude / 10
+        while rest > 0 { (digits, rest) = (digits + 1, rest / 10) }
+        var magnitude = value.magnitude
+        for i in stride(from: digits - 1, through: 0, by: -1) {
+            (at + i).initialize(to: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10))
+            magnitude /= 10
+        }
+        return at + digits
+    }
+
+    /// Writes `bytes` escaped as `appendEscaped` does at `at` (at most twice as many bytes) and returns
+    /// the end of what it wrote.
+    static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, at: UnsafeMutablePointer<UInt8>)
+        -> UnsafeMutablePointer<UInt8>
+    {
+        var at = at
+        for byte in bytes {
+            let escaped: UInt8? =
+                switch byte {
+                case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+                case 9: UInt8(ascii: "t")
+                case 10: UInt8(ascii: "n")
+                case 13: UInt8(ascii: "r")
+                default: nil
+                }
+            if let escaped {
+                at.initialize(to: UInt8(ascii: "\\"))
+                (at + 1).initialize(to: escaped)
+                at += 2
+            } else {
+                at.initialize(to: byte)
+                at += 1
+            }
+        }
+        return at
     }
 
     /// Appends `bytes` with backslash, tab, line feed and carriage return escaped as `\\`, `\t`, `\n`, `\r`,

@@ -5,6 +5,7 @@ import NFMPipeline
 
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "build",
         abstract: "Build a sharded dataset from a raw log and a pipeline definition.",
         discussion: """
             Streams the raw log through one-hot encoding, samples negatives, splits it (70/20/10 by \
@@ -93,7 +94,9 @@ struct Build: ParsableCommand {
             options.skipBadRows = skipBadRows
             options.force = force
             let progress = ProgressLine(enabled: !quiet)
-            options.progress = { step in progress.update(step.text, phase: step.phase.rawValue, count: step.rows ?? step.done) }
+            if !quiet && Diagnostics.stderrIsTerminal {  // else the line is never shown: no text to format
+                options.progress = { step in progress.update(step.text, phase: step.phase.rawValue, count: step.rows ?? step.done) }
+            }
             let manifest = try DatasetBuilder.build(options)
             progress.clear()
             let result = BuildResult(out: out, manifest: manifest, seconds: Date().timeIntervalSince(started))

@@ -31,7 +31,8 @@ struct BuildStep: ParsableCommand {
     }
 
     struct Plan: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Validate, claim OUT and cut the inputs into partitions.")
+        static let configuration = CommandConfiguration(
+            commandName: "plan", abstract: "Validate, claim OUT and cut the inputs into partitions.")
         @Argument(help: "The pipeline definition.") var definition: String
         @Option(help: "A raw log file (repeatable, globs allowed; no standard input).") var input: [String] = []
         @Option(help: "The output dataset directory.") var out: String
@@ -68,7 +69,8 @@ struct BuildStep: ParsableCommand {
     }
 
     struct Map: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Scan one partition.")
+        static let configuration = CommandConfiguration(
+            commandName: "map", abstract: "Scan one partition.")
         @Argument(help: "The output directory of the plan.") var out: String
         @Option(help: "The partition (0-based).") var partition: Int
         func run() throws {
@@ -94,7 +96,8 @@ struct BuildStep: ParsableCommand {
     }
 
     struct Merge: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Merge the partitions' vocabularies and statistics.")
+        static let configuration = CommandConfiguration(
+            commandName: "merge", abstract: "Merge the partitions' vocabularies and statistics.")
         @Argument(help: "The output directory of the plan.") var out: String
         @Option(help: "Threads resolving partitions' tables when the plan has merge shards.")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -108,7 +111,8 @@ struct BuildStep: ParsableCommand {
     }
 
     struct Place: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Sample and place one partition's instances.")
+        static let configuration = CommandConfiguration(
+            commandName: "place", abstract: "Sample and place one partition's instances.")
         @Argument(help: "The output directory of the plan.") var out: String
         @Option(help: "The partition (0-based).") var partition: Int
         func run() throws {
@@ -120,7 +124,8 @@ struct BuildStep: ParsableCommand {
     }
 
     struct Reduce: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write the shards of one bucket.")
+        static let configuration = CommandConfiguration(
+            commandName: "reduce", abstract: "Write the shards of one bucket.")
         @Argument(help: "The output directory of the plan.") var out: String
         @Option(help: "The bucket (0-based).") var bucket: Int
         @Option(help: "Threads compressing shards.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -134,7 +139,8 @@ struct BuildStep: ParsableCommand {
     }
 
     struct Finish: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write vocabularies, rejects and the manifest.")
+        static let configuration = CommandConfiguration(
+            commandName: "finish", abstract: "Write vocabularies, rejects and the manifest.")
         @Argument(help: "The output directory of the plan.") var out: String
         func run() throws {
             try runMapped {

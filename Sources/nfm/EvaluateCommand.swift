@@ -5,6 +5,7 @@ import NFMModel
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "evaluate",
         abstract: "Score a checkpoint on the splits of a dataset with the same features.",
         discussion: """
             Refuses a dataset whose features differ from the training data's (feature count, fields, offsets, \

@@ -4,6 +4,7 @@ import NFMFormat
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Summarise a dataset directory (counts, fields, shards).")
 
     @Argument(help: "The dataset directory.")
@@ -59,6 +60,7 @@ struct Inspect: ParsableCommand {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Check every file of a dataset against its manifest (sizes, SHA-256, shard frames).",
         discussion: """
             Checks manifest.json against manifest.sha256 and for consistency, then every listed file: a regular \

@@ -7,6 +7,7 @@ extension Prediction.UnseenPolicy: ExpressibleByArgument {}
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "predict",
         abstract: "Score a dataset split, a libFM file or raw rows with a checkpoint.",
         discussion: """
             One input, chosen by option:

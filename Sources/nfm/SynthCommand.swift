@@ -5,6 +5,7 @@ import NFMPipeline
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "synth",
         abstract: "Write a synthetic raw log in the format of a real one (Frappe, MovieLens tags, Criteo, MovieLens ratings).",
         discussion: """
             Kinds (sizes scale with --rows; output is a pure function of kind, rows, seed):

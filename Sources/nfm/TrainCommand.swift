@@ -30,6 +30,7 @@ struct Train: ParsableCommand {
     }
 
     static let configuration = CommandConfiguration(
+        commandName: "train",
         abstract: "Train an NFM, FM, LR, Wide&Deep, DeepCross or HOFM model on a dataset directory.",
         discussion: """
             Defaults are the paper's Frappe settings (He & Chua, SIGIR 2017): k=64, one hidden layer of 64, ReLU, \
