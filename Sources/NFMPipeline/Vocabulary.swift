@@ -245,15 +245,7 @@ extension Vocabulary {
     {
         var at = at
         for byte in bytes {
-            let escaped: UInt8? =
-                switch byte {
-                case UInt8(ascii: "\\"): UInt8(ascii: "\\")
-                case 9: UInt8(ascii: "t")
-                case 10: UInt8(ascii: "n")
-                case 13: UInt8(ascii: "r")
-                default: nil
-                }
-            if let escaped {
+            if let escaped = escapeLetter(byte) {
                 at.initialize(to: UInt8(ascii: "\\"))
                 (at + 1).initialize(to: escaped)
                 at += 2
@@ -269,13 +261,24 @@ extension Vocabulary {
     /// so that a value stays on one line of a tab-separated file (vocabularies, rejects).
     static func appendEscaped<S: Sequence<UInt8>>(_ bytes: S, to out: inout [UInt8]) {
         for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            default: out.append(byte)
+            if let escaped = escapeLetter(byte) {
+                out.append(UInt8(ascii: "\\"))
+                out.append(escaped)
+            } else {
+                out.append(byte)
             }
+        }
+    }
+
+    /// The letter that follows a backslash for a byte that must be escaped (`\\`, `\t`, `\n`, `\r`), nil
+    /// for a byte written as it is.
+    @inline(__always) static func escapeLetter(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+        case 9: UInt8(ascii: "t")
+        case 10: UInt8(ascii: "n")
+        case 13: UInt8(ascii: "r")
+        default: nil
         }
     }
 
