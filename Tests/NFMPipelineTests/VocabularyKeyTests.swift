@@ -92,15 +92,19 @@ import Testing
             == Array("2\t3\t\\\\\\n\\r\\t".utf8))
     }
 
-    /// `writeEscaped` writes every byte value as `appendEscaped` does.
-    @Test func writtenEscapesMatchAppendedOnes() {
+    /// `writeEscaped` and `appendEscaped` write every byte value as spelled here: backslash, tab, line
+    /// feed and carriage return as `\\`, `\t`, `\n`, `\r`, every other byte as it is.
+    @Test func everyByteIsEscapedAsSpelled() {
         let bytes = (0...255).map { UInt8($0) } + [92, 9, 10, 13, 92]
-        var expected: [UInt8] = []
-        Vocabulary.appendEscaped(bytes, to: &expected)
+        let spelled: [UInt8: String] = [92: "\\\\", 9: "\\t", 10: "\\n", 13: "\\r"]
+        let expected = bytes.flatMap { spelled[$0].map { Array($0.utf8) } ?? [$0] }
+        var appended: [UInt8] = []
+        Vocabulary.appendEscaped(bytes, to: &appended)
         var out = [UInt8](repeating: 0, count: 2 * bytes.count)
         let end = bytes.withUnsafeBufferPointer { bytes in
             out.withUnsafeMutableBufferPointer { Vocabulary.writeEscaped(bytes, at: $0.baseAddress!) - $0.baseAddress! }
         }
+        #expect(appended == expected)
         #expect(Array(out[..<end]) == expected)
         #expect(expected.count == bytes.count + 9)  // four escaped byte values in 0…255, five more after
     }
