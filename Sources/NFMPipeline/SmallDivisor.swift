@@ -47,15 +47,4 @@ struct SmallDivisor {
             }
         }
     }
-
-    /// `x.quotientAndRemainder(dividingBy: divisor)` for `x` below the limit given at `init`.
-    @inline(__always) func quotientAndRemainder(_ x: UInt64) -> (quotient: UInt64, remainder: UInt64) {
-        switch kind {
-        case .one: return (x, 0)
-        case .multiply:
-            let quotient = x.multipliedFullWidth(by: multiplier).high
-            return (quotient, x &- quotient &* divisor)
-        case .divide: return x.quotientAndRemainder(dividingBy: divisor)
-        }
-    }
 }

@@ -35,23 +35,9 @@ final class SyntheticTextBuffer {
         count += bytes.count
     }
 
-    /// Appends `value` in decimal, with a leading `-` when negative (at most 20 bytes).
+    /// Appends `value` in decimal, with a leading `-` when negative (at most 20 bytes; `Vocabulary.writeDecimal`).
     @inline(__always) func append(decimal value: Int) {
-        var magnitude = value.magnitude
-        if value < 0 { append(45) }
-        var digits = 1
-        var probe = magnitude
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
-        }
-        var position = count + digits - 1
-        repeat {
-            storage[position] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
-            magnitude /= 10
-            position -= 1
-        } while magnitude > 0
-        count += digits
+        count = Vocabulary.writeDecimal(value, at: storage + count) - storage
     }
 
     /// Appends `value` as 8 lowercase hexadecimal digits, most significant first (`05db9164`).
