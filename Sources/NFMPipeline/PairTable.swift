@@ -175,8 +175,7 @@ struct PairTable: Sendable, Equatable {
     ) {
         var out = counts[keys.lowerBound]
         for k in keys {
-            var segment = UnsafeMutableBufferPointer(rebasing: raw[counts[k]..<counts[k + 1]])
-            segment.sort()
+            PairTable.sort(UnsafeMutableBufferPointer(rebasing: raw[counts[k]..<counts[k + 1]]))
             var previous: UInt32? = nil
             let start = out
             for i in counts[k]..<counts[k + 1] where raw[i] != previous {
@@ -186,6 +185,26 @@ struct PairTable: Sendable, Equatable {
             }
             kept[k] = out - start
         }
+    }
+
+    /// Sorts `values` ascending: by insertion when they are few (a key's values in one partition: a dozen
+    /// or so, where the general sort's setup costs more than the sorting), else with the standard sort.
+    @inline(__always)
+    static func sort(_ values: UnsafeMutableBufferPointer<UInt32>) {
+        guard values.count > 24 else {
+            for i in values.indices.dropFirst() {
+                let value = values[i]
+                var j = i
+                while j > 0 && values[j - 1] > value {
+                    values[j] = values[j - 1]
+                    j -= 1
+                }
+                values[j] = value
+            }
+            return
+        }
+        var values = values
+        values.sort()
     }
 
     /// Distinct values of `key`.
