@@ -29,8 +29,10 @@ enum PartitionedBuild {
             partitions = try inputs.partitions(chunk: chunkBytes(plan, inputs))
             scanned = try scanAll(partitions, plan, inputs, scratch: scratch, relay: relay, speculated: [])
         }
-        guard let (found, stored) = scanned else { throw NFMError(.io, "the inputs were not scanned") }
-        var scans = found
+        // Taken out of `scanned`, so that the scans have one owner and `releaseStatistics` frees memory.
+        guard case .some((var scans, let stored)) = scanned.take() else {
+            throw NFMError(.io, "the inputs were not scanned")
+        }
         trace.mark("scan")
         let merge = try VocabularyMerge(
             plan: plan, partitions: partitions, scans: scans, inputNames: inputs.names)
