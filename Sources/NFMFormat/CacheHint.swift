@@ -1,4 +1,4 @@
-import CZstd
+import CCacheHint
 
 /// Cache hints for loops that read memory at random (they never change a result).
 public enum CacheHint {
