@@ -32,7 +32,8 @@ struct PartitionScan {
     var fieldValues: [ValueList] = []
     /// Distinct rule-key tuples (local value indices' bytes), in first-appearance order, with counts.
     var keyValues = ValueList(Vocabulary())
-    private var vocabularies: [Vocabulary]
+    /// Per field, the local vocabulary (in plain memory: no copy-on-write check per field).
+    private var vocabularies: VocabularyScanTables
     private var keys = Vocabulary(capacity: 1 << 10)
     /// Distinct (local key id << 32 | local value index) pairs, ascending once the scan ends (during it:
     /// every positive's pair, duplicates included — appended without a hash lookup, deduplicated per key
@@ -69,7 +70,7 @@ struct PartitionScan {
         ruleKey = plan.ruleKey
         keyField = plan.ruleKey.count == 1 ? plan.ruleKey[0] : -1
         corrupted = plan.corrupted
-        vocabularies = (0..<plan.fieldCount).map { _ in Vocabulary() }
+        vocabularies = VocabularyScanTables(count: plan.fieldCount)
         rows = RecordSpill(recordWidth: plan.fieldCount + 1, memoryLimit: rowMemory, path: rowSpillPath)
         record = WordBuffer(width: plan.fieldCount + 1)
         keyTupleOwner = ByteBuffer(count: 4 * plan.ruleKey.count)
@@ -122,9 +123,9 @@ struct PartitionScan {
     /// Keeps the statistics in their compact form only: value lists instead of vocabularies, the distinct
     /// pairs (ascending) at their exact size.
     private mutating func compact() {
-        fieldValues = vocabularies.map(ValueList.init)
+        fieldValues = (0..<vocabularies.count).map(vocabularies.valueList)
         keyValues = keyField >= 0 ? ValueList(indexTuples: fieldValues[keyField].counts) : ValueList(keys)
-        vocabularies = []
+        vocabularies = VocabularyScanTables(count: 0)
         keys = Vocabulary()
         pairs = PartitionScan.distinct(pairs, keyCount: keyValues.count)
     }
@@ -154,12 +155,10 @@ struct PartitionScan {
     @inline(__always)
     private mutating func consume(_ row: DelimitedReader.Record, _ mapping: HeaderMapping) throws {
         let record = self.record.words
-        // One uniqueness check of the vocabularies per row, not one per field.
-        vocabularies.withUnsafeMutableBufferPointer { vocabularies in
-            mapping.columnOfField.withUnsafeBufferPointer { columns in
-                for f in 0..<fieldCount {
-                    record[f] = UInt32(truncatingIfNeeded: vocabularies[f].encode(row.field(columns[f])))
-                }
+        let vocabularies = self.vocabularies
+        mapping.columnOfField.withUnsafeBufferPointer { columns in
+            for f in 0..<fieldCount {
+                record[f] = UInt32(truncatingIfNeeded: vocabularies.encode(f, row.field(columns[f])))
             }
         }
         let key: UInt32
