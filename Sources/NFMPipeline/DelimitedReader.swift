@@ -371,7 +371,8 @@ public final class DelimitedReader {
     /// byte and does not end with a carriage return; nil otherwise (`parse` then reads it byte by byte, with
     /// the same result for a plain record). Delimiters are found 8 bytes at a time (`zeroBytes` of the
     /// word XOR the delimiter in every byte): one step per word and per field instead of per byte, and no
-    /// branch on each byte. O(record bytes).
+    /// branch on each byte; the span buffer's capacity is checked once per record, not per field, and the
+    /// last word is one load (masked) when the buffer holds 8 bytes there. O(record bytes).
     @inline(__always)
     private func parsePlain(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, line: Int) -> Step? {
         guard let found = memchr(start, Int32(UInt8(ascii: "\n")), end - start) else { return nil }
@@ -379,39 +380,58 @@ public final class DelimitedReader {
         if length > 0 && start[length - 1] == UInt8(ascii: "\r") { return nil }
         let everyByte: UInt64 = 0x0101_0101_0101_0101
         let delimiters = everyByte &* UInt64(format.delimiter)
-        let quotes = format.quote.map { everyByte &* UInt64($0) }
-        var spans = self.spans
-        defer { self.spans = spans }
+        // Without a quote byte, look for a line feed instead: none lies before `length`.
+        let quotes = everyByte &* UInt64(format.quote ?? UInt8(ascii: "\n"))
+        // A record of `length` bytes has at most `length + 1` fields: one capacity check per record.
+        if spans.count <= length { growSpans(to: length + 1) }
+        let out = spans.baseAddress!
         var (fieldCount, fieldStart, offset) = (0, 0, 0)
         var (high, quoted): (UInt64, UInt64) = (0, 0)
         while offset < length {
-            let n = min(8, length - offset)
-            var word: UInt64 = 0
-            if n == 8 {
+            let left = length &- offset
+            var word: UInt64
+            var valid: UInt64 = ~0
+            if left >= 8 || end - (start + offset) >= 8 {
+                // A whole word, or one that reads past the record into bytes already read (masked off).
                 word = UInt64(littleEndian: UnsafeRawPointer(start + offset).loadUnaligned(as: UInt64.self))
             } else {
-                withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: start + offset, byteCount: n) }
+                word = 0
+                withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: start + offset, byteCount: left) }
                 word = UInt64(littleEndian: word)
             }
-            let valid: UInt64 = n == 8 ? ~0 : (1 << UInt64(8 * n)) - 1
+            if left < 8 {
+                valid = (1 &<< UInt64(8 &* left)) &- 1
+                word &= valid
+            }
             high |= word
-            if let quotes { quoted |= DelimitedReader.zeroBytes(word ^ quotes) & valid }
+            quoted |= DelimitedReader.zeroBytes(word ^ quotes) & valid
             var hits = DelimitedReader.zeroBytes(word ^ delimiters) & valid
             while hits != 0 {
-                let at = offset + hits.trailingZeroBitCount >> 3
-                DelimitedReader.append(&spans, &fieldCount, FieldSpan(start: start + fieldStart, count: at - fieldStart, line: line, column: fieldStart + 1))
-                fieldStart = at + 1
-                hits &= hits - 1
+                let at = offset &+ hits.trailingZeroBitCount &>> 3
+                out[fieldCount] = FieldSpan(start: start + fieldStart, count: at &- fieldStart, line: line, column: fieldStart &+ 1)
+                fieldCount &+= 1
+                fieldStart = at &+ 1
+                hits &= hits &- 1
             }
-            offset += 8
+            offset &+= 8
         }
         guard quoted == 0 else { return nil }
-        DelimitedReader.append(&spans, &fieldCount, FieldSpan(start: start + fieldStart, count: length - fieldStart, line: line, column: fieldStart + 1))
+        out[fieldCount] = FieldSpan(start: start + fieldStart, count: length &- fieldStart, line: line, column: fieldStart &+ 1)
+        fieldCount &+= 1
         let problem = high & 0x8080_8080_8080_8080 == 0 ? nil : DelimitedReader.validateUTF8(spans, fieldCount: fieldCount)
         let record = Record(
-            line: line, fieldCount: fieldCount, problem: problem, base: UnsafePointer(spans.baseAddress!),
+            line: line, fieldCount: fieldCount, problem: problem, base: UnsafePointer(out),
             raw: UnsafeBufferPointer(start: start, count: length))
         return .record(record, consumed: length + 1, lines: 1)
+    }
+
+    /// Replaces the span buffer by one of at least `capacity` spans (its contents are not kept: it is
+    /// grown before a record is parsed).
+    private func growSpans(to capacity: Int) {
+        var size = max(spans.count, 1)
+        while size < capacity { size *= 2 }
+        spans.deallocate()
+        spans = .allocate(capacity: size)
     }
 
     /// 0x80 in every byte of `x` that is zero, 0 in the others (exact: no borrow crosses bytes).
