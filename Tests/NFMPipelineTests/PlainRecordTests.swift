@@ -71,6 +71,20 @@ import Testing
         #expect(byWords[7].contains("@8:9]"))
     }
 
+    /// Records with more fields than the reader's first span buffer (64), after a short one.
+    @Test func manyFieldsGrowTheSpans() throws {
+        var text: [UInt8] = Array("a\tb\n".utf8)
+        for fields in [65, 300, 64, 1000] {
+            text += (0..<fields).map { UInt8(97 + $0 % 26) }.flatMap { [$0, 9] }.dropLast() + [10]
+        }
+        for bufferSize in [16, 1 << 20] {
+            let byWords = try PlainRecordTests.read(text, quote: 34, byWord: true, bufferSize: bufferSize)
+            #expect(byWords == (try PlainRecordTests.read(text, quote: 34, byWord: false, bufferSize: bufferSize)))
+            #expect(byWords.count == 5)
+            #expect(byWords[4].contains("[[108]@5:1999]"))
+        }
+    }
+
     @Test func invalidUTF8InAPlainRecordIsReportedAtItsColumn() throws {
         let text: [UInt8] = Array("ab\tcd\n".utf8) + [120, 9, 121, 121, 0xFF, 10]
         let records = try PlainRecordTests.read(text, quote: 34, byWord: true, bufferSize: 1 << 20)
