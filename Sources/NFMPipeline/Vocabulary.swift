@@ -83,12 +83,12 @@ public struct Vocabulary: Sendable {
         return (hash, hash)
     }
 
-    /// A 64-bit finaliser (SplitMix64's), so that packed bytes spread over the table.
+    /// A 64-bit finaliser, so that packed bytes spread over the table: the folded multiply of wyhash
+    /// (`high ^ low` of the 128-bit product of `x ^ c₁` and `c₂`; every input bit reaches the low bits
+    /// through the high half). One multiply; the hash places slots only, so no output depends on it.
     @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
+        let product = (x ^ 0x2d35_8dcc_aa6c_78a5).multipliedFullWidth(by: 0x8bb8_4b93_962e_acc9)
+        return product.high ^ product.low
     }
 
     /// The slot holding `bytes`, or the empty slot where it would go.
