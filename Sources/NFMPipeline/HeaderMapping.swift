@@ -67,9 +67,15 @@ public struct HeaderMapping: Sendable, Equatable {
     ///
     /// The position is the first byte of the first extra field when there are too many, and the byte
     /// just after the last field (where the missing delimiter belongs) when there are too few.
+    @inline(__always)
     public func fieldCountProblem(_ row: DelimitedReader.Record) -> (line: Int, column: Int, message: String)? {
+        row.fieldCount == expectedColumns ? nil : countMismatch(row)
+    }
+
+    /// `fieldCountProblem` of a record whose field count is not `expectedColumns` (kept out of line: the
+    /// per-record check is one comparison).
+    private func countMismatch(_ row: DelimitedReader.Record) -> (line: Int, column: Int, message: String) {
         let found = row.fieldCount
-        guard found != expectedColumns else { return nil }
         let message = "expected \(expectedColumns) fields, found \(found)"
         if found > expectedColumns {
             return (row.line(ofField: expectedColumns), row.column(ofField: expectedColumns), message)
