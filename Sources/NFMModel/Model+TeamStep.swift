@@ -36,8 +36,9 @@ extension Model {
     /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
     /// would); then the optimiser's dense tasks are claimed from a shared counter, and each thread sums
     /// the sparse gradients of the slot blocks of the features it owns and updates their rows
-    /// (`sparseBackwardAndUpdate`). The dropout masks (one random stream, in order) are drawn by thread 0
-    /// while the last thread assigns the gradient slots (by owner) and readies the optimiser's job.
+    /// (`sparseBackwardAndUpdate`). The dropout masks (one random stream, in order) are drawn by every
+    /// thread, each a consecutive piece of the stream (`TeamMaskDraws`), while the last thread also
+    /// assigns the gradient slots (by owner) and readies the optimiser's job.
     /// Hand-overs between threads: a relay with `awaitLast` per batch norm in each direction (μ and σ² in
     /// one), the pipelined relays of the loss, `∂h` and each layer's `∂W`, one empty relay after `fill`,
     /// and one barrier before the sparse phase (another after the forward pass when the last hidden layer
@@ -64,6 +65,8 @@ extension Model {
             }
         }
         let plan = ws.teamPlan?.plan
+        let draws = TeamMaskDraws(masks: masks, batch: x, threads: ws.pool.teamSize, workspace: ws)
+        let start = random
         var loss = 0.0
         ws.pool.runTeam { member in
             let rows = member.share(of: x.rowCount, unit: 8)
@@ -73,9 +76,7 @@ extension Model {
                 fill(rows)
                 member.turn {}
             }
-            if member.isFirst {
-                for mask in masks { mask.draw(random: &random) }
-            }
+            if let end = draws.draw(thread: member.index, start: start) { random = end }
             if member.isLast {
                 assignSlots(x, workspace: ws, owners: member.count)
                 optimizer.beginStep()

@@ -1,0 +1,71 @@
+import NFMKernels
+
+/// The dropout masks of a team step (`Model.teamTrainStep`), drawn by all its threads at once.
+///
+/// One thread draws the masks one after another from the step's generator, four values per 64-bit draw
+/// (`dropoutMask`): mask `m` takes draws `starts[m] ..< starts[m + 1]` (`⌈count/4⌉` of them). Here that
+/// sequence of draws is cut into one consecutive piece per thread; thread `t` jumps a copy of the step's
+/// generator to the start of its piece (`XoshiroJump`, cached by distance in the workspace) and draws the
+/// values of its piece into the masks. Pieces start at multiples of 4 values of a mask, so every value is
+/// the one a single thread draws, and the last thread, whose piece ends with the last draw, leaves the
+/// generator where a single thread would: the same masks and the same stream, for every thread count.
+/// The last thread also assigns the gradient slots, so its piece is shortened by an estimate of that work
+/// (one draw per batch entry of a fixed layout); the cuts depend only on the batch's shape, so a run
+/// needs a few jumps.
+struct TeamMaskDraws {
+    let masks: [MaskRequest]
+    /// Draw index where each mask starts, and the total: `masks.count + 1` values.
+    private let starts: [Int]
+    /// Draw index where each thread's piece starts, and the total: `threads + 1` values.
+    private let cuts: [Int]
+    /// The jump to each thread's piece (nil for thread 0 and for empty pieces).
+    private let jumps: [XoshiroJump?]
+    /// The thread that makes the last draw (0 when there is none), which hands on the generator.
+    private let finisher: Int
+
+    /// The pieces of `masks` for a team of `threads`, with jumps from `workspace.maskJumps` (computed and
+    /// stored there when missing, on the calling thread). Small mask sets (under 256 draws), and teams of
+    /// one, are drawn whole by thread 0.
+    init(masks: [MaskRequest], batch x: SparseRows, threads: Int, workspace ws: Workspace) {
+        self.masks = masks
+        var starts = [0]
+        for mask in masks { starts.append(starts[starts.count - 1] + (mask.count + 3) / 4) }
+        self.starts = starts
+        let total = starts[starts.count - 1]
+        var cuts = [0] + Array(repeating: total, count: max(1, threads))
+        if threads > 1 && total >= 256 {
+            // The last thread's piece: its even share of the masks and the slot assignment together, less
+            // the latter.
+            let assignment = x.offsets == nil ? x.entryCount : 0
+            let last = min(total, max(0, (total + assignment) / threads - assignment))
+            cuts = (0..<threads).map { t in (total - last) * t / (threads - 1) } + [total]
+        }
+        self.cuts = cuts
+        finisher = cuts.indices.dropLast().last { cuts[$0] < cuts[$0 + 1] } ?? 0
+        jumps = cuts.indices.dropLast().map { t -> XoshiroJump? in
+            let distance = cuts[t]
+            guard distance > 0 && distance < cuts[t + 1] else { return nil }
+            if let jump = ws.maskJumps[distance] { return jump }
+            let jump = XoshiroJump(draws: distance)
+            ws.maskJumps[distance] = jump
+            return jump
+        }
+    }
+
+    /// Thread `t`'s piece: from `start` (the step's generator before any mask), jumped to the piece, the
+    /// values of its draws. Returns the generator after the last draw on the thread that makes it (nil on
+    /// the others).
+    func draw(thread t: Int, start: Xoshiro256) -> Xoshiro256? {
+        var generator = start
+        if let jump = jumps[t] { generator.jump(jump) }
+        let piece = cuts[t]..<cuts[t + 1]
+        for (m, mask) in masks.enumerated() {
+            let lower = max(piece.lowerBound, starts[m]) - starts[m]
+            let upper = min(piece.upperBound, starts[m + 1]) - starts[m]
+            guard lower < upper else { continue }
+            let values = (4 * lower)..<min(mask.count, 4 * upper)
+            dropoutMask(count: values.count, keep: mask.keep, into: mask.mask + values.lowerBound, random: &generator)
+        }
+        return t == finisher ? generator : nil
+    }
+}
