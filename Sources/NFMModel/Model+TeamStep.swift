@@ -65,7 +65,8 @@ extension Model {
             }
         }
         let plan = ws.teamPlan?.plan
-        let draws = TeamMaskDraws(masks: masks, batch: x, threads: ws.pool.teamSize, workspace: ws)
+        let team = ws.pool.teamSize
+        let draws = team > 1 ? TeamMaskDraws(masks: masks, batch: x, threads: team, workspace: ws) : nil
         let start = random
         var loss = 0.0
         ws.pool.runTeam { member in
@@ -76,7 +77,11 @@ extension Model {
                 fill(rows)
                 member.turn {}
             }
-            if let end = draws.draw(thread: member.index, start: start) { random = end }
+            if let draws {
+                if let end = draws.draw(thread: member.index, start: start) { random = end }
+            } else {
+                for mask in masks { mask.draw(random: &random) }
+            }
             if member.isLast {
                 assignSlots(x, workspace: ws, owners: member.count)
                 optimizer.beginStep()
