@@ -39,10 +39,10 @@ extension Model {
     /// (`sparseBackwardAndUpdate`). The dropout masks (one random stream, in order) are drawn by every
     /// thread, each a consecutive piece of the stream (`TeamMaskDraws`), while the last thread also
     /// assigns the gradient slots (by owner) and readies the optimiser's job.
-    /// Hand-overs between threads: a relay with `awaitLast` per batch norm in each direction (μ and σ² in
-    /// one), the pipelined relays of the loss, `∂h` and each layer's `∂W`, one empty relay after `fill`,
-    /// and one barrier before the sparse phase (another after the forward pass when the last hidden layer
-    /// has no batch norm).
+    /// Synchronisation points: two relays with `awaitLast` per batch norm forward (μ, σ²) and one per batch
+    /// norm backward, the pipelined relays of the loss, `∂h` and each layer's `∂W`, one empty relay after
+    /// `fill`, and one barrier before the sparse phase (another after the forward pass when the last hidden
+    /// layer has no batch norm).
     /// `fill` (non-nil) copies a range of the batch's rows into place: each thread copies its share
     /// first. On one thread (or a pool set to run inline) a team of one. Same bits as the fork-join step
     /// for every thread count. Requires `supportsTeamStep` and a batch of at least one row.
