@@ -28,18 +28,30 @@ public final class XoshiroJump: @unchecked Sendable {
 
     deinit { columns.deallocate() }
 
-    /// `Mⁿ·s`: the exclusive or of the columns of the bits set in `s`.
-    func image(of s: SIMD4<UInt64>) -> SIMD4<UInt64> {
-        var image = SIMD4<UInt64>()
-        for w in 0..<4 {
-            let word = s[w]
-            let column = columns + 64 * w
-            for i in 0..<64 {
-                let keep = 0 &- (word >> UInt64(i) & 1)
-                image ^= column[i] & SIMD4(repeating: keep)
+    /// The matrix as a plain pointer (valid while this jump lives), for threads that must not touch its
+    /// reference count.
+    public var matrix: Matrix { Matrix(columns: columns) }
+
+    /// `Mⁿ` as 256 columns of four words (see `XoshiroJump`), borrowed from a live jump.
+    public struct Matrix {
+        let columns: UnsafePointer<SIMD4<UInt64>>
+
+        /// `Mⁿ·s`: the exclusive or of the columns of the bits set in `s` (two accumulators, so that the
+        /// exclusive ors of consecutive bits do not wait for each other).
+        func image(of s: SIMD4<UInt64>) -> SIMD4<UInt64> {
+            var (even, odd) = (SIMD4<UInt64>(), SIMD4<UInt64>())
+            for w in 0..<4 {
+                let word = s[w]
+                let column = columns + 64 * w
+                var i = 0
+                while i < 64 {
+                    even ^= column[i] & SIMD4(repeating: 0 &- (word >> UInt64(i) & 1))
+                    odd ^= column[i + 1] & SIMD4(repeating: 0 &- (word >> UInt64(i + 1) & 1))
+                    i += 2
+                }
             }
+            return even ^ odd
         }
-        return image
     }
 }
 
@@ -64,8 +76,11 @@ extension Xoshiro256 {
     }
 
     /// Moves the generator `jump.draws` draws on (the state that many `next()` calls leave). `O(256)`.
-    public mutating func jump(_ jump: XoshiroJump) {
-        let image = jump.image(of: state)
+    public mutating func jump(_ jump: XoshiroJump) { self.jump(jump.matrix) }
+
+    /// `jump(_:)` through the matrix of a live `XoshiroJump`.
+    public mutating func jump(_ matrix: XoshiroJump.Matrix) {
+        let image = matrix.image(of: state)
         (s0, s1, s2, s3) = (image[0], image[1], image[2], image[3])
     }
 }

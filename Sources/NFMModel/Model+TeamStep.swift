@@ -107,6 +107,7 @@ extension Model {
             member.barrier()
             sparseBackwardAndUpdate(x, plan: plan, workspace: ws, optimizer: optimizer, member: &member)
         }
+        draws?.deallocate()
         releaseSlots(workspace: ws)
         for dropout in ws.teamPlan?.storage?.dropouts ?? [] { dropout.cancelRequest() }
         return loss

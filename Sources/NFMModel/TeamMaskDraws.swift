@@ -13,43 +13,62 @@ import NFMKernels
 /// (one draw per batch entry of a fixed layout); the cuts depend only on the batch's shape, so a run
 /// needs a few jumps.
 struct TeamMaskDraws {
-    let masks: [MaskRequest]
+    /// The masks, in the order one thread draws them.
+    private let masks: UnsafeMutableBufferPointer<MaskRequest>
     /// Draw index where each mask starts, and the total: `masks.count + 1` values.
-    private let starts: [Int]
+    private let starts: UnsafeMutableBufferPointer<Int>
     /// Draw index where each thread's piece starts, and the total: `threads + 1` values.
-    private let cuts: [Int]
-    /// The jump to each thread's piece (nil for thread 0 and for empty pieces).
-    private let jumps: [XoshiroJump?]
+    private let cuts: UnsafeMutableBufferPointer<Int>
+    /// The jump to each thread's piece (nil for thread 0 and for empty pieces), borrowed from the jumps
+    /// that `workspace.maskJumps` keeps.
+    private let jumps: UnsafeMutableBufferPointer<XoshiroJump.Matrix?>
     /// The thread that makes the last draw (0 when there is none), which hands on the generator.
     private let finisher: Int
 
     /// The pieces of `masks` for a team of `threads`, with jumps from `workspace.maskJumps` (computed and
-    /// stored there when missing, on the calling thread). Small mask sets (under 256 draws), and teams of
-    /// one, are drawn whole by thread 0.
-    init(masks: [MaskRequest], batch x: SparseRows, threads: Int, workspace ws: Workspace) {
-        self.masks = masks
-        var starts = [0]
-        for mask in masks { starts.append(starts[starts.count - 1] + (mask.count + 3) / 4) }
-        self.starts = starts
-        let total = starts[starts.count - 1]
-        var cuts = [0] + Array(repeating: total, count: max(1, threads))
+    /// stored there when missing, on the calling thread). Small mask sets (under 256 draws) are drawn
+    /// whole by thread 0. The threads read plain memory (no reference counts, whose atomic updates would
+    /// pass a cache line between the cores); `deallocate()` after the team's job.
+    init(masks requests: [MaskRequest], batch x: SparseRows, threads: Int, workspace ws: Workspace) {
+        let threads = max(1, threads)
+        masks = .allocate(capacity: requests.count)
+        _ = masks.initialize(from: requests)
+        starts = .allocate(capacity: requests.count + 1)
+        starts[0] = 0
+        for (m, mask) in requests.enumerated() { starts[m + 1] = starts[m] + (mask.count + 3) / 4 }
+        let total = starts[requests.count]
+        cuts = .allocate(capacity: threads + 1)
+        cuts.initialize(repeating: total)
+        cuts[0] = 0
         if threads > 1 && total >= 256 {
             // The last thread's piece: its even share of the masks and the slot assignment together, less
             // the latter.
             let assignment = x.offsets == nil ? x.entryCount : 0
             let last = min(total, max(0, (total + assignment) / threads - assignment))
-            cuts = (0..<threads).map { t in (total - last) * t / (threads - 1) } + [total]
+            for t in 0..<threads { cuts[t] = (total - last) * t / (threads - 1) }
         }
-        self.cuts = cuts
-        finisher = cuts.indices.dropLast().last { cuts[$0] < cuts[$0 + 1] } ?? 0
-        jumps = cuts.indices.dropLast().map { t -> XoshiroJump? in
-            let distance = cuts[t]
-            guard distance > 0 && distance < cuts[t + 1] else { return nil }
-            if let jump = ws.maskJumps[distance] { return jump }
-            let jump = XoshiroJump(draws: distance)
+        var finisher = 0
+        jumps = .allocate(capacity: threads)
+        for t in 0..<threads {
+            let (distance, end) = (cuts[t], cuts[t + 1])
+            if distance < end { finisher = t }
+            guard distance > 0 && distance < end else {
+                jumps[t] = nil
+                continue
+            }
+            let jump = ws.maskJumps[distance] ?? XoshiroJump(draws: distance)
             ws.maskJumps[distance] = jump
-            return jump
+            jumps[t] = jump.matrix
         }
+        self.finisher = finisher
+    }
+
+    /// Frees the pieces' memory (after every thread has drawn).
+    func deallocate() {
+        masks.deallocate()
+        starts.deallocate()
+        cuts.deallocate()
+        jumps.deallocate()
     }
 
     /// Thread `t`'s piece: from `start` (the step's generator before any mask), jumped to the piece, the
@@ -59,10 +78,11 @@ struct TeamMaskDraws {
         var generator = start
         if let jump = jumps[t] { generator.jump(jump) }
         let piece = cuts[t]..<cuts[t + 1]
-        for (m, mask) in masks.enumerated() {
+        for m in 0..<masks.count {
             let lower = max(piece.lowerBound, starts[m]) - starts[m]
             let upper = min(piece.upperBound, starts[m + 1]) - starts[m]
             guard lower < upper else { continue }
+            let mask = masks[m]
             let values = (4 * lower)..<min(mask.count, 4 * upper)
             dropoutMask(count: values.count, keep: mask.keep, into: mask.mask + values.lowerBound, random: &generator)
         }

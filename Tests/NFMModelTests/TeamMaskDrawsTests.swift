@@ -46,6 +46,7 @@ import Testing
             for mask in requests(serial) { mask.draw(random: &reference) }
             let x = SparseRows(rowCount: rows, fieldCount: 3, indices: indices, offsets: sparse ? offsets : nil)
             let draws = TeamMaskDraws(masks: requests(team), batch: x, threads: threads, workspace: workspace)
+            defer { draws.deallocate() }
             var finals: [Xoshiro256] = []
             for t in (0..<threads).reversed() {
                 if let end = draws.draw(thread: t, start: random) { finals.append(end) }
