@@ -79,7 +79,7 @@ extension Model {
             }
             if let draws {
                 if let end = draws.draw(thread: member.index, start: start) { random = end }
-            } else {
+            } else if member.isFirst {
                 for mask in masks { mask.draw(random: &random) }
             }
             if member.isLast {
