@@ -11,7 +11,7 @@ extension WorkerPool {
     /// Cost per synchronisation: one store and the load of the other threads' lines (a core-to-core
     /// round trip, ~0.1–0.3 µs), against a fork-join job's hand-over and per-task claims.
     public func runTeam(_ body: (inout TeamMember) -> Void) {
-        if teamSize == 1 {
+        if threads == 1 || runsInline {
             var member = TeamMember(index: 0, count: 1, state: team)
             body(&member)
             return
@@ -22,11 +22,6 @@ extension WorkerPool {
             body(&member)
         }
     }
-}
-
-extension WorkerPool {
-    /// The members of a `runTeam` job: 1 with one thread or when `runsInline` is set, else `threads`.
-    public var teamSize: Int { threads == 1 || runsInline ? 1 : threads }
 }
 
 /// One thread of a `WorkerPool.runTeam` job: its index, its share of a job's rows, and the

@@ -36,9 +36,8 @@ extension Model {
     /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
     /// would); then the optimiser's dense tasks are claimed from a shared counter, and each thread sums
     /// the sparse gradients of the slot blocks of the features it owns and updates their rows
-    /// (`sparseBackwardAndUpdate`). The dropout masks (one random stream, in order) are drawn by every
-    /// thread, each a consecutive piece of the stream (`TeamMaskDraws`), while the last thread also
-    /// assigns the gradient slots (by owner) and readies the optimiser's job.
+    /// (`sparseBackwardAndUpdate`). The dropout masks (one random stream, in order) are drawn by thread 0
+    /// while the last thread assigns the gradient slots (by owner) and readies the optimiser's job.
     /// Synchronisation points: two relays with `awaitLast` per batch norm forward (μ, σ²) and one per batch
     /// norm backward, the pipelined relays of the loss, `∂h` and each layer's `∂W`, one empty relay after
     /// `fill`, and one barrier before the sparse phase (another after the forward pass when the last hidden
@@ -65,9 +64,6 @@ extension Model {
             }
         }
         let plan = ws.teamPlan?.plan
-        let team = ws.pool.teamSize
-        let draws = team > 1 ? TeamMaskDraws(masks: masks, batch: x, threads: team, workspace: ws) : nil
-        let start = random
         var loss = 0.0
         ws.pool.runTeam { member in
             let rows = member.share(of: x.rowCount, unit: 8)
@@ -77,9 +73,7 @@ extension Model {
                 fill(rows)
                 member.turn {}
             }
-            if let draws {
-                if let end = draws.draw(thread: member.index, start: start) { random = end }
-            } else if member.isFirst {
+            if member.isFirst {
                 for mask in masks { mask.draw(random: &random) }
             }
             if member.isLast {
@@ -107,7 +101,6 @@ extension Model {
             member.barrier()
             sparseBackwardAndUpdate(x, plan: plan, workspace: ws, optimizer: optimizer, member: &member)
         }
-        draws?.deallocate()
         releaseSlots(workspace: ws)
         for dropout in ws.teamPlan?.storage?.dropouts ?? [] { dropout.cancelRequest() }
         return loss

@@ -45,8 +45,7 @@ struct TeamPlan {
     /// row-wise.
     func forward(_ x: SparseRows, rows share: Range<Int>, member: inout TeamMember, output: UnsafeMutablePointer<Float>) {
         let rows = x.rowCount
-        // Every thread drew a piece of the masks (`TeamMaskDraws`), values of other threads' rows among
-        // them: the first batch-norm relay (with `awaitLast`, a full barrier) orders them before any use; without
+        // Thread 0 drew the masks: the first relay orders them before any other thread's use; without
         // batch norm on the pooled vector, a barrier does.
         if input.norm == nil && (input.mask != nil || layers.contains { $0.mask != nil }) { member.barrier() }
         input.forward(x, rows: share, batchRows: rows, member: &member)

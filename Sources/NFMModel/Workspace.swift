@@ -24,9 +24,6 @@ public final class Workspace: @unchecked Sendable {
     /// When true, `Model.trainStep` runs the fork-join step even for models the team step supports (the
     /// tests' reference for the team step's bits).
     var forkJoinStep = false
-    /// The jumps of the team step's dropout draws (`TeamMaskDraws`), by distance in draws: a few per run
-    /// (they depend on the batch's size only).
-    var maskJumps: [Int: XoshiroJump] = [:]
 
     /// Scratch for `model` (and models of the same configuration) over at most `capacity` rows: about
     /// `capacity × (sum of the stages' widths)` floats. `threads` threads run each pass (1: the caller
