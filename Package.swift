@@ -27,7 +27,9 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
-        .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto", "CZlib"]),
+        // A header-only prefetch hint (`CacheHint`): no library to link.
+        .systemLibrary(name: "CCacheHint"),
+        .target(name: "NFMFormat", dependencies: ["CZstd", "CCrypto", "CZlib", "CCacheHint"]),
         // One SplitMix64 and one table of random streams, for the builder and the trainer alike.
         .target(name: "NFMRandom"),
         .target(name: "NFMPipeline", dependencies: ["NFMFormat", "NFMRandom"]),

@@ -49,11 +49,15 @@ extension BuildPartition {
 enum RecordBoundaries {
     /// Start offsets (ascending, > 0, < size) of the byte ranges of `path` (`size` bytes) cut about every
     /// `chunk` bytes at record boundaries.
-    static func cuts(path: String, size: Int, chunk: Int, format: DelimitedReader.Format) throws -> [Int] {
+    /// With `assumingNoQuote`, a quoted format is cut as an unquoted one: the same cuts when the file holds
+    /// no quote byte (every line feed then ends a record), found in O(partitions · record).
+    static func cuts(
+        path: String, size: Int, chunk: Int, format: DelimitedReader.Format, assumingNoQuote: Bool = false
+    ) throws -> [Int] {
         guard size > chunk, chunk > 0 else { return [] }
         let targets = stride(from: chunk, to: size, by: chunk).map { $0 }
         var cuts: [Int] = []
-        if let quote = format.quote {
+        if let quote = format.quote, !assumingNoQuote {
             cuts = try quotedCuts(path: path, targets: targets, quote: quote, delimiter: format.delimiter)
         } else {
             let file = try PositionedFile(path: path)
@@ -63,6 +67,15 @@ enum RecordBoundaries {
             }
         }
         return cuts
+    }
+
+    /// Whether the first 64 KiB of `path` hold the format's quote byte (a file that quotes does so early,
+    /// typically: its cuts are then found by the exact scan, not guessed).
+    static func startHoldsQuote(path: String, format: DelimitedReader.Format) throws -> Bool {
+        guard let quote = format.quote else { return false }
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        let n = try buffer.withUnsafeMutableBytes { try PositionedFile(path: path).read(into: $0, at: 0) }
+        return buffer[0..<n].contains(quote)
     }
 
     /// The first offset ≥ `target` that follows a line feed (the record start there), or nil at the end.

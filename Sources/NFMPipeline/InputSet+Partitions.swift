@@ -9,7 +9,15 @@ extension InputSet {
     ///
     /// Every input must be a regular file (standard input cannot be read twice). Throws what
     /// `checkHeaders` throws: `.input` for an empty first input or a bad header, `.io`/`.compression`.
-    func partitions(chunk: Int) throws -> [BuildPartition] {
+    func partitions(chunk: Int) throws -> [BuildPartition] { try partitions(chunk: chunk, speculative: false).partitions }
+
+    /// `partitions(chunk:)`, or with `speculative`, the cuts of a quoted format found as if it had no quote
+    /// byte (`RecordBoundaries.cuts(…, assumingNoQuote:)`: a seek per cut instead of a scan of the whole
+    /// file) for every input whose first 64 KiB hold none; `speculated` lists those inputs. Such cuts are
+    /// the exact ones when the input holds no quote byte at all: the caller checks that while it reads the
+    /// input (`containsByte`) and otherwise starts again from the exact partitions.
+    func partitions(chunk: Int, speculative: Bool) throws -> (partitions: [BuildPartition], speculated: [Int]) {
+        var speculated: [Int] = []
         var mapping = header ? nil : try HeaderMapping(columns: columns, fields: fields, file: names[0])
         var partitions: [BuildPartition] = []
         for index in paths.indices {
@@ -19,10 +27,13 @@ extension InputSet {
                 throw NFMError(.input, file: names[0], line: 1, column: 1, "empty file: expected a header line")
             }
             let skips = found != nil
+            let size = try PositionedFile(path: paths[index]).size()
+            let guess = try speculative && !compressed && size > chunk && format.quote != nil
+                && !RecordBoundaries.startHoldsQuote(path: paths[index], format: format)
+            if guess { speculated.append(index) }
             let cuts =
                 compressed
-                ? [] : try RecordBoundaries.cuts(
-                    path: paths[index], size: try PositionedFile(path: paths[index]).size(), chunk: chunk, format: format)
+                ? [] : try RecordBoundaries.cuts(path: paths[index], size: size, chunk: chunk, format: format, assumingNoQuote: guess)
             let starts = [0] + cuts
             for (k, start) in starts.enumerated() {
                 let end = k + 1 < starts.count ? starts[k + 1] : nil
@@ -30,7 +41,7 @@ extension InputSet {
                     BuildPartition(input: index, start: start, end: end, mapping: mapping, skipsHeader: skips && k == 0))
             }
         }
-        return partitions
+        return (partitions, speculated)
     }
 
     /// The mapping found in input `index`'s first record when it is a header line (nil for data or an

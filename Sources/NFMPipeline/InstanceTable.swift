@@ -38,8 +38,10 @@ struct InstanceTable {
     }
 
     /// Fills the rows of one partition: its positives `scanned` (local indices + local key id) remapped
-    /// by `remaps` and `keyRemap`, as rows `rowOffset…`, each with its negatives. Throws `.sampling` for
-    /// an unsampleable key (the table is used only when there is none) and what reading `scanned` throws.
+    /// by `remaps` and `keyRemap` (`RemapTables`), as rows `rowOffset…`, each with its negatives; each
+    /// record's draws are warmed 16 records ahead. Throws `.sampling` for an unsampleable key (the table is
+    /// used only when there is none), `.io` for a local index outside its table (a damaged scratch file)
+    /// and what reading `scanned` throws.
     func fill(
         _ scanned: RecordSpill, remaps: [[UInt32]], keyRemap: [UInt32], rowOffset: Int, sampler: NegativeSampler,
         layout: DatasetLayout
@@ -47,47 +49,50 @@ struct InstanceTable {
         var row = rowOffset
         var drawn: [Int] = []
         let width = fieldCount + 1
-        let values = WordBuffer(width: fieldCount + perPositive)
+        // The record's global indices and key id, then the negatives drawn over the key id.
+        let values = WordBuffer(width: fieldCount + max(perPositive, 1))
         let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: rows.wordsPerRow + 1)
         defer { scratch.deallocate() }
-        var warmed: UInt64 = 0
-        defer { keepAlive(warmed) }
+        let tables = RemapTables(remaps + [keyRemap])
+        let words = values.words.baseAddress!
+        let ahead = 16 * width
         try scanned.drain { chunk in
             var start = 0
+            for at in stride(from: 0, to: min(ahead, chunk.count - width + 1), by: width) {
+                warm(chunk, at: at, row: row + at / width, keyRemap: keyRemap, sampler, layout)
+            }
             while start + width <= chunk.count {
-                if (row - rowOffset) & 15 == 0 {
-                    warmed ^= warm(chunk, from: start, row: row, keyRemap: keyRemap, sampler, layout)
+                if start + ahead + width <= chunk.count {
+                    warm(chunk, at: start + ahead, row: row + 16, keyRemap: keyRemap, sampler, layout)
                 }
-                for f in 0..<fieldCount { values.words[f] = remaps[f][Int(chunk[start + f])] }
-                let key = Int(keyRemap[Int(chunk[start + fieldCount])])
+                let record = chunk.baseAddress! + start
+                guard tables.remap(record, count: width, into: words) else {
+                    throw NFMError(.io, "row \(row) of a scratch file holds an index outside its vocabulary")
+                }
+                let key = Int(words[fieldCount])
                 guard !layout.unsampleableKeys[key] else { throw NFMError(.sampling, "row \(row) cannot be sampled") }
-                let negatives = values.words.baseAddress! + fieldCount
+                let negatives = words + fieldCount
                 if !sampler.drawWithoutFallback(row: row, key: key, into: negatives, valueCount: layout.valueCount) {
                     sampler.draw(row: row, key: key, into: &drawn, valueCount: layout.valueCount)
                     for (j, value) in drawn.enumerated() { negatives[j] = UInt32(truncatingIfNeeded: value) }
                 }
-                rows.store(row, values.words.baseAddress!, scratch: scratch)
+                rows.store(row, words, scratch: scratch)
                 row += 1
                 start += width
             }
         }
     }
 
-    /// Warms (`NegativeSampler.warm`) the draws of the next 16 records of `chunk` from `start` (rows
-    /// `row…`), so that their cache misses overlap.
+    /// Warms (`NegativeSampler.warm`) the draws of the record of `chunk` at `at` (row `row`): the fill
+    /// warms each record 16 records before drawing it.
     @inline(__always)
     private func warm(
-        _ chunk: UnsafeBufferPointer<UInt32>, from start: Int, row: Int, keyRemap: [UInt32],
-        _ sampler: NegativeSampler, _ layout: DatasetLayout
-    ) -> UInt64 {
-        var combined: UInt64 = 0
-        var (at, r) = (start, row)
-        while at + fieldCount + 1 <= chunk.count && r < row + 16 {
-            let key = Int(keyRemap[Int(chunk[at + fieldCount])])
-            combined ^= sampler.warm(row: r, key: key, valueCount: layout.valueCount)
-            (at, r) = (at + fieldCount + 1, r + 1)
-        }
-        return combined
+        _ chunk: UnsafeBufferPointer<UInt32>, at: Int, row: Int, keyRemap: [UInt32], _ sampler: NegativeSampler,
+        _ layout: DatasetLayout
+    ) {
+        let local = Int(chunk[at + fieldCount])
+        guard local < keyRemap.count else { return }
+        sampler.warm(row: row, key: Int(keyRemap[local]), valueCount: layout.valueCount)
     }
 
     /// The shard file of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
@@ -111,29 +116,41 @@ struct InstanceTable {
     }
 
     /// Writes the instances of `positions` to `out` (column-major: field `f` of instance `i` at
-    /// `f · columnStride + i`) and their labels to `labels`.
+    /// `f · columnStride + i`) and their labels to `labels`. Batches are software-pipelined: the rows of
+    /// batch k + 1 are located and prefetched before batch k is copied and decoded, so that their cache
+    /// misses overlap with that work instead of stalling it.
     private func gather(
         _ positions: Range<Int>, _ permutation: FeistelPermutation, _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32),
         into out: UnsafeMutablePointer<UInt32>, columnStride: Int, _ labels: UnsafeMutablePointer<Float>
     ) {
         let count = positions.count
-        let batch = GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow)
+        var (current, next) = (GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow), GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow))
+        let size = current.size
         let span = SmallDivisor(UInt64(perPositive + 1), dividendsBelow: permutation.count)
         let (positive, negative) = (Float(bitPattern: bits.0), Float(bitPattern: bits.1))
+        /// Finds the rows of the batch of positions from `first` (instance → row and instance within it) and
+        /// prefetches them.
+        func locate(_ batch: GatherBatch, from first: Int) {
+            let n = min(size, count - first)
+            permutation.instances(
+                from: UInt64(positions.lowerBound + first), count: n, into: batch.instances, pending: batch.pending)
+            span.split(batch.instances, count: n, quotients: batch.rows, remainders: batch.negatives)
+            for i in 0..<n { rows.prefetchRow(batch.rows[i]) }
+        }
+        if count > 0 { locate(current, from: 0) }
         featureOffsets.withUnsafeBufferPointer { base in
             rows.withLayout { columns in
                 let layout = Layout(base: base, columns: columns)
-                for first in stride(from: 0, to: count, by: batch.size) {
-                    let n = min(batch.size, count - first)
-                    permutation.instances(
-                        from: UInt64(positions.lowerBound + first), count: n, into: batch.instances, pending: batch.pending)
-                    span.split(batch.instances, count: n, quotients: batch.rows, remainders: batch.negatives)
-                    for i in 0..<n { rows.copyRow(batch.rows[i], to: batch.copies + i * batch.wordsPerRow) }
+                for first in stride(from: 0, to: count, by: size) {
+                    let n = min(size, count - first)
+                    if first + size < count { locate(next, from: first + size) }
+                    for i in 0..<n { rows.copyRow(current.rows[i], to: current.copies + i * current.wordsPerRow) }
                     for i in 0..<n {
-                        let row = UnsafeRawPointer(batch.copies + i * batch.wordsPerRow)
-                        let isPositive = decode(row, batch.negatives[i], into: out + first + i, stride: columnStride, layout)
+                        let row = UnsafeRawPointer(current.copies + i * current.wordsPerRow)
+                        let isPositive = decode(row, current.negatives[i], into: out + first + i, stride: columnStride, layout)
                         labels[first + i] = isPositive ? positive : negative
                     }
+                    swap(&current, &next)
                 }
             }
         }
@@ -194,5 +211,43 @@ private final class GatherBatch {
     }
 }
 
-/// Keeps `value` (and the loads that made it) from being optimised away.
-@_optimize(none) private func keepAlive(_ value: UInt64) {}
+/// Remap tables (local → global index) as one block of plain memory: `remap` maps a record's words,
+/// word `t` through table `t`, with one range check per word and no array access.
+private final class RemapTables {
+    private let storage: UnsafeMutablePointer<UInt32>
+    /// Table `t` starts at `storage + starts[t]` and holds `counts[t]` entries.
+    private let starts: UnsafeMutablePointer<Int>
+    private let counts: UnsafeMutablePointer<Int>
+
+    init(_ tables: [[UInt32]]) {
+        let total = tables.reduce(0) { $0 + $1.count }
+        storage = .allocate(capacity: max(total, 1))
+        starts = .allocate(capacity: max(tables.count, 1))
+        counts = .allocate(capacity: max(tables.count, 1))
+        var at = 0
+        for (t, table) in tables.enumerated() {
+            table.withUnsafeBufferPointer { (storage + at).initialize(from: $0.baseAddress!, count: $0.count) }
+            (starts[t], counts[t]) = (at, table.count)
+            at += table.count
+        }
+    }
+
+    deinit {
+        storage.deallocate()
+        starts.deallocate()
+        counts.deallocate()
+    }
+
+    /// Writes table `t`'s entry for `record[t]` to `out[t]` for `t` in `0..<count`; false when a word is
+    /// outside its table (only a damaged scratch file holds one).
+    @inline(__always)
+    func remap(_ record: UnsafePointer<UInt32>, count: Int, into out: UnsafeMutablePointer<UInt32>) -> Bool {
+        var inside = true
+        for t in 0..<count {
+            let local = Int(record[t])
+            inside = inside && local < counts[t]
+            out[t] = storage[starts[t] + (local < counts[t] ? local : 0)]
+        }
+        return inside
+    }
+}

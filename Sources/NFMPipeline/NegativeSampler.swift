@@ -53,15 +53,13 @@ struct NegativeSampler {
         valueCount - (isFrozen ? frozen.count(key: key) : Int(excludedCount[key])) >= perPositive
     }
 
-    /// Reads the filter words that the first `perPositive` draws of row `row` (key `key`) will test, and
-    /// returns them combined: a caller warms several rows before drawing them, so that their cache misses
-    /// overlap instead of coming one at a time. Changes nothing.
-    @inline(__always) func warm(row: Int, key: Int, valueCount: Int) -> UInt64 {
-        guard isFrozen, valueCount > 0 else { return 0 }
+    /// Prefetches (`CacheHint`) the filter words that the first `perPositive` draws of row `row` (key
+    /// `key`) will test: a caller warms rows some way ahead of drawing them, so that their cache misses
+    /// overlap with its work instead of coming one at a time. Changes nothing.
+    @inline(__always) func warm(row: Int, key: Int, valueCount: Int) {
+        guard isFrozen, valueCount > 0 else { return }
         var generator = SplitMix64(seed: seed, stream: RandomStream.negatives, index: UInt64(row))
-        var combined: UInt64 = 0
-        for _ in 0..<perPositive { combined ^= filter.words(key: key, value: Int(generator.below(UInt64(valueCount)))) }
-        return combined
+        for _ in 0..<perPositive { filter.prefetch(key: key, value: Int(generator.below(UInt64(valueCount)))) }
     }
 
     /// `draw(row:key:into:valueCount:)`'s values written to `out` (room for `perPositive`) when its first 64

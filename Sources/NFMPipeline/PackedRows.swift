@@ -1,3 +1,5 @@
+import NFMFormat
+
 /// A table of `rows × columns` unsigned values, row-major, each column stored in the fewest bits that hold
 /// its largest value: the positives of a build with their global indices and their negatives, in a
 /// fraction of 4 bytes per value (the 3 M-row synthetic Frappe log: 12 bytes a row instead of 48).
@@ -44,12 +46,36 @@ final class PackedRows: @unchecked Sendable {
         self.bits = bits
         rowBytes = (bit + 7) / 8
         layout = zip(bits, widths).map { Column(byte: $0 >> 3, shift: UInt64($0 & 7), mask: (1 << UInt64($1)) - 1) }
+        columnCount = widths.count
+        placements = .allocate(capacity: max(widths.count, 1))
+        for (c, (bit, width)) in zip(bits, widths).enumerated() {
+            placements[c] = Placement(
+                word: bit >> 6, shift: UInt64(bit & 63), mask: (1 << UInt64(width)) - 1, inFirstWord: bit < 64 ? ~0 : 0)
+        }
         let bytes = PackedRows.bytes(rows: rows, maxima: maxima)
         storage = .allocate(byteCount: bytes, alignment: 16)
         HugePages.advise(storage, bytes: bytes)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        placements.deallocate()
+    }
+
+    /// Where `store` puts a column's value in the row's 64-bit words: the word, the shift and the mask.
+    private struct Placement {
+        let word: Int
+        let shift: UInt64
+        let mask: UInt64
+        /// All ones when the column starts in the row's first word, else 0.
+        let inFirstWord: UInt64
+    }
+
+    /// Number of columns.
+    private let columnCount: Int
+
+    /// Each column's `Placement`, as plain memory (the store loop reads no array).
+    private let placements: UnsafeMutablePointer<Placement>
 
     /// The bytes `init(rows:maxima:)` allocates (`Int.max` when they overflow).
     static func bytes(rows: Int, maxima: [UInt32]) -> Int {
@@ -64,19 +90,46 @@ final class PackedRows: @unchecked Sendable {
     /// 8-byte words that cover a row (`⌈rowBytes / 8⌉`): what `copyRow` copies and `store` composes in.
     var wordsPerRow: Int { (rowBytes + 7) / 8 }
 
-    /// Stores row `row` (< `rows`) from `values` (one per column, each ≤ its maximum), composed in
-    /// `scratch` (`wordsPerRow + 1` words) and copied whole: only the row's own bytes are written.
+    /// Stores row `row` (< `rows`) from `values` (one per column, each ≤ its maximum): only the row's own
+    /// bytes are written. A row of 8…16 bytes is composed in two registers and written as two 8-byte
+    /// stores that overlap inside it; other rows are composed in `scratch` (`wordsPerRow + 1` words).
     @inline(__always)
     func store(_ row: Int, _ values: UnsafePointer<UInt32>, scratch: UnsafeMutablePointer<UInt64>) {
-        scratch.update(repeating: 0, count: wordsPerRow + 1)
-        for c in 0..<widths.count {
-            let (word, shift) = (bits[c] >> 6, UInt64(bits[c] & 63))
-            let value = UInt64(values[c]) & layout[c].mask
-            scratch[word] |= value << shift
-            if shift > 0 { scratch[word + 1] |= value >> (64 - shift) }
+        let target = UnsafeMutableRawPointer(storage + row &* rowBytes)
+        guard rowBytes >= 8 && rowBytes <= 16 else {
+            storeComposed(target, values, scratch: scratch)
+            return
         }
-        for w in 0..<wordsPerRow { scratch[w] = scratch[w].littleEndian }
-        (storage + row &* rowBytes).copyMemory(from: scratch, byteCount: rowBytes)
+        var (low, high): (UInt64, UInt64) = (0, 0)
+        for c in 0..<columnCount {
+            let placement = placements[c]
+            let value = UInt64(values[c]) & placement.mask
+            let shifted = value &<< placement.shift
+            // The bits that cross into the next word: value >> (64 − shift), 0 for a shift of 0.
+            let carried = (value &>> 1) &>> (63 &- placement.shift)
+            low |= shifted & placement.inFirstWord
+            high |= (shifted & ~placement.inFirstWord) | (carried & placement.inFirstWord)
+        }
+        target.storeBytes(of: low.littleEndian, as: UInt64.self)
+        let tail = UInt64(rowBytes - 8)
+        let last = tail == 0 ? low : (low &>> (8 * tail)) | (high &<< (64 &- 8 * tail))
+        target.storeBytes(of: last.littleEndian, toByteOffset: rowBytes - 8, as: UInt64.self)
+    }
+
+    /// `store` of any row width, composed in `scratch` and copied whole.
+    private func storeComposed(
+        _ target: UnsafeMutableRawPointer, _ values: UnsafePointer<UInt32>, scratch: UnsafeMutablePointer<UInt64>
+    ) {
+        let words = wordsPerRow
+        for w in 0...words { scratch[w] = 0 }
+        for c in 0..<columnCount {
+            let placement = placements[c]
+            let value = UInt64(values[c]) & placement.mask
+            scratch[placement.word] |= value &<< placement.shift
+            scratch[placement.word + 1] |= (value &>> 1) &>> (63 &- placement.shift)
+        }
+        for w in 0..<words { scratch[w] = scratch[w].littleEndian }
+        target.copyMemory(from: scratch, byteCount: rowBytes)
     }
 
     /// The value at row `row`, column `column`.
@@ -90,6 +143,14 @@ final class PackedRows: @unchecked Sendable {
     func copyRow(_ row: Int, to out: UnsafeMutablePointer<UInt64>) {
         let start = UnsafeRawPointer(storage + row &* rowBytes)
         for w in 0..<(rowBytes + 7) / 8 { out[w] = start.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self) }
+    }
+
+    /// Prefetches row `row` (< `rows`): the cache lines of its first and last byte (`CacheHint`).
+    @inline(__always)
+    func prefetchRow(_ row: Int) {
+        let start = UnsafeRawPointer(storage + row &* rowBytes)
+        CacheHint.prefetch(start)
+        CacheHint.prefetch(start + (rowBytes - 1))
     }
 
     /// Calls `body` with the columns' positions as plain memory.

@@ -1,3 +1,5 @@
+import NFMFormat
+
 /// A Bloom filter of a `PairTable`, one block per key sized to the key's values: answers most "was `key`
 /// seen with `value`?" questions of negative sampling from one or two cache lines, leaving the binary
 /// search of the table to the values it cannot rule out.
@@ -76,11 +78,14 @@ struct PairFilter: Sendable {
         }
     }
 
-    /// The words that hold `value`'s bits in `key`'s block, combined (0 when the filter is empty): reading
-    /// them ahead of `mayContain` starts their cache misses early.
-    @inline(__always) func words(key: Int, value: Int) -> UInt64 {
-        guard !words.isEmpty, value >= 0, value <= Int(UInt32.max) else { return 0 }
+    /// Prefetches the words that hold `value`'s bits in `key`'s block (nothing when the filter is empty):
+    /// issued ahead of `mayContain`, it starts their cache misses early.
+    @inline(__always) func prefetch(key: Int, value: Int) {
+        guard !words.isEmpty, value >= 0, value <= Int(UInt32.max) else { return }
         let (a, b) = PairFilter.bits(UInt32(truncatingIfNeeded: value), shapes[key])
-        return words.withUnsafeBufferPointer { $0[a >> 6] ^ $0[b >> 6] }
+        words.withUnsafeBufferPointer {
+            CacheHint.prefetch($0.baseAddress! + (a >> 6))
+            CacheHint.prefetch($0.baseAddress! + (b >> 6))
+        }
     }
 }

@@ -43,6 +43,87 @@ struct PairTable: Sendable, Equatable {
             raw[fill[key]] = value
             fill[key] += 1
         }
+        offsets = PairTable.freeze(&raw, counts, keyCount: keyCount, threads: threads)
+        values = raw
+    }
+
+    /// The table of `keyCount` keys whose pairs come in `parts` parts, part `p`'s yielded by
+    /// `forEachPair(p, …)` (called twice per part, possibly on several threads at once: parts are counted
+    /// and filled in parallel, each into its own slots — key `k`'s slots hold part 0's values, then part
+    /// 1's, …, as one pass over the parts in order would put them). The same table as the one-part
+    /// initializer given the parts' pairs in order, on any number of threads. Per-part counting takes
+    /// `parts × keyCount` words; beyond 4 M of them the parts are read on one thread.
+    init(
+        keyCount: Int, parts: Int, threads: Int,
+        forEachPair: (_ part: Int, (_ key: Int, _ value: UInt32) -> Void) -> Void
+    ) {
+        let (words, overflow) = keyCount.multipliedReportingOverflow(by: parts)
+        let parallel = threads > 1 && parts > 1 && !overflow && words <= 1 << 22
+        var slots = parallel ? PairTable.partSlots(keyCount, parts, threads, forEachPair) : []
+        var counts = [Int](repeating: 0, count: keyCount + 1)
+        if parallel {
+            for k in 0..<keyCount { counts[k + 1] = slots[parts * keyCount + k] }
+        } else {
+            for part in 0..<parts { forEachPair(part) { key, _ in counts[key + 1] += 1 } }
+            for k in 0..<keyCount { counts[k + 1] += counts[k] }
+        }
+        var raw = [UInt32](repeating: 0, count: counts[keyCount])
+        if parallel {
+            raw.withUnsafeMutableBufferPointer { raw in
+                slots.withUnsafeMutableBufferPointer { slots in
+                    let (values, next) = (UnsafeTransfer(raw), UnsafeTransfer(slots))
+                    try? ParallelTasks.forEach(count: parts, threads: threads) { part in
+                        let own = next.value.baseAddress! + part * keyCount
+                        forEachPair(part) { key, value in
+                            values.value[own[key]] = value
+                            own[key] += 1
+                        }
+                    }
+                }
+            }
+        } else {
+            var fill = counts
+            for part in 0..<parts {
+                forEachPair(part) { key, value in
+                    raw[fill[key]] = value
+                    fill[key] += 1
+                }
+            }
+        }
+        offsets = PairTable.freeze(&raw, counts, keyCount: keyCount, threads: threads)
+        values = raw
+    }
+
+    /// Each part's first slot per key (`slots[part · keyCount + key]`: the pairs of key `key` in the parts
+    /// before, and of the keys before in every part), counted on up to `threads` threads; row `parts`
+    /// holds each key's end (`counts[key + 1]`).
+    private static func partSlots(
+        _ keyCount: Int, _ parts: Int, _ threads: Int, _ forEachPair: (Int, (Int, UInt32) -> Void) -> Void
+    ) -> [Int] {
+        var slots = [Int](repeating: 0, count: (parts + 1) * keyCount)
+        slots.withUnsafeMutableBufferPointer { slots in
+            let counts = UnsafeTransfer(slots)
+            try? ParallelTasks.forEach(count: parts, threads: threads) { part in
+                let own = counts.value.baseAddress! + part * keyCount
+                forEachPair(part) { key, _ in own[key] += 1 }
+            }
+        }
+        var running = 0
+        for k in 0..<keyCount {
+            for part in 0..<parts {
+                let n = slots[part * keyCount + k]
+                slots[part * keyCount + k] = running
+                running += n
+            }
+            slots[parts * keyCount + k] = running
+        }
+        return slots
+    }
+
+    /// Sorts and deduplicates each key `k`'s values `raw[counts[k]..<counts[k + 1]]` (on up to `threads`
+    /// threads over blocks of keys) and moves them together: `raw` becomes the table's values; returns its
+    /// offsets.
+    private static func freeze(_ raw: inout [UInt32], _ counts: [Int], keyCount: Int, threads: Int) -> [Int] {
         let blocks = PairTable.keyBlocks(counts, parts: threads > 1 ? threads * 4 : 1)
         var kept = [Int](repeating: 0, count: keyCount)
         raw.withUnsafeMutableBufferPointer { raw in
@@ -67,8 +148,8 @@ struct PairTable: Sendable, Equatable {
                 }
             }
         }
-        self.offsets = offsets
-        values = Array(raw[0..<end])
+        raw.removeSubrange(end...)
+        return offsets
     }
 
     /// Consecutive ranges of keys holding about equal numbers of pairs (`parts` at most, none empty unless
@@ -94,8 +175,7 @@ struct PairTable: Sendable, Equatable {
     ) {
         var out = counts[keys.lowerBound]
         for k in keys {
-            var segment = UnsafeMutableBufferPointer(rebasing: raw[counts[k]..<counts[k + 1]])
-            segment.sort()
+            PairTable.sort(UnsafeMutableBufferPointer(rebasing: raw[counts[k]..<counts[k + 1]]))
             var previous: UInt32? = nil
             let start = out
             for i in counts[k]..<counts[k + 1] where raw[i] != previous {
@@ -105,6 +185,26 @@ struct PairTable: Sendable, Equatable {
             }
             kept[k] = out - start
         }
+    }
+
+    /// Sorts `values` ascending: by insertion when they are few (a key's values in one partition: a dozen
+    /// or so, where the general sort's setup costs more than the sorting), else with the standard sort.
+    @inline(__always)
+    static func sort(_ values: UnsafeMutableBufferPointer<UInt32>) {
+        guard values.count > 24 else {
+            for i in values.indices.dropFirst() {
+                let value = values[i]
+                var j = i
+                while j > 0 && values[j - 1] > value {
+                    values[j] = values[j - 1]
+                    j -= 1
+                }
+                values[j] = value
+            }
+            return
+        }
+        var values = values
+        values.sort()
     }
 
     /// Distinct values of `key`.

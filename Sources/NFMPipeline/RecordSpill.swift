@@ -68,7 +68,9 @@ final class RecordSpill {
         // records still in memory follow as they are (never written out only to be read back).
         try file!.close()
         let reader = try ReadableFile(path: path)
-        let chunkRecords = max(1, (4 << 20) / (recordWidth * 4))
+        // Chunks of 192 KiB: below glibc's mmap threshold (256 KiB, `returnLargeBlocksToTheSystem`), so one
+        // thread's drains reuse the same heap block instead of faulting in a fresh mapping each time.
+        let chunkRecords = max(1, (192 << 10) / (recordWidth * 4))
         var chunk = [UInt32](repeating: 0, count: chunkRecords * recordWidth)
         // The file holds whole records and the chunk is a whole number of records, so every full
         // chunk (and the final partial one) ends on a record boundary.

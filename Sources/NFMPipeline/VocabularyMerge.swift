@@ -48,11 +48,9 @@ struct VocabularyMerge {
         var keys = Vocabulary(capacity: 1 << 12)
         for i in scans.indices { tables.mergeKeys(scans[i], i, plan, &keys) }
         (vocabularies, remaps, keyRemaps) = (tables.vocabularies, tables.remaps, tables.keyRemaps)
-        let pairs = PairTable(keyCount: keys.count, threads: plan.threads) { yield in
-            for (i, scan) in scans.enumerated() {
-                let (keyRemap, values) = (tables.keyRemaps[i], tables.remaps[i][plan.corrupted])
-                for pair in scan.pairs { yield(Int(keyRemap[Int(pair >> 32)]), values[Int(pair & 0xFFFF_FFFF)]) }
-            }
+        let pairs = PairTable(keyCount: keys.count, parts: scans.count, threads: plan.threads) { i, yield in
+            let (keyRemap, values) = (tables.keyRemaps[i], tables.remaps[i][plan.corrupted])
+            for pair in scans[i].pairs { yield(Int(keyRemap[Int(pair >> 32)]), values[Int(pair & 0xFFFF_FFFF)]) }
         }
         self.pairs = pairs
         sampler = NegativeSampler(perPositive: plan.perPositive, seed: plan.seed, pairs: pairs)

@@ -27,6 +27,24 @@ import Testing
         }
     }
 
+    @Test func theBatchedInverseEqualsThePointwiseOne() {
+        // Batches of every length 0…70 (four-lane vectors, the scalar tail, the re-walked lanes packed
+        // four to a vector or not), from several starts, for sizes just above and below powers of two.
+        for count in [1, 5, 9, 100, 4097, 65_535, 9_000_011] as [UInt64] {
+            let permutation = FeistelPermutation(count: count, seed: 11 &+ count)
+            let out = UnsafeMutablePointer<UInt64>.allocate(capacity: 70)
+            let pending = UnsafeMutablePointer<Int>.allocate(capacity: 70)
+            defer { out.deallocate(); pending.deallocate() }
+            for start in Set([0, count / 3, count - min(count, 70)]) {
+                for n in 0...Int(min(70, count - start)) {
+                    permutation.instances(from: start, count: n, into: out, pending: pending)
+                    let expected = (0..<n).map { permutation.instance(at: start + UInt64($0)) }
+                    #expect(Array(UnsafeBufferPointer(start: out, count: n)) == expected, "count \(count) start \(start) n \(n)")
+                }
+            }
+        }
+    }
+
     @Test func packedRowsRoundTripEveryWidthAtItsBounds() {
         let maxima: [UInt32] = [0, 255, 256, 65_535, 65_536, .max, 3, 1 << 31]
         let rows = PackedRows(rows: 5, maxima: maxima)
@@ -52,6 +70,22 @@ import Testing
                     #expect(columns[c].value(in: UnsafeRawPointer(copy)) == value(r, c), "copied row \(r) column \(c)")
                 }
             }
+        }
+    }
+
+    @Test(arguments: [[3, 5], [200, 1000, 7], [.max, .max, 70_000], [.max, .max, .max, .max, 9], [.max, .max, .max, .max, .max, 1]] as [[UInt32]])
+    func packedRowsOfEveryByteWidthRoundTripWithoutTouchingTheirNeighbours(maxima: [UInt32]) {
+        // Rows of 1, 5, 10, 17 and 21 bytes: below, inside and above the two-register store's 8…16 bytes.
+        let rows = PackedRows(rows: 7, maxima: maxima)
+        func value(_ r: Int, _ c: Int) -> UInt32 { r == 3 ? maxima[c] : maxima[c] / UInt32(r + 2) &+ UInt32(r & 1) }
+        let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: rows.wordsPerRow + 1)
+        defer { scratch.deallocate() }
+        for r in [6, 0, 3, 5, 1, 4, 2] {
+            let values = maxima.indices.map { min(value(r, $0), maxima[$0]) }
+            values.withUnsafeBufferPointer { rows.store(r, $0.baseAddress!, scratch: scratch) }
+        }
+        for r in 0..<7 {
+            for c in maxima.indices { #expect(rows.get(r, c) == min(value(r, c), maxima[c]), "row \(r) column \(c)") }
         }
     }
 

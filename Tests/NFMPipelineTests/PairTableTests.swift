@@ -33,6 +33,21 @@ import Testing
         }
     }
 
+    @Test(arguments: [1, 2, 3])
+    func partsCountedInParallelGiveTheTableOfTheirPairsInOrder(threads: Int) {
+        // Parts of uneven sizes (some empty), and one shape whose per-part counts exceed 4 M words (read on
+        // one thread): the same table as one pass over the parts' pairs in order.
+        for (seed, keys, parts) in [(UInt64(5), 1, 3), (6, 300, 8), (7, 5000, 11), (8, 4500, 1000)] {
+            let pairs = PairTableTests.pairs(seed: seed, count: 30_000, keys: keys)
+            var cuts = (0..<parts - 1).map { (($0 * 7919) % pairs.count) }
+            cuts = [0] + cuts.sorted() + [pairs.count]
+            let table = PairTable(keyCount: keys, parts: parts, threads: threads) { part, yield in
+                for (k, v) in pairs[cuts[part]..<cuts[part + 1]] { yield(k, v) }
+            }
+            #expect(table == PairTable(keyCount: keys) { yield in for (k, v) in pairs { yield(k, v) } }, "keys \(keys) parts \(parts)")
+        }
+    }
+
     @Test func emptyTable() {
         let table = PairTable(keyCount: 0, threads: 4) { _ in }
         #expect(table == PairTable.empty)

@@ -104,6 +104,38 @@ import Testing
         #expect(expected?.position?.line ?? 0 > 402)
     }
 
+    /// A quoted file whose first 64 KiB hold no quote byte is cut as if it had none (a seek per cut); when
+    /// a quoted cell with a line feed comes later, those guessed cuts are wrong, the hash of the input finds
+    /// the quote, and the build starts again from the exact cuts: the reference bytes either way.
+    @Test func cutsGuessedWithoutQuotesAreRedoneWhenAQuoteTurnsUpLater() throws {
+        var lines = try Self.lines()
+        #expect(lines.prefix(1400).joined(separator: "\n").utf8.count > 64 << 10)
+        for i in stride(from: 1400, to: 2600, by: 2) {
+            var cells = lines[i].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            cells[1] = "\"" + String(repeating: "x", count: 60) + "\n\(i)\n\"\"q\"\"\""
+            lines[i] = cells.joined(separator: "\t")
+        }
+        let d = TestSupport.temporaryDirectory()
+        let input = TestSupport.write(lines.joined(separator: "\n") + "\n", named: "late-quotes.tsv", in: d)
+        let format = DelimitedReader.Format(delimiter: UInt8(ascii: "\t"), quote: UInt8(ascii: "\""))
+        #expect(try !RecordBoundaries.startHoldsQuote(path: input, format: format))
+        let size = try PositionedFile(path: input).size()
+        let exact = try RecordBoundaries.cuts(path: input, size: size, chunk: 997, format: format)
+        let guessed = try RecordBoundaries.cuts(path: input, size: size, chunk: 997, format: format, assumingNoQuote: true)
+        #expect(exact != guessed && exact.count > 100)
+        let reference = TestSupport.snapshot(try Self.build([input]) { $0.singlePass = true }.directory)
+        for threads in [2, 3] {
+            let (directory, _) = try Self.build([input]) { $0.threads = threads; $0.partitionBytes = 997 }
+            #expect(Self.differences(directory, reference) == [], "threads \(threads)")
+        }
+        // Without quotes, the guessed cuts are the exact ones.
+        let plain = TestSupport.write(try Self.lines().joined(separator: "\n") + "\n", named: "plain.tsv", in: d)
+        let plainSize = try PositionedFile(path: plain).size()
+        #expect(
+            try RecordBoundaries.cuts(path: plain, size: plainSize, chunk: 997, format: format)
+                == RecordBoundaries.cuts(path: plain, size: plainSize, chunk: 997, format: format, assumingNoQuote: true))
+    }
+
     @Test func badRowsInLaterPartitionsAreReportedAtTheirInputLine() throws {
         var lines = try Self.lines()
         lines[2500] += "\tsurplus"
