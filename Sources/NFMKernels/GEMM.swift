@@ -6,10 +6,8 @@
 /// `p × n` and `C` row-major `m × n`. Register blocking is 4 rows × 16 columns (eight SIMD8
 /// accumulators); up to 256 × 256 floats of B (and a transposed A of at most 64 rows) B is read in
 /// place with 4 × 8, 1 × 16, 1 × 8 and scalar edges, beyond that through `gemmPacked`. Every element is
-/// `fma(a_{p−1}, b_{p−1}, … fma(a₁, b₁, fma(a₀, b₀, c)))` over `p` in order — IEEE fused multiply-adds
-/// (`addProduct`: one rounding per step; one `vfmadd` with x86-64-v3, a correctly rounded libm `fmaf`
-/// call per lane on baseline x86-64), so the bits depend on nothing but the operands, on every machine,
-/// build and path. `O(mnp)`.
+/// `((c + a₀b₀) + a₁b₁) + …` over `p` in order, each product rounded before its sum (no FMA), so the
+/// bits depend on nothing but the operands. `O(mnp)`.
 public func gemm(
     m: Int, n: Int, p: Int,
     a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
@@ -237,8 +235,8 @@ private func packedEdgeTile(
     }
 }
 
-/// The register kernel: a 4 × 16 tile of C in eight SIMD8 accumulators, `depth` steps of
-/// `x = fma(a, b, x)` (as everywhere in this file); B's sixteen values of a step are consecutive, its
+/// The register kernel: a 4 × 16 tile of C in eight SIMD8 accumulators, `depth` steps of `x = a·b + x`
+/// (a product, then a sum, as everywhere in this file); B's sixteen values of a step are consecutive, its
 /// steps `ldb` apart (16 in a packed strip), A's four values at `aRowStride` apart.
 @inline(__always)
 private func kernelFourBySixteen(
@@ -266,10 +264,10 @@ private func kernelFourBySixteen(
         let s1 = V8(repeating: ap[ars])
         let s2 = V8(repeating: ap[ars &* 2])
         let s3 = V8(repeating: ap[ars &* 3])
-        x0.addProduct(s0, b0); y0.addProduct(s0, b1)
-        x1.addProduct(s1, b0); y1.addProduct(s1, b1)
-        x2.addProduct(s2, b0); y2.addProduct(s2, b1)
-        x3.addProduct(s3, b0); y3.addProduct(s3, b1)
+        x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
+        x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
+        x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
+        x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
         ap += acs
         bp += ldb
         q &+= 1
@@ -457,10 +455,10 @@ private func gemmFourRowsTail(
         var ap = a0
         for _ in 0..<p {
             let b0 = load8(bp)
-            x0.addProduct(V8(repeating: ap[0]), b0)
-            x1.addProduct(V8(repeating: ap[ars]), b0)
-            x2.addProduct(V8(repeating: ap[ars &* 2]), b0)
-            x3.addProduct(V8(repeating: ap[ars &* 3]), b0)
+            x0 = V8(repeating: ap[0]) * b0 + x0
+            x1 = V8(repeating: ap[ars]) * b0 + x1
+            x2 = V8(repeating: ap[ars &* 2]) * b0 + x2
+            x3 = V8(repeating: ap[ars &* 3]) * b0 + x3
             bp += ldb
             ap += acs
         }
@@ -472,7 +470,7 @@ private func gemmFourRowsTail(
             let ar = a0 + r * ars
             let cr = c0 + r * ldc
             var sum: Float = accumulate ? cr[j] : 0
-            for q in 0..<p { sum.addProduct(ar[q * acs], b[q * ldb + j]) }
+            for q in 0..<p { sum = ar[q * acs] * b[q * ldb + j] + sum }
             cr[j] = sum
         }
         j += 1
@@ -493,8 +491,8 @@ private func gemmOneRow(
         var ap = ar
         for _ in 0..<p {
             let s = V8(repeating: ap.pointee)
-            x.addProduct(s, load8(bp))
-            y.addProduct(s, load8(bp + 8))
+            x = s * load8(bp) + x
+            y = s * load8(bp + 8) + y
             bp += ldb
             ap += acs
         }
@@ -505,7 +503,7 @@ private func gemmOneRow(
         var x = accumulate ? load8(cr + j) : V8()
         var bp = b + j
         for q in 0..<p {
-            x.addProduct(V8(repeating: ar[q * acs]), load8(bp))
+            x = V8(repeating: ar[q * acs]) * load8(bp) + x
             bp += ldb
         }
         store8(x, cr + j)
@@ -513,7 +511,7 @@ private func gemmOneRow(
     }
     while j < n {
         var sum: Float = accumulate ? cr[j] : 0
-        for q in 0..<p { sum.addProduct(ar[q * acs], b[q * ldb + j]) }
+        for q in 0..<p { sum = ar[q * acs] * b[q * ldb + j] + sum }
         cr[j] = sum
         j += 1
     }

@@ -3,10 +3,8 @@
 /// Every kernel in this module works on raw pointers so that the loops are compiled here and never
 /// inlined into a client module: they get AVX2/FMA code when the build passes
 /// `-Xswiftc -Xcc -Xswiftc -march=x86-64-v3` (scripts/build-release.sh does, unless `NFM_PORTABLE` is
-/// set), baseline x86-64 code otherwise. Multiply-adds are written `a * b + c` (two roundings), except
-/// in the GEMM kernels, which use exact fused multiply-adds (`addProduct`: one rounding, the same bits on
-/// every machine): one `vfmadd` with x86-64-v3, but a libm `fmaf` call per lane on baseline x86-64 (see
-/// ENGINEERING.md).
+/// set), baseline x86-64 code otherwise. Multiply-adds are written `a * b + c`: on baseline x86-64
+/// `addingProduct` becomes a libm `fmaf` call per lane (see ENGINEERING.md).
 typealias V8 = SIMD8<Float>
 
 @inline(__always) func load8(_ p: UnsafePointer<Float>) -> V8 {

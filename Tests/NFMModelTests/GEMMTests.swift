@@ -1,11 +1,10 @@
 import NFMKernels
 import Testing
 
-/// GEMM.swift against naive loops, bit for bit: every element of `C` must be
-/// `fma(a_{p−1}, b_{p−1}, … fma(a₀, b₀, c))` over `p` in order (fused multiply-adds, one rounding per
-/// step), whatever the shape, stride or path.
+/// GEMM.swift against naive loops, bit for bit: every element of `C` must be `((c + a₀b₀) + a₁b₁) + …`
+/// summed over `p` in order (each product rounded, then added), whatever the shape, stride or path.
 @Suite struct GEMMTests {
-    /// The ordered reference: `s = c; for q in 0..<p { s = fma(a, b, s) }` (`Float.addProduct`, IEEE fma).
+    /// The ordered reference: `s = c; for q in 0..<p { s = a·b + s }` (product and sum rounded apart).
     static func reference(
         m: Int, n: Int, p: Int, a: (Int, Int) -> Float, b: (Int, Int) -> Float, c: [Float], ldc: Int, accumulate: Bool
     ) -> [Float] {
@@ -13,7 +12,10 @@ import Testing
         for i in 0..<m {
             for j in 0..<n {
                 var s: Float = accumulate ? c[i * ldc + j] : 0
-                for q in 0..<p { s.addProduct(a(i, q), b(q, j)) }
+                for q in 0..<p {
+                    let product = a(i, q) * b(q, j)
+                    s = product + s
+                }
                 out[i * ldc + j] = s
             }
         }
