@@ -38,6 +38,10 @@ extension Model {
     /// the sparse gradients of the slot blocks of the features it owns and updates their rows
     /// (`sparseBackwardAndUpdate`). The dropout masks (one random stream, in order) are drawn by thread 0
     /// while the last thread assigns the gradient slots (by owner) and readies the optimiser's job.
+    /// Synchronisation points: two relays with `awaitLast` per batch norm forward (μ, σ²) and one per batch
+    /// norm backward, the pipelined relays of the loss, `∂h` and each layer's `∂W`, one empty relay after
+    /// `fill`, and one barrier before the sparse phase (another after the forward pass when the last hidden
+    /// layer has no batch norm).
     /// `fill` (non-nil) copies a range of the batch's rows into place: each thread copies its share
     /// first. On one thread (or a pool set to run inline) a team of one. Same bits as the fork-join step
     /// for every thread count. Requires `supportsTeamStep` and a batch of at least one row.
@@ -64,9 +68,10 @@ extension Model {
         ws.pool.runTeam { member in
             let rows = member.share(of: x.rowCount, unit: 8)
             if let fill {
-                // Each thread copies its own rows (then in its cache); the slot assignment reads them all.
+                // Each thread copies its own rows (then in its cache); the slot assignment (last thread) reads
+                // them all: an empty relay orders every copy before it, and no thread waits for a later one.
                 fill(rows)
-                member.barrier()
+                member.turn {}
             }
             if member.isFirst {
                 for mask in masks { mask.draw(random: &random) }
@@ -80,7 +85,9 @@ extension Model {
             }
             linearTerm.forward(x, rows: rows, output: ws.output.pointer)
             if let plan { plan.forward(x, rows: rows, member: &member, output: ws.output.pointer) }
-            member.barrier()
+            // The loss and the backward pass read this thread's rows only, and `Wᵀ` (every thread's share):
+            // published by the last layer's batch-norm relay, else by a barrier.
+            if plan?.forwardNeedsBarrier ?? false { member.barrier() }
             let g = ws.gradOutput.pointer
             let biasGradient = ws.linear.denseGradients[0].pointer
             let first = member.isFirst
