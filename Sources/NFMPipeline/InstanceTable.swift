@@ -226,7 +226,7 @@ private final class RemapTables {
         counts = .allocate(capacity: max(tables.count, 1))
         var at = 0
         for (t, table) in tables.enumerated() {
-            table.withUnsafeBufferPointer { (storage + at).initialize(from: $0.baseAddress!, count: $0.count) }
+            table.withUnsafeBufferPointer { if let base = $0.baseAddress { (storage + at).initialize(from: base, count: $0.count) } }
             (starts[t], counts[t]) = (at, table.count)
             at += table.count
         }

@@ -111,8 +111,10 @@ final class PackedRows: @unchecked Sendable {
             high |= (shifted & ~placement.inFirstWord) | (carried & placement.inFirstWord)
         }
         target.storeBytes(of: low.littleEndian, as: UInt64.self)
+        // Bytes rowBytes − 8 ..< rowBytes of the 16 composed ones: smart shifts (a shift by 64, for a row of
+        // 16 bytes, gives 0, where a masking shift would give the value unshifted).
         let tail = UInt64(rowBytes - 8)
-        let last = tail == 0 ? low : (low &>> (8 * tail)) | (high &<< (64 &- 8 * tail))
+        let last = tail == 0 ? low : (low >> (8 * tail)) | (high << (64 - 8 * tail))
         target.storeBytes(of: last.littleEndian, toByteOffset: rowBytes - 8, as: UInt64.self)
     }
 

@@ -58,7 +58,7 @@ struct PairTable: Sendable, Equatable {
         forEachPair: (_ part: Int, (_ key: Int, _ value: UInt32) -> Void) -> Void
     ) {
         let (words, overflow) = keyCount.multipliedReportingOverflow(by: parts)
-        let parallel = threads > 1 && parts > 1 && !overflow && words <= 1 << 22
+        let parallel = threads > 1 && parts > 1 && keyCount > 0 && !overflow && words <= 1 << 22
         var slots = parallel ? PairTable.partSlots(keyCount, parts, threads, forEachPair) : []
         var counts = [Int](repeating: 0, count: keyCount + 1)
         if parallel {

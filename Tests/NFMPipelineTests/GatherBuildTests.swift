@@ -73,11 +73,17 @@ import Testing
         }
     }
 
-    @Test(arguments: [[3, 5], [200, 1000, 7], [.max, .max, 70_000], [.max, .max, .max, .max, 9], [.max, .max, .max, .max, .max, 1]] as [[UInt32]])
+    @Test(
+        arguments: [
+            [3, 5], [200, 1000, 7], [.max, .max], [.max, .max, 1], [.max, .max, 70_000], [.max, .max, .max, 1 << 23],
+            [.max, .max, .max, .max], [.max, .max, .max, .max, 9], [.max, .max, .max, .max, .max, 1],
+        ] as [[UInt32]])
     func packedRowsOfEveryByteWidthRoundTripWithoutTouchingTheirNeighbours(maxima: [UInt32]) {
-        // Rows of 1, 5, 10, 17 and 21 bytes: below, inside and above the two-register store's 8…16 bytes.
+        // Rows of 1, 5, 8, 9, 10, 15, 16, 17 and 21 bytes: below, at the edges of, inside and above the
+        // two-register store's 8…16 bytes.
         let rows = PackedRows(rows: 7, maxima: maxima)
-        func value(_ r: Int, _ c: Int) -> UInt32 { r == 3 ? maxima[c] : maxima[c] / UInt32(r + 2) &+ UInt32(r & 1) }
+        // Values differ from column to column (a store that mixed two columns up would show).
+        func value(_ r: Int, _ c: Int) -> UInt32 { r == 3 ? maxima[c] : maxima[c] / UInt32(r + 2 + 3 * c) &+ UInt32((r + c) & 1) }
         let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: rows.wordsPerRow + 1)
         defer { scratch.deallocate() }
         for r in [6, 0, 3, 5, 1, 4, 2] {
