@@ -372,12 +372,15 @@ public final class DelimitedReader {
     /// the same result for a plain record). Delimiters are found 8 bytes at a time (`zeroBytes` of the
     /// word XOR the delimiter in every byte): one step per word and per field instead of per byte, and no
     /// branch on each byte; the span buffer's capacity is checked once per record, not per field, and the
-    /// last word is one load (masked) when the buffer holds 8 bytes there. O(record bytes).
+    /// last word is one load (masked) when the buffer holds 8 bytes there. Records of `plainRecordLimit`
+    /// bytes or more are left to `parse`. O(record bytes).
     @inline(__always)
     private func parsePlain(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, line: Int) -> Step? {
         guard let found = memchr(start, Int32(UInt8(ascii: "\n")), end - start) else { return nil }
         let length = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - start
         if length > 0 && start[length - 1] == UInt8(ascii: "\r") { return nil }
+        // Longer records go byte by byte: the span buffer grows with their fields there, not with their bytes.
+        if length >= DelimitedReader.plainRecordLimit { return nil }
         let everyByte: UInt64 = 0x0101_0101_0101_0101
         let delimiters = everyByte &* UInt64(format.delimiter)
         // Without a quote byte, look for a line feed instead: none lies before `length`.
@@ -424,6 +427,9 @@ public final class DelimitedReader {
             raw: UnsafeBufferPointer(start: start, count: length))
         return .record(record, consumed: length + 1, lines: 1)
     }
+
+    /// Bytes of the longest record `parsePlain` reads (a span per possible field: at most 64 K spans, 2 MiB).
+    static let plainRecordLimit = 1 << 16
 
     /// Replaces the span buffer by one of at least `capacity` spans (its contents are not kept: it is
     /// grown before a record is parsed).

@@ -74,14 +74,16 @@ import Testing
     /// Records with more fields than the reader's first span buffer (64), after a short one.
     @Test func manyFieldsGrowTheSpans() throws {
         var text: [UInt8] = Array("a\tb\n".utf8)
-        for fields in [65, 300, 64, 1000] {
+        // The last record, 80,000 bytes, is past `DelimitedReader.plainRecordLimit`: read byte by byte.
+        for fields in [65, 300, 64, 1000, 40_000] {
             text += (0..<fields).map { UInt8(97 + $0 % 26) }.flatMap { [$0, 9] }.dropLast() + [10]
         }
         for bufferSize in [16, 1 << 20] {
             let byWords = try PlainRecordTests.read(text, quote: 34, byWord: true, bufferSize: bufferSize)
             #expect(byWords == (try PlainRecordTests.read(text, quote: 34, byWord: false, bufferSize: bufferSize)))
-            #expect(byWords.count == 5)
+            #expect(byWords.count == 6)
             #expect(byWords[4].contains("[[108]@5:1999]"))
+            #expect(byWords[5].contains("@6:79999]"))
         }
     }
 
