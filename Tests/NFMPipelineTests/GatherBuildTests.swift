@@ -131,6 +131,37 @@ import Testing
         #expect(sampler.isExcluded(key: 5, value: 1) && !sampler.isExcluded(key: 5, value: 2))
     }
 
+    /// A log whose packed rows take exactly 16 bytes (the widest two-register store: 10 fields and two
+    /// negatives in 128 bits) gathers the bytes of the single pass on 1 and 2 threads.
+    @Test func rowsOfSixteenPackedBytesGatherTheReferenceBytes() throws {
+        let directory = TestSupport.temporaryDirectory()
+        // Field sizes: item 2,048 (11 bits, three times with its negatives), five fields of 11 bits and
+        // four of 10: 33 + 55 + 40 = 128 bits.
+        let sizes = [1500, 2048, 1100, 1200, 1300, 1400, 600, 700, 800, 900]
+        var text = "user\titem\tcnt\tdaytime\tweekday\tisweekend\thomework\tcost\tweather\tcountry\tcity\n"
+        for row in 0..<2100 {
+            let values = sizes.enumerated().map { f, size in "f\(f)v\((row + 7 * f) % size)" }
+            text += ([values[0], values[1], "1"] + values[2...]).joined(separator: "\t") + "\n"
+        }
+        let input = TestSupport.write(text, named: "log.tsv", in: directory)
+        let (single, manifest) = try TestSupport.build(definition: "frappe.json", input: input) {
+            $0.singlePass = true
+            $0.definition.shardRows = 1000
+        }
+        #expect(manifest.fields.map(\.cardinality) == sizes)
+        let maxima = sizes.map { UInt32($0 - 1) } + [UInt32(sizes[1] - 1), UInt32(sizes[1] - 1)]
+        #expect(PackedRows(rows: 1, maxima: maxima).rowBytes == 16)
+        let reference = TestSupport.snapshot(single)
+        for threads in [1, 2] {
+            let (built, _) = try TestSupport.build(definition: "frappe.json", input: input) {
+                $0.threads = threads
+                $0.partitionBytes = 20_000
+                $0.definition.shardRows = 1000
+            }
+            #expect(PartitionedBuildTests.differences(built, reference) == [], "threads \(threads)")
+        }
+    }
+
     /// Unsampleable rows make instance ids irregular: the build falls back to the scatter, same bytes.
     @Test func unsampleableRowsFallBackToTheScatterWithTheReferenceBytes() throws {
         let directory = TestSupport.temporaryDirectory()
