@@ -151,15 +151,7 @@ import Testing
         #expect(manifest.fields.map(\.cardinality) == sizes)
         let maxima = sizes.map { UInt32($0 - 1) } + [UInt32(sizes[1] - 1), UInt32(sizes[1] - 1)]
         #expect(PackedRows(rows: 1, maxima: maxima).rowBytes == 16)
-        let reference = TestSupport.snapshot(single)
-        for threads in [1, 2] {
-            let (built, _) = try TestSupport.build(definition: "frappe.json", input: input) {
-                $0.threads = threads
-                $0.partitionBytes = 20_000
-                $0.definition.shardRows = 1000
-            }
-            #expect(PartitionedBuildTests.differences(built, reference) == [], "threads \(threads)")
-        }
+        try GatherBuildTests.expectPartitionedBuilds(of: input, equal: single, partitionBytes: 20_000, shardRows: 1000)
     }
 
     /// Unsampleable rows make instance ids irregular: the build falls back to the scatter, same bytes.
@@ -175,14 +167,20 @@ import Testing
             $0.definition.shardRows = 100
         }
         #expect(manifest.counts.unsampleableRows == 24)
-        let reference = TestSupport.snapshot(single)
+        try GatherBuildTests.expectPartitionedBuilds(of: input, equal: single, partitionBytes: 3000, shardRows: 100)
+    }
+
+    /// Expects the partitioned builds of `input` (Frappe's definition) on 1 and 2 threads to write the files
+    /// of the build in `reference`, byte for byte.
+    static func expectPartitionedBuilds(of input: String, equal reference: String, partitionBytes: Int, shardRows: Int) throws {
+        let snapshot = TestSupport.snapshot(reference)
         for threads in [1, 2] {
             let (built, _) = try TestSupport.build(definition: "frappe.json", input: input) {
                 $0.threads = threads
-                $0.partitionBytes = 3000
-                $0.definition.shardRows = 100
+                $0.partitionBytes = partitionBytes
+                $0.definition.shardRows = shardRows
             }
-            #expect(PartitionedBuildTests.differences(built, reference) == [], "threads \(threads)")
+            #expect(PartitionedBuildTests.differences(built, snapshot) == [], "threads \(threads)")
         }
     }
 }
