@@ -98,11 +98,8 @@ import Testing
     /// `entryGrain` entries and dropping below it without its last slot: a function of the batch alone.
     @Test func slotBlocksAreCutByEntries() {
         let (rows, fields) = (300, 4)
-        var random = Xoshiro256(seed: 9)
         // Field 0 has 3 values (frequent features), the others 200 (rare ones).
-        let indices: [UInt32] = (0..<(rows * fields)).map { e in
-            e % fields == 0 ? UInt32(random.next(below: 3)) : UInt32(3 + 200 * (e % fields - 1) + random.next(below: 200))
-        }
+        let indices = skewedIndices(rows: rows, fields: fields, frequent: 3, rare: 200, seed: 9)
         indices.withUnsafeBufferPointer { idx in
             let x = SparseRows(rowCount: rows, fieldCount: fields, indices: idx.baseAddress!)
             let slots = SlotAssignment(featureCount: 603)

@@ -12,11 +12,8 @@ import Testing
     @Test(arguments: [1, 2, 3])
     func slotsAreGroupedByOwnerAndStillExact(owners: Int) {
         let (rows, fields) = (150, 4)
-        var random = Xoshiro256(seed: 3)
         // Field 0 has 5 values (frequent features), the others 100 each (rarer ones).
-        let indices: [UInt32] = (0..<(rows * fields)).map { e in
-            e % fields == 0 ? UInt32(random.next(below: 5)) : UInt32(5 + 100 * (e % fields - 1) + random.next(below: 100))
-        }
+        let indices = skewedIndices(rows: rows, fields: fields, frequent: 5, rare: 100, seed: 3)
         indices.withUnsafeBufferPointer { idx in
             let x = SparseRows(rowCount: rows, fieldCount: fields, indices: idx.baseAddress!)
             let slots = SlotAssignment(featureCount: 305)

@@ -178,3 +178,14 @@ func checkGradient(
     }
     return checked
 }
+
+/// The feature indices of a `rows × fields` batch with skewed frequencies: field 0 takes `frequent` values
+/// (features `0..<frequent`, in nearly every slot block), every other field `rare` values of its own
+/// (features `frequent + rare · (f − 1) + v`), drawn from `Xoshiro256(seed:)` entry by entry.
+func skewedIndices(rows: Int, fields: Int, frequent: Int, rare: Int, seed: UInt64) -> [UInt32] {
+    var random = Xoshiro256(seed: seed)
+    return (0..<(rows * fields)).map { e in
+        e % fields == 0
+            ? UInt32(random.next(below: frequent)) : UInt32(frequent + rare * (e % fields - 1) + random.next(below: rare))
+    }
+}
