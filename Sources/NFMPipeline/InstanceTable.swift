@@ -43,7 +43,7 @@ struct InstanceTable {
     /// used only when there is none), `.io` for a local index outside its table (a damaged scratch file)
     /// and what reading `scanned` throws.
     func fill(
-        _ scanned: RecordSpill, remaps: [[UInt32]], keyRemap: [UInt32], rowOffset: Int, sampler: NegativeSampler,
+        _ scanned: any RecordSource, remaps: [[UInt32]], keyRemap: [UInt32], rowOffset: Int, sampler: NegativeSampler,
         layout: DatasetLayout
     ) throws {
         var row = rowOffset

@@ -83,7 +83,7 @@ struct PartitionPlacement {
     }
 
     /// Places every positive of `rows` (local indices + local key id) and its negatives, then flushes.
-    mutating func run(_ rows: RecordSpill, sampler: NegativeSampler, onRows: ((Int) -> Void)? = nil) throws {
+    mutating func run(_ rows: any RecordSource, sampler: NegativeSampler, onRows: ((Int) -> Void)? = nil) throws {
         try rows.drain { chunk in
             try place(chunk, sampler)
             onRows?(chunk.count / (fieldCount + 1))

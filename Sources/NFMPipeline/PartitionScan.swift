@@ -34,13 +34,16 @@ struct PartitionScan {
     var keyValues = ValueList(Vocabulary())
     /// Per field, the local vocabulary (in plain memory: no copy-on-write check per field).
     private var vocabularies: VocabularyScanTables
+    /// Where the tables and the pair buffer go when the scan ends, for the next partition's scan (nil:
+    /// freed); let go of then.
+    private var memoryPool: ScanMemoryPool?
     private var keys = Vocabulary(capacity: 1 << 10)
     /// Distinct (local key id << 32 | local value index) pairs, ascending once the scan ends (during it:
     /// every positive's pair, duplicates included — appended without a hash lookup, deduplicated per key
     /// by `compact`, which touches each key's few values together instead of a large set at random).
     var pairs: [UInt64] = []
     /// The positives: `fieldCount` local indices and the local key id each.
-    let rows: RecordSpill
+    let rows: PackedRecordSpill
     var rowsRead = 0
     var rowsRejected = 0
     var positives = 0
@@ -64,14 +67,17 @@ struct PartitionScan {
     private let keyTupleOwner: ByteBuffer
 
     /// An empty scan for a build of `plan`, holding rows in memory up to `rowMemory` bytes (more goes to
-    /// `rowSpillPath`).
-    init(plan: BuildPlan, rowMemory: Int, rowSpillPath: String) {
+    /// `rowSpillPath`); its vocabulary tables and pair buffer come from `memoryPool` and go back to it when
+    /// the scan ends.
+    init(plan: BuildPlan, rowMemory: Int, rowSpillPath: String, memoryPool: ScanMemoryPool? = nil) {
         fieldCount = plan.fieldCount
         ruleKey = plan.ruleKey
         keyField = plan.ruleKey.count == 1 ? plan.ruleKey[0] : -1
         corrupted = plan.corrupted
-        vocabularies = VocabularyScanTables(count: plan.fieldCount)
-        rows = RecordSpill(recordWidth: plan.fieldCount + 1, memoryLimit: rowMemory, path: rowSpillPath)
+        vocabularies = memoryPool?.takeTables(count: plan.fieldCount) ?? VocabularyScanTables(count: plan.fieldCount)
+        pairs = memoryPool?.takePairs() ?? []
+        self.memoryPool = memoryPool
+        rows = PackedRecordSpill(recordWidth: plan.fieldCount + 1, memoryLimit: rowMemory, path: rowSpillPath)
         record = WordBuffer(width: plan.fieldCount + 1)
         keyTupleOwner = ByteBuffer(count: 4 * plan.ruleKey.count)
         keyTuple = keyTupleOwner.bytes
@@ -125,9 +131,13 @@ struct PartitionScan {
     private mutating func compact() {
         fieldValues = (0..<vocabularies.count).map(vocabularies.valueList)
         keyValues = keyField >= 0 ? ValueList(indexTuples: fieldValues[keyField].counts) : ValueList(keys)
+        memoryPool?.give(vocabularies)
         vocabularies = VocabularyScanTables(count: 0)
         keys = Vocabulary()
-        pairs = PartitionScan.distinct(pairs, keyCount: keyValues.count)
+        var raw = PartitionScan.distinct(pairs, keyCount: keyValues.count)
+        swap(&raw, &pairs)
+        if let memoryPool { memoryPool.give(consume raw) }
+        memoryPool = nil
     }
 
     /// The distinct values of `pairs` (`key << 32 | value`, keys below `keyCount`), ascending: a counting

@@ -135,6 +135,7 @@ enum PartitionedBuild {
         // The hashes of split inputs are the first tasks (each reads a whole input: started last, one
         // would run alone after the partitions); results are kept by partition, then by hashed input.
         let hashes = split.count
+        let memoryPool = ScanMemoryPool()
         let ordered = ParallelTasks.map(count: partitions.count + hashes, threads: plan.threads) {
             task -> PartitionScan? in
             guard task >= hashes else {
@@ -143,7 +144,8 @@ enum PartitionedBuild {
                 return nil
             }
             let t = task - hashes
-            var scan = PartitionScan(plan: plan, rowMemory: rowMemory, rowSpillPath: scratch + "/positives-\(t)")
+            var scan = PartitionScan(
+                plan: plan, rowMemory: rowMemory, rowSpillPath: scratch + "/positives-\(t)", memoryPool: memoryPool)
             try scan.run(partitions[t], inputs: inputs, plan: plan) { n in
                 let sofar = rows.add(n)
                 relay.report(.init(phase: .read, done: bytes.value, total: inputs.expectedBytes, rows: sofar))

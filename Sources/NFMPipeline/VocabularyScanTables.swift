@@ -49,9 +49,22 @@ final class VocabularyScanTables {
         tables.deallocate()
     }
 
+    /// Empties every field's vocabulary, keeping its memory (slots, arena, ends) at the size it grew to:
+    /// a scan that reuses the tables of an earlier partition (`VocabularyScanTables.Pool`) neither rehashes
+    /// up to that size again nor faults in fresh pages. O(slots).
+    func reset() {
+        for f in 0..<count {
+            tables[f].slots.update(repeating: VocabularyScanTables.emptySlot, count: tables[f].mask + 1)
+            tables[f].distinct = 0
+            tables[f].arenaCount = 0
+        }
+    }
+
+    private static let emptySlot = Vocabulary.Slot(key: 0, index: -1, length: 0, count: 0)
+
     private static func emptySlots(_ size: Int) -> UnsafeMutablePointer<Vocabulary.Slot> {
         let slots = UnsafeMutablePointer<Vocabulary.Slot>.allocate(capacity: size)
-        slots.initialize(repeating: Vocabulary.Slot(key: 0, index: -1, length: 0, count: 0), count: size)
+        slots.initialize(repeating: emptySlot, count: size)
         return slots
     }
 

@@ -36,3 +36,41 @@ import Testing
         #expect(tables.valueList(1) == ValueList(Vocabulary()))
     }
 }
+
+/// `ScanMemoryPool`: reused tables are empty (the same indices and value lists as fresh ones); reused pair
+/// buffers are empty and keep their capacity.
+@Suite struct ScanMemoryPoolTests {
+    @Test func reusedTablesAreEmpty() {
+        let pool = ScanMemoryPool()
+        let first = pool.takeTables(count: 2)
+        for i in 0..<5_000 {
+            let value = Array("value \(i)".utf8)
+            _ = value.withUnsafeBufferPointer { first.encode(i % 2, $0) }
+        }
+        #expect(first.valueList(0).count == 2_500)
+        pool.give(first)
+        #expect(pool.takeTables(count: 3) !== first)  // another field count: new tables
+        let second = pool.takeTables(count: 2)
+        #expect(second === first)
+        #expect(second.valueList(0) == ValueList(Vocabulary()))
+        let fresh = VocabularyScanTables(count: 2)
+        for i in 0..<300 {
+            let value = Array("other \(i % 37)".utf8)
+            let index = value.withUnsafeBufferPointer { second.encode(1, $0) }
+            #expect(index == value.withUnsafeBufferPointer { fresh.encode(1, $0) })
+        }
+        #expect(second.valueList(1) == fresh.valueList(1))
+        #expect(second.valueList(0).count == 0)
+    }
+
+    @Test func reusedPairBuffersAreEmptyAndKeepTheirCapacity() {
+        let pool = ScanMemoryPool()
+        #expect(pool.takePairs().isEmpty)
+        var pairs = pool.takePairs()
+        pairs += (0..<10_000).map { UInt64($0) }
+        pool.give(pairs)
+        let reused = pool.takePairs()
+        #expect(reused.isEmpty && reused.capacity >= 10_000)
+        #expect(pool.takePairs().capacity == 0)
+    }
+}
