@@ -39,7 +39,8 @@ struct InstanceTable {
 
     /// Fills the rows of one partition: its positives `scanned` (local indices + local key id) remapped
     /// by `remaps` and `keyRemap` (`RemapTables`), as rows `rowOffset…`, each with its negatives; each
-    /// record's draws are warmed 16 records ahead. Throws `.sampling` for an unsampleable key (the table is
+    /// record's draws are warmed 16 records ahead (its key's filter shape 32 ahead, its entries of the large
+    /// remap tables 48 ahead). Throws `.sampling` for an unsampleable key (the table is
     /// used only when there is none), `.io` for a local index outside its table (a damaged scratch file)
     /// and what reading `scanned` throws.
     func fill(
@@ -62,6 +63,13 @@ struct InstanceTable {
                 warm(chunk, at: at, row: row + at / width, keyRemap: keyRemap, sampler, layout)
             }
             while start + width <= chunk.count {
+                // Three stages, each starting the cache misses of the next: the large remap tables' entries
+                // 48 records ahead, the key's filter shape 32 ahead, the draws' filter words 16 ahead.
+                if start + 3 * ahead + width <= chunk.count { tables.prefetchLarge(chunk.baseAddress! + start + 3 * ahead) }
+                if start + 2 * ahead + width <= chunk.count {
+                    let local = Int(chunk[start + 2 * ahead + fieldCount])
+                    if local < keyRemap.count { sampler.prefetchShape(key: Int(keyRemap[local])) }
+                }
                 if start + ahead + width <= chunk.count {
                     warm(chunk, at: start + ahead, row: row + 16, keyRemap: keyRemap, sampler, layout)
                 }
@@ -219,8 +227,16 @@ private final class RemapTables {
     private let starts: UnsafeMutablePointer<Int>
     private let counts: UnsafeMutablePointer<Int>
 
+    /// The tables of more than 16 K entries (64 KiB), which `prefetchLarge` warms: `large[0..<largeCount]`.
+    private let large: UnsafeMutablePointer<Int>
+    private let largeCount: Int
+
     init(_ tables: [[UInt32]]) {
         let total = tables.reduce(0) { $0 + $1.count }
+        let large = tables.indices.filter { tables[$0].count > 1 << 14 }
+        self.large = .allocate(capacity: max(large.count, 1))
+        self.large.initialize(from: large, count: large.count)
+        largeCount = large.count
         storage = .allocate(capacity: max(total, 1))
         starts = .allocate(capacity: max(tables.count, 1))
         counts = .allocate(capacity: max(tables.count, 1))
@@ -236,6 +252,17 @@ private final class RemapTables {
         storage.deallocate()
         starts.deallocate()
         counts.deallocate()
+        large.deallocate()
+    }
+
+    /// Prefetches (`CacheHint`) the entries of the large tables that `remap` will read for `record`.
+    @inline(__always)
+    func prefetchLarge(_ record: UnsafePointer<UInt32>) {
+        for i in 0..<largeCount {
+            let t = large[i]
+            let local = Int(record[t])
+            CacheHint.prefetch(storage + starts[t] + (local < counts[t] ? local : 0))
+        }
     }
 
     /// Writes table `t`'s entry for `record[t]` to `out[t]` for `t` in `0..<count`; false when a word is

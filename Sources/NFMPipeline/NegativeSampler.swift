@@ -62,6 +62,11 @@ struct NegativeSampler {
         for _ in 0..<perPositive { filter.prefetch(key: key, value: Int(generator.below(UInt64(valueCount)))) }
     }
 
+    /// Prefetches (`CacheHint`) what `warm` reads first for key `key`: its filter shape. Changes nothing.
+    @inline(__always) func prefetchShape(key: Int) {
+        if isFrozen { filter.prefetchShape(key: key) }
+    }
+
     /// `draw(row:key:into:valueCount:)`'s values written to `out` (room for `perPositive`) when its first 64
     /// rejections are not reached — nearly always; false when they are (`out` is then garbage, and `draw`,
     /// which repeats these draws from the same stream and goes on, gives the values). No array, no
