@@ -10,10 +10,11 @@ enum HugePages {
     /// Regions smaller than this are left alone.
     static let minimumBytes = 8 << 20
 
-    /// Advises huge pages for the whole 2 MiB-aligned pages inside `bytes` bytes at `start`.
-    static func advise(_ start: UnsafeMutableRawPointer, bytes: Int) {
+    /// Advises huge pages for the whole 2 MiB-aligned pages inside `bytes` bytes at `start`, when `bytes`
+    /// is at least `minimum`.
+    static func advise(_ start: UnsafeMutableRawPointer, bytes: Int, minimum: Int = minimumBytes) {
         #if os(Linux)
-            guard bytes >= minimumBytes else { return }
+            guard bytes >= minimum else { return }
             let page = 2 << 20
             let first = (Int(bitPattern: start) + page - 1) / page * page
             let last = (Int(bitPattern: start) + bytes) / page * page

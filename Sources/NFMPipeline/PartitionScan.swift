@@ -62,6 +62,8 @@ struct PartitionScan {
     private let keyField: Int
     private let corrupted: Int
     private let record: WordBuffer
+    /// Each field's `Vocabulary.key` (key, hash) of the record being encoded.
+    private let hashes: DoubleWordBuffer
     /// The rule key's local indices as little-endian bytes (the key vocabulary's values).
     private let keyTuple: UnsafeMutableBufferPointer<UInt8>
     private let keyTupleOwner: ByteBuffer
@@ -79,6 +81,7 @@ struct PartitionScan {
         self.memoryPool = memoryPool
         rows = PackedRecordSpill(recordWidth: plan.fieldCount + 1, memoryLimit: rowMemory, path: rowSpillPath)
         record = WordBuffer(width: plan.fieldCount + 1)
+        hashes = DoubleWordBuffer(count: 2 * plan.fieldCount)
         keyTupleOwner = ByteBuffer(count: 4 * plan.ruleKey.count)
         keyTuple = keyTupleOwner.bytes
     }
@@ -166,9 +169,17 @@ struct PartitionScan {
     private mutating func consume(_ row: DelimitedReader.Record, _ mapping: HeaderMapping) throws {
         let record = self.record.words
         let vocabularies = self.vocabularies
+        let hashes = self.hashes.words
         mapping.columnOfField.withUnsafeBufferPointer { columns in
+            // Every field hashed and its slot prefetched first: the misses of the large tables overlap.
             for f in 0..<fieldCount {
-                record[f] = UInt32(truncatingIfNeeded: vocabularies.encode(f, row.field(columns[f])))
+                let (key, hash) = Vocabulary.key(row.field(columns[f]))
+                (hashes[2 &* f], hashes[2 &* f &+ 1]) = (key, hash)
+                vocabularies.prefetch(f, hash: hash)
+            }
+            for f in 0..<fieldCount {
+                let index = vocabularies.encode(f, row.field(columns[f]), key: hashes[2 &* f], hash: hashes[2 &* f &+ 1])
+                record[f] = UInt32(truncatingIfNeeded: index)
             }
         }
         let key: UInt32
@@ -198,4 +209,16 @@ final class ByteBuffer {
     }
 
     deinit { bytes.deallocate() }
+}
+
+/// 64-bit words of plain memory owned by an object (freed with it).
+final class DoubleWordBuffer {
+    let words: UnsafeMutablePointer<UInt64>
+
+    init(count: Int) {
+        words = .allocate(capacity: max(count, 1))
+        words.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { words.deallocate() }
 }
