@@ -62,8 +62,9 @@ struct PartitionScan {
     private let keyField: Int
     private let corrupted: Int
     private let record: WordBuffer
-    /// Each field's `Vocabulary.key` (key, hash) of the record being encoded.
-    private let hashes: DoubleWordBuffer
+    /// The record hashed but not yet encoded, and the one the next record is hashed into.
+    private var held: PendingRecord
+    private var spare: PendingRecord
     /// The rule key's local indices as little-endian bytes (the key vocabulary's values).
     private let keyTuple: UnsafeMutableBufferPointer<UInt8>
     private let keyTupleOwner: ByteBuffer
@@ -81,7 +82,8 @@ struct PartitionScan {
         self.memoryPool = memoryPool
         rows = PackedRecordSpill(recordWidth: plan.fieldCount + 1, memoryLimit: rowMemory, path: rowSpillPath)
         record = WordBuffer(width: plan.fieldCount + 1)
-        hashes = DoubleWordBuffer(count: 2 * plan.fieldCount)
+        held = PendingRecord(fieldCount: plan.fieldCount)
+        spare = PendingRecord(fieldCount: plan.fieldCount)
         keyTupleOwner = ByteBuffer(count: 4 * plan.ruleKey.count)
         keyTuple = keyTupleOwner.bytes
     }
@@ -120,9 +122,11 @@ struct PartitionScan {
                 if rowsRead & 0xFFFF == 0 { onRows?(0x10000) }
             }
         } catch is Stop {
+            try encodeHeld()
             compact()
             return
         }
+        try encodeHeld()
         onRows?(rowsRead & 0xFFFF)
         compact()
         lines = reader.linesConsumed
@@ -164,23 +168,27 @@ struct PartitionScan {
         pairs = []
     }
 
-    /// One well-formed data row: its local indices, key and pair, appended to `rows`.
+    /// One well-formed data row: hashed and held (`PendingRecord`, its slots prefetched) after the held
+    /// record is encoded — each record is encoded one record late, in order.
     @inline(__always)
     private mutating func consume(_ row: DelimitedReader.Record, _ mapping: HeaderMapping) throws {
+        let next = spare
+        mapping.columnOfField.withUnsafeBufferPointer { next.hold(row, columns: $0, vocabularies) }
+        try encodeHeld()
+        (spare, held) = (held, next)
+    }
+
+    /// Encodes the held record, if any: its local indices, key and pair, appended to `rows`.
+    @inline(__always)
+    private mutating func encodeHeld() throws {
+        let held = self.held
+        guard held.isHeld else { return }
+        held.isHeld = false
         let record = self.record.words
         let vocabularies = self.vocabularies
-        let hashes = self.hashes.words
-        mapping.columnOfField.withUnsafeBufferPointer { columns in
-            // Every field hashed and its slot prefetched first: the misses of the large tables overlap.
-            for f in 0..<fieldCount {
-                let (key, hash) = Vocabulary.key(row.field(columns[f]))
-                (hashes[2 &* f], hashes[2 &* f &+ 1]) = (key, hash)
-                vocabularies.prefetch(f, hash: hash)
-            }
-            for f in 0..<fieldCount {
-                let index = vocabularies.encode(f, row.field(columns[f]), key: hashes[2 &* f], hash: hashes[2 &* f &+ 1])
-                record[f] = UInt32(truncatingIfNeeded: index)
-            }
+        for f in 0..<fieldCount {
+            let index = vocabularies.encode(f, held.field(f), key: held.keys[2 &* f], hash: held.keys[2 &* f &+ 1])
+            record[f] = UInt32(truncatingIfNeeded: index)
         }
         let key: UInt32
         if keyField >= 0 {
@@ -211,14 +219,3 @@ final class ByteBuffer {
     deinit { bytes.deallocate() }
 }
 
-/// 64-bit words of plain memory owned by an object (freed with it).
-final class DoubleWordBuffer {
-    let words: UnsafeMutablePointer<UInt64>
-
-    init(count: Int) {
-        words = .allocate(capacity: max(count, 1))
-        words.initialize(repeating: 0, count: max(count, 1))
-    }
-
-    deinit { words.deallocate() }
-}
