@@ -60,7 +60,7 @@ struct InstanceTable {
         try scanned.drain { chunk in
             var start = 0
             for at in stride(from: 0, to: min(ahead, chunk.count - width + 1), by: width) {
-                warm(chunk, at: at, row: row + at / width, keyRemap: keyRemap, sampler, layout)
+                warm(chunk, at: at, row: row + at / width, tables, sampler, layout)
             }
             while start + width <= chunk.count {
                 // Three stages, each starting the cache misses of the next: the large remap tables' entries
@@ -68,10 +68,10 @@ struct InstanceTable {
                 if start + 3 * ahead + width <= chunk.count { tables.prefetchLarge(chunk.baseAddress! + start + 3 * ahead) }
                 if start + 2 * ahead + width <= chunk.count {
                     let local = Int(chunk[start + 2 * ahead + fieldCount])
-                    if local < keyRemap.count { sampler.prefetchShape(key: Int(keyRemap[local])) }
+                    if let key = tables.entry(fieldCount, local) { sampler.prefetchShape(key: Int(key)) }
                 }
                 if start + ahead + width <= chunk.count {
-                    warm(chunk, at: start + ahead, row: row + 16, keyRemap: keyRemap, sampler, layout)
+                    warm(chunk, at: start + ahead, row: row + 16, tables, sampler, layout)
                 }
                 let record = chunk.baseAddress! + start
                 guard tables.remap(record, count: width, into: words) else {
@@ -95,12 +95,12 @@ struct InstanceTable {
     /// warms each record 16 records before drawing it.
     @inline(__always)
     private func warm(
-        _ chunk: UnsafeBufferPointer<UInt32>, at: Int, row: Int, keyRemap: [UInt32], _ sampler: NegativeSampler,
+        _ chunk: UnsafeBufferPointer<UInt32>, at: Int, row: Int, _ tables: RemapTables, _ sampler: NegativeSampler,
         _ layout: DatasetLayout
     ) {
-        let local = Int(chunk[at + fieldCount])
-        guard local < keyRemap.count else { return }
-        sampler.warm(row: row, key: Int(keyRemap[local]), valueCount: layout.valueCount)
+        // The key remap is read from the tables' copy, whose entries the fill prefetched.
+        guard let key = tables.entry(fieldCount, Int(chunk[at + fieldCount])) else { return }
+        sampler.warm(row: row, key: Int(key), valueCount: layout.valueCount)
     }
 
     /// The shard file of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
@@ -253,6 +253,12 @@ private final class RemapTables {
         starts.deallocate()
         counts.deallocate()
         large.deallocate()
+    }
+
+    /// Table `t`'s entry for `local`; nil when `local` is outside the table.
+    @inline(__always)
+    func entry(_ t: Int, _ local: Int) -> UInt32? {
+        local >= 0 && local < counts[t] ? storage[starts[t] + local] : nil
     }
 
     /// Prefetches (`CacheHint`) the entries of the large tables that `remap` will read for `record`.
