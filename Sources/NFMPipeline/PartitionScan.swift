@@ -148,17 +148,62 @@ struct PartitionScan {
     }
 
     /// The distinct values of `pairs` (`key << 32 | value`, keys below `keyCount`), ascending: a counting
-    /// sort by key, then each key's values sorted and deduplicated. O(pairs + keys) plus the per-key sorts.
+    /// sort by key into the result, then each key's values sorted (by insertion when few: a key's values
+    /// in one partition are a dozen or so) and deduplicated in place. O(pairs + keys) plus the per-key sorts.
     static func distinct(_ pairs: [UInt64], keyCount: Int) -> [UInt64] {
-        let table = PairTable(keyCount: keyCount) { yield in
-            for pair in pairs { yield(Int(pair >> 32), UInt32(truncatingIfNeeded: pair)) }
+        var starts = [Int](repeating: 0, count: keyCount + 1)
+        var out = [UInt64](repeating: 0, count: pairs.count)
+        let end = starts.withUnsafeMutableBufferPointer { starts in
+            out.withUnsafeMutableBufferPointer { out in
+                pairs.withUnsafeBufferPointer { pairs in
+                    for pair in pairs { starts[Int(truncatingIfNeeded: pair >> 32) &+ 1] &+= 1 }
+                    for k in 0..<keyCount { starts[k &+ 1] &+= starts[k] }
+                    for pair in pairs {
+                        let key = Int(truncatingIfNeeded: pair >> 32)
+                        out[starts[key]] = pair
+                        starts[key] &+= 1
+                    }
+                }
+                // `starts[k]` is now key k's end; its start is key k − 1's end.
+                var end = 0
+                var from = 0
+                for k in 0..<keyCount {
+                    let to = starts[k]
+                    end = sortAndKeepDistinct(out.baseAddress!, from: from, to: to, into: end)
+                    from = to
+                }
+                return end
+            }
         }
-        var out: [UInt64] = []
-        out.reserveCapacity(table.values.count)
-        for key in 0..<keyCount {
-            for i in table.offsets[key]..<table.offsets[key + 1] { out.append(UInt64(key) << 32 | UInt64(table.values[i])) }
-        }
+        out.removeSubrange(end...)
         return out
+    }
+
+    /// Sorts `words[from..<to]` and moves its distinct values to `words[end...]` (`end ≤ from`); returns
+    /// the new end.
+    @inline(__always)
+    private static func sortAndKeepDistinct(_ words: UnsafeMutablePointer<UInt64>, from: Int, to: Int, into end: Int) -> Int {
+        let range = UnsafeMutableBufferPointer(start: words + from, count: to - from)
+        if range.count > 24 {
+            var range = range
+            range.sort()
+        } else {
+            for i in range.indices.dropFirst() {
+                let value = range[i]
+                var j = i
+                while j > 0 && range[j - 1] > value {
+                    range[j] = range[j - 1]
+                    j -= 1
+                }
+                range[j] = value
+            }
+        }
+        var end = end
+        for i in from..<to where i == from || words[i] != words[i - 1] {
+            words[end] = words[i]
+            end += 1
+        }
+        return end
     }
 
     /// Frees the local statistics once merged (the rows, counts and rejects stay).

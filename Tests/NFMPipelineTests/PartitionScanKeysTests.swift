@@ -17,6 +17,19 @@ import Testing
         #expect(PartitionScan.distinct([], keyCount: 2).isEmpty)
     }
 
+    @Test func distinctPairsOfManyValuesPerKey() {
+        // Key 0: 300 draws of 100 values (the general sort), key 3: a dozen (insertion), keys 1 and 2: none.
+        var generator = SplitMix64(seed: 3)
+        var pairs: [UInt64] = []
+        for i in 0..<312 {
+            let key: UInt64 = i < 300 ? 0 : 3
+            pairs.append(key << 32 | generator.below(i < 300 ? 100 : 5))
+        }
+        let distinct = PartitionScan.distinct(pairs, keyCount: 4)
+        #expect(distinct == Array(Set(pairs)).sorted())
+        #expect(distinct.count > 90)
+    }
+
     @Test func indexTuplesAreLittleEndianIndicesWithTheirCounts() {
         let list = ValueList(indexTuples: [3, 1, 4])
         #expect(list.count == 3)
