@@ -175,8 +175,8 @@ struct PartitionScan {
                 return end
             }
         }
-        out.removeSubrange(end...)
-        return out
+        // At the exact size (the scan keeps these until the merge; removing the tail would keep its memory).
+        return end == out.count ? out : Array(out[..<end])
     }
 
     /// Sorts `words[from..<to]` and moves its distinct values to `words[end...]` (`end ≤ from`); returns
