@@ -78,7 +78,7 @@ public func biInteractionBackward(
         let out = gradEmbeddings + s * k
         if s &+ 2 < slots.upperBound {
             let ahead = Int(x.indices[first + Int(entries.entries[Int(entries.start[s &+ 2])])])
-            prefetchLinesForWriting(embeddings + ahead &* k, bytes: k &* 4)
+            prefetchLines(embeddings + ahead &* k, bytes: k &* 4, forWriting: true)
         }
         var c = 0
         if x.values == nil {

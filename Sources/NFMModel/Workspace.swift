@@ -117,15 +117,6 @@ final class SlotAssignment {
         if slotFeature.count < entries { slotFeature = [Int32](repeating: 0, count: entries) }
         // At most one slot per entry: `start[s + 1]` counts slot s's entries.
         start.reserve(entries + 1)
-        grouped.reserve(entries)
-        entryRow.reserve(entries)
-        // The other team threads read these in the last step's sparse phase: their lines are taken back
-        // all at once, not one store at a time.
-        let bytes = MemoryLayout<Int32>.stride &* entries
-        prefetchLinesForWriting(start.pointer, bytes: bytes)
-        prefetchLinesForWriting(grouped.pointer, bytes: bytes)
-        prefetchLinesForWriting(entryRow.pointer, bytes: bytes)
-        slotFeature.withUnsafeBufferPointer { prefetchLinesForWriting($0.baseAddress!, bytes: bytes) }
         let start = start.pointer
         start[0] = 0
         var slots = 0
@@ -234,6 +225,8 @@ final class SlotAssignment {
 
     /// The counting sort of `assign`, from its per-slot counts in `start[1...count]`.
     private func group(_ x: SparseRows, entries: Int) {
+        grouped.reserve(entries)
+        entryRow.reserve(entries)
         let start = start.pointer, grouped = grouped.pointer, entryRow = entryRow.pointer
         let count = count
         for s in 0..<count { start[s &+ 1] &+= start[s] }
