@@ -37,7 +37,7 @@ let package = Package(
         // never from a flag here that would reach every package depending on nfm (ENGINEERING.md).
         .target(
             name: "NFMKernels",
-            dependencies: ["NFMRandom", .product(name: "RealModule", package: "swift-numerics")]),
+            dependencies: ["NFMRandom", "CCacheHint", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "NFMModel", dependencies: ["NFMFormat", "NFMPipeline", "NFMKernels"]),
         .target(name: "NFMExperiments", dependencies: ["NFMFormat", "NFMModel"]),
         .executableTarget(

@@ -57,6 +57,9 @@ public func biInteractionForward(
         let range = x.range(ofRow: r)
         let s = sum + r * k
         let o = interaction + r * k
+        if r &+ 2 < x.rowCount {
+            for e in x.range(ofRow: r &+ 2) { prefetchLines(embeddings + Int(x.indices[e]) &* k, bytes: k &* 4) }
+        }
         var c = 0
         if let values = x.values {
             c = biInteractionValuedColumns(range, x.indices, values, factors: k, embeddings: embeddings, sum: s, out: o)

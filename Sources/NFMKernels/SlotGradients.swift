@@ -76,6 +76,10 @@ public func biInteractionBackward(
         let range = entries.range(ofSlot: s)
         let v = embeddings + Int(x.indices[first + Int(entries.entries[range.lowerBound])]) * k
         let out = gradEmbeddings + s * k
+        if s &+ 2 < slots.upperBound {
+            let ahead = Int(x.indices[first + Int(entries.entries[Int(entries.start[s &+ 2])])])
+            prefetchLines(embeddings + ahead &* k, bytes: k &* 4, forWriting: true)
+        }
         var c = 0
         if x.values == nil {
             // 32 columns per pass over the slot's entries (four accumulators).

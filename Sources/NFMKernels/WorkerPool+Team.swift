@@ -30,8 +30,8 @@ extension WorkerPool {
 /// Results are the same bits for every thread count when the team keeps to three rules: row-wise work
 /// on `share`s (each row's arithmetic does not depend on which thread does it); sums over rows as a
 /// relay (`turn`: thread 0 sums its rows, thread 1 continues from that partial sum over its rows, …, so
-/// the rows are added in order, as one thread would); and tasks (`forEachClaimed`) that write disjoint
-/// memory.
+/// the rows are added in order, as one thread would); and items (`forEachClaimed(ranges:)`) that write
+/// disjoint memory.
 public struct TeamMember {
     /// This thread's index, `0..<count`.
     public let index: Int
@@ -40,8 +40,8 @@ public struct TeamMember {
     let state: TeamState
     /// Synchronisation points passed so far (the same sequence on every member).
     private var step: UInt64 = 0
-    /// The shared task counter's value when the current `forEachClaimed` began.
-    private var ticketBase: UInt64 = 0
+    /// Whether `forEachClaimed(ranges:)` has run in this job.
+    private var claimed = false
 
     init(index: Int, count: Int, state: TeamState) {
         self.index = index
@@ -91,46 +91,54 @@ public struct TeamMember {
         TeamState.wait(state.progress(count - 1), atLeast: step)
     }
 
-    /// Runs `body(i)` for tasks `i` of `0..<tasks`, each claimed by one member from a shared counter (the
-    /// first free task first), until none is left. Tasks must write disjoint memory; follow with a
-    /// `barrier()` before reading what they wrote.
-    public mutating func forEachClaimed(_ tasks: Int, _ body: (Int) -> Void) {
+    /// Runs `body(i)` once for every item `i` of every member's range (`range(t)` for member `t`: the
+    /// same function on every member), each on one member: a member claims the items of its own range
+    /// front to back from that range's counter, then helps the members after it (`index + 1`, …,
+    /// wrapping round) with what is left of theirs. Each member keeps to its own items while it has any
+    /// (their memory stays in its cache), and the members finish together however uneven the ranges.
+    /// Items must write disjoint memory; follow with a `barrier()` before reading what they wrote. At
+    /// most once per team job (the counters start from zero with each job).
+    public mutating func forEachClaimed(ranges range: (Int) -> Range<Int>, _ body: (Int) -> Void) {
+        precondition(!claimed, "forEachClaimed(ranges:) runs at most once per team job")
+        claimed = true
         if count == 1 {
-            for i in 0..<tasks { body(i) }
+            for i in range(0) { body(i) }
             return
         }
-        let base = ticketBase
-        // Every member draws exactly one ticket past the end, so the next job starts `tasks + count` on.
-        ticketBase += UInt64(tasks + count)
-        while true {
-            let i = Int(state.ticket.pointee.add(1, ordering: .relaxed).oldValue - base)
-            if i >= tasks { return }
-            body(i)
+        for k in 0..<count {
+            let owner = (index &+ k) % count
+            let items = range(owner)
+            let counter = state.claims(owner)
+            while true {
+                let i = Int(counter.pointee.add(1, ordering: .relaxed).oldValue)
+                if i >= items.count { break }
+                body(items.lowerBound &+ i)
+            }
         }
     }
 }
 
-/// The counters of a pool's team jobs: one progress word per thread and the shared task counter, each
-/// on its own 64-byte line.
+/// The counters of a pool's team jobs: one progress word per thread and one claim counter per thread's
+/// range (`forEachClaimed(ranges:)`), each on its own 64-byte line.
 final class TeamState: @unchecked Sendable {
     let threads: Int
     private let words: PaddedAtomics
 
     init(threads: Int) {
         self.threads = threads
-        words = PaddedAtomics(count: threads + 1)
+        words = PaddedAtomics(count: 2 * threads)
     }
 
     deinit { words.deallocate() }
 
     /// Synchronisation points thread `t` has passed in the current job.
     func progress(_ t: Int) -> UnsafeMutablePointer<Atomic<UInt64>> { words[t] }
-    /// The shared task counter.
-    var ticket: UnsafeMutablePointer<Atomic<UInt64>> { words[threads] }
+    /// Items of thread `t`'s range claimed so far in the current job.
+    func claims(_ t: Int) -> UnsafeMutablePointer<Atomic<UInt64>> { words[threads + t] }
 
     /// Zeroes the counters; called by the caller between jobs (the job's start publishes it).
     func reset() {
-        for i in 0...threads { words[i].pointee.store(0, ordering: .relaxed) }
+        for i in 0..<(2 * threads) { words[i].pointee.store(0, ordering: .relaxed) }
     }
 
     /// Spins until `word` reaches `value`; after ~20k spins (tens of µs: the other thread was probably

@@ -34,7 +34,7 @@ extension Model {
     /// of the forward and backward passes, and the threads meet only where rows are summed: batch-norm
     /// statistics and parameter gradients, `∂W`, `∂b`, `∂h`, the loss and `∂w₀` are relays (thread 0
     /// sums its rows, the next continues from its partial sums, …: rows added in order, as one thread
-    /// would); then the optimiser's dense tasks are claimed from a shared counter, and each thread sums
+    /// would); then the last thread runs the optimiser's dense tasks, and each thread sums
     /// the sparse gradients of the slot blocks of the features it owns and updates their rows
     /// (`sparseBackwardAndUpdate`). The dropout masks (one random stream, in order) are drawn by thread 0
     /// while the last thread assigns the gradient slots (by owner) and readies the optimiser's job.
@@ -101,13 +101,12 @@ extension Model {
             member.barrier()
             sparseBackwardAndUpdate(x, plan: plan, workspace: ws, optimizer: optimizer, member: &member)
         }
-        releaseSlots(workspace: ws)
         for dropout in ws.teamPlan?.storage?.dropouts ?? [] { dropout.cancelRequest() }
         return loss
     }
 
-    /// The team step's last phase: the optimiser's dense tasks, claimed from the shared counter, then on
-    /// each thread the slot blocks of the features it owns (`SlotAssignment.ownerBlocks`: feature `f`
+    /// The team step's last phase: the optimiser's dense tasks on the last thread, and on each thread the
+    /// slot blocks of the features it owns (`SlotAssignment.ownerBlocks`: feature `f`
     /// belongs to thread `f mod T`, so its table rows are written by the same core from step to step),
     /// each block's embedding and first-order gradient rows summed then updated at once (while in cache;
     /// a slot's backward reads only its own row of the table, so updating the rows of one block while
@@ -139,17 +138,17 @@ extension Model {
                         optimizer.updateSparse(table: 0, slots: range, rows: features)
                     }
                 }
-                if member.count == 1 {
+                // The dense tasks on the last thread: it ran the last leg of every relay that summed their
+                // gradients, so they are in its cache, and their optimiser state stays there from step to
+                // step; the other threads start on their slot blocks at once.
+                if member.isLast {
                     for task in 0..<denseTasks { optimizer.runTask(task, rows: features) }
-                    for block in 0..<(starts.count - 1) { runBlock(block) }
-                    return
                 }
-                // The dense tasks from the shared counter; then each thread the slot blocks of the features
-                // it owns (`SlotAssignment.ownerBlocks`), whose table rows and optimiser state it updated
-                // in the previous steps too.
-                member.forEachClaimed(denseTasks) { optimizer.runTask($0, rows: features) }
+                // Each thread the slot blocks of the features it owns (`SlotAssignment.ownerBlocks`), whose
+                // table rows and optimiser state it updated in the previous steps too; then what is left of
+                // the others' (the last thread starts late by the dense tasks).
                 slots.ownerBlocks.withUnsafeBufferPointer { owned in
-                    for block in Int(owned[member.index])..<Int(owned[member.index + 1]) { runBlock(block) }
+                    member.forEachClaimed(ranges: { Int(owned[$0])..<Int(owned[$0 + 1]) }) { runBlock($0) }
                 }
             }
         }

@@ -123,13 +123,15 @@ public final class Optimizer {
         var tasks = 0
         var values = 0
         for (parameter, gradient) in dense {
-            targets.append(target(parameter, gradient: gradient, count: parameter.count, width: 0, l2: 0, firstTask: tasks))
+            targets.append(
+                target(parameter, gradient: gradient, count: parameter.count, width: 0, l2: 0, firstTask: tasks, at: targets.count))
             tasks += (parameter.count + WorkerPool.elementGrain - 1) / WorkerPool.elementGrain
             values += parameter.count
         }
         for (parameter, gradient) in sparse {
             let l2 = parameter.regularized ? l2 : 0
-            targets.append(target(parameter.table, gradient: gradient, count: slots, width: parameter.width, l2: l2, firstTask: tasks))
+            targets.append(
+                target(parameter.table, gradient: gradient, count: slots, width: parameter.width, l2: l2, firstTask: tasks, at: targets.count))
             tasks += (slots + WorkerPool.slotGrain - 1) / WorkerPool.slotGrain
             values += slots * parameter.width
         }
@@ -181,14 +183,24 @@ public final class Optimizer {
         update(targets[t], task: task - targets[t].firstTask, rows: rows, stepSize: preparedStepSize)
     }
 
+    /// The update target of `parameter`, number `index` of the job being prepared. When the last job had
+    /// the same tensor at that place (every training step after the first), its state pointers are taken
+    /// from there instead of the dictionary of states, whose hashing cost more than the rest of `prepare`.
     private func target(
-        _ parameter: FloatBuffer, gradient: FloatBuffer, count: Int, width: Int, l2: Float, firstTask: Int
+        _ parameter: FloatBuffer, gradient: FloatBuffer, count: Int, width: Int, l2: Float, firstTask: Int, at index: Int
     ) -> UpdateTarget {
-        let state = state(for: parameter)
+        let key = ObjectIdentifier(parameter)
+        let state0: UnsafeMutablePointer<Float>, state1: UnsafeMutablePointer<Float>
+        if index < preparedCount, preparedTargets[index].key == key {
+            (state0, state1) = (preparedTargets[index].state0, preparedTargets[index].state1)
+        } else {
+            let state = state(for: parameter)
+            state0 = state.first?.pointer ?? parameter.pointer
+            state1 = state.count > 1 ? state[1].pointer : parameter.pointer
+        }
         return UpdateTarget(
-            parameter: parameter.pointer, gradient: gradient.pointer, state0: state.first?.pointer ?? parameter.pointer,
-            state1: state.count > 1 ? state[1].pointer : parameter.pointer, count: count, width: width, l2: l2,
-            firstTask: firstTask)
+            key: key, parameter: parameter.pointer, gradient: gradient.pointer, state0: state0, state1: state1,
+            count: count, width: width, l2: l2, firstTask: firstTask)
     }
 
     /// Task `task` of `target`: a block of `elementGrain` dense values, or of `slotGrain` sparse rows.
@@ -226,8 +238,10 @@ public final class Optimizer {
 
 /// One tensor of `Optimizer.apply` as raw pointers: a dense tensor (`width` 0, `count` values) or a sparse
 /// table (`count` batch slots of `width` values); its optimiser state (`state0`, `state1`, unused ones
-/// pointing at the parameter), and the number of its first task in the step's job.
+/// pointing at the parameter), and the number of its first task in the step's job. `key` names the
+/// parameter's buffer (the key of its state).
 struct UpdateTarget {
+    let key: ObjectIdentifier
     let parameter: UnsafeMutablePointer<Float>
     let gradient: UnsafePointer<Float>
     let state0: UnsafeMutablePointer<Float>

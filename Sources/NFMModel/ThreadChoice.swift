@@ -5,7 +5,10 @@ import NFMKernels
 /// so only the speed is at stake.
 ///
 /// Steps go in periods of `period`: the first `sample` steps of a period run on the calling thread, the
-/// next `sample` on the pool, and the rest of the period in whichever of the two took less time in total.
+/// next `sample` on the pool, and the rest of the period in whichever of the two has the shorter median
+/// step. The median, not the total: on a shared host one sampled step can take a hundred times the others
+/// (the other core was lent to a neighbour for a millisecond), and a total would hand the rest of the period
+/// to the calling thread for that one step.
 /// The pool does not pay on every machine: a hand-over to a core whose caches are far away (measured
 /// core-to-core round trips of 90–530 ns on one 2-vCPU host, `Benchmarks/core-latency.c`) can cost more than
 /// a small batch's jobs save. Cost: at most `2 · sample / period` of the steps in the slower mode.
@@ -21,13 +24,16 @@ struct ThreadChoice {
 
     let schedule: Schedule
     private var step = 0
-    private var inlineSeconds = 0.0
-    private var poolSeconds = 0.0
+    /// The current period's sampled step times, per mode.
+    private var inlineSeconds: [Double] = []
+    private var poolSeconds: [Double] = []
     /// The mode of the period's remaining steps (true: the calling thread alone).
     private(set) var prefersInline = false
 
     init(schedule: Schedule) {
         self.schedule = Schedule(sample: max(1, schedule.sample), period: max(2 * max(1, schedule.sample) + 1, schedule.period))
+        inlineSeconds.reserveCapacity(self.schedule.sample)
+        poolSeconds.reserveCapacity(self.schedule.sample)
     }
 
     /// Whether the next step runs on the calling thread alone.
@@ -41,13 +47,24 @@ struct ThreadChoice {
     /// Records the step just run (`seconds` of wall time, in the mode `nextRunsInline` gave).
     mutating func record(seconds: Double) {
         let phase = step % schedule.period
-        if phase == 0 { (inlineSeconds, poolSeconds) = (0, 0) }
+        if phase == 0 {
+            inlineSeconds.removeAll(keepingCapacity: true)
+            poolSeconds.removeAll(keepingCapacity: true)
+        }
         if phase < schedule.sample {
-            inlineSeconds += seconds
+            inlineSeconds.append(seconds)
         } else if phase < 2 * schedule.sample {
-            poolSeconds += seconds
-            if phase == 2 * schedule.sample - 1 { prefersInline = inlineSeconds < poolSeconds }
+            poolSeconds.append(seconds)
+            if phase == 2 * schedule.sample - 1 { prefersInline = Self.median(inlineSeconds) < Self.median(poolSeconds) }
         }
         step += 1
+    }
+
+    /// The median of `values` (the mean of the middle two for an even count). O(n log n).
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }

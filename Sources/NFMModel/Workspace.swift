@@ -70,7 +70,10 @@ final class SlotAssignment {
     /// ownerBlocks[t + 1]`; owner `t` holds the features `f` with `f mod owners = t`, numbered before the
     /// next owner's.
     private(set) var ownerBlocks: [Int32] = [0, 0]
-    /// Scratch of the renumbering by owner: a slot's new number, and the permuted features and counts.
+    /// Owner `o`'s slots are `ownerStarts[o] ..< ownerStarts[o + 1]` (one owner: all of them).
+    private var ownerStarts: [Int32] = [0, 0]
+    /// Scratch of the renumbering by owner: a slot's new number; the permuted features and counts, each
+    /// slot's owner and the owners' next slots.
     private var renumbered = IntBuffer(count: 1)
     private var permuted = IntBuffer(count: 1)
     /// Entries per slot block of a sparse backward pass.
@@ -107,6 +110,7 @@ final class SlotAssignment {
     /// bit depends on the numbering: each slot's gradient sums its own entries in entry order, and each
     /// table row is updated alone.
     func assign(_ x: SparseRows, owners: Int = 1) {
+        release()
         let entries = x.entryCount
         let indices = x.indices + x.firstEntry
         if entrySlots.count < entries { entrySlots = [Int32](repeating: 0, count: entries) }
@@ -137,37 +141,54 @@ final class SlotAssignment {
             }
         }
         count = slots
-        if owners > 1 { renumber(owners: owners, entries: entries) }
+        if owners > 1 {
+            renumber(owners: owners, entries: entries)
+        } else {
+            ownerStarts.removeAll(keepingCapacity: true)
+            ownerStarts.append(0)
+            ownerStarts.append(Int32(truncatingIfNeeded: slots))
+        }
         group(x, entries: entries)
-        cutBlocks(owners: max(1, owners))
+        cutBlocks()
     }
 
     /// Renumbers the slots by owner (`assign(_:owners:)`): the features, the per-slot counts in `start`,
-    /// the slot of each entry and of each feature. O(slots + entries).
+    /// the slot of each entry and of each feature; leaves owner `o`'s first slot in `ownerStarts[o]`
+    /// (`ownerStarts[owners]` = `count`). One division per slot at most (none for a power-of-two
+    /// `owners`). O(slots + entries).
     private func renumber(owners: Int, entries: Int) {
         let count = count
-        renumbered.reserve(count + owners)
-        permuted.reserve(2 * count + 1)
-        let (next, start) = (renumbered.pointer + count, start.pointer)
-        let (features, counts) = (permuted.pointer, permuted.pointer + count)
-        for o in 0..<owners { next[o] = 0 }
+        renumbered.reserve(count)
+        permuted.reserve(3 * count + owners + 1)
+        let start = start.pointer
+        let (features, counts, owner) = (permuted.pointer, permuted.pointer + count, permuted.pointer + 2 * count)
+        let next = permuted.pointer + 3 * count
+        for o in 0...owners { next[o] = 0 }
+        let mask = owners & (owners - 1) == 0 ? owners - 1 : -1
         slotFeature.withUnsafeBufferPointer { slotFeature in
-            for s in 0..<count { next[Int(slotFeature[s]) % owners] &+= 1 }
+            for s in 0..<count {
+                let feature = Int(slotFeature[s])
+                let o = mask >= 0 ? feature & mask : feature % owners
+                owner[s] = Int32(truncatingIfNeeded: o)
+                next[o &+ 1] &+= 1
+            }
         }
-        var total: Int32 = 0
-        for o in 0..<owners { (next[o], total) = (total, total &+ next[o]) }
+        // `next[o]`: owner o's first slot; kept in `ownerStarts` before it counts on.
+        for o in 0..<owners { next[o &+ 1] &+= next[o] }
+        ownerStarts.removeAll(keepingCapacity: true)
+        for o in 0...owners { ownerStarts.append(next[o]) }
         slotOf.withUnsafeMutableBufferPointer { slotOf in
             slotFeature.withUnsafeMutableBufferPointer { slotFeature in
                 let remap = renumbered.pointer
                 for s in 0..<count {
-                    let feature = Int(slotFeature[s])
-                    let o = feature % owners
+                    let feature = slotFeature[s]
+                    let o = Int(owner[s])
                     let id = next[o]
                     next[o] = id &+ 1
                     remap[s] = id
-                    features[Int(id)] = Int32(truncatingIfNeeded: feature)
+                    features[Int(id)] = feature
                     counts[Int(id)] = start[s &+ 1]
-                    slotOf[feature] = id
+                    slotOf[Int(feature)] = id
                 }
                 for s in 0..<count {
                     slotFeature[s] = features[s]
@@ -181,34 +202,25 @@ final class SlotAssignment {
         }
     }
 
-    /// `blockStarts` from the grouped entries: a block ends once it holds `entryGrain` entries, or where
-    /// the next owner's slots begin (`ownerBlocks`).
-    private func cutBlocks(owners: Int) {
+    /// `blockStarts` from the grouped entries and the owners' consecutive slot ranges (`ownerStarts`): a
+    /// block ends once it holds `entryGrain` entries, or where the next owner's slots begin; owner `o`'s
+    /// blocks are `ownerBlocks[o] ..< ownerBlocks[o + 1]`. O(slots).
+    private func cutBlocks() {
         blockStarts.removeAll(keepingCapacity: true)
         blockStarts.append(0)
         ownerBlocks.removeAll(keepingCapacity: true)
         let start = start.pointer
-        var first = 0
-        var owner = 0
-        slotFeature.withUnsafeBufferPointer { slotFeature in
-            for s in 0..<count {
-                // With several owners, a new owner's first slot opens a block.
-                while owner < owners && (owners == 1 ? s == 0 : Int(slotFeature[s]) % owners >= owner) {
-                    if s > first {
-                        blockStarts.append(Int32(s))
-                        first = s
-                    }
-                    ownerBlocks.append(Int32(blockStarts.count - 1))
-                    owner += 1
-                }
-                if Int(start[s + 1] - start[first]) >= Self.entryGrain {
-                    blockStarts.append(Int32(s + 1))
-                    first = s + 1
-                }
+        for o in 0..<(ownerStarts.count - 1) {
+            ownerBlocks.append(Int32(blockStarts.count - 1))
+            var first = Int(ownerStarts[o])
+            let end = Int(ownerStarts[o + 1])
+            for s in first..<end where Int(start[s + 1] - start[first]) >= Self.entryGrain {
+                blockStarts.append(Int32(s + 1))
+                first = s + 1
             }
+            if first < end { blockStarts.append(Int32(end)) }
         }
-        if first < count { blockStarts.append(Int32(count)) }
-        while ownerBlocks.count <= owners { ownerBlocks.append(Int32(blockStarts.count - 1)) }
+        ownerBlocks.append(Int32(blockStarts.count - 1))
     }
 
     /// The counting sort of `assign`, from its per-slot counts in `start[1...count]`.

@@ -124,7 +124,7 @@ import Testing
     }
 
     /// A team's shares cover the rows in order; relays run in thread order (each leg sees the previous
-    /// legs' writes); claimed tasks run once each; barriers order the phases.
+    /// legs' writes); claimed items of uneven ranges run once each; barriers order the phases.
     @Test(arguments: [1, 2, 3])
     func teamMembersShareRelayAndClaim(threads: Int) {
         let pool = WorkerPool(threads: threads)
@@ -145,14 +145,17 @@ import Testing
                 }
                 member.awaitLast()
                 #expect(length == threads)
-                member.forEachClaimed(100) { hits[$0] += 1 }
+                // Uneven ranges (thread 0 holds 90 items, the others 5 each, thread 1 none in odd rounds):
+                // every item runs once.
+                member.forEachClaimed(ranges: { t in
+                    t == 0 ? 0..<90 : (t == 1 && round % 2 == 1 ? 90..<90 : (85 + 5 * t)..<(90 + 5 * t))
+                }) { hits[$0] += 1 }
                 member.barrier()
-                #expect((0..<100).allSatisfy { hits[$0] == 1 })
-                member.barrier()
-                member.forEachClaimed(7) { hits[$0] += 1 }
             }
+            let items = 90 + 5 * (threads - 1)
             #expect((0..<threads).map { log[$0] } == Array(0..<threads))
-            #expect((0..<7).allSatisfy { hits[$0] == 2 } && hits[7] == 1)
+            #expect((0..<items).allSatisfy { hits[$0] == (round % 2 == 1 && (90..<95).contains($0) ? 0 : 1) })
+            #expect((items..<100).allSatisfy { hits[$0] == 0 })
             let ranges = (0..<threads).map { shares[$0] }
             #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == 45 + round)
             #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
