@@ -23,13 +23,17 @@ final class PackedRecordSpill: RecordSource {
     /// Records not packed yet (`RecordBlock.capacity` of them at most).
     private var staged: UnsafeMutablePointer<UInt32>
     private var stagedWords = 0
-    /// Packed blocks in memory: `blockBytes` of `arenaCapacity` (the memory limit plus one block, reserved
-    /// untouched: pages cost nothing until written).
+    /// Packed blocks in memory: `blockBytes` of `arenaCapacity` (the memory limit plus one block, or
+    /// `initialArena` when that is less, reserved untouched: pages cost nothing until written; doubled as
+    /// needed up to the limit plus one block).
     private var arena: UnsafeMutableRawPointer
     private var arenaCapacity = 0
     private var blockBytes = 0
     private let columnScratch: UnsafeMutablePointer<UInt32>
     private var file: WritableFile?
+    /// The first reservation's cap: a build's scans have limits of tens of MiB (reserved at once), while the
+    /// steps of a distributed build, which have no budget, pass terabytes (never reservable at once).
+    static let initialArena = 64 << 20
 
     init(recordWidth: Int, memoryLimit: Int, path: String) {
         self.recordWidth = recordWidth
@@ -66,7 +70,8 @@ final class PackedRecordSpill: RecordSource {
     private func pack() throws {
         let maximum = RecordBlock.maximumBytes(width: recordWidth)
         if blockBytes + maximum > arenaCapacity {
-            let capacity = max(blockBytes + maximum, memoryLimit + maximum)
+            let grown = min(memoryLimit + maximum, max(Self.initialArena, 2 * arenaCapacity))
+            let capacity = max(blockBytes + maximum, grown)
             let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
             bigger.copyMemory(from: arena, byteCount: blockBytes)
             arena.deallocate()
