@@ -190,7 +190,7 @@ struct PairTable: Sendable, Equatable {
     /// Sorts `values` ascending: by insertion when they are few (a key's values in one partition: a dozen
     /// or so, where the general sort's setup costs more than the sorting), else with the standard sort.
     @inline(__always)
-    static func sort(_ values: UnsafeMutableBufferPointer<UInt32>) {
+    static func sort<Value: Comparable>(_ values: UnsafeMutableBufferPointer<Value>) {
         guard values.count > 24 else {
             for i in values.indices.dropFirst() {
                 let value = values[i]

@@ -183,21 +183,7 @@ struct PartitionScan {
     /// the new end.
     @inline(__always)
     private static func sortAndKeepDistinct(_ words: UnsafeMutablePointer<UInt64>, from: Int, to: Int, into end: Int) -> Int {
-        let range = UnsafeMutableBufferPointer(start: words + from, count: to - from)
-        if range.count > 24 {
-            var range = range
-            range.sort()
-        } else {
-            for i in range.indices.dropFirst() {
-                let value = range[i]
-                var j = i
-                while j > 0 && range[j - 1] > value {
-                    range[j] = range[j - 1]
-                    j -= 1
-                }
-                range[j] = value
-            }
-        }
+        PairTable.sort(UnsafeMutableBufferPointer(start: words + from, count: to - from))
         var end = end
         for i in from..<to where i == from || words[i] != words[i - 1] {
             words[end] = words[i]
