@@ -109,6 +109,10 @@ final class SlotAssignment {
     /// that a team thread can update the same table rows from step to step, which stay in its cache. No
     /// bit depends on the numbering: each slot's gradient sums its own entries in entry order, and each
     /// table row is updated alone.
+    ///
+    /// The previous batch's slots are forgotten first (`release`), here, so that the feature map stays in
+    /// the cache of the thread that assigns (a team step's last thread) instead of moving to whichever
+    /// thread ends the step.
     func assign(_ x: SparseRows, owners: Int = 1) {
         release()
         let entries = x.entryCount

@@ -34,17 +34,10 @@ struct PairTable: Sendable, Equatable {
     /// `threads` threads over blocks of keys (each block compacted in place, then the blocks moved together
     /// in order: the same table on any number of threads).
     init(keyCount: Int, threads: Int = 1, forEachPair: ((_ key: Int, _ value: UInt32) -> Void) -> Void) {
-        var counts = [Int](repeating: 0, count: keyCount + 1)
-        forEachPair { key, _ in counts[key + 1] += 1 }
-        for k in 0..<keyCount { counts[k + 1] += counts[k] }
-        var fill = counts
-        var raw = [UInt32](repeating: 0, count: counts[keyCount])
-        forEachPair { key, value in
-            raw[fill[key]] = value
-            fill[key] += 1
+        // One part: the parts initializer's one-thread path (two passes, then `freeze`).
+        self.init(keyCount: keyCount, parts: 1, threads: threads) { _, yield in
+            withoutActuallyEscaping(yield) { forEachPair($0) }
         }
-        offsets = PairTable.freeze(&raw, counts, keyCount: keyCount, threads: threads)
-        values = raw
     }
 
     /// The table of `keyCount` keys whose pairs come in `parts` parts, part `p`'s yielded by

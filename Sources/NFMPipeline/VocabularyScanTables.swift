@@ -52,7 +52,7 @@ final class VocabularyScanTables {
     }
 
     /// Empties every field's vocabulary, keeping its memory (slots, arena, ends) at the size it grew to:
-    /// a scan that reuses the tables of an earlier partition (`VocabularyScanTables.Pool`) neither rehashes
+    /// a scan that reuses the tables of an earlier partition (`ScanMemoryPool`) neither rehashes
     /// up to that size again nor faults in fresh pages. O(slots).
     func reset() {
         for f in 0..<count {
