@@ -32,13 +32,12 @@ enum RecordBlock {
     ) -> Int {
         columnMaxima(records, count: count, width: width, into: offsets)
         out.storeBytes(of: UInt32(truncatingIfNeeded: count).littleEndian, as: UInt32.self)
-        var rowBytes = 0
         for c in 0..<width {
             let bytes = (32 &- offsets[c].leadingZeroBitCount &+ 7) / 8
             out.storeBytes(of: UInt8(truncatingIfNeeded: bytes), toByteOffset: 4 &+ c, as: UInt8.self)
-            offsets[c] = UInt32(truncatingIfNeeded: rowBytes)
-            rowBytes &+= bytes
         }
+        // Widths of 0…4 bytes were just written: the header is valid.
+        let rowBytes = columns(UnsafeRawPointer(out), width: width, offsets: offsets, masks: nil) ?? 0
         let rows = out + headerBytes(width: width)
         for r in 0..<count {
             let record = records + r &* width
@@ -74,14 +73,28 @@ enum RecordBlock {
     static func measure(_ block: UnsafeRawPointer, available: Int, width: Int) -> (bytes: Int, count: Int)? {
         guard available >= headerBytes(width: width) else { return nil }
         let count = Int(UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)))
-        guard count >= 1 && count <= capacity else { return nil }
+        guard count >= 1 && count <= capacity,
+            let rowBytes = columns(block, width: width, offsets: nil, masks: nil)
+        else { return nil }
+        return (headerBytes(width: width) + count * rowBytes + 8, count)
+    }
+
+    /// The row layout that the header of the block at `block` gives its `width` columns: each column's
+    /// byte offset in a row (to `offsets`) and value mask (to `masks`), when given; returns the row's bytes,
+    /// or nil when a column's width is over 4 bytes (no header `encode` writes). O(width).
+    @inline(__always)
+    private static func columns(
+        _ block: UnsafeRawPointer, width: Int, offsets: UnsafeMutablePointer<UInt32>?, masks: UnsafeMutablePointer<UInt32>?
+    ) -> Int? {
         var rowBytes = 0
         for c in 0..<width {
-            let bytes = Int(block.load(fromByteOffset: 4 + c, as: UInt8.self))
+            let bytes = Int(block.load(fromByteOffset: 4 &+ c, as: UInt8.self))
             guard bytes <= 4 else { return nil }
-            rowBytes += bytes
+            offsets?[c] = UInt32(truncatingIfNeeded: rowBytes)
+            masks?[c] = UInt32(truncatingIfNeeded: (1 << (8 * bytes)) - 1)
+            rowBytes &+= bytes
         }
-        return (headerBytes(width: width) + count * rowBytes + 8, count)
+        return rowBytes
     }
 
     /// Decodes the block at `block` (whole, as `measure` sized it) into `count × width` words at `out`;
@@ -91,12 +104,8 @@ enum RecordBlock {
         columnScratch: UnsafeMutablePointer<UInt32>
     ) {
         let (offsets, masks) = (columnScratch, columnScratch + width)
-        var rowBytes = 0
-        for c in 0..<width {
-            let bytes = Int(block.load(fromByteOffset: 4 &+ c, as: UInt8.self))
-            (offsets[c], masks[c]) = (UInt32(truncatingIfNeeded: rowBytes), UInt32(truncatingIfNeeded: (1 << (8 * bytes)) - 1))
-            rowBytes &+= bytes
-        }
+        // `measure` accepted the header: every width is 0…4 bytes.
+        let rowBytes = columns(block, width: width, offsets: offsets, masks: masks) ?? 0
         let rows = block + headerBytes(width: width)
         for r in 0..<count {
             let row = rows + r &* rowBytes
