@@ -278,6 +278,51 @@ private func kernelFourBySixteen(
     store8(x3, c3); store8(y3, c3 + 8)
 }
 
+#if NFM_AVX512
+/// `kernelFourBySixteen` on 32 columns with eight SIMD16 accumulators (AVX-512 builds only): eight
+/// independent sums keep both vector adders busy through their latency, as the eight SIMD8 accumulators
+/// do at half the width. Each element is summed over `q` in order, product then sum, as everywhere here.
+@inline(__always)
+private func kernelFourByThirtyTwo(
+    depth: Int, a: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int, b: UnsafePointer<Float>,
+    ldb: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    let c1 = c0 + ldc
+    let c2 = c1 + ldc
+    let c3 = c2 + ldc
+    var x0 = V16(), y0 = V16(), x1 = V16(), y1 = V16()
+    var x2 = V16(), y2 = V16(), x3 = V16(), y3 = V16()
+    if accumulate {
+        x0 = load16(c0); y0 = load16(c0 + 16)
+        x1 = load16(c1); y1 = load16(c1 + 16)
+        x2 = load16(c2); y2 = load16(c2 + 16)
+        x3 = load16(c3); y3 = load16(c3 + 16)
+    }
+    var ap = a
+    var bp = b
+    var q = 0
+    while q < depth {
+        let b0 = load16(bp)
+        let b1 = load16(bp + 16)
+        let s0 = V16(repeating: ap[0])
+        let s1 = V16(repeating: ap[ars])
+        let s2 = V16(repeating: ap[ars &* 2])
+        let s3 = V16(repeating: ap[ars &* 3])
+        x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
+        x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
+        x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
+        x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
+        ap += acs
+        bp += ldb
+        q &+= 1
+    }
+    store16(x0, c0); store16(y0, c0 + 16)
+    store16(x1, c1); store16(y1, c1 + 16)
+    store16(x2, c2); store16(y2, c2 + 16)
+    store16(x3, c3); store16(y3, c3 + 16)
+}
+#endif
+
 /// Copies `B(q, j)` for `q` in `rows`, `j` in `columns` to 16-column strips, strip after strip, each
 /// row-major `rows.count × 16`; a last strip narrower than 16 is padded with zeros. A transposed source
 /// goes through 8 × 8 register transposes (`transpose8x8`).
@@ -418,13 +463,22 @@ private func gemmKernel(
     }
 }
 
-/// Four rows of C: 16 columns at a time (eight SIMD8 accumulators), then `gemmFourRowsTail`.
+/// Four rows of C: 32 columns at a time in AVX-512 builds (`kernelFourByThirtyTwo`), 16 at a time (eight
+/// SIMD8 accumulators), then `gemmFourRowsTail`.
 @inline(__always)
 private func gemmFourRows(
     n: Int, p: Int, a a0: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int,
     b: UnsafePointer<Float>, ldb: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
     var j = 0
+    #if NFM_AVX512
+    while j + 32 <= n {
+        kernelFourByThirtyTwo(
+            depth: p, a: a0, aRowStride: ars, aColStride: acs, b: b + j, ldb: ldb, c: c0 + j, ldc: ldc,
+            accumulate: accumulate)
+        j += 32
+    }
+    #endif
     while j + 16 <= n {
         kernelFourBySixteen(
             depth: p, a: a0, aRowStride: ars, aColStride: acs, b: b + j, ldb: ldb, c: c0 + j, ldc: ldc,

@@ -6,9 +6,21 @@ public func adagradStep(
     count: Int, parameters w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
     accumulator a: UnsafeMutablePointer<Float>, learningRate: Float, l2: Float
 ) {
+    var i = 0
+    #if NFM_AVX512
+    let lr16 = V16(repeating: learningRate)
+    let decay16 = V16(repeating: l2)
+    while i &+ 16 <= count {
+        let wi = load16(w + i)
+        let gi = load16(g + i) + decay16 * wi
+        let ai = gi * gi + load16(a + i)
+        store16(ai, a + i)
+        store16(wi - lr16 * gi / sqrt16(ai), w + i)
+        i &+= 16
+    }
+    #endif
     let lr = V8(repeating: learningRate)
     let decay = V8(repeating: l2)
-    var i = 0
     while i &+ 8 <= count {
         let wi = load8(w + i)
         let gi = load8(g + i) + decay * wi

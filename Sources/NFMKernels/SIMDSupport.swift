@@ -27,3 +27,26 @@ typealias V8 = SIMD8<Float>
     for i in 0..<8 { r[i] = abs(v[i]).squareRoot() }
     return r
 }
+
+#if NFM_AVX512
+/// Sixteen floats: one AVX-512 register. Only in builds for AVX-512 machines (`scripts/build-release.sh`
+/// compiles with `-march=x86-64-v4 -D NFM_AVX512` where the CPU has it): elsewhere `SIMD16` is two AVX2
+/// registers, and the kernels' sixteen-wide paths would only add register pressure. Every wide path
+/// does, lane by lane, the operations of its eight-wide twin, so the bits never depend on the build.
+typealias V16 = SIMD16<Float>
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> V16 {
+    UnsafeRawPointer(p).loadUnaligned(as: V16.self)
+}
+
+@inline(__always) func store16(_ v: V16, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self)
+}
+
+/// `sqrt8` on sixteen lanes (one `vsqrtps` on a zmm register).
+@inline(__always) func sqrt16(_ v: V16) -> V16 {
+    var r = V16()
+    for i in 0..<16 { r[i] = abs(v[i]).squareRoot() }
+    return r
+}
+#endif

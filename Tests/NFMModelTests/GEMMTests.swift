@@ -29,11 +29,13 @@ import Testing
     static let sizes = [1, 3, 15, 17, 255, 257, 300]
 
     /// Shapes: every path of `gemm` (the unpacked kernel below 256 × 256 floats of B; the packed one
-    /// beyond, or with a transposed A of more than 64 rows) with full and partial 4 × 16 tiles, several
-    /// depth, row and column blocks, and the edges 1, 3, 15, 17, 255, 257, 300.
+    /// beyond, or with a transposed A of more than 64 rows) with full and partial 4 × 16 tiles (4 × 32 in
+    /// AVX-512 builds: 63 = 32 + 16 + 8 + 7 columns), several depth, row and column blocks, and the edges
+    /// 1, 3, 15, 17, 255, 257, 300.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (3, 17, 15), (15, 3, 17), (17, 15, 3), (128, 64, 64), (1, 257, 257), (17, 257, 300),
         (3, 300, 257), (257, 15, 255), (300, 17, 3), (255, 257, 1), (65, 300, 17), (257, 3, 300), (15, 255, 300),
+        (9, 63, 40), (6, 96, 20),
     ]
 
     @Test(arguments: shapes)
