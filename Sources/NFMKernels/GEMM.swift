@@ -4,7 +4,7 @@
 /// `C[m×n] (+)= Σₚ A(i, p) · B[p, j]` where `A(i, p) = a[i·aRowStride + p·aColStride]` (so the same
 /// kernel serves `A·B` with `(p, 1)` strides and `Aᵀ·B` with `(1, m)` strides), `B` is row-major
 /// `p × n` and `C` row-major `m × n`. Register blocking is 4 rows × 16 columns (eight SIMD8
-/// accumulators); up to 256 × 256 floats of B (and a transposed A of at most 64 rows) B is read in
+/// accumulators; 4 × 32 in eight SIMD16 ones in AVX-512 builds); up to 256 × 256 floats of B (and a transposed A of at most 64 rows) B is read in
 /// place with 4 × 8, 1 × 16, 1 × 8 and scalar edges, beyond that through `gemmPacked`. Every element is
 /// `((c + a₀b₀) + a₁b₁) + …` over `p` in order, each product rounded before its sum (no FMA), so the
 /// bits depend on nothing but the operands. `O(mnp)`.
@@ -193,7 +193,32 @@ private func multiplyPackedBlock(
 ) {
     let strips = (columns + 15) / 16
     let panels = (rows + 3) / 4
-    for s in 0..<strips {
+    var first = 0
+    #if NFM_AVX512
+    // AVX-512 builds: two full strips at a time (`kernelFourByThirtyTwo`, 32 KiB of B in L1).
+    while 16 * (first + 2) <= columns {
+        let strip = b + first * depth * 16
+        for t in 0..<panels {
+            let height = min(4, rows - 4 * t)
+            let tile = c + 4 * t * ldc + 16 * first
+            let panel = a.base + t * a.panelStride
+            if height == 4 {
+                kernelFourByThirtyTwo(
+                    depth: depth, a: panel, aRowStride: a.rowStride, aColStride: a.colStride, b: strip, ldb: 16,
+                    secondHalf: depth * 16, c: tile, ldc: ldc, accumulate: accumulate)
+            } else {
+                for half in 0..<2 {
+                    packedEdgeTile(
+                        height: height, width: 16, depth: depth, a: panel, aRowStride: a.rowStride,
+                        aColStride: a.colStride, b: strip + half * depth * 16, c: tile + 16 * half, ldc: ldc,
+                        accumulate: accumulate)
+                }
+            }
+        }
+        first += 2
+    }
+    #endif
+    for s in first..<strips {
         let width = min(16, columns - 16 * s)
         let strip = b + s * depth * 16
         for t in 0..<panels {
@@ -281,11 +306,13 @@ private func kernelFourBySixteen(
 #if NFM_AVX512
 /// `kernelFourBySixteen` on 32 columns with eight SIMD16 accumulators (AVX-512 builds only): eight
 /// independent sums keep both vector adders busy through their latency, as the eight SIMD8 accumulators
-/// do at half the width. Each element is summed over `q` in order, product then sum, as everywhere here.
+/// do at half the width. B's columns 16…31 of a step are `secondHalf` floats after its columns 0…15 (16
+/// in a row-major B, a strip's size between two packed strips). Each element is summed over `q` in
+/// order, product then sum, as everywhere here.
 @inline(__always)
 private func kernelFourByThirtyTwo(
     depth: Int, a: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int, b: UnsafePointer<Float>,
-    ldb: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ldb: Int, secondHalf: Int = 16, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
     let c1 = c0 + ldc
     let c2 = c1 + ldc
@@ -303,7 +330,7 @@ private func kernelFourByThirtyTwo(
     var q = 0
     while q < depth {
         let b0 = load16(bp)
-        let b1 = load16(bp + 16)
+        let b1 = load16(bp + secondHalf)
         let s0 = V16(repeating: ap[0])
         let s1 = V16(repeating: ap[ars])
         let s2 = V16(repeating: ap[ars &* 2])
