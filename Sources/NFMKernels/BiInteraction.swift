@@ -80,8 +80,8 @@ public func biInteractionForward(
     }
 }
 
-/// One row's pooled columns with all feature values 1, 64 (AVX-512 builds), 32, then 8 at a time; returns the first column
-/// left (the scalar tail).
+/// One row's pooled columns with all feature values 1, 64 (AVX-512 builds), 32, then 8 at a time;
+/// returns the first column left (the scalar tail).
 @inline(__always)
 private func biInteractionUnitColumns(
     _ range: Range<Int>, _ indices: UnsafePointer<UInt32>, factors k: Int, embeddings: UnsafePointer<Float>,

@@ -4,8 +4,9 @@
 /// `C[m×n] (+)= Σₚ A(i, p) · B[p, j]` where `A(i, p) = a[i·aRowStride + p·aColStride]` (so the same
 /// kernel serves `A·B` with `(p, 1)` strides and `Aᵀ·B` with `(1, m)` strides), `B` is row-major
 /// `p × n` and `C` row-major `m × n`. Register blocking is 4 rows × 16 columns (eight SIMD8
-/// accumulators; 4 × 32 in eight SIMD16 ones in AVX-512 builds); up to 256 × 256 floats of B (and a transposed A of at most 64 rows) B is read in
-/// place with 4 × 8, 1 × 16, 1 × 8 and scalar edges, beyond that through `gemmPacked`. Every element is
+/// accumulators; 4 × 32 in eight SIMD16 ones in AVX-512 builds); up to 256 × 256 floats of B (and a
+/// transposed A of at most 64 rows) B is read in place with 4 × 8, 1 × 16, 1 × 8 and scalar edges,
+/// beyond that through `gemmPacked`. Every element is
 /// `((c + a₀b₀) + a₁b₁) + …` over `p` in order, each product rounded before its sum (no FMA), so the
 /// bits depend on nothing but the operands. `O(mnp)`.
 public func gemm(
