@@ -87,44 +87,18 @@ private func biInteractionUnitColumns(
     _ range: Range<Int>, _ indices: UnsafePointer<UInt32>, factors k: Int, embeddings: UnsafePointer<Float>,
     sum s: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>
 ) -> Int {
-    let half = V8(repeating: 0.5)
     var c = 0
     #if NFM_AVX512
-    // AVX-512 builds: 64 columns per pass over the row's features, the same sums lane by lane.
-    let half16 = V16(repeating: 0.5)
     while c + 64 <= k {
-        var s0 = V16(), s1 = V16(), s2 = V16(), s3 = V16()
-        var q0 = V16(), q1 = V16(), q2 = V16(), q3 = V16()
-        for e in range {
-            let v = embeddings + (Int(indices[e]) &* k &+ c)
-            let v0 = load16(v), v1 = load16(v + 16), v2 = load16(v + 32), v3 = load16(v + 48)
-            s0 += v0; s1 += v1; s2 += v2; s3 += v3
-            q0 = v0 * v0 + q0; q1 = v1 * v1 + q1; q2 = v2 * v2 + q2; q3 = v3 * v3 + q3
-        }
-        store16(s0, s + c); store16(s1, s + c + 16); store16(s2, s + c + 32); store16(s3, s + c + 48)
-        store16(half16 * (s0 * s0 - q0), o + c)
-        store16(half16 * (s1 * s1 - q1), o + c + 16)
-        store16(half16 * (s2 * s2 - q2), o + c + 32)
-        store16(half16 * (s3 * s3 - q3), o + c + 48)
+        biInteractionUnitBlock(V16.self, range, indices, factors: k, column: c, embeddings: embeddings, sum: s, out: o)
         c += 64
     }
     #endif
     while c + 32 <= k {
-        var s0 = V8(), s1 = V8(), s2 = V8(), s3 = V8()
-        var q0 = V8(), q1 = V8(), q2 = V8(), q3 = V8()
-        for e in range {
-            let v = embeddings + (Int(indices[e]) &* k &+ c)
-            let v0 = load8(v), v1 = load8(v + 8), v2 = load8(v + 16), v3 = load8(v + 24)
-            s0 += v0; s1 += v1; s2 += v2; s3 += v3
-            q0 = v0 * v0 + q0; q1 = v1 * v1 + q1; q2 = v2 * v2 + q2; q3 = v3 * v3 + q3
-        }
-        store8(s0, s + c); store8(s1, s + c + 8); store8(s2, s + c + 16); store8(s3, s + c + 24)
-        store8(half * (s0 * s0 - q0), o + c)
-        store8(half * (s1 * s1 - q1), o + c + 8)
-        store8(half * (s2 * s2 - q2), o + c + 16)
-        store8(half * (s3 * s3 - q3), o + c + 24)
+        biInteractionUnitBlock(V8.self, range, indices, factors: k, column: c, embeddings: embeddings, sum: s, out: o)
         c += 32
     }
+    let half = V8(repeating: 0.5)
     while c + 8 <= k {
         var s0 = V8(), q0 = V8()
         for e in range {
@@ -137,6 +111,30 @@ private func biInteractionUnitColumns(
         c += 8
     }
     return c
+}
+
+/// Columns `column ..< column + 4w` of one row's pooled vector (`w` = `Lanes.width`), all feature values
+/// 1: four accumulators of the sum and four of the sum of squares per pass over the row's features.
+@inline(__always)
+private func biInteractionUnitBlock<Lanes: FloatLanes>(
+    _: Lanes.Type, _ range: Range<Int>, _ indices: UnsafePointer<UInt32>, factors k: Int, column c: Int,
+    embeddings: UnsafePointer<Float>, sum s: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>
+) {
+    let w = Lanes.width
+    var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
+    var q0 = Lanes(), q1 = Lanes(), q2 = Lanes(), q3 = Lanes()
+    for e in range {
+        let v = embeddings + (Int(indices[e]) &* k &+ c)
+        let v0 = Lanes.load(v), v1 = Lanes.load(v + w), v2 = Lanes.load(v + 2 * w), v3 = Lanes.load(v + 3 * w)
+        s0 = s0 + v0; s1 = s1 + v1; s2 = s2 + v2; s3 = s3 + v3
+        q0 = v0 * v0 + q0; q1 = v1 * v1 + q1; q2 = v2 * v2 + q2; q3 = v3 * v3 + q3
+    }
+    let half = Lanes(repeating: 0.5)
+    s0.store(s + c); s1.store(s + c + w); s2.store(s + c + 2 * w); s3.store(s + c + 3 * w)
+    (half * (s0 * s0 - q0)).store(o + c)
+    (half * (s1 * s1 - q1)).store(o + c + w)
+    (half * (s2 * s2 - q2)).store(o + c + 2 * w)
+    (half * (s3 * s3 - q3)).store(o + c + 3 * w)
 }
 
 /// One row's pooled columns with feature values, 8 at a time; returns the first column left.

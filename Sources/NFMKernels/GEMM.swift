@@ -196,7 +196,7 @@ private func multiplyPackedBlock(
     let panels = (rows + 3) / 4
     var first = 0
     #if NFM_AVX512
-    // AVX-512 builds: two full strips at a time (`kernelFourByThirtyTwo`, 32 KiB of B in L1).
+    // AVX-512 builds: two full strips at a time (`kernelFourRows` at width 16, 32 KiB of B in L1).
     while 16 * (first + 2) <= columns {
         let strip = b + first * depth * 16
         for t in 0..<panels {
@@ -204,9 +204,9 @@ private func multiplyPackedBlock(
             let tile = c + 4 * t * ldc + 16 * first
             let panel = a.base + t * a.panelStride
             if height == 4 {
-                kernelFourByThirtyTwo(
-                    depth: depth, a: panel, aRowStride: a.rowStride, aColStride: a.colStride, b: strip, ldb: 16,
-                    secondHalf: depth * 16, c: tile, ldc: ldc, accumulate: accumulate)
+                kernelFourRows(
+                    V16.self, depth: depth, a: panel, aRowStride: a.rowStride, aColStride: a.colStride, b: strip,
+                    ldb: 16, secondHalf: depth * 16, c: tile, ldc: ldc, accumulate: accumulate)
             } else {
                 for half in 0..<2 {
                     packedEdgeTile(
@@ -261,81 +261,51 @@ private func packedEdgeTile(
     }
 }
 
-/// The register kernel: a 4 × 16 tile of C in eight SIMD8 accumulators, `depth` steps of `x = a·b + x`
-/// (a product, then a sum, as everywhere in this file); B's sixteen values of a step are consecutive, its
-/// steps `ldb` apart (16 in a packed strip), A's four values at `aRowStride` apart.
+/// The register kernel: a 4 × 16 tile of C in eight SIMD8 accumulators (`kernelFourRows` at width 8).
 @inline(__always)
 private func kernelFourBySixteen(
     depth: Int, a: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int, b: UnsafePointer<Float>,
-    ldb: Int = 16, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ldb: Int = 16, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    let c1 = c0 + ldc
-    let c2 = c1 + ldc
-    let c3 = c2 + ldc
-    var x0 = V8(), y0 = V8(), x1 = V8(), y1 = V8()
-    var x2 = V8(), y2 = V8(), x3 = V8(), y3 = V8()
-    if accumulate {
-        x0 = load8(c0); y0 = load8(c0 + 8)
-        x1 = load8(c1); y1 = load8(c1 + 8)
-        x2 = load8(c2); y2 = load8(c2 + 8)
-        x3 = load8(c3); y3 = load8(c3 + 8)
-    }
-    var ap = a
-    var bp = b
-    var q = 0
-    while q < depth {
-        let b0 = load8(bp)
-        let b1 = load8(bp + 8)
-        let s0 = V8(repeating: ap[0])
-        let s1 = V8(repeating: ap[ars])
-        let s2 = V8(repeating: ap[ars &* 2])
-        let s3 = V8(repeating: ap[ars &* 3])
-        x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
-        x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
-        x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
-        x3 = s3 * b0 + x3; y3 = s3 * b1 + y3
-        ap += acs
-        bp += ldb
-        q &+= 1
-    }
-    store8(x0, c0); store8(y0, c0 + 8)
-    store8(x1, c1); store8(y1, c1 + 8)
-    store8(x2, c2); store8(y2, c2 + 8)
-    store8(x3, c3); store8(y3, c3 + 8)
+    kernelFourRows(
+        V8.self, depth: depth, a: a, aRowStride: ars, aColStride: acs, b: b, ldb: ldb, secondHalf: 8, c: c, ldc: ldc,
+        accumulate: accumulate)
 }
 
-#if NFM_AVX512
-/// `kernelFourBySixteen` on 32 columns with eight SIMD16 accumulators (AVX-512 builds only): eight
-/// independent sums keep both vector adders busy through their latency, as the eight SIMD8 accumulators
-/// do at half the width. B's columns 16…31 of a step are `secondHalf` floats after its columns 0…15 (16
-/// in a row-major B, a strip's size between two packed strips). Each element is summed over `q` in
-/// order, product then sum, as everywhere here.
+/// A 4 × 2w tile of C in eight accumulators of `w` lanes (`Lanes.width`: 4 × 16 with `V8`, 4 × 32 with
+/// `V16` in AVX-512 builds — eight independent sums keep both vector adders busy through their latency),
+/// `depth` steps of `x = a·b + x` (a product, then a sum, as everywhere in this file). B's first `w`
+/// values of a step are consecutive, its next `w` start `secondHalf` floats after them (`w` in a row-major
+/// B; a strip's size between two packed strips), its steps `ldb` apart (16 in a packed strip); A's four
+/// values at `aRowStride` apart. Each element is summed over `q` in order, so the bits do not depend on
+/// the width.
 @inline(__always)
-private func kernelFourByThirtyTwo(
-    depth: Int, a: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int, b: UnsafePointer<Float>,
-    ldb: Int, secondHalf: Int = 16, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+private func kernelFourRows<Lanes: FloatLanes>(
+    _: Lanes.Type, depth: Int, a: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int,
+    b: UnsafePointer<Float>, ldb: Int, secondHalf: Int, c c0: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
+    let w = Lanes.width
     let c1 = c0 + ldc
     let c2 = c1 + ldc
     let c3 = c2 + ldc
-    var x0 = V16(), y0 = V16(), x1 = V16(), y1 = V16()
-    var x2 = V16(), y2 = V16(), x3 = V16(), y3 = V16()
+    var x0 = Lanes(), y0 = Lanes(), x1 = Lanes(), y1 = Lanes()
+    var x2 = Lanes(), y2 = Lanes(), x3 = Lanes(), y3 = Lanes()
     if accumulate {
-        x0 = load16(c0); y0 = load16(c0 + 16)
-        x1 = load16(c1); y1 = load16(c1 + 16)
-        x2 = load16(c2); y2 = load16(c2 + 16)
-        x3 = load16(c3); y3 = load16(c3 + 16)
+        x0 = .load(c0); y0 = .load(c0 + w)
+        x1 = .load(c1); y1 = .load(c1 + w)
+        x2 = .load(c2); y2 = .load(c2 + w)
+        x3 = .load(c3); y3 = .load(c3 + w)
     }
     var ap = a
     var bp = b
     var q = 0
     while q < depth {
-        let b0 = load16(bp)
-        let b1 = load16(bp + secondHalf)
-        let s0 = V16(repeating: ap[0])
-        let s1 = V16(repeating: ap[ars])
-        let s2 = V16(repeating: ap[ars &* 2])
-        let s3 = V16(repeating: ap[ars &* 3])
+        let b0 = Lanes.load(bp)
+        let b1 = Lanes.load(bp + secondHalf)
+        let s0 = Lanes(repeating: ap[0])
+        let s1 = Lanes(repeating: ap[ars])
+        let s2 = Lanes(repeating: ap[ars &* 2])
+        let s3 = Lanes(repeating: ap[ars &* 3])
         x0 = s0 * b0 + x0; y0 = s0 * b1 + y0
         x1 = s1 * b0 + x1; y1 = s1 * b1 + y1
         x2 = s2 * b0 + x2; y2 = s2 * b1 + y2
@@ -344,12 +314,11 @@ private func kernelFourByThirtyTwo(
         bp += ldb
         q &+= 1
     }
-    store16(x0, c0); store16(y0, c0 + 16)
-    store16(x1, c1); store16(y1, c1 + 16)
-    store16(x2, c2); store16(y2, c2 + 16)
-    store16(x3, c3); store16(y3, c3 + 16)
+    x0.store(c0); y0.store(c0 + w)
+    x1.store(c1); y1.store(c1 + w)
+    x2.store(c2); y2.store(c2 + w)
+    x3.store(c3); y3.store(c3 + w)
 }
-#endif
 
 /// Copies `B(q, j)` for `q` in `rows`, `j` in `columns` to 16-column strips, strip after strip, each
 /// row-major `rows.count × 16`; a last strip narrower than 16 is padded with zeros. A transposed source
@@ -491,7 +460,7 @@ private func gemmKernel(
     }
 }
 
-/// Four rows of C: 32 columns at a time in AVX-512 builds (`kernelFourByThirtyTwo`), 16 at a time (eight
+/// Four rows of C: 32 columns at a time in AVX-512 builds (`kernelFourRows` at width 16), 16 at a time (eight
 /// SIMD8 accumulators), then `gemmFourRowsTail`.
 @inline(__always)
 private func gemmFourRows(
@@ -501,9 +470,9 @@ private func gemmFourRows(
     var j = 0
     #if NFM_AVX512
     while j + 32 <= n {
-        kernelFourByThirtyTwo(
-            depth: p, a: a0, aRowStride: ars, aColStride: acs, b: b + j, ldb: ldb, c: c0 + j, ldc: ldc,
-            accumulate: accumulate)
+        kernelFourRows(
+            V16.self, depth: p, a: a0, aRowStride: ars, aColStride: acs, b: b + j, ldb: ldb, secondHalf: 16,
+            c: c0 + j, ldc: ldc, accumulate: accumulate)
         j += 32
     }
     #endif

@@ -8,33 +8,37 @@ public func adagradStep(
 ) {
     var i = 0
     #if NFM_AVX512
-    let lr16 = V16(repeating: learningRate)
-    let decay16 = V16(repeating: l2)
-    while i &+ 16 <= count {
-        let wi = load16(w + i)
-        let gi = load16(g + i) + decay16 * wi
-        let ai = gi * gi + load16(a + i)
-        store16(ai, a + i)
-        store16(wi - lr16 * gi / sqrt16(ai), w + i)
-        i &+= 16
-    }
+    i = adagradLanes(
+        V16.self, from: i, count: count, parameters: w, gradient: g, accumulator: a, learningRate: learningRate, l2: l2)
     #endif
-    let lr = V8(repeating: learningRate)
-    let decay = V8(repeating: l2)
-    while i &+ 8 <= count {
-        let wi = load8(w + i)
-        let gi = load8(g + i) + decay * wi
-        let ai = gi * gi + load8(a + i)
-        store8(ai, a + i)
-        store8(wi - lr * gi / sqrt8(ai), w + i)
-        i &+= 8
-    }
+    i = adagradLanes(
+        V8.self, from: i, count: count, parameters: w, gradient: g, accumulator: a, learningRate: learningRate, l2: l2)
     while i < count {
         let gi = g[i] + l2 * w[i]
         a[i] += gi * gi
         w[i] -= learningRate * gi / abs(a[i]).squareRoot()
         i += 1
     }
+}
+
+/// `adagradStep`'s arithmetic on the values from `start`, `Lanes.width` at a time while a whole vector
+/// is left; returns the first value left.
+@inline(__always)
+private func adagradLanes<Lanes: FloatLanes>(
+    _: Lanes.Type, from start: Int, count: Int, parameters w: UnsafeMutablePointer<Float>,
+    gradient g: UnsafePointer<Float>, accumulator a: UnsafeMutablePointer<Float>, learningRate: Float, l2: Float
+) -> Int {
+    let (lr, decay) = (Lanes(repeating: learningRate), Lanes(repeating: l2))
+    var i = start
+    while i &+ Lanes.width <= count {
+        let wi = Lanes.load(w + i)
+        let gi = Lanes.load(g + i) + decay * wi
+        let ai = gi * gi + Lanes.load(a + i)
+        ai.store(a + i)
+        (wi - lr * gi / ai.squareRoots).store(w + i)
+        i &+= Lanes.width
+    }
+    return i
 }
 
 /// `adagradStep` on the rows `rows[s]` (width `width`) of a sparse table for the batch slots `slots`, with

@@ -28,25 +28,54 @@ typealias V8 = SIMD8<Float>
     return r
 }
 
+/// A vector of `Float` lanes as the kernels' width-generic passes use it: `V8`, and in builds for AVX-512
+/// machines `V16` (`scripts/build-release.sh` compiles with `-march=x86-64-v4 -D NFM_AVX512` where the CPU
+/// has it; elsewhere a `SIMD16` is two AVX2 registers and the sixteen-wide paths would only add register
+/// pressure). A pass written once over `FloatLanes` does, lane by lane, the same operations at either
+/// width, so the bits never depend on the build. The requirements are met by the concrete vector types'
+/// own operators (one instruction each once specialised).
+protocol FloatLanes {
+    static var width: Int { get }
+    init()
+    init(repeating value: Float)
+    static func + (lhs: Self, rhs: Self) -> Self
+    static func - (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Self, rhs: Self) -> Self
+    static func / (lhs: Self, rhs: Self) -> Self
+    /// `√v` per lane for `v ≥ 0` (see `sqrt8`).
+    var squareRoots: Self { get }
+}
+
+extension FloatLanes {
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self {
+        UnsafeRawPointer(p).loadUnaligned(as: Self.self)
+    }
+
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> Self {
+        UnsafeRawPointer(p).loadUnaligned(as: Self.self)
+    }
+
+    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+    }
+}
+
+extension SIMD8: FloatLanes where Scalar == Float {
+    static var width: Int { 8 }
+    var squareRoots: Self { sqrt8(self) }
+}
+
 #if NFM_AVX512
-/// Sixteen floats: one AVX-512 register. Only in builds for AVX-512 machines (`scripts/build-release.sh`
-/// compiles with `-march=x86-64-v4 -D NFM_AVX512` where the CPU has it): elsewhere `SIMD16` is two AVX2
-/// registers, and the kernels' sixteen-wide paths would only add register pressure. Every wide path
-/// does, lane by lane, the operations of its eight-wide twin, so the bits never depend on the build.
+/// Sixteen floats: one AVX-512 register (AVX-512 builds only; see `FloatLanes`).
 typealias V16 = SIMD16<Float>
 
-@inline(__always) func load16(_ p: UnsafePointer<Float>) -> V16 {
-    UnsafeRawPointer(p).loadUnaligned(as: V16.self)
-}
-
-@inline(__always) func store16(_ v: V16, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self)
-}
-
-/// `sqrt8` on sixteen lanes (one `vsqrtps` on a zmm register).
-@inline(__always) func sqrt16(_ v: V16) -> V16 {
-    var r = V16()
-    for i in 0..<16 { r[i] = abs(v[i]).squareRoot() }
-    return r
+extension SIMD16: FloatLanes where Scalar == Float {
+    static var width: Int { 16 }
+    /// `sqrt8` on sixteen lanes (one `vsqrtps` on a zmm register).
+    var squareRoots: Self {
+        var r = Self()
+        for i in 0..<16 { r[i] = abs(self[i]).squareRoot() }
+        return r
+    }
 }
 #endif

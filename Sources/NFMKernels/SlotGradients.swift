@@ -83,35 +83,18 @@ public func biInteractionBackward(
         var c = 0
         if x.values == nil {
             #if NFM_AVX512
-            // AVX-512 builds: 64 columns per pass (four SIMD16 accumulators), the same sums lane by lane.
             while c + 64 <= k {
-                var a0 = V16(), a1 = V16(), a2 = V16(), a3 = V16()
-                let v0 = load16(v + c), v1 = load16(v + c + 16), v2 = load16(v + c + 32), v3 = load16(v + c + 48)
-                for i in range {
-                    let r = Int(entries.rows[Int(entries.entries[i])]) &* k &+ c
-                    let g = gradInteraction + r, sr = sum + r
-                    a0 = load16(g) * (load16(sr) - v0) + a0
-                    a1 = load16(g + 16) * (load16(sr + 16) - v1) + a1
-                    a2 = load16(g + 32) * (load16(sr + 32) - v2) + a2
-                    a3 = load16(g + 48) * (load16(sr + 48) - v3) + a3
-                }
-                store16(a0, out + c); store16(a1, out + c + 16); store16(a2, out + c + 32); store16(a3, out + c + 48)
+                slotUnitBlock(
+                    V16.self, entries, range, factors: k, column: c, v: v, sum: sum, gradInteraction: gradInteraction,
+                    out: out)
                 c += 64
             }
             #endif
             // 32 columns per pass over the slot's entries (four accumulators).
             while c + 32 <= k {
-                var a0 = V8(), a1 = V8(), a2 = V8(), a3 = V8()
-                let v0 = load8(v + c), v1 = load8(v + c + 8), v2 = load8(v + c + 16), v3 = load8(v + c + 24)
-                for i in range {
-                    let r = Int(entries.rows[Int(entries.entries[i])]) &* k &+ c
-                    let g = gradInteraction + r, sr = sum + r
-                    a0 = load8(g) * (load8(sr) - v0) + a0
-                    a1 = load8(g + 8) * (load8(sr + 8) - v1) + a1
-                    a2 = load8(g + 16) * (load8(sr + 16) - v2) + a2
-                    a3 = load8(g + 24) * (load8(sr + 24) - v3) + a3
-                }
-                store8(a0, out + c); store8(a1, out + c + 8); store8(a2, out + c + 16); store8(a3, out + c + 24)
+                slotUnitBlock(
+                    V8.self, entries, range, factors: k, column: c, v: v, sum: sum, gradInteraction: gradInteraction,
+                    out: out)
                 c += 32
             }
         }
@@ -149,6 +132,28 @@ public func biInteractionBackward(
             c += 1
         }
     }
+}
+
+/// Columns `column ..< column + 4w` of one slot's embedding gradient (`w` = `Lanes.width`), all feature
+/// values 1: `Σ_{e ∈ slot} g_r ⊙ (Σ_r − v)` in four accumulators, entries in order.
+@inline(__always)
+private func slotUnitBlock<Lanes: FloatLanes>(
+    _: Lanes.Type, _ entries: SlotEntries, _ range: Range<Int>, factors k: Int, column c: Int, v: UnsafePointer<Float>,
+    sum: UnsafePointer<Float>, gradInteraction: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+) {
+    let w = Lanes.width
+    var a0 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
+    let v0 = Lanes.load(v + c), v1 = Lanes.load(v + c + w)
+    let v2 = Lanes.load(v + c + 2 * w), v3 = Lanes.load(v + c + 3 * w)
+    for i in range {
+        let r = Int(entries.rows[Int(entries.entries[i])]) &* k &+ c
+        let g = gradInteraction + r, sr = sum + r
+        a0 = Lanes.load(g) * (Lanes.load(sr) - v0) + a0
+        a1 = Lanes.load(g + w) * (Lanes.load(sr + w) - v1) + a1
+        a2 = Lanes.load(g + 2 * w) * (Lanes.load(sr + 2 * w) - v2) + a2
+        a3 = Lanes.load(g + 3 * w) * (Lanes.load(sr + 3 * w) - v3) + a3
+    }
+    a0.store(out + c); a1.store(out + c + w); a2.store(out + c + 2 * w); a3.store(out + c + 3 * w)
 }
 
 /// Slot-major `fieldConcatBackward` for the slots `slots`: `∂L/∂v_s = Σ_{e ∈ s} x_e · ∂L/∂concat[row(e),
