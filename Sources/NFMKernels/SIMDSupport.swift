@@ -62,7 +62,7 @@ extension FloatLanes {
 
 extension SIMD8: FloatLanes where Scalar == Float {
     static var width: Int { 8 }
-    var squareRoots: Self { sqrt8(self) }
+    var squareRoots: Self { @inline(__always) get { sqrt8(self) } }
 }
 
 #if NFM_AVX512
@@ -73,9 +73,11 @@ extension SIMD16: FloatLanes where Scalar == Float {
     static var width: Int { 16 }
     /// `sqrt8` on sixteen lanes (one `vsqrtps` on a zmm register).
     var squareRoots: Self {
-        var r = Self()
-        for i in 0..<16 { r[i] = abs(self[i]).squareRoot() }
-        return r
+        @inline(__always) get {
+            var r = Self()
+            for i in 0..<16 { r[i] = abs(self[i]).squareRoot() }
+            return r
+        }
     }
 }
 #endif
