@@ -110,6 +110,12 @@ final class CachedBatchSource: BatchSource {
             order.withUnsafeBufferPointer { order in
                 targets.withUnsafeBufferPointer { targets in
                     for r in range {
+                        // The rows a few ahead are requested first: their misses overlap with this copy.
+                        if r &+ 6 < range.upperBound {
+                            let ahead = Int(order[start &+ r &+ 6])
+                            prefetchLines(source.baseAddress! + ahead &* f, bytes: f &* 4)
+                            CacheHint.prefetch(targets.baseAddress! + ahead)
+                        }
                         let row = Int(order[start + r])
                         copyIndices(f, from: source.baseAddress! + row * f, to: indices + r * f)
                         batchTargets[r] = targets[row]
