@@ -265,25 +265,45 @@ public func batchNormApplyActivated(
 ) {
     precondition(n % 8 == 0, "batchNormApplyActivated: width must be a multiple of 8")
     var j = 0
+    #if NFM_AVX512
+    while j + 16 <= n {
+        batchNormApplyStrip(
+            V16.self, column: j, rows: rows, width: n, x, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
+            normalized: normalized, relu: relu, mask: mask, dropped: dropped)
+        j &+= 16
+    }
+    #endif
     while j < n {
-        let (m0, s0, c0, b0) = (load8(mean + j), load8(invStd + j), load8(gamma + j), load8(beta + j))
-        var (p, q, d) = (x + j, normalized + j, dropped + j)
-        var k = mask.map { $0 + j }
-        for _ in 0..<rows {
-            let h0 = (load8(p) - m0) * s0
-            store8(h0, q)
-            var y = h0 * c0 + b0
-            if relu { y = V8().replacing(with: y, where: y .> 0) }
-            store8(y, p)
-            if let mk = k {
-                store8(y * load8(mk), d)
-                k = mk + n
-            }
-            p += n
-            q += n
-            d += n
-        }
+        batchNormApplyStrip(
+            V8.self, column: j, rows: rows, width: n, x, gamma: gamma, beta: beta, mean: mean, invStd: invStd,
+            normalized: normalized, relu: relu, mask: mask, dropped: dropped)
         j &+= 8
+    }
+}
+
+/// Columns `column ..< column + Lanes.width` of `batchNormApplyActivated`, down the rows.
+@inline(__always)
+private func batchNormApplyStrip<Lanes: FloatLanes>(
+    _: Lanes.Type, column j: Int, rows: Int, width n: Int, _ x: UnsafeMutablePointer<Float>,
+    gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+    normalized: UnsafeMutablePointer<Float>, relu: Bool, mask: UnsafePointer<Float>?, dropped: UnsafeMutablePointer<Float>
+) {
+    let (m0, s0, c0, b0) = (Lanes.load(mean + j), Lanes.load(invStd + j), Lanes.load(gamma + j), Lanes.load(beta + j))
+    var (p, q, d) = (x + j, normalized + j, dropped + j)
+    var k = mask.map { $0 + j }
+    for _ in 0..<rows {
+        let h0 = (Lanes.load(p) - m0) * s0
+        h0.store(q)
+        var y = h0 * c0 + b0
+        if relu { y = y.positivePart }
+        y.store(p)
+        if let mk = k {
+            (y * Lanes.load(mk)).store(d)
+            k = mk + n
+        }
+        p += n
+        q += n
+        d += n
     }
 }
 

@@ -44,6 +44,8 @@ protocol FloatLanes {
     static func / (lhs: Self, rhs: Self) -> Self
     /// `√v` per lane for `v ≥ 0` (see `sqrt8`).
     var squareRoots: Self { get }
+    /// `v > 0 ? v : +0` per lane (ReLU as `activationForward` computes it).
+    var positivePart: Self { get }
 }
 
 extension FloatLanes {
@@ -63,6 +65,7 @@ extension FloatLanes {
 extension SIMD8: FloatLanes where Scalar == Float {
     static var width: Int { 8 }
     var squareRoots: Self { @inline(__always) get { sqrt8(self) } }
+    var positivePart: Self { @inline(__always) get { Self().replacing(with: self, where: self .> 0) } }
 }
 
 #if NFM_AVX512
@@ -79,5 +82,6 @@ extension SIMD16: FloatLanes where Scalar == Float {
             return r
         }
     }
+    var positivePart: Self { @inline(__always) get { Self().replacing(with: self, where: self .> 0) } }
 }
 #endif

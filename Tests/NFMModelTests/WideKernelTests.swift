@@ -111,4 +111,35 @@ import Testing
         #expect(zip(weights, expectedWeights).allSatisfy { $0.bitPattern == $1.bitPattern })
         #expect(zip(accumulator, expectedAccumulator).allSatisfy { $0.bitPattern == $1.bitPattern })
     }
+
+    /// Batch norm's apply, ReLU and dropout in one pass: `x̂ = (x − μ)·s`, `y = x̂·γ + β`, ReLU `y > 0 ? y :
+    /// +0`, `dropped = y·mask`, per value.
+    @Test(arguments: [8, 16, 24, 32, 64, 72, 136])
+    func batchNormApplyActivatedIsTheDocumentedArithmetic(width n: Int) {
+        let rows = 5
+        let input = Self.values(rows * n, seed: UInt64(700 + n))
+        let (gamma, beta) = (Self.values(n, seed: UInt64(800 + n)), Self.values(n, seed: UInt64(900 + n)))
+        let mean = Self.values(n, seed: UInt64(1000 + n))
+        let invStd = Self.values(n, seed: UInt64(1100 + n)).map { abs($0) + 0.5 }
+        let mask = Self.values(rows * n, seed: UInt64(1200 + n)).map { $0 > 0 ? Float(2) : 0 }
+        for relu in [false, true] {
+            var x = input
+            var normalized = [Float](repeating: .nan, count: rows * n)
+            var dropped = normalized
+            batchNormApplyActivated(
+                rows: rows, width: n, &x, gamma: gamma, beta: beta, mean: mean, invStd: invStd, normalized: &normalized,
+                relu: relu, mask: mask, dropped: &dropped)
+            var mismatches = 0
+            for i in 0..<(rows * n) {
+                let j = i % n
+                let h = (input[i] - mean[j]) * invStd[j]
+                var y = h * gamma[j] + beta[j]
+                if relu { y = y > 0 ? y : 0 }
+                let expected = [h, y, y * mask[i]]
+                let got = [normalized[i], x[i], dropped[i]]
+                if zip(got, expected).contains(where: { $0.bitPattern != $1.bitPattern }) { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "width \(n) relu \(relu)")
+        }
+    }
 }
