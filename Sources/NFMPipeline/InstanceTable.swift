@@ -106,16 +106,17 @@ struct InstanceTable {
     /// The shard file of positions `positions`: instance `π⁻¹(p)` for each `p`, in order, with global
     /// feature indices (`featureOffsets[f]` + the value) and the label bits `bits` (positive, negative),
     /// compressed at `level`, built in `scratch` (the bytes stay valid until it is used again). Indices are
-    /// gathered column by column (`FixedColumns`, column-major, padded columns), as the shard stores them.
+    /// gathered column by column (`FixedColumns`, column-major, padded columns), as the shard stores them;
+    /// `π⁻¹` is read from `rounds` (the permutation's `RoundTable`) when given.
     func shardFile(
-        _ positions: Range<Int>, permutation: FeistelPermutation, featureOffsets: [UInt32], labels bits: (UInt32, UInt32),
-        level: Int, scratch: ShardScratch
+        _ positions: Range<Int>, permutation: FeistelPermutation, rounds: FeistelPermutation.RoundTable?,
+        featureOffsets: [UInt32], labels bits: (UInt32, UInt32), level: Int, scratch: ShardScratch
     ) throws -> UnsafeRawBufferPointer {
         let count = positions.count
         let stride = ShardScratch.columnStride(rows: count)
         let columns = scratch.columns(rows: count, fieldCount: fieldCount)
         let labels = scratch.labels(rows: count)
-        gather(positions, permutation, featureOffsets, bits, into: columns, columnStride: stride, labels)
+        gather(positions, permutation, rounds, featureOffsets, bits, into: columns, columnStride: stride, labels)
         return try ShardCodec.encode(
             FixedColumns(
                 values: UnsafeBufferPointer(start: columns, count: stride * fieldCount), fieldCount: fieldCount, rows: count,
@@ -128,8 +129,8 @@ struct InstanceTable {
     /// batch k + 1 are located and prefetched before batch k is copied and decoded, so that their cache
     /// misses overlap with that work instead of stalling it.
     private func gather(
-        _ positions: Range<Int>, _ permutation: FeistelPermutation, _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32),
-        into out: UnsafeMutablePointer<UInt32>, columnStride: Int, _ labels: UnsafeMutablePointer<Float>
+        _ positions: Range<Int>, _ permutation: FeistelPermutation, _ rounds: FeistelPermutation.RoundTable?,
+        _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32), into out: UnsafeMutablePointer<UInt32>, columnStride: Int, _ labels: UnsafeMutablePointer<Float>
     ) {
         let count = positions.count
         var (current, next) = (GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow), GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow))
@@ -140,8 +141,12 @@ struct InstanceTable {
         /// prefetches them.
         func locate(_ batch: GatherBatch, from first: Int) {
             let n = min(size, count - first)
-            permutation.instances(
-                from: UInt64(positions.lowerBound + first), count: n, into: batch.instances, pending: batch.pending)
+            let from = UInt64(positions.lowerBound + first)
+            if let rounds {
+                rounds.instances(from: from, count: n, into: batch.instances, pending: batch.pending)
+            } else {
+                permutation.instances(from: from, count: n, into: batch.instances, pending: batch.pending)
+            }
             span.split(batch.instances, count: n, quotients: batch.rows, remainders: batch.negatives)
             for i in 0..<n { rows.prefetchRow(batch.rows[i]) }
         }
@@ -180,9 +185,9 @@ struct InstanceTable {
     private func decode(
         _ row: UnsafeRawPointer, _ j: Int, into out: UnsafeMutablePointer<UInt32>, stride: Int, _ layout: Layout
     ) -> Bool {
-        for f in 0..<fieldCount { out[f * stride] = layout.base[f] &+ layout.value(row, f) }
+        for f in 0..<fieldCount { out[f &* stride] = layout.base[f] &+ layout.value(row, f) }
         guard j > 0 else { return true }
-        out[corrupted * stride] = layout.base[corrupted] &+ layout.value(row, fieldCount + j - 1)
+        out[corrupted &* stride] = layout.base[corrupted] &+ layout.value(row, fieldCount &+ j &- 1)
         return false
     }
 }

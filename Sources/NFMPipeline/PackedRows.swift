@@ -29,7 +29,8 @@ final class PackedRows: @unchecked Sendable {
 
         /// The column's value in the row at `row` (8 bytes readable from `row + byte`).
         @inline(__always) func value(in row: UnsafeRawPointer) -> UInt32 {
-            UInt32(truncatingIfNeeded: (UInt64(littleEndian: row.loadUnaligned(fromByteOffset: byte, as: UInt64.self)) >> shift) & mask)
+            // A masking shift: `shift` is below 8, so no test for a shift of 64 or more is needed.
+            UInt32(truncatingIfNeeded: (UInt64(littleEndian: row.loadUnaligned(fromByteOffset: byte, as: UInt64.self)) &>> shift) & mask)
         }
     }
 

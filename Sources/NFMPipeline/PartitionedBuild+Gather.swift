@@ -28,13 +28,14 @@ extension PartitionedBuild {
             total: layout.total, boundaries: layout.boundaries, rowsPerShard: plan.definition.shardRows,
             capacity: max(layout.total, 1))
         let permutation = FeistelPermutation(count: UInt64(layout.total), seed: plan.seed)
+        let rounds = FeistelPermutation.RoundTable(permutation)
         let offsets = layout.offsets.map { UInt32(truncatingIfNeeded: $0) }
         let labels = (plan.labels.positive.bitPattern, plan.labels.negative.bitPattern)
         let level = plan.definition.zstdLevel
         let records = try BucketReduce.writeShards(bucket: 0, layout: shards, directory: out, threads: plan.threads) {
             shard, scratch in
             try table.shardFile(
-                shard.positions, permutation: permutation, featureOffsets: offsets, labels: labels, level: level,
+                shard.positions, permutation: permutation, rounds: rounds, featureOffsets: offsets, labels: labels, level: level,
                 scratch: scratch)
         }
         relay.report(.init(phase: .write, done: layout.total, total: layout.total, rows: nil))

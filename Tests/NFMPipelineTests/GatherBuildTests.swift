@@ -45,6 +45,26 @@ import Testing
         }
     }
 
+    @Test func theTabulatedInverseEqualsThePointwiseOne() throws {
+        // Odd and even network widths (halves of equal and unequal width), batches of every length 0…70.
+        for count in [1, 5, 9, 100, 4097, 65_535, 9_000_011, 1 << 28] as [UInt64] {
+            let permutation = FeistelPermutation(count: count, seed: 13 &+ count)
+            let rounds = try #require(FeistelPermutation.RoundTable(permutation), "count \(count)")
+            let out = UnsafeMutablePointer<UInt64>.allocate(capacity: 70)
+            let pending = UnsafeMutablePointer<Int>.allocate(capacity: 70)
+            defer { out.deallocate(); pending.deallocate() }
+            for start in Set([0, count / 3, count - min(count, 70)]) {
+                for n in 0...Int(min(70, count - start)) {
+                    rounds.instances(from: start, count: n, into: out, pending: pending)
+                    let expected = (0..<n).map { permutation.instance(at: start + UInt64($0)) }
+                    #expect(Array(UnsafeBufferPointer(start: out, count: n)) == expected, "count \(count) start \(start) n \(n)")
+                }
+            }
+        }
+        // Halves wider than 14 bits are not tabulated.
+        #expect(FeistelPermutation.RoundTable(FeistelPermutation(count: (1 << 28) + 1, seed: 1)) == nil)
+    }
+
     @Test func packedRowsRoundTripEveryWidthAtItsBounds() {
         let maxima: [UInt32] = [0, 255, 256, 65_535, 65_536, .max, 3, 1 << 31]
         let rows = PackedRows(rows: 5, maxima: maxima)
