@@ -5,8 +5,8 @@ extension FeistelPermutation {
     /// instead of two 64-bit multiplies (which AVX2 has no instruction for), and the inverse of a batch of
     /// positions costs about two thirds of `instances(from:count:into:pending:)` (9 M positions).
     ///
-    /// Built only when ⌈b/2⌉ ≤ `maximumHalfBits` (4 · 2^⌈b/2⌉ · 4 bytes ≤ 256 KiB, which stays in the
-    /// L2 cache): 2^28 instances and fewer. O(2^⌈b/2⌉) time and memory to build; the same values as the
+    /// Built only when ⌈b/2⌉ ≤ `maximumHalfBits`: entries of 16 bits, 4 · 2^⌈b/2⌉ · 2 bytes ≤ 128 KiB,
+    /// which stay in the L2 cache (32 KiB, in L1, for 2^24 instances and fewer); 2^28 instances and fewer. O(2^⌈b/2⌉) time and memory to build; the same values as the
     /// permutation's `instance(at:)`.
     final class RoundTable: @unchecked Sendable {
         /// The widest half tabulated: 14 bits.
@@ -14,7 +14,7 @@ extension FeistelPermutation {
 
         private let permutation: FeistelPermutation
         /// Round `r`'s entries at `entries + r · size`.
-        private let entries: UnsafeMutablePointer<UInt32>
+        private let entries: UnsafeMutablePointer<UInt16>
         private let size: Int
 
         /// The tables of `permutation`, or nil when its halves are wider than `maximumHalfBits`.
@@ -30,7 +30,7 @@ extension FeistelPermutation {
                 // Rounds 0 and 2 (forward) xor into the wide half, rounds 1 and 3 into the narrow one.
                 let mask: UInt64 = (1 << (r % 2 == 0 ? wide : half)) - 1
                 for v in 0..<size {
-                    entries[r * size + v] = UInt32(truncatingIfNeeded: SplitMix64.mix(UInt64(v) ^ keys[r]) & mask)
+                    entries[r * size + v] = UInt16(truncatingIfNeeded: SplitMix64.mix(UInt64(v) ^ keys[r]) & mask)
                 }
             }
         }
@@ -66,10 +66,10 @@ extension FeistelPermutation {
 
         /// The four tables and the narrow half's width, in registers.
         private struct Rounds {
-            let t0, t1, t2, t3: UnsafePointer<UInt32>
+            let t0, t1, t2, t3: UnsafePointer<UInt16>
             let half: UInt64
 
-            init(entries: UnsafePointer<UInt32>, size: Int, half: UInt64) {
+            init(entries: UnsafePointer<UInt16>, size: Int, half: UInt64) {
                 (t0, t1, t2, t3) = (entries, entries + size, entries + 2 * size, entries + 3 * size)
                 self.half = half
             }
