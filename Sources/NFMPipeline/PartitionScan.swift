@@ -63,8 +63,8 @@ struct PartitionScan {
     private let corrupted: Int
     private let record: WordBuffer
     /// The record hashed but not yet encoded, and the one the next record is hashed into: unmanaged
-    /// references to `pendingRecords`' two, swapped and used without a retain or release per row (which
-    /// the per-row swap of two strong references cost: ≈ 4 % of the scan).
+    /// references to `pendingRecords`' two, swapped and used without a retain or release per row (the
+    /// per-row swap of two strong references cost two of each: 3 % of a 3 M-row build's processor time).
     private var held: Unmanaged<PendingRecord>
     private var spare: Unmanaged<PendingRecord>
     private let pendingRecords: [PendingRecord]
