@@ -5,9 +5,9 @@ extension FeistelPermutation {
     /// instead of two 64-bit multiplies (which AVX2 has no instruction for), and the inverse of a batch of
     /// positions costs about two thirds of `instances(from:count:into:pending:)` (9 M positions).
     ///
-    /// Built only when ⌈b/2⌉ ≤ `maximumHalfBits`: entries of 16 bits, 4 · 2^⌈b/2⌉ · 2 bytes ≤ 128 KiB,
-    /// which stay in the L2 cache (32 KiB, in L1, for 2^24 instances and fewer); 2^28 instances and fewer. O(2^⌈b/2⌉) time and memory to build; the same values as the
-    /// permutation's `instance(at:)`.
+    /// Built only when ⌈b/2⌉ ≤ `maximumHalfBits` (2^28 instances and fewer): entries of 16 bits,
+    /// 4 · 2^⌈b/2⌉ · 2 bytes ≤ 128 KiB, which stay in the L2 cache (32 KiB, in L1, for 2^24 instances and
+    /// fewer). O(2^⌈b/2⌉) time and memory to build; the same values as the permutation's `instance(at:)`.
     final class RoundTable: @unchecked Sendable {
         /// The widest half tabulated: 14 bits.
         static let maximumHalfBits: UInt64 = 14

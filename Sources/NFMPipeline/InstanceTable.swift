@@ -130,7 +130,8 @@ struct InstanceTable {
     /// misses overlap with that work instead of stalling it.
     private func gather(
         _ positions: Range<Int>, _ permutation: FeistelPermutation, _ rounds: FeistelPermutation.RoundTable?,
-        _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32), into out: UnsafeMutablePointer<UInt32>, columnStride: Int, _ labels: UnsafeMutablePointer<Float>
+        _ featureOffsets: [UInt32], _ bits: (UInt32, UInt32), into out: UnsafeMutablePointer<UInt32>, columnStride: Int,
+        _ labels: UnsafeMutablePointer<Float>
     ) {
         let count = positions.count
         var (current, next) = (GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow), GatherBatch(size: 64, wordsPerRow: rows.wordsPerRow))

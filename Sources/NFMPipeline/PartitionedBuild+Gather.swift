@@ -35,8 +35,8 @@ extension PartitionedBuild {
         let records = try BucketReduce.writeShards(bucket: 0, layout: shards, directory: out, threads: plan.threads) {
             shard, scratch in
             try table.shardFile(
-                shard.positions, permutation: permutation, rounds: rounds, featureOffsets: offsets, labels: labels, level: level,
-                scratch: scratch)
+                shard.positions, permutation: permutation, rounds: rounds, featureOffsets: offsets, labels: labels,
+                level: level, scratch: scratch)
         }
         relay.report(.init(phase: .write, done: layout.total, total: layout.total, rows: nil))
         return records

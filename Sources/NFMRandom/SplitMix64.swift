@@ -9,25 +9,26 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// The golden-ratio increment γ.
     public static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-    /// The generator's whole state (the last value mixed).
-    public private(set) var state: UInt64
+    /// The generator's whole state (the last value mixed). Settable so that the generator's methods can be
+    /// `@inlinable` (inlined into the builder's per-row loops across the module boundary).
+    public var state: UInt64
 
     /// The sequence that starts after `seed`: the first output is `mix(seed + γ)`.
-    public init(seed: UInt64) { state = seed }
+    @inlinable public init(seed: UInt64) { state = seed }
 
     /// State `mix(seed ⊕ mix(stream + γ·(index + 1)))`: element `index` of counter-based stream `stream`.
-    public init(seed: UInt64, stream: UInt64, index: UInt64) {
+    @inlinable public init(seed: UInt64, stream: UInt64, index: UInt64) {
         state = SplitMix64.mix(seed ^ SplitMix64.mix(stream &+ SplitMix64.increment &* (index &+ 1)))
     }
 
     /// Element `index` of the named counter-based `stream` (see `RandomStream`).
-    public init(seed: UInt64, stream: RandomStream, index: UInt64) {
+    @inlinable public init(seed: UInt64, stream: RandomStream, index: UInt64) {
         self.init(seed: seed, stream: stream.id, index: index)
     }
 
     /// The SplitMix64 finaliser (a bijection of 64-bit words with full avalanche):
     /// `z ← (z ⊕ z≫30)·0xBF58476D1CE4E5B9; z ← (z ⊕ z≫27)·0x94D049BB133111EB; z ⊕ z≫31`.
-    @inline(__always) public static func mix(_ value: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public static func mix(_ value: UInt64) -> UInt64 {
         var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
@@ -35,13 +36,13 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     /// The next 64 random bits: `state += γ; return mix(state)`.
-    @inline(__always) public mutating func next() -> UInt64 {
+    @inlinable @inline(__always) public mutating func next() -> UInt64 {
         state &+= SplitMix64.increment
         return SplitMix64.mix(state)
     }
 
     /// Uniform integer in `0..<bound` (Lemire's multiply-and-reject: exact, no modulo bias). `bound > 0`.
-    @inline(__always) public mutating func below(_ bound: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public mutating func below(_ bound: UInt64) -> UInt64 {
         precondition(bound > 0)
         var product = next().multipliedFullWidth(by: bound)
         if product.low < bound {
