@@ -27,21 +27,31 @@ import Testing
         }
     }
 
+    /// Checks a batched inverse of `permutation` (`inverse(start, n, out, pending)`) against the pointwise
+    /// `instance(at:)` for batches of every length 0…70 from several starts.
+    func expectBatchedInverse(
+        of permutation: FeistelPermutation,
+        _ inverse: (UInt64, Int, UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<Int>) -> Void
+    ) {
+        let count = permutation.count
+        let out = UnsafeMutablePointer<UInt64>.allocate(capacity: 70)
+        let pending = UnsafeMutablePointer<Int>.allocate(capacity: 70)
+        defer { out.deallocate(); pending.deallocate() }
+        for start in Set([0, count / 3, count - min(count, 70)]) {
+            for n in 0...Int(min(70, count - start)) {
+                inverse(start, n, out, pending)
+                let expected = (0..<n).map { permutation.instance(at: start + UInt64($0)) }
+                #expect(Array(UnsafeBufferPointer(start: out, count: n)) == expected, "count \(count) start \(start) n \(n)")
+            }
+        }
+    }
+
     @Test func theBatchedInverseEqualsThePointwiseOne() {
         // Batches of every length 0…70 (four-lane vectors, the scalar tail, the re-walked lanes packed
         // four to a vector or not), from several starts, for sizes just above and below powers of two.
         for count in [1, 5, 9, 100, 4097, 65_535, 9_000_011] as [UInt64] {
             let permutation = FeistelPermutation(count: count, seed: 11 &+ count)
-            let out = UnsafeMutablePointer<UInt64>.allocate(capacity: 70)
-            let pending = UnsafeMutablePointer<Int>.allocate(capacity: 70)
-            defer { out.deallocate(); pending.deallocate() }
-            for start in Set([0, count / 3, count - min(count, 70)]) {
-                for n in 0...Int(min(70, count - start)) {
-                    permutation.instances(from: start, count: n, into: out, pending: pending)
-                    let expected = (0..<n).map { permutation.instance(at: start + UInt64($0)) }
-                    #expect(Array(UnsafeBufferPointer(start: out, count: n)) == expected, "count \(count) start \(start) n \(n)")
-                }
-            }
+            expectBatchedInverse(of: permutation) { permutation.instances(from: $0, count: $1, into: $2, pending: $3) }
         }
     }
 
@@ -50,16 +60,7 @@ import Testing
         for count in [1, 5, 9, 100, 4097, 65_535, 9_000_011, 1 << 28] as [UInt64] {
             let permutation = FeistelPermutation(count: count, seed: 13 &+ count)
             let rounds = try #require(FeistelPermutation.RoundTable(permutation), "count \(count)")
-            let out = UnsafeMutablePointer<UInt64>.allocate(capacity: 70)
-            let pending = UnsafeMutablePointer<Int>.allocate(capacity: 70)
-            defer { out.deallocate(); pending.deallocate() }
-            for start in Set([0, count / 3, count - min(count, 70)]) {
-                for n in 0...Int(min(70, count - start)) {
-                    rounds.instances(from: start, count: n, into: out, pending: pending)
-                    let expected = (0..<n).map { permutation.instance(at: start + UInt64($0)) }
-                    #expect(Array(UnsafeBufferPointer(start: out, count: n)) == expected, "count \(count) start \(start) n \(n)")
-                }
-            }
+            expectBatchedInverse(of: permutation) { rounds.instances(from: $0, count: $1, into: $2, pending: $3) }
         }
         // Halves wider than 14 bits are not tabulated.
         #expect(FeistelPermutation.RoundTable(FeistelPermutation(count: (1 << 28) + 1, seed: 1)) == nil)
