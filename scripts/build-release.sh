@@ -2,7 +2,8 @@
 # Release build of the nfm tool for the CPU it runs on, x86-64 first: with AVX2/FMA code generation
 # (x86-64-v3: 2–2.6× on the SIMD kernels), and where the CPU has AVX-512 (x86-64-v4's F, BW, CD, DQ, VL)
 # with -march=x86-64-v4 and the kernels' sixteen-wide paths (-D NFM_AVX512: the GEMM's 4 × 32 tile, the
-# Bi-Interaction and Adagrad loops; ≈ 20% off an NFM epoch on a Zen 5). Every path computes the same bits.
+# Bi-Interaction, Adagrad and batch-norm loops; ≈ 20% off an NFM epoch on a Zen 5). Every path computes the
+# same bits.
 # The flags are passed here, not in Package.swift, so packages that depend on nfm never inherit them.
 # The Swift runtime and Foundation are linked statically: the binary runs on machines without a Swift
 # toolchain (cluster workers) and starts ≈15 ms sooner (no shared-library loading and relocation).

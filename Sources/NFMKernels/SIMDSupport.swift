@@ -3,7 +3,8 @@
 /// Every kernel in this module works on raw pointers so that the loops are compiled here and never
 /// inlined into a client module: they get AVX2/FMA code when the build passes
 /// `-Xswiftc -Xcc -Xswiftc -march=x86-64-v3` (scripts/build-release.sh does, unless `NFM_PORTABLE` is
-/// set), baseline x86-64 code otherwise. Multiply-adds are written `a * b + c`: on baseline x86-64
+/// set; on CPUs with AVX-512 it passes x86-64-v4 and `-D NFM_AVX512`: `FloatLanes`), baseline x86-64 code
+/// otherwise. Multiply-adds are written `a * b + c`: on baseline x86-64
 /// `addingProduct` becomes a libm `fmaf` call per lane (see ENGINEERING.md).
 typealias V8 = SIMD8<Float>
 
