@@ -75,9 +75,10 @@ extension FeistelPermutation {
     }
 
     /// Lists in `pending` the lanes of `out` still ≥ `count` among the `listed` ones (lanes `0..<listed` when
-    /// `first`, else those listed in `pending`); returns how many. No branch on the values.
+    /// `first`, else those listed in `pending`); returns how many. No branch on the values. (Also the cycle
+    /// walk of `RoundTable.instances`.)
     @inline(__always)
-    private func stillOutside(
+    func stillOutside(
         _ out: UnsafeMutablePointer<UInt64>, _ pending: UnsafeMutablePointer<Int>, listed: Int, first: Bool
     ) -> Int {
         var still = 0

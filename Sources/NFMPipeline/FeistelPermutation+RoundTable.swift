@@ -47,20 +47,10 @@ extension FeistelPermutation {
             precondition(n >= 0 && start <= count && UInt64(n) <= count - start)
             let rounds = Rounds(entries: UnsafePointer(entries), size: size, half: permutation.bits / 2)
             for i in 0..<n { out[i] = rounds.inversePass(start &+ UInt64(i)) }
-            var waiting = 0
-            for i in 0..<n {
-                pending[waiting] = i
-                waiting &+= out[i] >= count ? 1 : 0
-            }
+            var waiting = permutation.stillOutside(out, pending, listed: n, first: true)
             while waiting > 0 {
                 for k in 0..<waiting { out[pending[k]] = rounds.inversePass(out[pending[k]]) }
-                var still = 0
-                for k in 0..<waiting {
-                    let i = pending[k]
-                    pending[still] = i
-                    still &+= out[i] >= count ? 1 : 0
-                }
-                waiting = still
+                waiting = permutation.stillOutside(out, pending, listed: waiting, first: false)
             }
         }
 
