@@ -9,16 +9,19 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// The golden-ratio increment γ.
     public static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-    /// The generator's whole state (the last value mixed). Settable so that the generator's methods can be
-    /// `@inlinable` (inlined into the builder's per-row loops across the module boundary).
-    public var state: UInt64
+    /// The generator's whole state (the last value mixed).
+    public var state: UInt64 { word }
+
+    /// The state's storage: module-internal, but visible to the `@inlinable` methods below, which the
+    /// builder's per-row loops inline across the module boundary.
+    @usableFromInline var word: UInt64
 
     /// The sequence that starts after `seed`: the first output is `mix(seed + γ)`.
-    @inlinable public init(seed: UInt64) { state = seed }
+    @inlinable public init(seed: UInt64) { word = seed }
 
     /// State `mix(seed ⊕ mix(stream + γ·(index + 1)))`: element `index` of counter-based stream `stream`.
     @inlinable public init(seed: UInt64, stream: UInt64, index: UInt64) {
-        state = SplitMix64.mix(seed ^ SplitMix64.mix(stream &+ SplitMix64.increment &* (index &+ 1)))
+        word = SplitMix64.mix(seed ^ SplitMix64.mix(stream &+ SplitMix64.increment &* (index &+ 1)))
     }
 
     /// Element `index` of the named counter-based `stream` (see `RandomStream`).
@@ -37,8 +40,8 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
     /// The next 64 random bits: `state += γ; return mix(state)`.
     @inlinable @inline(__always) public mutating func next() -> UInt64 {
-        state &+= SplitMix64.increment
-        return SplitMix64.mix(state)
+        word &+= SplitMix64.increment
+        return SplitMix64.mix(word)
     }
 
     /// Uniform integer in `0..<bound` (Lemire's multiply-and-reject: exact, no modulo bias). `bound > 0`.
