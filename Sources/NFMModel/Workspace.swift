@@ -120,9 +120,9 @@ final class SlotAssignment {
         if entrySlots.count < entries { entrySlots = [Int32](repeating: 0, count: entries) }
         if slotFeature.count < entries { slotFeature = [Int32](repeating: 0, count: entries) }
         // At most one slot per entry: `start[s + 1]` counts slot s's entries (zeroed for all of them first).
-        start.reserve(entries + 2)
+        start.reserve(entries + 1)
         let start = start.pointer
-        start.update(repeating: 0, count: entries + 2)
+        start.update(repeating: 0, count: entries + 1)
         var slots = 0
         slotOf.withUnsafeMutableBufferPointer { slotOf in
             entrySlots.withUnsafeMutableBufferPointer { entrySlots in
