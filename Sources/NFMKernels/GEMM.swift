@@ -460,8 +460,8 @@ private func gemmKernel(
     }
 }
 
-/// Four rows of C: 32 columns at a time in AVX-512 builds (`kernelFourRows` at width 16), 16 at a time (eight
-/// SIMD8 accumulators), then `gemmFourRowsTail`.
+/// Four rows of C: 32 columns at a time in AVX-512 builds (`kernelFourRows` at width 16), 16 at a time
+/// (eight SIMD8 accumulators), then `gemmFourRowsTail`.
 @inline(__always)
 private func gemmFourRows(
     n: Int, p: Int, a a0: UnsafePointer<Float>, aRowStride ars: Int, aColStride acs: Int,
